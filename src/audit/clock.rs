@@ -1,0 +1,48 @@
+//! RFC 3339 UTC timestamps with microseconds, without a date-time crate:
+//! the conversion from days since the epoch to a civil date is a dozen lines
+//! (Howard Hinnant's algorithm), not worth a dependency.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn rfc3339_now() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format_unix(d.as_secs(), d.subsec_micros())
+}
+
+pub fn format_unix(secs: u64, micros: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(format_unix(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(format_unix(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
+        assert_eq!(format_unix(1_795_000_000, 0), "2026-11-18T08:26:40.000000Z");
+        assert_eq!(format_unix(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+    }
+}

@@ -1,0 +1,393 @@
+//! `vanguard demo`: the raw-vs-guarded demonstration, and the built-in
+//! vulnerable MCP server it attacks (`vanguard demo-server`).
+//!
+//! The demo server obeys every call: it reads and writes any path, runs any
+//! command and fetches any URL. The demo attacks it three ways — directly,
+//! through vanguard with the inspector enforcing, and through vanguard in
+//! shadow mode so that only the kernel sandbox stands in the way — and
+//! checks each outcome on the machine itself (was the secret's content
+//! returned, does the planted file exist, did the listener get a connection).
+
+use super::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Keep the demo's temporary directory instead of deleting it.
+    #[arg(long)]
+    keep: bool,
+    /// Print the JSON-RPC errors vanguard returned.
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoServerArgs {}
+
+// ------------------------------------------------------------ the server
+
+/// Serves MCP over stdio until EOF. Deliberately unsafe: that is the point.
+pub fn serve(_: DemoServerArgs) -> u8 {
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let Some(id) = msg.get("id").cloned() else { continue };
+        let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+        let result = match method {
+            "initialize" => Ok(json!({
+                "protocolVersion": msg["params"]["protocolVersion"].as_str().unwrap_or("2025-06-18"),
+                "capabilities": { "tools": {} },
+                "serverInfo": { "name": "vanguard-demo-server", "version": env!("CARGO_PKG_VERSION") }
+            })),
+            "ping" => Ok(json!({})),
+            "tools/list" => Ok(json!({ "tools": demo_tools() })),
+            "tools/call" => Ok(call_tool(&msg["params"])),
+            _ => Err(json!({ "code": -32601, "message": format!("Method not found: {method}") })),
+        };
+        let resp = match result {
+            Ok(r) => json!({ "jsonrpc": "2.0", "id": id, "result": r }),
+            Err(e) => json!({ "jsonrpc": "2.0", "id": id, "error": e }),
+        };
+        let mut bytes = serde_json::to_vec(&resp).unwrap_or_default();
+        bytes.push(b'\n');
+        if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
+            break;
+        }
+    }
+    EXIT_OK
+}
+
+fn demo_tools() -> Value {
+    let s = |props: Value, req: &[&str]| json!({ "type": "object", "properties": props, "required": req });
+    json!([
+        { "name": "echo", "description": "Echo a message", "inputSchema": s(json!({"message": {"type": "string"}}), &["message"]) },
+        { "name": "read_file", "description": "Read a file", "inputSchema": s(json!({"path": {"type": "string"}}), &["path"]) },
+        { "name": "write_file", "description": "Write a file", "inputSchema": s(json!({"path": {"type": "string"}, "content": {"type": "string"}}), &["path", "content"]) },
+        { "name": "run_command", "description": "Run a shell command", "inputSchema": s(json!({"command": {"type": "string"}}), &["command"]) },
+        { "name": "fetch_url", "description": "HTTP GET a URL", "inputSchema": s(json!({"url": {"type": "string"}}), &["url"]) },
+    ])
+}
+
+fn text_result(text: String, is_error: bool) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }], "isError": is_error })
+}
+
+fn call_tool(params: &Value) -> Value {
+    let args = &params["arguments"];
+    let arg = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    match params.get("name").and_then(Value::as_str).unwrap_or("") {
+        "echo" => text_result(format!("Echo: {}", arg("message")), false),
+        "read_file" => match std::fs::read_to_string(arg("path")) {
+            Ok(t) => text_result(t, false),
+            Err(e) => text_result(format!("error: {e}"), true),
+        },
+        "write_file" => match std::fs::write(arg("path"), arg("content")) {
+            Ok(()) => text_result("written".into(), false),
+            Err(e) => text_result(format!("error: {e}"), true),
+        },
+        "run_command" => match Command::new("/bin/sh").arg("-c").arg(arg("command")).stdin(Stdio::null()).output() {
+            Ok(o) => {
+                let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
+                t.push_str(&String::from_utf8_lossy(&o.stderr));
+                text_result(t, !o.status.success())
+            }
+            Err(e) => text_result(format!("error: {e}"), true),
+        },
+        "fetch_url" => match http_get(&arg("url")) {
+            Ok(t) => text_result(t, false),
+            Err(e) => text_result(format!("error: {e}"), true),
+        },
+        other => text_result(format!("unknown tool {other}"), true),
+    }
+}
+
+/// A minimal HTTP/1.0 GET for `http://host:port/path` (the demo needs no more).
+fn http_get(url: &str) -> std::io::Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
+    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let addr = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n")?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
+// -------------------------------------------------------------- the demo
+
+/// A stdio MCP client for the demo.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+}
+
+impl Client {
+    fn start(mut cmd: Command) -> std::io::Result<Client> {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn()?;
+        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin"))?;
+        let stdout = BufReader::new(child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?);
+        let mut c = Client { child, stdin, stdout, next_id: 0 };
+        c.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "vanguard-demo", "version": "1"}}))?;
+        writeln!(c.stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#)?;
+        Ok(c)
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> std::io::Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        writeln!(self.stdin, "{msg}")?;
+        self.stdin.flush()?;
+        loop {
+            let mut line = String::new();
+            if self.stdout.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("the server closed the connection"));
+            }
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v.get("id") == Some(&json!(id)) {
+                    return Ok(v);
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, tool: &str, args: Value) -> std::io::Result<Value> {
+        self.request("tools/call", json!({"name": tool, "arguments": args}))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Scene {
+    dir: PathBuf,
+    workspace: PathBuf,
+    secret: PathBuf,
+    planted: PathBuf,
+    port: u16,
+    hits: Arc<AtomicU32>,
+}
+
+const SECRET: &str = "AKIA-DEMO-SECRET-7f3a9c";
+
+impl Scene {
+    fn new() -> std::io::Result<Scene> {
+        let dir = std::env::temp_dir().join(format!("vanguard-demo-{}", std::process::id()));
+        let workspace = dir.join("workspace");
+        let outside = dir.join("outside");
+        std::fs::create_dir_all(&workspace)?;
+        std::fs::create_dir_all(&outside)?;
+        std::fs::write(workspace.join("notes.txt"), "meeting at 10\n")?;
+        let secret = outside.join("credentials.txt");
+        std::fs::write(&secret, format!("aws_access_key_id = {SECRET}\n"))?;
+        std::os::unix::fs::symlink(&secret, workspace.join("innocent-link.txt"))?;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let hits = Arc::new(AtomicU32::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for s in listener.incoming() {
+                h.fetch_add(1, Ordering::SeqCst);
+                if let Ok(mut s) = s {
+                    let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\ninternal admin panel\n");
+                }
+            }
+        });
+        Ok(Scene { planted: outside.join("planted.txt"), dir, workspace, secret, port, hits })
+    }
+}
+
+/// One attack and how to tell whether it worked.
+struct Attack {
+    name: &'static str,
+    tool: &'static str,
+    args: Value,
+    check: Check,
+}
+
+enum Check {
+    /// The secret's content came back in the result.
+    Leaks,
+    /// The planted file exists afterwards.
+    Plants,
+    /// The loopback listener saw a connection.
+    Connects,
+}
+
+fn attacks(s: &Scene) -> Vec<Attack> {
+    let secret = s.secret.display().to_string();
+    let planted = s.planted.display().to_string();
+    let rel = format!("../outside/{}", s.secret.file_name().and_then(|n| n.to_str()).unwrap_or(""));
+    vec![
+        Attack { name: "read outside the workspace (absolute)", tool: "read_file", args: json!({"path": secret}), check: Check::Leaks },
+        Attack { name: "read via ../ traversal", tool: "read_file", args: json!({"path": rel}), check: Check::Leaks },
+        Attack { name: "read via a symlink in the workspace", tool: "read_file", args: json!({"path": "innocent-link.txt"}), check: Check::Leaks },
+        Attack { name: "write outside the workspace", tool: "write_file", args: json!({"path": planted, "content": "pwned"}), check: Check::Plants },
+        Attack { name: "shell: cat a file outside", tool: "run_command", args: json!({"command": format!("cat {secret}")}), check: Check::Leaks },
+        Attack { name: "shell: plant a file outside", tool: "run_command", args: json!({"command": format!("echo pwned > {planted}")}), check: Check::Plants },
+        Attack { name: "fetch an internal URL (127.0.0.1)", tool: "fetch_url", args: json!({"url": format!("http://127.0.0.1:{}/admin", s.port)}), check: Check::Connects },
+        Attack { name: "fetch via decimal IP (2130706433)", tool: "fetch_url", args: json!({"url": format!("http://2130706433:{}/admin", s.port)}), check: Check::Connects },
+        Attack { name: "shell: bash /dev/tcp to loopback", tool: "run_command", args: json!({"command": format!("exec 3<>/dev/tcp/127.0.0.1/{}; echo x >&3", s.port)}), check: Check::Connects },
+        Attack { name: "shell: connect with an encoded cmd", tool: "run_command", args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}), check: Check::Connects },
+    ]
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    /// The attack had its effect.
+    Succeeded,
+    /// vanguard's inspector refused it with a JSON-RPC error.
+    Blocked,
+    /// The call went through but the effect did not happen (the kernel said no).
+    Denied,
+    Error,
+}
+
+impl Outcome {
+    fn cell(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "ATTACK WORKED",
+            Outcome::Blocked => "blocked (inspector)",
+            Outcome::Denied => "denied (kernel)",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcome, String) {
+    let _ = std::fs::remove_file(&s.planted);
+    let before = s.hits.load(Ordering::SeqCst);
+    let resp = match client.call(a.tool, a.args.clone()) {
+        Ok(r) => r,
+        Err(e) => return (Outcome::Error, e.to_string()),
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let worked = match a.check {
+        Check::Leaks => resp.to_string().contains(SECRET),
+        Check::Plants => s.planted.exists(),
+        Check::Connects => s.hits.load(Ordering::SeqCst) > before,
+    };
+    let note = if verbose { resp.get("error").map(|e| e.to_string()).unwrap_or_default() } else { String::new() };
+    let _ = std::fs::remove_file(&s.planted);
+    if worked {
+        (Outcome::Succeeded, note)
+    } else if resp.get("error").and_then(|e| e.get("code")).and_then(Value::as_i64) == Some(crate::protocol::errors::POLICY_BLOCKED) {
+        let rule = resp["error"]["data"]["rule"].as_str().unwrap_or("").to_string();
+        (Outcome::Blocked, if verbose { note } else { rule })
+    } else {
+        (Outcome::Denied, note)
+    }
+}
+
+pub fn run(a: DemoArgs) -> u8 {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_INTERNAL, format!("cannot find my own executable: {e}")),
+    };
+    let scene = match Scene::new() {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_INTERNAL, format!("cannot set up the demo directory: {e}")),
+    };
+    let server = |c: &mut Command| {
+        c.arg("demo-server").current_dir(&scene.workspace);
+    };
+    let raw = {
+        let mut c = Command::new(&exe);
+        server(&mut c);
+        c
+    };
+    let guarded = |mode: &str| {
+        let mut c = Command::new(&exe);
+        let server_cmd = format!("{} demo-server", shlex::try_quote(&exe.to_string_lossy()).unwrap_or_default());
+        c.args(["start", "--server", &server_cmd, "--profile", "balanced", "--mode", mode, "--audit-log"])
+            .arg(scene.dir.join(format!("audit-{mode}.jsonl")))
+            .arg("--workspace")
+            .arg(&scene.workspace)
+            .current_dir(&scene.workspace);
+        c
+    };
+    let columns: Vec<(&str, Command)> = vec![
+        ("raw server", raw),
+        ("vanguard (inspector + kernel)", guarded("enforce")),
+        ("vanguard shadow (kernel only)", guarded("shadow")),
+    ];
+    let list = attacks(&scene);
+    let mut table: Vec<Vec<(Outcome, String)>> = vec![Vec::new(); list.len()];
+    let mut headers = Vec::new();
+    for (name, cmd) in columns {
+        headers.push(name);
+        match Client::start(cmd) {
+            Ok(mut client) => {
+                for (i, at) in list.iter().enumerate() {
+                    table[i].push(attempt(&mut client, &scene, at, a.verbose));
+                }
+            }
+            Err(e) => {
+                for row in table.iter_mut() {
+                    row.push((Outcome::Error, format!("could not start: {e}")));
+                }
+            }
+        }
+    }
+    print_table(&scene, &headers, &list, &table);
+    if !a.keep {
+        let _ = std::fs::remove_dir_all(&scene.dir);
+    } else {
+        println!("\nkept {}", scene.dir.display());
+    }
+    let guarded_failures = table.iter().filter(|r| r.iter().skip(1).any(|(o, _)| *o == Outcome::Succeeded)).count();
+    if guarded_failures > 0 {
+        println!("\n{guarded_failures} attack(s) got through a guarded column on this machine (see `vanguard doctor`).");
+        return EXIT_INTERNAL;
+    }
+    EXIT_OK
+}
+
+fn print_table(s: &Scene, headers: &[&str], list: &[Attack], table: &[Vec<(Outcome, String)>]) {
+    println!("vanguard demo: a server that obeys every call, attacked raw and through vanguard");
+    println!("workspace: {}   secret outside it: {}\n", s.workspace.display(), s.secret.display());
+    let w0 = list.iter().map(|a| a.name.len()).max().unwrap_or(10).max(6);
+    let w = 30;
+    print!("{:<w0$}", "attack");
+    for h in headers {
+        print!(" | {h:<w$}");
+    }
+    println!();
+    println!("{}", "-".repeat(w0 + headers.len() * (w + 3)));
+    for (a, row) in list.iter().zip(table) {
+        print!("{:<w0$}", a.name);
+        for (o, note) in row {
+            let cell = if note.is_empty() || *o == Outcome::Succeeded { o.cell().to_string() } else { format!("{} {}", o.cell(), note) };
+            let cell: String = cell.chars().take(w).collect();
+            print!(" | {cell:<w$}");
+        }
+        println!();
+    }
+    let count = |col: usize| table.iter().filter(|r| r.get(col).map(|c| c.0) == Some(Outcome::Succeeded)).count();
+    println!();
+    for (i, h) in headers.iter().enumerate() {
+        println!("{h}: {} of {} attacks worked", count(i), list.len());
+    }
+}
+

@@ -1,0 +1,79 @@
+//! The command line: one file per subcommand. Exit codes are part of the
+//! interface and documented in the README:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | the agent closed the session and the server shut down |
+//! | 1 | internal error |
+//! | 2 | usage or configuration error |
+//! | 3 | the server could not be started (including a sandbox that `enforce` refused) |
+//! | 4 | the server exited on its own while the agent was connected |
+//! | 5 | the server was killed by a signal while the agent was connected |
+//! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
+
+mod demo;
+mod policy_cmd;
+mod start;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_INTERNAL: u8 = 1;
+pub const EXIT_CONFIG: u8 = 2;
+pub const EXIT_SPAWN: u8 = 3;
+pub const EXIT_SERVER_EXITED: u8 = 4;
+pub const EXIT_SERVER_KILLED: u8 = 5;
+
+#[derive(Parser)]
+#[command(name = "vanguard", version, about = "Security gateway and kernel sandbox for MCP servers on Linux")]
+struct Cli {
+    /// Log level for human-readable logs on stderr (error, warn, info, debug, trace).
+    #[arg(long, global = true, default_value = "warn", env = "VANGUARD_LOG")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Wrap a local stdio MCP server: the agent talks to vanguard on stdin/stdout.
+    Start(start::StartArgs),
+    /// Validate and explain profiles.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCmd),
+    /// Raw-vs-guarded demonstration with a built-in vulnerable server.
+    Demo(demo::DemoArgs),
+    /// (internal) The built-in demo MCP server that obeys every call.
+    #[command(hide = true)]
+    DemoServer(demo::DemoServerArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_level);
+    let code = match cli.command {
+        Command::Start(a) => start::run(a),
+        Command::Policy(p) => policy_cmd::run(p),
+        Command::Demo(a) => demo::run(a),
+        Command::DemoServer(a) => demo::serve(a),
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Prints a one-line error in the house style and returns the exit code.
+pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
+    eprintln!("vanguard: error: {msg}");
+    code
+}

@@ -1,0 +1,191 @@
+//! `vanguard start`: the stdio gateway.
+
+use super::*;
+use crate::audit::AuditSink;
+use crate::gateway::{self, Outcome, SessionConfig};
+use crate::inspect::Inspector;
+use crate::policy::{self, Mode, NetMode, Overrides, Policy, SandboxLevel};
+use crate::transport::child::Upstream;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CommonPolicyArgs {
+    /// Profile: a built-in name (balanced, strict, monitor, filesystem, …) or a path to a TOML file.
+    #[arg(long, default_value = "balanced")]
+    pub profile: String,
+    /// Add a read zone (repeatable).
+    #[arg(long = "read", value_name = "PATH")]
+    pub read: Vec<PathBuf>,
+    /// Add a write zone (repeatable; write zones are readable too).
+    #[arg(long = "write", value_name = "PATH")]
+    pub write: Vec<PathBuf>,
+    /// The workspace directory (`${workspace}` in profiles). Default: the current directory.
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Kernel sandbox level for the server (default: the profile's).
+    #[arg(long, value_enum)]
+    pub sandbox: Option<SandboxLevel>,
+    /// Network mode for the server (default: the profile's).
+    #[arg(long, value_enum)]
+    pub net: Option<NetMode>,
+}
+
+impl CommonPolicyArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            workspace: self.workspace.clone(),
+            read: self.read.clone(),
+            write: self.write.clone(),
+            sandbox: self.sandbox,
+            net: self.net,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StartArgs {
+    /// The server command line, e.g. "npx -y @modelcontextprotocol/server-everything".
+    /// Default: the profile's `[server] command`.
+    #[arg(long)]
+    server: Option<String>,
+    #[command(flatten)]
+    policy: CommonPolicyArgs,
+    /// enforce: apply verdicts; shadow: decide and log, but forward everything.
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
+    /// JSONL audit log path, or "off". Default: $XDG_STATE_HOME/vanguard/audit.jsonl.
+    #[arg(long)]
+    audit_log: Option<String>,
+    /// Maximum length of one JSON-RPC line in bytes (default 4 MiB).
+    #[arg(long)]
+    max_line_bytes: Option<usize>,
+}
+
+/// Loads the policy, naming the problem on failure.
+pub(crate) fn load_policy(spec: &str, ov: &Overrides) -> Result<Policy, u8> {
+    policy::load(spec, ov).map_err(|e| fail(EXIT_CONFIG, format!("invalid configuration: {e}")))
+}
+
+/// The server argv: `--server` split like a shell would, or the profile's.
+pub(crate) fn server_argv(server: Option<&str>, policy: &Policy) -> Result<Vec<String>, u8> {
+    match server {
+        Some(s) => match shlex::split(s) {
+            Some(v) if !v.is_empty() => Ok(v),
+            Some(_) => Err(fail(EXIT_CONFIG, "--server is empty")),
+            None => Err(fail(EXIT_CONFIG, format!("--server {s:?}: unbalanced quotes"))),
+        },
+        None => policy.server.command.clone().ok_or_else(|| {
+            fail(
+                EXIT_CONFIG,
+                format!("no server to start: pass --server \"CMD ARGS\" or use a server profile (profile {:?} has no [server] command)", policy.name),
+            )
+        }),
+    }
+}
+
+pub fn run(a: StartArgs) -> u8 {
+    let mut ov = a.policy.overrides();
+    ov.mode = a.mode;
+    ov.audit_path = a.audit_log.clone();
+    ov.max_line_bytes = a.max_line_bytes;
+    let policy = match load_policy(&a.policy.profile, &ov) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let argv = match server_argv(a.server.as_deref(), &policy) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let inspector = match Inspector::new(&policy) {
+        Ok(i) => Arc::new(i),
+        Err(e) => return fail(EXIT_CONFIG, format!("profile {}: {e}", policy.name)),
+    };
+    let audit = match &policy.audit.path {
+        Some(p) => match AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep) {
+            Ok(s) => s,
+            Err(e) => return fail(EXIT_CONFIG, format!("{e} (choose another path with --audit-log, or --audit-log off)")),
+        },
+        None => AuditSink::disabled(),
+    };
+    let plan = match policy::plan::sandbox_plan(&policy, &argv) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_SPAWN, e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(EXIT_INTERNAL, format!("cannot start the async runtime: {e}")),
+    };
+    // The child's pipes register with this runtime's reactor.
+    let guard = rt.enter();
+    let upstream = match Upstream::spawn(&plan) {
+        Ok(u) => u,
+        Err(e) => return fail(EXIT_SPAWN, e),
+    };
+    if let Some(e) = &upstream.enforcement {
+        if e.fully_enforced() {
+            tracing::info!("sandbox: {}", e.summary());
+        } else if policy.sandbox.level != SandboxLevel::Off {
+            tracing::warn!("sandbox: {}", e.summary());
+        }
+    }
+    let session_id = crate::audit::random_id();
+    let server_id = server_id(&policy, &argv);
+    tracing::info!(profile = policy.name, server = server_id, session = session_id, "session started");
+    let cfg = SessionConfig {
+        inspector,
+        audit,
+        mode: policy.mode,
+        profile: policy.name.clone(),
+        server_id,
+        session_id,
+        max_line_bytes: policy.max_line_bytes,
+        close_grace: policy.close_grace,
+        term_grace: policy.term_grace,
+        stderr_lines_per_sec: policy.stderr_lines_per_sec,
+    };
+    let outcome = rt.block_on(gateway::run(tokio::io::stdin(), tokio::io::stdout(), upstream, cfg));
+    drop(guard);
+    // Dropping the runtime would wait for the blocking stdin reader.
+    rt.shutdown_background();
+    exit_code(&outcome)
+}
+
+/// A short name for the server in logs and audit events.
+pub(crate) fn server_id(policy: &Policy, argv: &[String]) -> String {
+    if policy.server.command.is_some() && policy.sources.iter().any(|s| s.contains("servers/")) {
+        return policy.name.clone();
+    }
+    // The most telling word of the command: a package name beats "npx" or "node".
+    let generic = ["npx", "node", "python", "python3", "uvx", "uv", "sh", "bash", "-y", "run", "exec", "deno", "bun"];
+    argv.iter()
+        .find(|a| !generic.contains(&a.as_str()) && !a.starts_with('-'))
+        .map(|a| {
+            let a = a.trim_end_matches('/');
+            let base = a.rsplit('/').next().unwrap_or(a);
+            if matches!(base, "index.js" | "main.py" | "dist" | "server.js") {
+                a.split('/').rev().find(|p| !matches!(*p, "index.js" | "dist" | "build" | "main.py" | "server.js" | "")).unwrap_or(base).to_string()
+            } else {
+                base.to_string()
+            }
+        })
+        .unwrap_or_else(|| argv.first().cloned().unwrap_or_default())
+}
+
+pub(crate) fn exit_code(o: &Outcome) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match o {
+        Outcome::AgentClosed { .. } => EXIT_OK,
+        Outcome::UpstreamExited(s) => {
+            if let Some(sig) = s.signal() {
+                tracing::error!("the server was killed by signal {sig}");
+                EXIT_SERVER_KILLED
+            } else {
+                tracing::error!("the server exited on its own ({s})");
+                EXIT_SERVER_EXITED
+            }
+        }
+        Outcome::Signalled(n) => 128u8.saturating_add(*n as u8),
+    }
+}

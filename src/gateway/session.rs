@@ -1,0 +1,567 @@
+//! One stdio session. See the module header in `gateway/mod.rs`.
+
+use crate::audit::{self, AuditSink, Direction, Event, EventIds};
+use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
+use crate::policy::Mode;
+use crate::protocol::errors::{self, error_line};
+use crate::protocol::framing::{Frame, LineReader};
+use crate::protocol::message::{classify, classify_raw, Invalid, Message, RequestId};
+use crate::transport::child::Upstream;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Everything a session needs besides its byte streams.
+pub struct SessionConfig {
+    pub inspector: Arc<Inspector>,
+    pub audit: AuditSink,
+    pub mode: Mode,
+    pub profile: String,
+    pub server_id: String,
+    pub session_id: String,
+    pub max_line_bytes: usize,
+    pub close_grace: Duration,
+    pub term_grace: Duration,
+    pub stderr_lines_per_sec: u32,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The agent closed its side; the server was shut down (`forced`: it
+    /// needed SIGTERM or SIGKILL).
+    AgentClosed { forced: bool },
+    /// The server exited while the agent was still connected.
+    UpstreamExited(ExitStatus),
+    /// We were asked to stop by a signal.
+    Signalled(i32),
+}
+
+struct Pending {
+    method: String,
+    tool: Option<String>,
+    since: Instant,
+}
+
+/// State both pumps share.
+struct Shared {
+    cfg: SessionConfig,
+    ids: EventIds,
+    pending: Mutex<HashMap<RequestId, Pending>>,
+    tools: Mutex<HashMap<String, ToolHints>>,
+    upstream_noise: std::sync::atomic::AtomicU64,
+}
+
+type Tx = mpsc::Sender<Vec<u8>>;
+
+const CHANNEL: usize = 1024;
+
+/// Runs a session until the agent or the server ends it.
+pub async fn run<R, W>(agent_in: R, agent_out: W, mut upstream: Upstream, cfg: SessionConfig) -> Outcome
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::new(Shared {
+        ids: EventIds::new(&cfg.session_id),
+        cfg,
+        pending: Mutex::new(HashMap::new()),
+        tools: Mutex::new(HashMap::new()),
+        upstream_noise: Default::default(),
+    });
+    shared.lifecycle(
+        "session_start",
+        json!({ "pid": upstream.pid, "sandbox": upstream.enforcement.as_ref().map(|e| e.summary()) }),
+    );
+
+    let (agent_tx, agent_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
+    let (up_tx, up_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
+    let agent_writer = tokio::spawn(write_loop(agent_out, agent_rx));
+    let stdin = upstream.stdin.take();
+    let upstream_writer = tokio::spawn(async move {
+        if let Some(s) = stdin {
+            write_loop(s, up_rx).await;
+        }
+    });
+    if let Some(err) = upstream.stderr.take() {
+        let prefix = format!("[{}]", shared.cfg.server_id);
+        tokio::spawn(crate::transport::stderr::pump(err, prefix, shared.cfg.stderr_lines_per_sec));
+    }
+    let mut upstream_pump = {
+        let shared = shared.clone();
+        let agent_tx = agent_tx.clone();
+        let stdout = upstream.stdout.take();
+        tokio::spawn(async move {
+            if let Some(out) = stdout {
+                upstream_loop(shared, out, agent_tx).await;
+            }
+        })
+    };
+    let mut agent_pump = {
+        let shared = shared.clone();
+        let agent_tx = agent_tx.clone();
+        tokio::spawn(agent_loop(shared, agent_in, agent_tx, up_tx))
+    };
+
+    let pid = upstream.pid;
+    let mut exit = upstream.exit;
+    let outcome = tokio::select! {
+        _ = &mut agent_pump => {
+            // The agent is gone: its pump dropped the upstream sender, so the
+            // writer closes the server's stdin. Then wait, SIGTERM, SIGKILL.
+            let _ = upstream_writer.await;
+            let forced = shutdown(&mut exit, pid, shared.cfg.close_grace, shared.cfg.term_grace).await;
+            Outcome::AgentClosed { forced }
+        }
+        status = &mut exit => {
+            agent_pump.abort();
+            match status {
+                Ok(Ok(s)) => Outcome::UpstreamExited(s),
+                _ => Outcome::UpstreamExited(std::os::unix::process::ExitStatusExt::from_raw(0)),
+            }
+        }
+        sig = stop_signal() => {
+            agent_pump.abort();
+            drop(upstream_writer);
+            shutdown(&mut exit, pid, shared.cfg.close_grace, shared.cfg.term_grace).await;
+            Outcome::Signalled(sig)
+        }
+    };
+    // Relay whatever the server said before it went away, then answer every
+    // request it never answered.
+    if tokio::time::timeout(Duration::from_millis(500), &mut upstream_pump).await.is_err() {
+        upstream_pump.abort();
+    }
+    shared.fail_pending(&agent_tx, &outcome).await;
+    shared.lifecycle("session_end", json!({ "outcome": format!("{outcome:?}"),
+        "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }));
+    drop(agent_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
+    shared.cfg.audit.flush();
+    outcome
+}
+
+/// Resolves when SIGINT, SIGTERM or SIGHUP arrives.
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [(SignalKind::interrupt(), 2), (SignalKind::terminate(), 15), (SignalKind::hangup(), 1)];
+    let mut streams = Vec::new();
+    for (k, n) in kinds {
+        if let Ok(s) = signal(k) {
+            streams.push((s, n));
+        }
+    }
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let futs = streams.iter_mut().map(|(s, n)| {
+        let n = *n;
+        Box::pin(async move {
+            s.recv().await;
+            n
+        })
+    });
+    futures_select_all(futs).await
+}
+
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(futs: impl Iterator<Item = F>) -> i32 {
+    let mut futs: Vec<F> = futs.collect();
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(n) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(n);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// The MCP stdio shutdown: stdin is already closed; wait, SIGTERM, wait, SIGKILL.
+/// Returns whether a signal was needed.
+async fn shutdown(
+    exit: &mut tokio::sync::oneshot::Receiver<std::io::Result<ExitStatus>>,
+    pid: u32,
+    close_grace: Duration,
+    term_grace: Duration,
+) -> bool {
+    if tokio::time::timeout(close_grace, &mut *exit).await.is_ok() {
+        // The leader exited; anything left in its group goes too.
+        Upstream::signal_group(pid, libc::SIGKILL);
+        return false;
+    }
+    tracing::info!(pid, "server did not exit after stdin closed; sending SIGTERM");
+    Upstream::signal_group(pid, libc::SIGTERM);
+    if tokio::time::timeout(term_grace, &mut *exit).await.is_err() {
+        tracing::warn!(pid, "server ignored SIGTERM; sending SIGKILL");
+    }
+    Upstream::signal_group(pid, libc::SIGKILL);
+    let _ = tokio::time::timeout(Duration::from_secs(2), &mut *exit).await;
+    true
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(buf) = rx.recv().await {
+        if out.write_all(&buf).await.is_err() {
+            return;
+        }
+        // Coalesce whatever else is already queued before one flush.
+        while let Ok(more) = rx.try_recv() {
+            if out.write_all(&more).await.is_err() {
+                return;
+            }
+        }
+        if out.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_tx: Tx, up_tx: Tx) {
+    let mut reader = LineReader::new(input, shared.cfg.max_line_bytes);
+    loop {
+        let frame = match reader.next_frame().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the agent failed");
+                break;
+            }
+        };
+        match frame {
+            Frame::TooLong { len } => {
+                let limit = shared.cfg.max_line_bytes;
+                let msg = format!("message of {len} bytes exceeds the maximum line length of {limit} bytes");
+                shared.input_error(Direction::AgentToServer, &msg);
+                let data = json!({ "reason": "line_too_long", "limit": limit, "length": len });
+                let _ = agent_tx.send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data))).await;
+            }
+            Frame::Line(mut line) => {
+                let out = shared.agent_line(&line);
+                for reply in out.replies {
+                    let _ = agent_tx.send(reply).await;
+                }
+                match out.forward {
+                    Forward::Original => {
+                        line.push(b'\n');
+                        let _ = up_tx.send(line).await;
+                    }
+                    Forward::Parts(parts) => {
+                        for p in parts {
+                            let _ = up_tx.send(p).await;
+                        }
+                    }
+                    Forward::Nothing => {}
+                }
+            }
+        }
+    }
+}
+
+async fn upstream_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, out: R, agent_tx: Tx) {
+    let mut reader = LineReader::new(out, shared.cfg.max_line_bytes);
+    while let Ok(Some(frame)) = reader.next_frame().await {
+        match frame {
+            Frame::TooLong { len } => {
+                shared.noise(&format!("{len}-byte line exceeds the maximum line length; not relayed"));
+            }
+            Frame::Line(mut line) => {
+                if shared.upstream_line(&line) {
+                    line.push(b'\n');
+                    if agent_tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Forward {
+    Original,
+    Parts(Vec<Vec<u8>>),
+    Nothing,
+}
+
+struct AgentOutput {
+    forward: Forward,
+    replies: Vec<Vec<u8>>,
+}
+
+/// What to do with one message (or batch element) from the agent.
+enum Handled {
+    Forward,
+    Reply(Vec<u8>),
+    Drop,
+}
+
+impl Shared {
+    fn agent_line(&self, line: &[u8]) -> AgentOutput {
+        match classify(line) {
+            Err(inv) => AgentOutput {
+                forward: Forward::Nothing,
+                replies: vec![self.invalid(&inv)],
+            },
+            Ok(Message::Batch(items)) => {
+                let mut replies = Vec::new();
+                let mut parts = Vec::new();
+                for raw in &items {
+                    match classify_raw(raw) {
+                        Err(inv) => replies.push(self.invalid(&inv)),
+                        Ok(m) => match self.agent_message(m) {
+                            Handled::Forward => parts.push(raw.get()),
+                            Handled::Reply(r) => replies.push(r),
+                            Handled::Drop => {}
+                        },
+                    }
+                }
+                let forward = if replies.is_empty() && parts.len() == items.len() {
+                    Forward::Original
+                } else if parts.is_empty() {
+                    Forward::Nothing
+                } else {
+                    // Forward the allowed elements as one batch, each element's
+                    // bytes unchanged.
+                    let mut b = Vec::with_capacity(line.len());
+                    b.push(b'[');
+                    for (i, p) in parts.iter().enumerate() {
+                        if i > 0 {
+                            b.push(b',');
+                        }
+                        b.extend_from_slice(p.as_bytes());
+                    }
+                    b.extend_from_slice(b"]\n");
+                    Forward::Parts(vec![b])
+                };
+                AgentOutput { forward, replies }
+            }
+            Ok(m) => match self.agent_message(m) {
+                Handled::Forward => AgentOutput { forward: Forward::Original, replies: vec![] },
+                Handled::Reply(r) => AgentOutput { forward: Forward::Nothing, replies: vec![r] },
+                Handled::Drop => AgentOutput { forward: Forward::Nothing, replies: vec![] },
+            },
+        }
+    }
+
+    fn agent_message(&self, m: Message<'_>) -> Handled {
+        let (id, method, params) = match m {
+            Message::Request { id, method, params } => (Some(id), method, params),
+            Message::Notification { method, params } => (None, method, params),
+            // The agent answering a server→client request.
+            Message::Response { .. } => return Handled::Forward,
+            Message::Batch(_) => {
+                return Handled::Reply(error_line(None, errors::INVALID_REQUEST, "nested batches are not allowed", None))
+            }
+        };
+        let started = Instant::now();
+        let params: Option<Value> = match params.map(|p| serde_json::from_str(p.get())) {
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                // Unreachable for text that already parsed, but never panic on input.
+                let msg = format!("params could not be decoded: {e}");
+                return Handled::Reply(error_line(id.as_ref(), errors::INVALID_PARAMS, &msg, None));
+            }
+            None => None,
+        };
+        let decision = {
+            let tool = params.as_ref().and_then(|p| p.get("name")).and_then(Value::as_str);
+            let tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+            let hints = if method == "tools/call" { tool.and_then(|t| tools.get(t)) } else { None };
+            self.cfg.inspector.inspect_request(&method, params.as_ref(), hints)
+        };
+        let latency = started.elapsed();
+        let mut verdict = decision.verdict;
+        if verdict == Verdict::Block && self.cfg.mode == Mode::Shadow {
+            verdict = Verdict::ShadowBlock;
+        }
+        let event_id = self.ids.next();
+        self.decision_event(&event_id, Direction::AgentToServer, &method, id.as_ref(), &decision, verdict, latency);
+        match verdict {
+            Verdict::Block => match id {
+                Some(id) => Handled::Reply(self.block_response(&id, &decision, &event_id)),
+                None => {
+                    tracing::warn!(method, rules = ?decision.rule_ids(), "blocked a notification");
+                    Handled::Drop
+                }
+            },
+            _ => {
+                if verdict != Verdict::Allow {
+                    tracing::warn!(method, tool = ?decision.tool, verdict = verdict.as_str(), rules = ?decision.rule_ids(), event_id, "forwarding despite findings");
+                }
+                if let Some(id) = id {
+                    let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    pending.insert(id, Pending { method, tool: decision.tool, since: started });
+                }
+                Handled::Forward
+            }
+        }
+    }
+
+    fn block_response(&self, id: &RequestId, d: &Decision, event_id: &str) -> Vec<u8> {
+        let f = d.primary();
+        let message = match f {
+            Some(f) => format!("Blocked by vanguard: {}", f.message),
+            None => "Blocked by vanguard".to_string(),
+        };
+        let data = json!({
+            "rule": f.map(|f| f.rule.as_str()),
+            "layer": f.map(|f| f.layer).unwrap_or(Layer::L1),
+            "severity": f.map(|f| f.severity),
+            "event_id": event_id,
+            "hint": f.and_then(|f| f.hint.as_deref()),
+            "rules": d.rule_ids(),
+        });
+        tracing::warn!(request_id = id.as_json(), rules = ?d.rule_ids(), event_id, "blocked: {message}");
+        error_line(Some(id), errors::POLICY_BLOCKED, &message, Some(data))
+    }
+
+    fn invalid(&self, inv: &Invalid) -> Vec<u8> {
+        let msg = match inv {
+            Invalid::Utf8 { .. } => format!("Parse error: {inv}"),
+            Invalid::Json { .. } => format!("Parse error: {inv}"),
+            Invalid::Request { .. } => format!("Invalid Request: {inv}"),
+        };
+        self.input_error(Direction::AgentToServer, &msg);
+        error_line(inv.id(), inv.code(), &msg, None)
+    }
+
+    /// Returns whether the line goes on to the agent.
+    fn upstream_line(&self, line: &[u8]) -> bool {
+        match classify(line) {
+            Err(e) => {
+                self.noise(&format!("not a JSON-RPC message ({e}); not relayed"));
+                false
+            }
+            Ok(Message::Response { id, is_error, result }) => {
+                let p = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                match p {
+                    Some(p) => {
+                        if p.method == "tools/list" && !is_error {
+                            if let Some(r) = result {
+                                self.learn_tools(r.get());
+                            }
+                        }
+                        tracing::trace!(method = p.method, tool = ?p.tool, us = p.since.elapsed().as_micros() as u64, "answered");
+                    }
+                    None => tracing::debug!(id = id.as_json(), "response to an id the agent did not send through this session"),
+                }
+                true
+            }
+            Ok(_) => true,
+        }
+    }
+
+    /// Remembers tool annotations from a `tools/list` result.
+    fn learn_tools(&self, result: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(result) else { return };
+        let Some(list) = v.get("tools").and_then(Value::as_array) else { return };
+        let mut tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        for t in list {
+            let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
+            let a = t.get("annotations");
+            let flag = |k: &str| a.and_then(|a| a.get(k)).and_then(Value::as_bool);
+            tools.insert(
+                name.to_string(),
+                ToolHints {
+                    read_only: flag("readOnlyHint"),
+                    destructive: flag("destructiveHint"),
+                },
+            );
+        }
+    }
+
+    async fn fail_pending(&self, agent_tx: &Tx, outcome: &Outcome) {
+        let drained: Vec<(RequestId, Pending)> =
+            self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        let detail = match outcome {
+            Outcome::UpstreamExited(s) => format!("the server exited ({s}) before answering"),
+            Outcome::AgentClosed { .. } => "the session was shut down before the server answered".into(),
+            Outcome::Signalled(n) => format!("vanguard was stopped by signal {n} before the server answered"),
+        };
+        for (id, p) in drained {
+            let data = json!({ "method": p.method, "reason": detail });
+            let line = error_line(Some(&id), errors::UPSTREAM_EXITED, "Upstream server exited", Some(data));
+            let _ = agent_tx.send(line).await;
+        }
+    }
+
+    fn base_event(&self, kind: &'static str, direction: Direction) -> Event {
+        Event {
+            ts: audit::rfc3339_now(),
+            event_id: self.ids.next(),
+            session_id: self.cfg.session_id.clone(),
+            server_id: self.cfg.server_id.clone(),
+            direction,
+            kind,
+            method: None,
+            request_id: None,
+            tool: None,
+            verdict: "allow",
+            layer: None,
+            rules: Vec::new(),
+            findings: Vec::new(),
+            latency_us: 0,
+            profile: self.cfg.profile.clone(),
+            mode: match self.cfg.mode {
+                Mode::Enforce => "enforce",
+                Mode::Shadow => "shadow",
+            },
+            detail: None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decision_event(
+        &self,
+        event_id: &str,
+        direction: Direction,
+        method: &str,
+        id: Option<&RequestId>,
+        d: &Decision,
+        verdict: Verdict,
+        latency: Duration,
+    ) {
+        if !self.cfg.audit.is_enabled() {
+            return;
+        }
+        let mut ev = self.base_event("decision", direction);
+        ev.event_id = event_id.to_string();
+        ev.method = Some(method.to_string());
+        ev.request_id = id.map(RequestId::to_value);
+        ev.tool = d.tool.clone();
+        ev.verdict = verdict.as_str();
+        ev.layer = d.primary().map(|f| f.layer);
+        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
+        ev.findings = d.findings.clone();
+        ev.latency_us = latency.as_micros() as u64;
+        self.cfg.audit.record(ev);
+    }
+
+    fn input_error(&self, direction: Direction, msg: &str) {
+        tracing::warn!("bad input from the agent: {msg}");
+        let mut ev = self.base_event("input_error", direction);
+        ev.verdict = "block";
+        ev.detail = Some(json!({ "error": msg }));
+        self.cfg.audit.record(ev);
+    }
+
+    fn noise(&self, msg: &str) {
+        let n = self.upstream_noise.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        tracing::warn!(count = n, "server stdout: {msg}");
+        let mut ev = self.base_event("upstream_noise", Direction::ServerToAgent);
+        ev.verdict = "block";
+        ev.detail = Some(json!({ "error": msg, "count": n }));
+        self.cfg.audit.record(ev);
+    }
+
+    fn lifecycle(&self, kind: &'static str, detail: Value) {
+        let mut ev = self.base_event(kind, Direction::Gateway);
+        ev.detail = Some(detail);
+        self.cfg.audit.record(ev);
+    }
+}

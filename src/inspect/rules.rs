@@ -1,0 +1,100 @@
+//! L1 pattern rules, compiled once per target into a `RegexSet`.
+//!
+//! A `RegexSet` runs all patterns of a target in one pass, so the cost of a
+//! check grows far slower than the number of rules. A cheap `is_match` runs
+//! first; only on a hit are the individual matches enumerated.
+
+use crate::policy::{glob_match, Rule, Target};
+use regex::{RegexSet, RegexSetBuilder};
+
+#[derive(Debug, thiserror::Error)]
+#[error("rule set for target {target:?} does not compile: {source}")]
+pub struct CompileError {
+    target: Target,
+    #[source]
+    source: regex::Error,
+}
+
+struct TargetSet {
+    set: RegexSet,
+    /// Pattern index → rule index.
+    owner: Vec<usize>,
+}
+
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    targets: Vec<(Target, TargetSet)>,
+}
+
+const TARGETS: [Target; 6] = [
+    Target::Text,
+    Target::Path,
+    Target::Command,
+    Target::Url,
+    Target::Host,
+    Target::Tool,
+];
+
+impl RuleSet {
+    pub fn compile(rules: &[Rule]) -> Result<RuleSet, CompileError> {
+        let mut targets = Vec::new();
+        for target in TARGETS {
+            let mut patterns = Vec::new();
+            let mut owner = Vec::new();
+            for (i, r) in rules.iter().enumerate().filter(|(_, r)| r.target == target) {
+                for p in &r.patterns {
+                    patterns.push(if r.case_sensitive { p.clone() } else { format!("(?i){p}") });
+                    owner.push(i);
+                }
+            }
+            if patterns.is_empty() {
+                continue;
+            }
+            let set = RegexSetBuilder::new(&patterns)
+                .size_limit(64 << 20)
+                .dfa_size_limit(64 << 20)
+                .build()
+                .map_err(|source| CompileError { target, source })?;
+            targets.push((target, TargetSet { set, owner }));
+        }
+        Ok(RuleSet {
+            rules: rules.to_vec(),
+            targets,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Calls `f` once per rule of `target` whose patterns match `text` and
+    /// whose tool filter admits `tool`.
+    pub fn each_match(&self, target: Target, text: &str, tool: &str, mut f: impl FnMut(&Rule)) {
+        let Some((_, ts)) = self.targets.iter().find(|(t, _)| *t == target) else {
+            return;
+        };
+        if !ts.set.is_match(text) {
+            return;
+        }
+        let mut last = usize::MAX;
+        for idx in ts.set.matches(text).iter() {
+            let ri = ts.owner[idx];
+            if ri == last {
+                continue;
+            }
+            last = ri;
+            let rule = &self.rules[ri];
+            let admitted = match &rule.tools {
+                None => true,
+                Some(globs) => globs.iter().any(|g| glob_match(g, tool)),
+            };
+            if admitted {
+                f(rule);
+            }
+        }
+    }
+}

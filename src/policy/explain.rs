@@ -1,0 +1,82 @@
+//! `vanguard policy explain`: the effective policy in plain words.
+
+use super::*;
+use std::fmt::Write;
+
+pub fn explain(p: &Policy) -> String {
+    let mut s = String::new();
+    let list = |v: &[PathBuf]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n    ")
+        }
+    };
+    let _ = writeln!(s, "profile: {} — {}", p.name, p.description);
+    let _ = writeln!(s, "built from: {}", p.sources.join(" → "));
+    let _ = writeln!(s, "mode: {:?}", p.mode);
+    if let Some(c) = &p.server.command {
+        let _ = writeln!(s, "server: {}", c.join(" "));
+    }
+    let _ = writeln!(s, "server cwd: {}", p.server.cwd.display());
+    let _ = writeln!(
+        s,
+        "\nsafe zones ({}; outside → {:?}):\n  read:\n    {}\n  write:\n    {}",
+        if p.zones.enabled { "enabled" } else { "DISABLED" },
+        p.zones.action,
+        list(&p.zones.read),
+        list(&p.zones.write)
+    );
+    let _ = writeln!(s, "\nnetwork: {:?} {}", p.network.mode, p.network.allow.join(", "));
+    let _ = writeln!(
+        s,
+        "sandbox: {:?}{}",
+        p.sandbox.level,
+        if p.sandbox.strict_seccomp { " (allow-list seccomp)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "limits: line {} bytes; shutdown: close stdin, wait {:?}, SIGTERM, wait {:?}, SIGKILL",
+        p.max_line_bytes, p.close_grace, p.term_grace
+    );
+    match &p.audit.path {
+        Some(a) => {
+            let _ = writeln!(s, "audit: {} (rotated at {} bytes, {} kept)", a.display(), p.audit.max_bytes, p.audit.keep);
+        }
+        None => {
+            let _ = writeln!(s, "audit: OFF");
+        }
+    }
+    if !p.tool_access.is_empty() {
+        let _ = writeln!(s, "\ntool access:");
+        for t in &p.tool_access {
+            let _ = writeln!(
+                s,
+                "  {:<24} default {:?}; read args {:?}; write args {:?}",
+                t.tool, t.access, t.read_args, t.write_args
+            );
+        }
+    }
+    let _ = writeln!(s, "\nrules ({}):", p.rules.len());
+    let mut family = "";
+    for r in &p.rules {
+        if r.family != family {
+            family = &r.family;
+            let _ = writeln!(s, "  [{family}]");
+        }
+        let _ = writeln!(
+            s,
+            "    {:<10} {:<6} {:<8} {:<8} {}",
+            r.id,
+            format!("{:?}", r.action).to_lowercase(),
+            format!("{:?}", r.severity).to_lowercase(),
+            format!("{:?}", r.target).to_lowercase(),
+            r.description
+        );
+    }
+    let _ = writeln!(s, "\nbuilt-in checks: ZONE-READ, ZONE-WRITE (safe zones), L0-INVISIBLE, L0-MIXED-SCRIPT (normalisation anomalies)");
+    if !p.rule_actions.is_empty() {
+        let _ = writeln!(s, "action overrides: {:?}", p.rule_actions);
+    }
+    s
+}

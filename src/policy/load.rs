@@ -1,0 +1,503 @@
+//! Finding, parsing, checking and merging profile files.
+
+use super::schema::*;
+use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Command-line settings that override the profile.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub workspace: Option<PathBuf>,
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    pub mode: Option<Mode>,
+    pub max_line_bytes: Option<usize>,
+    pub audit_path: Option<String>,
+    pub sandbox: Option<SandboxLevel>,
+    pub net: Option<NetMode>,
+    pub allow_hosts: Vec<String>,
+}
+
+const MAX_EXTENDS_DEPTH: usize = 8;
+const MIN_LINE_BYTES: usize = 1024;
+
+/// Loads the profile named by `spec` (a built-in name or a path) with its
+/// whole `extends` chain, applies `overrides`, and validates the result.
+pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
+    let vars = Vars::from_env(overrides.workspace.clone());
+    let mut chain: Vec<(String, ProfileFile)> = Vec::new();
+    let mut next = Some((spec.to_string(), None::<PathBuf>));
+    while let Some((name, base_dir)) = next.take() {
+        if chain.len() >= MAX_EXTENDS_DEPTH {
+            return Err(err(&chain[0].0, None, "extends", "extends chain is too deep (a cycle?)"));
+        }
+        let (label, text, dir) = resolve(&name, base_dir.as_deref(), chain.last().map(|c| c.0.as_str()))?;
+        if chain.iter().any(|(l, _)| *l == label) {
+            return Err(err(&label, None, "extends", "profile extends itself (a cycle)"));
+        }
+        let file = parse_file(&label, &text, &vars)?;
+        next = file.extends.clone().map(|e| (e, dir));
+        chain.push((label, file));
+    }
+    // Base first.
+    chain.reverse();
+    let sources = chain.iter().map(|(l, _)| l.clone()).collect();
+    let mut merged = ProfileFile::default();
+    let mut rules: Vec<Rule> = Vec::new();
+    for (label, file) in chain {
+        merge_rules(&mut rules, &label, &file);
+        merged = merge(merged, file);
+    }
+    finish(merged, rules, sources, &vars, overrides)
+}
+
+/// Locates a profile: an existing path, or a built-in name.
+fn resolve(
+    name: &str,
+    base_dir: Option<&Path>,
+    from: Option<&str>,
+) -> Result<(String, String, Option<PathBuf>), PolicyError> {
+    let looks_like_path = name.contains('/') && !name.starts_with("servers/") || name.ends_with(".toml");
+    if looks_like_path {
+        let p = match base_dir {
+            Some(d) if Path::new(name).is_relative() => d.join(name),
+            _ => PathBuf::from(name),
+        };
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            err(
+                from.unwrap_or(name),
+                None,
+                if from.is_some() { "extends" } else { "--profile" },
+                &format!("cannot read profile {}: {e}", p.display()),
+            )
+        })?;
+        let dir = p.parent().map(Path::to_path_buf);
+        return Ok((p.display().to_string(), text, dir));
+    }
+    match builtin::get(name) {
+        Some((label, text)) => Ok((label, text.to_string(), None)),
+        None => Err(err(
+            from.unwrap_or("--profile"),
+            None,
+            if from.is_some() { "extends" } else { "profile" },
+            &format!(
+                "unknown profile {name:?}: not a file and not a built-in profile ({})",
+                builtin_names().join(", ")
+            ),
+        )),
+    }
+}
+
+fn err(file: &str, line: Option<usize>, field: &str, message: &str) -> PolicyError {
+    PolicyError {
+        file: file.to_string(),
+        line,
+        field: field.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// The first line mentioning `needle`, for errors on fields serde gives no span for.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|o| line_of_offset(text, o))
+}
+
+/// Parses one file and checks what can be checked in isolation.
+fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, PolicyError> {
+    let mut file: ProfileFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of_offset(text, s.start));
+        // toml's message already names the key; keep only its last line.
+        let message = e.message().trim().to_string();
+        let field = e
+            .span()
+            .map(|s| {
+                let start = text[..s.start].rfind('\n').map(|p| p + 1).unwrap_or(0);
+                let l = &text[start..text[start..].find('\n').map(|p| start + p).unwrap_or(text.len())];
+                l.split('=').next().unwrap_or("").trim().to_string()
+            })
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| "(syntax)".into());
+        err(label, line, &field, &message)
+    })?;
+    let expand = |field: &str, v: &mut String| -> Result<(), PolicyError> {
+        *v = vars
+            .expand(v)
+            .map_err(|m| err(label, line_of(text, v.as_str()), field, &m))?;
+        Ok(())
+    };
+    if let Some(z) = file.zones.as_mut() {
+        for (field, list) in [("zones.read", z.read.as_mut()), ("zones.write", z.write.as_mut())] {
+            for p in list.into_iter().flatten() {
+                expand(field, p)?;
+                if !Path::new(p).is_absolute() {
+                    return Err(err(label, line_of(text, p), field, &format!("zone {p:?} is not an absolute path")));
+                }
+            }
+        }
+    }
+    if let Some(s) = file.server.as_mut() {
+        for a in s.command.iter_mut().flatten() {
+            expand("server.command", a)?;
+        }
+        if let Some(c) = s.cwd.as_mut() {
+            expand("server.cwd", c)?;
+        }
+        for v in s.env_set.iter_mut().flat_map(|m| m.values_mut()) {
+            expand("server.env_set", v)?;
+        }
+        if matches!(&s.command, Some(c) if c.is_empty()) {
+            return Err(err(label, line_of(text, "command"), "server.command", "must not be empty"));
+        }
+    }
+    if let Some(a) = file.audit.as_mut() {
+        if let Some(p) = a.path.as_mut() {
+            expand("audit.path", p)?;
+        }
+    }
+    if let Some(l) = &file.limits {
+        if matches!(l.max_line_bytes, Some(n) if n < MIN_LINE_BYTES) {
+            return Err(err(
+                label,
+                line_of(text, "max_line_bytes"),
+                "limits.max_line_bytes",
+                &format!("must be at least {MIN_LINE_BYTES}"),
+            ));
+        }
+    }
+    if let Some(n) = &file.network {
+        for h in n.allow.iter().flatten() {
+            check_host_port(h).map_err(|m| err(label, line_of(text, h), "network.allow", &m))?;
+        }
+    }
+    for (i, r) in file.rules.iter().flatten().enumerate() {
+        let field = format!("rules[{i}] ({})", r.id);
+        let at = line_of(text, &format!("\"{}\"", r.id));
+        if r.id.trim().is_empty() {
+            return Err(err(label, at, &format!("rules[{i}].id"), "must not be empty"));
+        }
+        if r.patterns.is_empty() {
+            return Err(err(label, at, &format!("{field}.patterns"), "needs at least one pattern"));
+        }
+        for (j, p) in r.patterns.iter().enumerate() {
+            let src = if r.case_sensitive { p.get_ref().clone() } else { format!("(?i){}", p.get_ref()) };
+            if let Err(e) = regex::RegexBuilder::new(&src).size_limit(1 << 22).build() {
+                return Err(err(
+                    label,
+                    Some(line_of_offset(text, p.span().start)),
+                    &format!("{field}.patterns[{j}]"),
+                    &format!("invalid regular expression: {e}"),
+                ));
+            }
+        }
+    }
+    for (i, t) in file.tool_access.iter().flatten().enumerate() {
+        if t.tool.is_empty() {
+            return Err(err(label, None, &format!("tool_access[{i}].tool"), "must not be empty"));
+        }
+    }
+    Ok(file)
+}
+
+/// `host:port` with an optional leading `*.` wildcard; IPv6 in brackets.
+fn check_host_port(s: &str) -> Result<(), String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?} must be HOST:PORT"))?;
+    port.parse::<u16>()
+        .map_err(|_| format!("{s:?}: port {port:?} is not a number from 0 to 65535"))?;
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    if host.is_empty() || host.contains('*') || host.contains('/') {
+        return Err(format!("{s:?}: bad host (only a leading \"*.\" wildcard is allowed)"));
+    }
+    Ok(())
+}
+
+/// Later files override earlier ones; rules are collected separately.
+fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
+    macro_rules! section {
+        ($b:expr, $t:expr, $ty:ident { $($f:ident),* }) => {
+            match ($b, $t) {
+                (Some(b), Some(t)) => Some($ty { $($f: t.$f.or(b.$f)),* }),
+                (b, t) => t.or(b),
+            }
+        };
+    }
+    let mut rule_actions = base.rule_actions.unwrap_or_default();
+    rule_actions.extend(top.rule_actions.unwrap_or_default());
+    let mut disable = base.disable_rules.unwrap_or_default();
+    disable.extend(top.disable_rules.unwrap_or_default());
+    // The more specific profile's mappings come first and so win.
+    let mut tool_access = top.tool_access.unwrap_or_default();
+    tool_access.extend(base.tool_access.unwrap_or_default());
+    ProfileFile {
+        extends: None,
+        name: top.name.or(base.name),
+        description: top.description.or(base.description),
+        mode: top.mode.or(base.mode),
+        server: section!(base.server, top.server, ServerSection { command, cwd, env, env_set }),
+        limits: section!(base.limits, top.limits, LimitsSection { max_line_bytes, stderr_lines_per_sec }),
+        lifecycle: section!(base.lifecycle, top.lifecycle, LifecycleSection { close_grace_ms, term_grace_ms }),
+        zones: section!(base.zones, top.zones, ZonesSection { enabled, read, write, action }),
+        network: section!(base.network, top.network, NetworkSection { mode, allow }),
+        sandbox: section!(base.sandbox, top.sandbox, SandboxSection {
+            level, strict_seccomp, max_open_files, max_processes, max_address_space_mb,
+            max_file_size_mb, memory_max_mb, pids_max }),
+        audit: section!(base.audit, top.audit, AuditSection { path, max_bytes, keep }),
+        tool_access: Some(tool_access),
+        rules: None,
+        rule_actions: Some(rule_actions),
+        disable_rules: Some(disable),
+    }
+}
+
+fn merge_rules(rules: &mut Vec<Rule>, label: &str, file: &ProfileFile) {
+    for r in file.rules.iter().flatten() {
+        let line = r.patterns.first().map(|p| p.span().start);
+        let origin = match line {
+            Some(_) => format!("{label} (rule {})", r.id),
+            None => label.to_string(),
+        };
+        let rule = Rule {
+            id: r.id.clone(),
+            family: r.family.clone(),
+            description: r.description.clone(),
+            severity: r.severity,
+            action: r.action,
+            target: r.target,
+            patterns: r.patterns.iter().map(|p| p.get_ref().clone()).collect(),
+            case_sensitive: r.case_sensitive,
+            tools: r.tools.clone(),
+            hint: r.hint.clone(),
+            origin,
+        };
+        match rules.iter_mut().find(|x| x.id == r.id) {
+            Some(existing) => *existing = rule,
+            None => rules.push(rule),
+        }
+    }
+}
+
+/// Simple glob: `*` matches any run, `?` one character.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    fn inner(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => inner(&p[1..], s) || (!s.is_empty() && inner(p, &s[1..])),
+            (Some(b'?'), Some(_)) => inner(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => inner(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    inner(pattern.as_bytes(), s.as_bytes())
+}
+
+fn finish(
+    f: ProfileFile,
+    mut rules: Vec<Rule>,
+    sources: Vec<String>,
+    vars: &Vars,
+    ov: &Overrides,
+) -> Result<Policy, PolicyError> {
+    let top = sources.last().cloned().unwrap_or_default();
+    let disable = f.disable_rules.unwrap_or_default();
+    rules.retain(|r| !disable.iter().any(|g| glob_match(g, &r.id)));
+    // Later (more specific) entries of the merged map win, and an exact id
+    // beats a glob.
+    let actions: BTreeMap<String, Action> = f.rule_actions.unwrap_or_default();
+    let rule_actions = actions.clone();
+    for r in rules.iter_mut() {
+        if let Some(a) = actions.get(&r.id) {
+            r.action = *a;
+        } else if let Some((_, a)) = actions.iter().filter(|(g, _)| glob_match(g, &r.id)).max_by_key(|(g, _)| g.len()) {
+            r.action = *a;
+        }
+    }
+    let server = f.server.unwrap_or_default();
+    let zones = f.zones.unwrap_or_default();
+    let limits = f.limits.unwrap_or_default();
+    let life = f.lifecycle.unwrap_or_default();
+    let net = f.network.unwrap_or_default();
+    let sb = f.sandbox.unwrap_or_default();
+    let audit = f.audit.unwrap_or_default();
+
+    let canon = |p: &Path| -> PathBuf {
+        let abs = if p.is_absolute() { p.to_path_buf() } else { vars.cwd.join(p) };
+        crate::inspect::normalize::resolve_existing(&crate::inspect::normalize::lexical_path(
+            &abs.to_string_lossy(),
+            &vars.cwd,
+            &vars.home,
+        ).unwrap_or(abs))
+    };
+    let mut read: Vec<PathBuf> = zones.read.unwrap_or_default().iter().map(|p| canon(Path::new(p))).collect();
+    let mut write: Vec<PathBuf> = zones.write.unwrap_or_default().iter().map(|p| canon(Path::new(p))).collect();
+    read.extend(ov.read.iter().map(|p| canon(p)));
+    write.extend(ov.write.iter().map(|p| canon(p)));
+    for z in read.iter().chain(write.iter()) {
+        if z == Path::new("/") {
+            return Err(err(&top, None, "zones", "a zone of \"/\" would allow everything; list the directories instead"));
+        }
+    }
+    read.sort();
+    read.dedup();
+    write.sort();
+    write.dedup();
+
+    let mut allow = net.allow.unwrap_or_default();
+    for h in &ov.allow_hosts {
+        check_host_port(h).map_err(|m| err("--allow-host", None, "allow-host", &m))?;
+        allow.push(h.clone());
+    }
+    let audit_path = match ov.audit_path.clone().or(audit.path) {
+        Some(p) if p == "off" => None,
+        Some(p) => Some(PathBuf::from(vars.expand(&p).map_err(|m| err(&top, None, "audit.path", &m))?)),
+        None => Some(vars.state.join("vanguard/audit.jsonl")),
+    };
+    let max_line_bytes = ov
+        .max_line_bytes
+        .or(limits.max_line_bytes)
+        .unwrap_or(crate::protocol::framing::DEFAULT_MAX_LINE_BYTES);
+    if max_line_bytes < MIN_LINE_BYTES {
+        return Err(err("--max-line-bytes", None, "max-line-bytes", &format!("must be at least {MIN_LINE_BYTES}")));
+    }
+    Ok(Policy {
+        name: f.name.unwrap_or_else(|| top.clone()),
+        description: f.description.unwrap_or_default(),
+        sources,
+        mode: ov.mode.or(f.mode).unwrap_or(Mode::Enforce),
+        server: ServerConfig {
+            command: server.command,
+            cwd: server.cwd.map(PathBuf::from).unwrap_or_else(|| vars.cwd.clone()),
+            env: server.env.unwrap_or_default(),
+            env_set: server.env_set.unwrap_or_default(),
+        },
+        max_line_bytes,
+        stderr_lines_per_sec: limits.stderr_lines_per_sec.unwrap_or(200),
+        close_grace: Duration::from_millis(life.close_grace_ms.unwrap_or(2000)),
+        term_grace: Duration::from_millis(life.term_grace_ms.unwrap_or(2000)),
+        zones: ZonesConfig {
+            enabled: zones.enabled.unwrap_or(true),
+            read,
+            write,
+            action: zones.action.unwrap_or(Action::Block),
+        },
+        network: NetworkConfig {
+            mode: ov.net.or(net.mode).unwrap_or(NetMode::None),
+            allow,
+        },
+        sandbox: SandboxConfig {
+            level: ov.sandbox.or(sb.level).unwrap_or(SandboxLevel::BestEffort),
+            strict_seccomp: sb.strict_seccomp.unwrap_or(false),
+            max_open_files: sb.max_open_files,
+            max_processes: sb.max_processes,
+            max_address_space_mb: sb.max_address_space_mb,
+            max_file_size_mb: sb.max_file_size_mb,
+            memory_max_mb: sb.memory_max_mb,
+            pids_max: sb.pids_max,
+        },
+        audit: AuditConfig {
+            path: audit_path,
+            max_bytes: audit.max_bytes.unwrap_or(64 * 1024 * 1024),
+            keep: audit.keep.unwrap_or(5),
+        },
+        tool_access: f.tool_access.unwrap_or_default(),
+        rules,
+        rule_actions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("CMD-*", "CMD-001"));
+        assert!(glob_match("*", "x"));
+        assert!(glob_match("read_?ile", "read_file"));
+        assert!(!glob_match("CMD-*", "FS-001"));
+    }
+
+    #[test]
+    fn host_port_checked() {
+        assert!(check_host_port("api.github.com:443").is_ok());
+        assert!(check_host_port("*.example.org:443").is_ok());
+        assert!(check_host_port("example.org").is_err());
+        assert!(check_host_port("a*b.org:1").is_err());
+        assert!(check_host_port("x.org:99999").is_err());
+    }
+
+    fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write profile");
+        p
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = write_profile(d.path(), "bad.toml", "extends = \"balanced\"\n[zones]\nreed = [\"/x\"]\n");
+        let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("bad.toml:3"), "{e}");
+        assert!(e.to_string().contains("reed"), "{e}");
+
+        let p = write_profile(
+            d.path(),
+            "badre.toml",
+            "[[rules]]\nid = \"X-1\"\nfamily = \"t\"\ndescription = \"d\"\nseverity = \"high\"\naction = \"block\"\ntarget = \"text\"\npatterns = [\"ok\", \"(unclosed\"]\n",
+        );
+        let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.field.contains("X-1") && e.field.contains("patterns[1]"), "{e}");
+
+        let p = write_profile(d.path(), "badvar.toml", "[zones]\nread = [\"${nope}/x\"]\n");
+        let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (Some(2), "zones.read"), "{e}");
+
+        let p = write_profile(d.path(), "type.toml", "[limits]\nmax_line_bytes = \"big\"\n");
+        let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (Some(2), "max_line_bytes"), "{e}");
+    }
+
+    #[test]
+    fn layering_overrides_and_cli_zones() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let ws = d.path().join("ws");
+        std::fs::create_dir(&ws).expect("mkdir");
+        let p = write_profile(
+            d.path(),
+            "child.toml",
+            "extends = \"strict\"\n[zones]\nwrite = []\n[rule_actions]\n\"*\" = \"log\"\n",
+        );
+        let ov = Overrides {
+            workspace: Some(ws.clone()),
+            read: vec![d.path().to_path_buf()],
+            ..Default::default()
+        };
+        let pol = load(p.to_str().expect("utf8"), &ov).expect("load");
+        assert_eq!(pol.sources.len(), 3, "{:?}", pol.sources);
+        assert!(pol.zones.write.is_empty());
+        assert!(pol.zones.read.iter().any(|z| z == &d.path().canonicalize().expect("canon")));
+        assert!(!pol.rules.is_empty());
+        assert!(pol.rules.iter().all(|r| r.action == Action::Log));
+    }
+
+    #[test]
+    fn every_builtin_profile_loads() {
+        for name in builtin_names() {
+            let p = load(name, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!p.rules.is_empty(), "{name} has no rules");
+        }
+    }
+
+    #[test]
+    fn unknown_profile_is_a_clear_error() {
+        let e = load("no-such-profile", &Overrides::default()).unwrap_err();
+        assert!(e.message.contains("unknown profile"), "{e}");
+    }
+}

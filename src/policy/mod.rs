@@ -1,0 +1,119 @@
+//! Policy: profiles on disk → one validated [`Policy`].
+//!
+//! A profile is a TOML file (`profiles/*.toml`, built into the binary, or any
+//! path). Profiles layer with `extends`; each file is parsed and checked on
+//! its own, so every error names the file, the line and the field. The
+//! merged policy is compiled into the inspector ([`crate::inspect`]) and the
+//! sandbox plan ([`crate::sandbox`]); both read the same zones.
+
+mod builtin;
+pub mod explain;
+pub mod plan;
+mod load;
+pub mod schema;
+mod vars;
+
+pub use load::{glob_match, load, Overrides};
+pub use schema::{Access, Action, Mode, NetMode, SandboxLevel, Severity, Target, ToolAccessDef};
+pub use vars::Vars;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A configuration problem, located as precisely as the source allows.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {field}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct PolicyError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+/// One rule after loading: its definition plus where it came from.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub family: String,
+    pub description: String,
+    pub severity: Severity,
+    pub action: Action,
+    pub target: Target,
+    pub patterns: Vec<String>,
+    pub case_sensitive: bool,
+    pub tools: Option<Vec<String>>,
+    pub hint: Option<String>,
+    /// File and line the rule was defined at.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub command: Option<Vec<String>>,
+    pub cwd: PathBuf,
+    pub env: Vec<String>,
+    pub env_set: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZonesConfig {
+    pub enabled: bool,
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    pub mode: NetMode,
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub level: SandboxLevel,
+    pub strict_seccomp: bool,
+    pub max_open_files: Option<u64>,
+    pub max_processes: Option<u64>,
+    pub max_address_space_mb: Option<u64>,
+    pub max_file_size_mb: Option<u64>,
+    pub memory_max_mb: Option<u64>,
+    pub pids_max: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// `None` when the audit log is switched off.
+    pub path: Option<PathBuf>,
+    pub max_bytes: u64,
+    pub keep: u32,
+}
+
+/// A fully loaded, merged, expanded and validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    pub description: String,
+    /// The files this policy was built from, base first.
+    pub sources: Vec<String>,
+    pub mode: Mode,
+    pub server: ServerConfig,
+    pub max_line_bytes: usize,
+    pub stderr_lines_per_sec: u32,
+    pub close_grace: Duration,
+    pub term_grace: Duration,
+    pub zones: ZonesConfig,
+    pub network: NetworkConfig,
+    pub sandbox: SandboxConfig,
+    pub audit: AuditConfig,
+    pub tool_access: Vec<ToolAccessDef>,
+    pub rules: Vec<Rule>,
+    /// Action overrides by rule id or glob, also for built-in checks (`ZONE-*`, `L0-*`).
+    pub rule_actions: BTreeMap<String, Action>,
+}
+
+/// Names of the profiles built into the binary.
+pub fn builtin_names() -> Vec<&'static str> {
+    builtin::PROFILES.iter().map(|(n, _)| *n).collect()
+}

@@ -1,0 +1,206 @@
+//! The profile file format, as serde reads it.
+//!
+//! Every field is optional here because profiles layer (`extends`); the
+//! merged, expanded and validated result is [`super::Policy`]. Unknown keys
+//! are errors (`deny_unknown_fields`), so a typo never silently disables a
+//! protection.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// Name or path of the profile this one layers on.
+    pub extends: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub mode: Option<Mode>,
+    pub server: Option<ServerSection>,
+    pub limits: Option<LimitsSection>,
+    pub lifecycle: Option<LifecycleSection>,
+    pub zones: Option<ZonesSection>,
+    pub network: Option<NetworkSection>,
+    pub sandbox: Option<SandboxSection>,
+    pub audit: Option<AuditSection>,
+    pub tool_access: Option<Vec<ToolAccessDef>>,
+    pub rules: Option<Vec<RuleDef>>,
+    /// Override the action of rules by id or glob (`"CMD-*" = "block"`).
+    pub rule_actions: Option<BTreeMap<String, Action>>,
+    /// Rule ids (or globs) to drop from the inherited set.
+    pub disable_rules: Option<Vec<String>>,
+}
+
+/// `enforce` applies verdicts; `shadow` decides and logs but forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Enforce,
+    Shadow,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// argv of the server; used when `--server` is not given.
+    pub command: Option<Vec<String>>,
+    /// Working directory of the server (relative paths in arguments resolve against it).
+    pub cwd: Option<String>,
+    /// Environment variables passed to the server (names); everything else is scrubbed.
+    pub env: Option<Vec<String>>,
+    /// Variables set for the server.
+    pub env_set: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub max_line_bytes: Option<usize>,
+    /// Lines per second of the server's stderr copied to ours.
+    pub stderr_lines_per_sec: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSection {
+    /// After closing the server's stdin, how long to wait before SIGTERM.
+    pub close_grace_ms: Option<u64>,
+    /// After SIGTERM, how long to wait before SIGKILL.
+    pub term_grace_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesSection {
+    pub enabled: Option<bool>,
+    pub read: Option<Vec<String>>,
+    pub write: Option<Vec<String>>,
+    /// What a path outside the zones does: block (default), warn or log.
+    pub action: Option<Action>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NetMode {
+    None,
+    Allowlist,
+    Host,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    pub mode: Option<NetMode>,
+    pub allow: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxLevel {
+    Enforce,
+    BestEffort,
+    Off,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    pub level: Option<SandboxLevel>,
+    /// Use the allow-list seccomp profile instead of the deny-list one.
+    pub strict_seccomp: Option<bool>,
+    pub max_open_files: Option<u64>,
+    pub max_processes: Option<u64>,
+    pub max_address_space_mb: Option<u64>,
+    pub max_file_size_mb: Option<u64>,
+    pub memory_max_mb: Option<u64>,
+    pub pids_max: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Path of the JSONL audit log, or "off".
+    pub path: Option<String>,
+    pub max_bytes: Option<u64>,
+    pub keep: Option<u32>,
+}
+
+/// How a tool uses its path arguments, when name and annotations are not enough.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolAccessDef {
+    /// Tool name or glob.
+    pub tool: String,
+    /// `read` or `write`: the access for every path argument not listed below.
+    pub access: Option<Access>,
+    /// Argument keys that are only read.
+    #[serde(default)]
+    pub read_args: Vec<String>,
+    /// Argument keys that are written.
+    #[serde(default)]
+    pub write_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// What a matching rule does. Ordered: `Log < Warn < Block`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Log,
+    Warn,
+    Block,
+}
+
+/// Which view of a message a rule's patterns are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Every string in the arguments (all L0 views).
+    Text,
+    /// Path-like values, canonicalised (also path-like tokens inside commands).
+    Path,
+    /// Command-like values (by key, or any string argument of a shell-like tool).
+    Command,
+    /// URLs found anywhere in the arguments.
+    Url,
+    /// The canonical host of each URL (IPs in dotted form) and host-like values.
+    Host,
+    /// The tool name (`tools/call`) or the method.
+    Tool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub id: String,
+    /// Rule family, for grouping in `policy explain` and the audit log.
+    pub family: String,
+    pub description: String,
+    pub severity: Severity,
+    pub action: Action,
+    pub target: Target,
+    /// Regular expressions (Rust `regex` syntax); case-insensitive unless `case_sensitive`.
+    pub patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// Only for these tools (names or globs); all tools when absent.
+    pub tools: Option<Vec<String>>,
+    /// A short, actionable hint returned to the agent.
+    pub hint: Option<String>,
+}

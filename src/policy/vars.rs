@@ -1,0 +1,110 @@
+//! `${var}` expansion in profile strings.
+//!
+//! Variables: `${workspace}` (the `--workspace` directory, default the
+//! current directory), `${cwd}`, `${home}`, `${tmp}`, `${state}` (the XDG
+//! state directory) and `${env:NAME}`. An unknown or unset variable is an
+//! error, never an empty string: an empty zone would silently mean `/`.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Vars {
+    pub workspace: PathBuf,
+    pub cwd: PathBuf,
+    pub home: PathBuf,
+    pub tmp: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Vars {
+    /// Variables from the process environment.
+    pub fn from_env(workspace: Option<PathBuf>) -> Vars {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let state = std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| home.join(".local/state"));
+        let tmp = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let workspace = match workspace {
+            Some(w) if w.is_absolute() => w,
+            Some(w) => cwd.join(w),
+            None => cwd.clone(),
+        };
+        Vars {
+            workspace,
+            cwd,
+            home,
+            tmp,
+            state,
+        }
+    }
+
+    /// Expands every `${...}` in `s`.
+    pub fn expand(&self, s: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| format!("unterminated variable in {s:?}"))?;
+            let name = &after[..end];
+            out.push_str(&self.lookup(name)?);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn lookup(&self, name: &str) -> Result<String, String> {
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        match name {
+            "workspace" => Ok(path(&self.workspace)),
+            "cwd" => Ok(path(&self.cwd)),
+            "home" => Ok(path(&self.home)),
+            "tmp" => Ok(path(&self.tmp)),
+            "state" => Ok(path(&self.state)),
+            _ => match name.strip_prefix("env:") {
+                Some(var) => std::env::var(var)
+                    .map_err(|_| format!("environment variable {var} (used as ${{{name}}}) is not set")),
+                None => Err(format!(
+                    "unknown variable ${{{name}}} (known: workspace, cwd, home, tmp, state, env:NAME)"
+                )),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        Vars {
+            workspace: "/w".into(),
+            cwd: "/c".into(),
+            home: "/h".into(),
+            tmp: "/t".into(),
+            state: "/s".into(),
+        }
+    }
+
+    #[test]
+    fn expands_known_and_rejects_unknown() {
+        assert_eq!(vars().expand("${workspace}/out").as_deref(), Ok("/w/out"));
+        assert_eq!(vars().expand("a${home}b${tmp}").as_deref(), Ok("a/hb/t"));
+        assert!(vars().expand("${nope}").unwrap_err().contains("unknown variable"));
+        assert!(vars().expand("${workspace").is_err());
+        assert!(vars()
+            .expand("${env:VANGUARD_SURELY_UNSET_VAR}")
+            .unwrap_err()
+            .contains("not set"));
+    }
+}

@@ -1,0 +1,278 @@
+//! Classifying one line into a JSON-RPC message without copying it.
+//!
+//! Only the envelope is decoded (`jsonrpc`, `id`, `method`, and whether
+//! `result`/`error` are present); `params` stays raw until the inspector asks
+//! for it, so large results pass through without building a JSON tree.
+//! The line itself is what gets forwarded (Invariant 1).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// A JSON-RPC id as a map key: the canonical JSON text of the id
+/// (`1` and `"1"` differ, as the spec says they do).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::String(_) | Value::Number(_) => Some(RequestId(v.to_string())),
+            _ => None,
+        }
+    }
+    /// The id as JSON, for building a response.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: Option<Cow<'a, str>>,
+    id: Option<Value>,
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// What a line turned out to be.
+#[derive(Debug)]
+pub enum Message<'a> {
+    Request {
+        id: RequestId,
+        method: String,
+        params: Option<&'a RawValue>,
+    },
+    Notification {
+        method: String,
+        params: Option<&'a RawValue>,
+    },
+    Response {
+        id: RequestId,
+        is_error: bool,
+        result: Option<&'a RawValue>,
+    },
+    /// A JSON array: a JSON-RPC batch (2025-03-26 allowed them).
+    Batch(Vec<&'a RawValue>),
+}
+
+/// Why a line is not a usable JSON-RPC message.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Invalid {
+    #[error("invalid UTF-8 at byte {offset}")]
+    Utf8 { offset: usize },
+    #[error("not valid JSON: {reason}")]
+    Json { reason: String },
+    #[error("not a JSON-RPC 2.0 message: {reason}")]
+    Request {
+        reason: &'static str,
+        id: Option<RequestId>,
+    },
+}
+
+impl Invalid {
+    /// The JSON-RPC error code for this problem.
+    pub fn code(&self) -> i64 {
+        match self {
+            Invalid::Utf8 { .. } | Invalid::Json { .. } => super::errors::PARSE_ERROR,
+            Invalid::Request { .. } => super::errors::INVALID_REQUEST,
+        }
+    }
+    pub fn id(&self) -> Option<&RequestId> {
+        match self {
+            Invalid::Request { id, .. } => id.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Classify one line (without its newline).
+pub fn classify(line: &[u8]) -> Result<Message<'_>, Invalid> {
+    let text = std::str::from_utf8(line).map_err(|e| Invalid::Utf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let first = text.trim_start().as_bytes().first().copied();
+    if first == Some(b'[') {
+        let items: Vec<&RawValue> = serde_json::from_str(text).map_err(json_err)?;
+        if items.is_empty() {
+            return Err(Invalid::Request {
+                reason: "empty batch",
+                id: None,
+            });
+        }
+        return Ok(Message::Batch(items));
+    }
+    if first != Some(b'{') {
+        // Valid JSON that is not an object is an invalid request; anything
+        // else is a parse error.
+        serde_json::from_str::<&RawValue>(text).map_err(json_err)?;
+        return Err(Invalid::Request {
+            reason: "a message must be a JSON object",
+            id: None,
+        });
+    }
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(json_err)?;
+    classify_envelope(env)
+}
+
+/// Classify one element of a batch.
+pub fn classify_raw(raw: &RawValue) -> Result<Message<'_>, Invalid> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(Invalid::Request {
+            reason: "a batch element must be a JSON object",
+            id: None,
+        });
+    }
+    let env: Envelope<'_> = serde_json::from_str(raw.get()).map_err(json_err)?;
+    classify_envelope(env)
+}
+
+fn json_err(e: serde_json::Error) -> Invalid {
+    let reason = e.to_string();
+    // A structurally valid JSON with a wrong-typed envelope field is a
+    // data error, not a syntax error.
+    if e.classify() == serde_json::error::Category::Data {
+        return Invalid::Request {
+            reason: "an envelope field has the wrong type (jsonrpc and method must be strings)",
+            id: None,
+        };
+    }
+    Invalid::Json { reason }
+}
+
+fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
+    let id = env.id.as_ref().and_then(RequestId::from_value);
+    let id_for_errors = id.clone();
+    let bad = move |reason| Invalid::Request {
+        reason,
+        id: id_for_errors.clone(),
+    };
+    if env.jsonrpc.as_deref() != Some("2.0") {
+        return Err(bad("\"jsonrpc\" must be \"2.0\""));
+    }
+    if env.id.is_some() && id.is_none() && !matches!(env.id, Some(Value::Null)) {
+        return Err(bad("\"id\" must be a string or a number"));
+    }
+    match (env.method, env.result, env.error) {
+        (Some(method), None, None) => {
+            if method.is_empty() {
+                return Err(bad("\"method\" must not be empty"));
+            }
+            if let Some(p) = env.params {
+                let t = p.get().as_bytes().first();
+                if t != Some(&b'{') && t != Some(&b'[') {
+                    return Err(bad("\"params\" must be an object or an array"));
+                }
+            }
+            match (env.id, id) {
+                (None, _) => Ok(Message::Notification {
+                    method: method.into_owned(),
+                    params: env.params,
+                }),
+                (Some(_), Some(id)) => Ok(Message::Request {
+                    id,
+                    method: method.into_owned(),
+                    params: env.params,
+                }),
+                (Some(_), None) => Err(bad("a request \"id\" must not be null")),
+            }
+        }
+        (None, Some(_), Some(_)) => Err(bad("a response has both \"result\" and \"error\"")),
+        (None, None, None) => Err(bad("no \"method\", \"result\" or \"error\"")),
+        (None, result, error) => match id {
+            Some(id) => Ok(Message::Response {
+                id,
+                is_error: error.is_some(),
+                result,
+            }),
+            // An error response with a null id answers a message the peer
+            // could not parse; it is a valid message without a request.
+            None if error.is_some() && matches!(env.id, Some(Value::Null)) => {
+                Ok(Message::Response {
+                    id: RequestId("null".into()),
+                    is_error: true,
+                    result: None,
+                })
+            }
+            None => Err(bad("a response needs an \"id\"")),
+        },
+        (Some(_), _, _) => Err(bad("a message has both \"method\" and \"result\"/\"error\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_notification_response() {
+        match classify(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#) {
+            Ok(Message::Request { id, method, params }) => {
+                assert_eq!(id.as_json(), "1");
+                assert_eq!(method, "tools/call");
+                assert_eq!(params.map(|p| p.get()), Some(r#"{"name":"x"}"#));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Ok(Message::Notification { .. })
+        ));
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Ok(Message::Response { is_error: false, .. })
+        ));
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#),
+            Ok(Message::Response { is_error: true, .. })
+        ));
+    }
+
+    #[test]
+    fn errors_carry_codes_and_ids() {
+        let e = classify(b"{nope").unwrap_err();
+        assert_eq!(e.code(), -32700);
+        let e = classify(b"42").unwrap_err();
+        assert_eq!(e.code(), -32600);
+        let e = classify(br#"{"jsonrpc":"2.0","id":7}"#).unwrap_err();
+        assert_eq!(e.code(), -32600);
+        assert_eq!(e.id().map(|i| i.as_json()), Some("7"));
+        let e = classify(br#"{"jsonrpc":"1.0","id":"q","method":"x"}"#).unwrap_err();
+        assert_eq!(e.id().map(|i| i.as_json()), Some("\"q\""));
+        let e = classify(br#"{"jsonrpc":"2.0","id":1,"method":5}"#).unwrap_err();
+        assert_eq!(e.code(), -32600);
+        let e = classify(b"{\"a\":\"\xff\"}").unwrap_err();
+        assert_eq!(e, Invalid::Utf8 { offset: 6 });
+        let e = classify(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#).unwrap_err();
+        assert_eq!(e.code(), -32600);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_parse_error_not_a_crash() {
+        let mut s = String::from(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":"#);
+        s.push_str(&"[".repeat(10_000));
+        s.push_str(&"]".repeat(10_000));
+        s.push_str("}}");
+        assert!(classify(s.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn batch_elements_classified() {
+        let Ok(Message::Batch(items)) = classify(br#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#) else {
+            panic!("not a batch")
+        };
+        assert_eq!(items.len(), 2);
+        assert!(matches!(classify_raw(items[1]), Ok(Message::Notification { .. })));
+    }
+}

@@ -1,0 +1,410 @@
+//! The runtime baseline: the paths a server needs just to start (loader,
+//! libraries, CA certificates, its own installation), added by the sandbox and
+//! never by widening a safe zone.
+//!
+//! `Plan::build` calls [`compute`] with the resolved program and the argv; the
+//! result is a list of [`BaselineEntry`] (path, access, why) that becomes
+//! Landlock rules and is printed by `Plan::explain`. Everything here is a pure
+//! function of the command line and what exists on disk, so it is unit-tested
+//! without a kernel.
+//!
+//! # Warning
+//! Never add a whole home directory, `/root`, `~/.ssh` or `/etc/shadow` here:
+//! [`is_forbidden`] rejects such paths, and a rejected path is silently left
+//! out (the server then fails loudly with EACCES instead of seeing secrets).
+
+use std::path::{Component, Path, PathBuf};
+
+/// What a baseline or zone path grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read files, list directories, execute programs.
+    Read,
+    /// Everything except execute: create, write, truncate, remove, rename.
+    Write,
+    /// Read and write an existing file (device nodes such as `/dev/null`).
+    ReadWriteFile,
+}
+
+/// One path of the runtime baseline and why it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineEntry {
+    pub path: PathBuf,
+    pub access: Access,
+    pub reason: String,
+}
+
+/// The kind of program, which decides what extra paths it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Node,
+    Python,
+    Shell,
+    Git,
+    Native,
+}
+
+impl Runtime {
+    /// Classifies a program by its file name (`python3.11` → Python).
+    pub fn of(program: &Path) -> Runtime {
+        let name = program
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match name {
+            "node" | "nodejs" | "npx" | "npm" | "corepack" => Runtime::Node,
+            "sh" | "bash" | "dash" | "zsh" | "ash" | "ksh" => Runtime::Shell,
+            "git" => Runtime::Git,
+            n if n.starts_with("python") || n.starts_with("pip") => Runtime::Python,
+            _ => Runtime::Native,
+        }
+    }
+}
+
+/// Paths every program needs, with the reason shown by `explain`.
+const SYSTEM: &[(&str, Access, &str)] = &[
+    ("/usr", Access::Read, "system programs and shared libraries"),
+    ("/lib", Access::Read, "shared libraries (often a link into /usr)"),
+    ("/lib64", Access::Read, "the dynamic loader on x86_64"),
+    ("/bin", Access::Read, "system programs (often a link into /usr)"),
+    ("/sbin", Access::Read, "system programs (often a link into /usr)"),
+    ("/etc/ld.so.cache", Access::Read, "dynamic loader cache"),
+    ("/etc/localtime", Access::Read, "local time zone"),
+    ("/etc/nsswitch.conf", Access::Read, "name service switch (getaddrinfo)"),
+    ("/etc/host.conf", Access::Read, "resolver configuration"),
+    ("/etc/hosts", Access::Read, "static host names"),
+    ("/etc/resolv.conf", Access::Read, "DNS resolver configuration"),
+    ("/etc/gai.conf", Access::Read, "getaddrinfo address ordering"),
+    ("/etc/ssl/certs", Access::Read, "CA certificates for TLS"),
+    ("/etc/ssl/openssl.cnf", Access::Read, "OpenSSL configuration"),
+    ("/etc/pki", Access::Read, "CA certificates (Red Hat layout)"),
+    ("/dev/null", Access::ReadWriteFile, "discarding output"),
+    ("/dev/zero", Access::Read, "zero-filled reads"),
+    ("/dev/urandom", Access::Read, "randomness"),
+    ("/dev/random", Access::Read, "randomness"),
+];
+
+/// `/etc` entries matched by prefix (`ld.so.conf`, `ld.so.conf.d`, `ca-certificates.conf`, ...).
+const SYSTEM_PREFIXES: &[(&str, &str)] = &[
+    ("ld.so.conf", "dynamic loader search path"),
+    ("ca-certificates", "CA certificate configuration"),
+];
+
+/// Computes the baseline for `argv` whose `argv[0]` resolved to `program`.
+/// `cwd` resolves relative script paths. Entries that do not exist are skipped.
+pub fn compute(program: &Path, argv: &[String], cwd: &Path) -> Vec<BaselineEntry> {
+    let mut out = Vec::new();
+    for (path, access, reason) in SYSTEM {
+        push(&mut out, PathBuf::from(path), *access, reason);
+    }
+    if let Ok(dir) = std::fs::read_dir("/etc") {
+        let mut names: Vec<String> = dir
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for name in names {
+            if let Some((_, reason)) = SYSTEM_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
+                push(&mut out, Path::new("/etc").join(&name), Access::Read, reason);
+            }
+        }
+    }
+    program_entries(&mut out, program, argv, cwd, 0);
+    out
+}
+
+/// Adds the program's installation, its interpreter (via the shebang) and the
+/// script package it runs.
+fn program_entries(out: &mut Vec<BaselineEntry>, program: &Path, argv: &[String], cwd: &Path, depth: u8) {
+    let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    let runtime = Runtime::of(&real).max_with(Runtime::of(program));
+    if let Some(prefix) = install_prefix(&real) {
+        push(out, prefix, Access::Read, "the program's installation prefix");
+    }
+    // A venv's bin/python is a link to the base interpreter; the venv itself
+    // (pyvenv.cfg, site-packages) sits next to the unresolved path.
+    if let Some(venv) = venv_root(program) {
+        push(out, venv, Access::Read, "the program's Python virtual environment");
+    }
+    if let Some(pyenv) = pyenv_root(program) {
+        push(out, pyenv, Access::Read, "pyenv, which the shim runs to pick the interpreter");
+    }
+    match runtime {
+        Runtime::Git => push(out, "/etc/gitconfig".into(), Access::Read, "system git configuration"),
+        Runtime::Node => {
+            if matches!(program.file_name().and_then(|n| n.to_str()), Some("npx" | "npm")) {
+                if let Some(home) = std::env::var_os("HOME") {
+                    push(
+                        out,
+                        Path::new(&home).join(".npm"),
+                        Access::Read,
+                        "npm's package cache, where npx runs packages from",
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    if matches!(runtime, Runtime::Node | Runtime::Python | Runtime::Shell) {
+        if let Some(script) = script_argument(runtime, argv.get(1..).unwrap_or_default(), cwd) {
+            let (root, reason) = match package_root(runtime, &script) {
+                Some(root) => (root, "the package of the script the interpreter runs"),
+                None => (script, "the script the interpreter runs"),
+            };
+            push(out, root, Access::Read, reason);
+        }
+    }
+    if depth == 0 {
+        if let Some(interp) = shebang_interpreter(&real) {
+            program_entries(out, &interp, argv, cwd, depth + 1);
+        }
+    }
+}
+
+impl Runtime {
+    /// Prefers a specific runtime over `Native` (a `python3` link to a
+    /// versioned binary keeps its family).
+    fn max_with(self, other: Runtime) -> Runtime {
+        if self == Runtime::Native {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// The prefix that holds a program and its libraries, when it is not already
+/// in the system baseline: `/opt/x/bin/tool` → `/opt/x`.
+pub fn install_prefix(real: &Path) -> Option<PathBuf> {
+    if under_system(real) {
+        return None;
+    }
+    let dir = real.parent()?;
+    let prefix = if dir.file_name().is_some_and(|n| n == "bin") {
+        dir.parent()?.to_path_buf()
+    } else {
+        dir.to_path_buf()
+    };
+    Some(prefix)
+}
+
+fn under_system(path: &Path) -> bool {
+    ["/usr", "/bin", "/sbin", "/lib", "/lib64"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+fn venv_root(program: &Path) -> Option<PathBuf> {
+    let bin = program.parent()?;
+    let root = bin.parent()?;
+    root.join("pyvenv.cfg").is_file().then(|| root.to_path_buf())
+}
+
+/// `~/.pyenv/shims/python3` → `~/.pyenv` (the shim is a script running `pyenv exec`).
+fn pyenv_root(program: &Path) -> Option<PathBuf> {
+    let shims = program.parent()?;
+    if shims.file_name()? != "shims" {
+        return None;
+    }
+    let root = shims.parent()?;
+    root.join("versions").is_dir().then(|| root.to_path_buf())
+}
+
+/// The interpreter named by a `#!` line, resolving `/usr/bin/env NAME` via PATH.
+pub fn shebang_interpreter(program: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(program).ok()?.read(&mut head).ok()?;
+    let text = std::str::from_utf8(head.get(..n)?).ok()?;
+    let line = text.strip_prefix("#!")?.lines().next()?;
+    let mut words = line.split_whitespace();
+    let interp = PathBuf::from(words.next()?);
+    if interp.file_name().is_some_and(|n| n == "env") {
+        let name = words.find(|w| !w.starts_with('-'))?;
+        return super::resolve_program(name).ok();
+    }
+    Some(interp)
+}
+
+/// The script an interpreter will run: the first non-option argument that is
+/// an existing file. `-c`/`-e`/`-m` mean inline code or a module: no script.
+pub fn script_argument(runtime: Runtime, args: &[String], cwd: &Path) -> Option<PathBuf> {
+    for arg in args {
+        match (runtime, arg.as_str()) {
+            (_, "-c") | (Runtime::Node, "-e" | "-p" | "--eval" | "--print") => return None,
+            (Runtime::Python, "-m") => return None,
+            (_, a) if a.starts_with('-') => continue,
+            (_, a) => {
+                let path = cwd.join(a);
+                return std::fs::canonicalize(&path).ok().filter(|p| p.is_file());
+            }
+        }
+    }
+    None
+}
+
+/// The directory a script's code and dependencies live in: the outermost
+/// `node_modules`'s parent, the nearest `package.json` (node), the nearest
+/// `site-packages` or venv (python). `None` when nothing marks a package.
+pub fn package_root(runtime: Runtime, script: &Path) -> Option<PathBuf> {
+    let mut dirs = script.ancestors().skip(1);
+    match runtime {
+        Runtime::Node => {
+            let comps: Vec<Component> = script.components().collect();
+            if let Some(i) = comps.iter().position(|c| c.as_os_str() == "node_modules") {
+                return Some(comps.iter().take(i + 1).collect());
+            }
+            dirs.find(|d| d.join("package.json").is_file()).map(Path::to_path_buf)
+        }
+        Runtime::Python => dirs
+            .find(|d| {
+                d.file_name().is_some_and(|n| n == "site-packages")
+                    || d.join("pyvenv.cfg").is_file()
+                    || d.join("pyproject.toml").is_file()
+            })
+            .map(Path::to_path_buf),
+        _ => None,
+    }
+}
+
+/// Paths the baseline must never grant, whatever the command looks like.
+pub fn is_forbidden(path: &Path) -> bool {
+    const SECRET_PARTS: &[&str] = &[".ssh", ".gnupg", ".aws", ".kube", ".docker", ".config"];
+    if path == Path::new("/") || path == Path::new("/root") || path == Path::new("/home") {
+        return true;
+    }
+    if path.parent() == Some(Path::new("/home")) {
+        return true;
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        if path == Path::new(&home) {
+            return true;
+        }
+    }
+    if ["/etc", "/etc/shadow", "/etc/gshadow", "/etc/passwd", "/proc", "/sys"]
+        .iter()
+        .any(|p| path == Path::new(p))
+    {
+        return true;
+    }
+    path.components()
+        .any(|c| SECRET_PARTS.iter().any(|s| c.as_os_str() == *s))
+}
+
+fn push(out: &mut Vec<BaselineEntry>, path: PathBuf, access: Access, reason: &str) {
+    if is_forbidden(&path) || !path.exists() {
+        return;
+    }
+    if out.iter().any(|e| e.path == path && e.access == access) {
+        return;
+    }
+    out.push(BaselineEntry {
+        path,
+        access,
+        reason: reason.to_owned(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn classifies_runtimes() {
+        assert_eq!(Runtime::of(Path::new("/usr/bin/python3.11")), Runtime::Python);
+        assert_eq!(Runtime::of(Path::new("/usr/bin/node")), Runtime::Node);
+        assert_eq!(Runtime::of(Path::new("/bin/sh")), Runtime::Shell);
+        assert_eq!(Runtime::of(Path::new("/usr/bin/git")), Runtime::Git);
+        assert_eq!(Runtime::of(Path::new("/bin/true")), Runtime::Native);
+    }
+
+    #[test]
+    fn never_grants_homes_or_secrets() {
+        assert!(is_forbidden(Path::new("/root")));
+        assert!(is_forbidden(Path::new("/home/alice")));
+        assert!(is_forbidden(Path::new("/home/alice/.ssh/keys")));
+        assert!(is_forbidden(Path::new("/etc/shadow")));
+        assert!(is_forbidden(Path::new("/etc/passwd")));
+        assert!(is_forbidden(Path::new("/")));
+        assert!(!is_forbidden(Path::new("/root/.pyenv/versions/3.11.7")));
+        assert!(!is_forbidden(Path::new("/usr")));
+    }
+
+    #[test]
+    fn system_baseline_has_loader_and_no_passwd() {
+        let b = compute(Path::new("/bin/true"), &strings(&["/bin/true"]), Path::new("/"));
+        assert!(b.iter().any(|e| e.path == Path::new("/usr")));
+        assert!(b.iter().any(|e| e.path == Path::new("/dev/null") && e.access == Access::ReadWriteFile));
+        assert!(!b.iter().any(|e| e.path == Path::new("/etc/passwd")));
+        assert!(!b.iter().any(|e| e.path == Path::new("/etc/shadow")));
+    }
+
+    #[test]
+    fn prefix_of_program_outside_usr() {
+        assert_eq!(
+            install_prefix(Path::new("/root/.pyenv/versions/3.11.7/bin/python3.11")),
+            Some(PathBuf::from("/root/.pyenv/versions/3.11.7"))
+        );
+        assert_eq!(install_prefix(Path::new("/usr/bin/node")), None);
+        assert_eq!(install_prefix(Path::new("/opt/tool/tool")), Some(PathBuf::from("/opt/tool")));
+    }
+
+    #[test]
+    fn node_script_package_is_outermost_node_modules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pkg = dir.path().join("app/node_modules/@x/server/dist");
+        std::fs::create_dir_all(&pkg).expect("mkdir");
+        std::fs::write(pkg.join("index.js"), "").expect("write");
+        let script = script_argument(
+            Runtime::Node,
+            &strings(&["--no-warnings", "app/node_modules/@x/server/dist/index.js", "/data"]),
+            dir.path(),
+        )
+        .expect("script found");
+        let root = package_root(Runtime::Node, &script).expect("root");
+        let expected = std::fs::canonicalize(dir.path()).expect("canon").join("app/node_modules");
+        assert_eq!(root, expected);
+    }
+
+    #[test]
+    fn node_script_package_is_nearest_package_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("srv/src");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(dir.path().join("srv/package.json"), "{}").expect("write");
+        std::fs::write(src.join("main.js"), "").expect("write");
+        let root = package_root(Runtime::Node, &src.join("main.js")).expect("root");
+        assert_eq!(root, dir.path().join("srv"));
+    }
+
+    #[test]
+    fn inline_code_has_no_script() {
+        assert_eq!(
+            script_argument(Runtime::Python, &strings(&["-c", "/etc/hosts"]), Path::new("/")),
+            None
+        );
+        assert_eq!(
+            script_argument(Runtime::Node, &strings(&["-e", "1"]), Path::new("/")),
+            None
+        );
+        assert_eq!(
+            script_argument(Runtime::Python, &strings(&["-m", "http.server"]), Path::new("/")),
+            None
+        );
+    }
+
+    #[test]
+    fn python_script_package_is_site_packages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pkg = dir.path().join("venv/lib/python3.11/site-packages/srv");
+        std::fs::create_dir_all(&pkg).expect("mkdir");
+        std::fs::write(dir.path().join("venv/pyvenv.cfg"), "").expect("write");
+        std::fs::write(pkg.join("__main__.py"), "").expect("write");
+        let root = package_root(Runtime::Python, &pkg.join("__main__.py")).expect("root");
+        assert_eq!(root, dir.path().join("venv/lib/python3.11/site-packages"));
+    }
+}

@@ -1,0 +1,208 @@
+//! What the running kernel supports, asked once before a plan is enforced.
+//!
+//! `Plan::build` and `spawn` read a [`KernelSupport`] to decide which layers can
+//! be applied; `vanguard doctor --json` serialises the same struct. Every probe
+//! is a cheap read-only query (a syscall with a version flag or a `/proc` file),
+//! so probing never changes the calling process.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// `LANDLOCK_CREATE_RULESET_VERSION`: ask for the ABI version instead of a ruleset.
+const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1 << 0;
+/// `LANDLOCK_CREATE_RULESET_ERRATA`: ask for the bitmask of fixed errata (ABI >= 7).
+const LANDLOCK_CREATE_RULESET_ERRATA: libc::c_uint = 1 << 1;
+
+/// The kernel features the sandbox can use, as seen by this process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KernelSupport {
+    /// Landlock ABI version; 0 when Landlock is absent or disabled at boot.
+    pub landlock_abi: i32,
+    /// Bitmask of Landlock errata fixed by this kernel (queried only on ABI >= 7).
+    pub landlock_errata: Option<u64>,
+    /// Whether `seccomp(2)` filters can be installed.
+    pub seccomp: bool,
+    /// Seccomp return actions the kernel knows (`/proc/sys/kernel/seccomp/actions_avail`).
+    pub seccomp_actions: Vec<String>,
+    /// Whether a new user namespace can be created by this process.
+    pub user_namespaces: bool,
+    /// Why user namespaces are unavailable, when they are.
+    pub user_namespaces_reason: Option<String>,
+    /// Mount point of the cgroup v2 hierarchy, if one is mounted.
+    pub cgroup2_mount: Option<PathBuf>,
+    /// Controllers enabled for children of the cgroup v2 root (`cgroup.subtree_control`).
+    pub cgroup2_controllers: Vec<String>,
+    /// Whether this process can create cgroups under the cgroup v2 root.
+    pub cgroup2_writable: bool,
+    /// Effective uid 0 (root can create namespaces without a user namespace).
+    pub root: bool,
+    /// Highest capability number (`/proc/sys/kernel/cap_last_cap`).
+    pub cap_last_cap: u32,
+}
+
+impl KernelSupport {
+    /// Whether seccomp knows the given action name (e.g. `"user_notif"`).
+    pub fn seccomp_action(&self, name: &str) -> bool {
+        self.seccomp_actions.iter().any(|a| a == name)
+    }
+
+    /// Whether new namespaces (net, pid, mount) can be created: as root
+    /// directly, otherwise inside a fresh user namespace.
+    pub fn namespaces(&self) -> bool {
+        self.root || self.user_namespaces
+    }
+
+    /// Whether a cgroup with `memory.max` / `pids.max` can be created.
+    pub fn cgroup_limits(&self) -> bool {
+        self.cgroup2_writable
+            && self.cgroup2_controllers.iter().any(|c| c == "memory")
+            && self.cgroup2_controllers.iter().any(|c| c == "pids")
+    }
+}
+
+/// Probes the running kernel. Cheap; safe to call from any thread.
+pub fn probe() -> KernelSupport {
+    let landlock_abi = landlock_abi();
+    let landlock_errata = (landlock_abi >= 7).then(landlock_errata).flatten();
+    let seccomp_actions: Vec<String> = read_trimmed("/proc/sys/kernel/seccomp/actions_avail")
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let seccomp = seccomp_available();
+    let root = nix::unistd::geteuid().is_root();
+    let (user_namespaces, user_namespaces_reason) = user_namespaces();
+    let cgroup2_mount = cgroup2_mount();
+    let cgroup2_controllers = cgroup2_mount
+        .as_ref()
+        .and_then(|m| read_trimmed(m.join("cgroup.subtree_control")))
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let cgroup2_writable = cgroup2_mount
+        .as_ref()
+        .is_some_and(|m| nix::unistd::access(m, nix::unistd::AccessFlags::W_OK).is_ok());
+    let cap_last_cap = read_trimmed("/proc/sys/kernel/cap_last_cap")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    KernelSupport {
+        landlock_abi,
+        landlock_errata,
+        seccomp,
+        seccomp_actions,
+        user_namespaces,
+        user_namespaces_reason,
+        cgroup2_mount,
+        cgroup2_controllers,
+        cgroup2_writable,
+        root,
+        cap_last_cap,
+    }
+}
+
+fn landlock_abi() -> i32 {
+    // SAFETY: a NULL attribute with size 0 and the VERSION flag only queries.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if v < 0 {
+        0
+    } else {
+        v as i32
+    }
+}
+
+fn landlock_errata() -> Option<u64> {
+    // SAFETY: as above, the ERRATA flag only queries.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_ERRATA,
+        )
+    };
+    (v >= 0).then_some(v as u64)
+}
+
+fn seccomp_available() -> bool {
+    // PR_GET_SECCOMP returns the current mode (0, 1 or 2) where seccomp is built in,
+    // and EINVAL where it is not.
+    // SAFETY: a query without pointers.
+    let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    mode >= 0 && std::path::Path::new("/proc/sys/kernel/seccomp/actions_avail").exists()
+}
+
+fn user_namespaces() -> (bool, Option<String>) {
+    if let Some(max) = read_trimmed("/proc/sys/user/max_user_namespaces") {
+        if max == "0" {
+            return (false, Some("user.max_user_namespaces is 0".into()));
+        }
+    }
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        if let Some(v) = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone") {
+            if v == "0" {
+                return (false, Some("kernel.unprivileged_userns_clone is 0".into()));
+            }
+        }
+        if let Some(v) = read_trimmed("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") {
+            if v == "1" {
+                return (
+                    false,
+                    Some("kernel.apparmor_restrict_unprivileged_userns is 1".into()),
+                );
+            }
+        }
+    }
+    (true, None)
+}
+
+/// Finds the cgroup2 mount in `/proc/self/mountinfo` (field 9 is the fs type
+/// after the `-` separator, field 5 the mount point).
+fn cgroup2_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    cgroup2_mount_in(&info)
+}
+
+fn cgroup2_mount_in(mountinfo: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let fstype = right.split_whitespace().next()?;
+        if fstype != "cgroup2" {
+            return None;
+        }
+        left.split_whitespace().nth(4).map(PathBuf::from)
+    })
+}
+
+fn read_trimmed(path: impl AsRef<std::path::Path>) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cgroup2_mount_point() {
+        let info = "25 30 0:22 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+                    26 30 0:23 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup2_mount_in(info),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        assert_eq!(cgroup2_mount_in("1 2 0:1 / / rw - ext4 /dev/sda rw\n"), None);
+    }
+
+    #[test]
+    fn probe_serialises() {
+        let support = probe();
+        let json = serde_json::to_string(&support).expect("serialise");
+        assert!(json.contains("landlock_abi"));
+    }
+}

@@ -1,0 +1,366 @@
+//! The ordered child set-up: everything between `fork` and `exec`.
+//!
+//! `mod.rs` fills a [`ChildSetup`] in the parent (ruleset fd, BPF programs,
+//! rlimit table, maps, `ifreq`); [`install`] moves it into the `Command`'s
+//! `pre_exec` hook. Inside the hook only raw, async-signal-safe syscalls run:
+//! no allocation, no locks, no logging.
+//!
+//! Process layout with a PID namespace (the default when namespaces work):
+//!
+//! ```text
+//! vanguard ── supervisor (the returned Child; old PID namespace)
+//!               └── init (PID 1 of the new namespace: reaps, forwards signals)
+//!                     └── server (PID 2: restricted, then exec)
+//! ```
+//!
+//! The supervisor and init only wait and forward SIGTERM/SIGINT/SIGHUP/SIGQUIT/
+//! SIGUSR1/SIGUSR2 downwards, and exit with the server's status (128+N when
+//! the server died from signal N; the supervisor re-raises N on itself). The
+//! server is not PID 1 because PID 1 ignores signals it has no handler for,
+//! which would make a plain SIGTERM a no-op. When init dies the kernel kills
+//! the whole namespace; every level has PR_SET_PDEATHSIG(SIGKILL) on its parent,
+//! so `kill -9` of vanguard takes down every server process.
+//!
+//! A set-up failure in any level is reported through std's exec-error pipe
+//! (the spawn returns an error) and the failing step is read from a shared page.
+
+use super::landlock;
+use super::limits::{self, Rlimit};
+use super::namespaces::{self, Loopback, UserMaps};
+use super::seccomp::Program;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// Names of set-up steps, indexed by the number the child records.
+pub const STEPS: &[&str] = &[
+    "start",
+    "setsid",
+    "parent-death signal",
+    "join cgroup",
+    "user namespace",
+    "unshare namespaces",
+    "loopback up",
+    "fork into PID namespace",
+    "mount private /proc",
+    "rlimits",
+    "drop capabilities",
+    "no_new_privs",
+    "landlock",
+    "seccomp",
+    "close stray fds",
+];
+
+/// Everything the child needs, prepared in the parent.
+#[derive(Debug, Default)]
+pub struct ChildSetup {
+    /// Full sandbox (false: only setsid + parent-death signal + fd hygiene).
+    pub sandboxed: bool,
+    pub cgroup_procs: Option<OwnedFd>,
+    pub user_maps: Option<UserMaps>,
+    pub unshare_flags: libc::c_int,
+    pub loopback: Option<Loopback>,
+    pub pid_namespace: bool,
+    pub rlimits: Vec<Rlimit>,
+    pub cap_last_cap: u32,
+    pub has_setpcap: bool,
+    pub landlock: Option<OwnedFd>,
+    pub seccomp: Vec<Program>,
+}
+
+/// A shared anonymous page where the child records the step it is in.
+pub struct Progress {
+    ptr: *mut AtomicU32,
+}
+
+// SAFETY: the page is only accessed through the atomic.
+unsafe impl Send for Progress {}
+// SAFETY: as above.
+unsafe impl Sync for Progress {}
+
+impl Progress {
+    pub fn new() -> std::io::Result<Progress> {
+        // SAFETY: anonymous shared mapping of one page; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Progress { ptr: ptr.cast() })
+    }
+
+    fn set(&self, step: usize) {
+        // SAFETY: ptr is a live mapping holding an AtomicU32 (zero-initialised).
+        unsafe { (*self.ptr).store(step as u32, Ordering::SeqCst) }
+    }
+
+    /// The name of the last step a child entered.
+    pub fn step(&self) -> &'static str {
+        // SAFETY: as above.
+        let n = unsafe { (*self.ptr).load(Ordering::SeqCst) } as usize;
+        STEPS.get(n).copied().unwrap_or("unknown")
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the page mapped in new().
+        unsafe { libc::munmap(self.ptr.cast(), 4096) };
+    }
+}
+
+/// The pid signals are forwarded to (0: none yet).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+const FORWARDED: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+fn set_forwarding(handler: libc::sighandler_t) {
+    for sig in FORWARDED {
+        // SAFETY: a zeroed sigaction with a handler address or SIG_DFL is valid.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = handler;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+}
+
+fn last_error() -> std::io::Error {
+    std::io::Error::last_os_error()
+}
+
+fn check(rc: libc::c_int) -> std::io::Result<()> {
+    if rc < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// PR_SET_PDEATHSIG(SIGKILL), then make sure the parent did not already die
+/// between fork and prctl (the signal would never come).
+fn die_with_parent(expected_parent: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl/getppid with integer arguments.
+    unsafe {
+        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+        if libc::getppid() != expected_parent {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+    }
+    Ok(())
+}
+
+/// `fork` without running libc's atfork handlers (which may take locks).
+fn raw_fork() -> std::io::Result<libc::pid_t> {
+    // SAFETY: clone with only SIGCHLD and no stack behaves like fork.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid < 0 {
+        return Err(last_error());
+    }
+    Ok(pid as libc::pid_t)
+}
+
+/// Closes every fd (stdio and std's exec-error pipe included, so the parent
+/// sees EOF as soon as the server execs), then waits for `child` and exits
+/// like it. `reap_all`: also reap re-parented orphans (PID 1 duty).
+fn supervise(child: libc::pid_t, reap_all: bool) -> ! {
+    FORWARD_TO.store(child, Ordering::Relaxed);
+    // SAFETY: raw syscalls only; this process never returns to Rust code that
+    // could use the closed fds.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+        loop {
+            let mut status = 0;
+            let waited = libc::waitpid(if reap_all { -1 } else { child }, &mut status, 0);
+            if waited < 0 {
+                if last_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                libc::_exit(127);
+            }
+            if waited != child {
+                continue;
+            }
+            if libc::WIFEXITED(status) {
+                libc::_exit(libc::WEXITSTATUS(status));
+            }
+            let sig = libc::WTERMSIG(status);
+            if !reap_all {
+                // Re-raise so the caller sees "killed by signal N"; no core file.
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                libc::signal(sig, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, sig);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::kill(libc::getpid(), sig);
+            }
+            libc::_exit(128 + sig);
+        }
+    }
+}
+
+/// Forks; the parent side becomes a supervisor and never returns, the child
+/// side returns with PR_SET_PDEATHSIG set on that supervisor. `into_new_pid_ns`:
+/// the child is the first process of a new PID namespace, where getppid()
+/// reads 0 (the parent lives in the ancestor namespace).
+fn fork_supervised(reap_all: bool, into_new_pid_ns: bool) -> std::io::Result<()> {
+    // SAFETY: getpid is a plain syscall.
+    let me = if into_new_pid_ns { 0 } else { unsafe { libc::getpid() } };
+    set_forwarding(forward_signal as *const () as libc::sighandler_t);
+    let pid = raw_fork()?;
+    if pid > 0 {
+        supervise(pid, reap_all);
+    }
+    set_forwarding(libc::SIG_DFL);
+    die_with_parent(me)
+}
+
+impl ChildSetup {
+    /// Runs the set-up in the forked child. Returns only in the process that
+    /// will exec the server.
+    fn run(&self, progress: &Progress, vanguard: libc::pid_t) -> std::io::Result<()> {
+        // 1. New session and process group: the server is cut off from
+        //    vanguard's terminal, and kill(-pgid) reaches every level.
+        progress.set(1);
+        // SAFETY: setsid has no arguments.
+        check(unsafe { libc::setsid() })?;
+        // 2. Die with vanguard, and check it did not die before prctl.
+        progress.set(2);
+        die_with_parent(vanguard)?;
+        if !self.sandboxed {
+            // 3'. Off: only fd hygiene (marked close-on-exec, see step 14).
+            progress.set(14);
+            return close_stray_fds();
+        }
+        // 3. Join the cgroup first, so everything forked below is counted.
+        if let Some(fd) = &self.cgroup_procs {
+            progress.set(3);
+            super::cgroup::join(fd.as_raw_fd())?;
+        }
+        // 4. User namespace first when not root: it grants the capabilities
+        //    the next unshare needs.
+        if let Some(maps) = &self.user_maps {
+            progress.set(4);
+            namespaces::enter_user_namespace(maps)?;
+        }
+        // 5. Network, PID, mount and IPC namespaces.
+        if self.unshare_flags != 0 {
+            progress.set(5);
+            namespaces::unshare(self.unshare_flags)?;
+        }
+        // 6. Loopback up in the new network namespace.
+        if let Some(lo) = &self.loopback {
+            progress.set(6);
+            lo.bring_up()?;
+        }
+        if self.pid_namespace {
+            // 7. The supervisor stays outside; its child is PID 1 (init) of
+            //    the new namespace, and init's child is the server.
+            progress.set(7);
+            fork_supervised(false, true)?;
+            // 8. Private /proc for the new PID namespace (init's mount).
+            progress.set(8);
+            namespaces::mount_private_proc()?;
+            progress.set(7);
+            fork_supervised(true, false)?;
+        }
+        // 9. Resource limits.
+        progress.set(9);
+        limits::apply_rlimits(&self.rlimits)?;
+        // 10. Drop every capability (bounding, ambient, then the rest).
+        progress.set(10);
+        limits::drop_capabilities(self.cap_last_cap, self.has_setpcap)?;
+        // 11. no_new_privs: required for Landlock and seccomp without caps.
+        progress.set(11);
+        limits::set_no_new_privs()?;
+        // 12. Landlock, with the fresh /proc readable when we mounted it.
+        if let Some(fd) = &self.landlock {
+            progress.set(12);
+            if self.pid_namespace {
+                landlock::add_path_rule(fd.as_raw_fd(), c"/proc", super::baseline::Access::Read)?;
+            }
+            landlock::restrict_self(fd.as_raw_fd())?;
+        }
+        // 13. seccomp last: the filters may deny syscalls used above.
+        progress.set(13);
+        for prog in &self.seccomp {
+            let fprog = libc::sock_fprog {
+                len: prog.code.len() as libc::c_ushort,
+                filter: prog.code.as_ptr() as *mut libc::sock_filter,
+            };
+            super::seccomp::install(&fprog)?;
+        }
+        // 14. Stray fds: mark everything above stdio close-on-exec.
+        progress.set(14);
+        close_stray_fds()
+        // 15. exec (std, right after this hook returns).
+    }
+}
+
+/// Marks fds >= 3 close-on-exec rather than closing them: std's own
+/// exec-error pipe must stay usable until exec, and exec closes the rest.
+fn close_stray_fds() -> std::io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc < 0 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// Registers the set-up as the command's `pre_exec` hook.
+///
+/// # Warning
+/// A `Command` keeps its hooks: spawning the same `Command` twice through
+/// `sandbox::spawn` would stack two set-ups. Build a fresh one per spawn.
+pub fn install(cmd: &mut std::process::Command, setup: ChildSetup, progress: Arc<Progress>) {
+    let vanguard = std::process::id() as libc::pid_t;
+    // SAFETY: the hook only runs raw async-signal-safe syscalls on data
+    // prepared here; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || setup.run(&progress, vanguard));
+    }
+}

@@ -1,0 +1,82 @@
+//! The upstream server as a child process with piped stdio.
+//!
+//! The child is started by [`crate::sandbox::spawn`] (new session, so its own
+//! process group; parent-death signal; and, unless the sandbox is off, the
+//! kernel confinement of its plan). Here its pipes become async streams and
+//! its exit becomes a future; shutdown signals go to its whole process group.
+
+use std::process::{ExitStatus, Stdio};
+use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
+use tokio::sync::oneshot;
+
+pub struct Upstream {
+    pub pid: u32,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    pub stderr: Option<ChildStderr>,
+    pub exit: oneshot::Receiver<std::io::Result<ExitStatus>>,
+    pub enforcement: Option<crate::sandbox::Enforcement>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("the server command is empty")]
+    Empty,
+    #[error("cannot start server {program:?}: {source}")]
+    Io {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+}
+
+impl Upstream {
+    /// Starts `plan`'s command with piped stdin/stdout/stderr. Must be called
+    /// from a thread that outlives the child (the parent-death signal fires
+    /// when the forking thread exits): the main thread in practice.
+    pub fn spawn(plan: &crate::sandbox::Plan) -> Result<Upstream, SpawnError> {
+        let mut cmd = crate::sandbox::command_for(plan);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (mut child, enforcement) = crate::sandbox::spawn(&mut cmd, plan)?;
+        let program = plan.program().display().to_string();
+        let io_err = |source| SpawnError::Io {
+            program: program.clone(),
+            source,
+        };
+        let stdin = child.stdin.take().map(ChildStdin::from_std).transpose().map_err(io_err)?;
+        let stdout = child.stdout.take().map(ChildStdout::from_std).transpose().map_err(io_err)?;
+        let stderr = child.stderr.take().map(ChildStderr::from_std).transpose().map_err(io_err)?;
+        let pid = child.id();
+        let (tx, rx) = oneshot::channel();
+        // A blocking wait on a plain thread: it works for any child, needs no
+        // SIGCHLD handler, and costs one parked thread per upstream.
+        std::thread::Builder::new()
+            .name("vanguard-wait".into())
+            .spawn(move || {
+                let _ = tx.send(child.wait());
+            })
+            .map_err(io_err)?;
+        Ok(Upstream {
+            pid,
+            stdin,
+            stdout,
+            stderr,
+            exit: rx,
+            enforcement: Some(enforcement),
+        })
+    }
+
+    /// Sends `sig` to the child's process group (it leads its own session),
+    /// falling back to the child alone.
+    pub fn signal_group(pid: u32, sig: i32) {
+        let pid = pid as libc::pid_t;
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            if libc::kill(-pid, sig) != 0 {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}
