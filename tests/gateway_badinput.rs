@@ -20,11 +20,7 @@ fn session() -> Session {
     let log = workspace.path().join("upstream.jsonl");
     let server = recording_cmd(&log, &python_fixture_cmd("lifecycle_server.py", &[]));
     let max = MAX_LINE.to_string();
-    let mut peer = Peer::gateway_in(
-        Some(workspace.path()),
-        &server,
-        &["--max-line-bytes", &max],
-    );
+    let mut peer = Peer::gateway_in(Some(workspace.path()), &server, &["--max-line-bytes", &max]);
     peer.initialize("2025-06-18");
     peer.use_ids_from(1000);
     Session {
@@ -69,7 +65,12 @@ fn malformed_lines_get_one_error_each_and_the_session_goes_on() {
             PARSE_ERROR,
             null.clone(),
         ),
-        ("object without envelope", r#"{"foo":1}"#, INVALID_REQUEST, null.clone()),
+        (
+            "object without envelope",
+            r#"{"foo":1}"#,
+            INVALID_REQUEST,
+            null.clone(),
+        ),
         ("bare number", "42", INVALID_REQUEST, null.clone()),
         ("bare string", r#""ping""#, INVALID_REQUEST, null.clone()),
         (
@@ -124,7 +125,10 @@ fn invalid_utf8_is_a_parse_error() {
     assert!(err.get("id").is_some(), "error without an id member: {err}");
     let echo = s.peer.call_tool("echo", json!({"text": "still here"}));
     assert_eq!(echo["result"]["content"][0]["text"], "still here", "{echo}");
-    assert!(!upstream_saw_id(&s.log, &json!(11)), "invalid UTF-8 reached the server");
+    assert!(
+        !upstream_saw_id(&s.log, &json!(11)),
+        "invalid UTF-8 reached the server"
+    );
 }
 
 #[test]
@@ -143,16 +147,26 @@ fn overlong_line_is_refused_and_framing_resumes_at_the_next_line() {
         .expect("no error for the overlong line");
     assert_eq!(err["error"]["data"]["reason"], "line_too_long", "{err}");
     let ping = s.peer.expect_response(&json!(22));
-    assert_eq!(ping["result"], json!({}), "the line after the long one was lost: {ping}");
+    assert_eq!(
+        ping["result"],
+        json!({}),
+        "the line after the long one was lost: {ping}"
+    );
     assert!(
-        s.peer.recv_until_id(&json!(21), std::time::Duration::from_millis(300)).is_none(),
+        s.peer
+            .recv_until_id(&json!(21), std::time::Duration::from_millis(300))
+            .is_none(),
         "the overlong request was answered a second time"
     );
 
     // Just under the limit still passes.
     let text = "y".repeat(MAX_LINE - 200);
     let echo = s.peer.call_tool("echo", json!({"text": text}));
-    assert_eq!(echo["result"]["content"][0]["text"], text.as_str(), "{echo}");
+    assert_eq!(
+        echo["result"]["content"][0]["text"],
+        text.as_str(),
+        "{echo}"
+    );
     let recorded = recorded_lines(&s.log);
     assert!(
         !recorded.iter().any(|l| l.contains(&pad)),
@@ -171,7 +185,10 @@ fn deep_nesting_is_refused_without_killing_the_session() {
     );
     assert!(line.len() < MAX_LINE, "keep this under the line limit");
     s.peer.send_line(&line);
-    let resp = s.peer.recv(TIMEOUT).expect("no answer to deeply nested JSON");
+    let resp = s
+        .peer
+        .recv(TIMEOUT)
+        .expect("no answer to deeply nested JSON");
     // Refusing it (either code) or relaying it are both fine; a crash or
     // silence is not.
     let refused = matches!(error_code(&resp), Some(PARSE_ERROR | INVALID_REQUEST));

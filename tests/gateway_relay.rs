@@ -27,7 +27,9 @@ fn same_bytes_both_ways(direct: &mut Peer, gateway: &mut Peer, id: i64, line: &s
         peer.expect_response(&id);
     }
     let want = direct.raw_response(&id).expect("direct response recorded");
-    let got = gateway.raw_response(&id).expect("gateway response recorded");
+    let got = gateway
+        .raw_response(&id)
+        .expect("gateway response recorded");
     assert_eq!(
         String::from_utf8_lossy(&got),
         String::from_utf8_lossy(&want),
@@ -126,7 +128,10 @@ fn agent_bytes_reach_the_server_unchanged() {
     let line = r#"{ "params" : {"arguments":{"message":"caf\u00e9 \"q\""} , "name":"echo"}, "method":"tools/call","id" : "str-id-1","jsonrpc":"2.0" }"#;
     gateway.send_line(line);
     let resp = gateway.expect_response(&json!("str-id-1"));
-    assert_eq!(resp["result"]["content"][0]["text"], "Echo: café \"q\"", "{resp}");
+    assert_eq!(
+        resp["result"]["content"][0]["text"], "Echo: café \"q\"",
+        "{resp}"
+    );
     let lines = recorded_lines(&log);
     assert!(
         lines.iter().any(|l| l == line),
@@ -152,7 +157,10 @@ fn sampling_request_from_the_server_is_relayed_and_answered() {
     );
     assert_eq!(request["params"]["maxTokens"], 7, "{request}");
     let sampling_id = request["id"].clone();
-    assert!(!sampling_id.is_null(), "server request without id: {request}");
+    assert!(
+        !sampling_id.is_null(),
+        "server request without id: {request}"
+    );
     gateway.respond(
         &sampling_id,
         json!({

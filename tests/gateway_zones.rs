@@ -38,8 +38,7 @@ impl Layout {
         std::fs::create_dir(&outside).expect("mkdir outside");
         std::fs::write(ws.join("inside.txt"), INSIDE).expect("write inside.txt");
         std::fs::write(outside.join("notes.txt"), OUTSIDE).expect("write notes.txt");
-        std::os::unix::fs::symlink(outside.join("notes.txt"), ws.join("link"))
-            .expect("symlink");
+        std::os::unix::fs::symlink(outside.join("notes.txt"), ws.join("link")).expect("symlink");
         let log = ws.join("upstream.jsonl");
         Layout {
             _root: dir,
@@ -154,8 +153,14 @@ fn reads_outside_the_workspace_are_blocked_before_the_server() {
         ("read_text_file", json!({"path": "../outside/notes.txt"})),
         ("read_text_file", json!({"path": path_str(&notes)})),
         ("read_file", json!({"path": path_str(&notes)})),
-        ("read_text_file", json!({"path": path_str(&layout.ws.join("link"))})),
-        ("read_text_file", json!({"path": format!("file://{}", notes.display())})),
+        (
+            "read_text_file",
+            json!({"path": path_str(&layout.ws.join("link"))}),
+        ),
+        (
+            "read_text_file",
+            json!({"path": format!("file://{}", notes.display())}),
+        ),
         (
             "read_multiple_files",
             json!({"paths": [path_str(&layout.ws.join("inside.txt")), path_str(&notes)]}),
@@ -188,7 +193,10 @@ fn writes_outside_the_write_zone_are_blocked_and_nothing_is_written() {
         json!({"path": path_str(&target), "content": "planted"}),
         &["ZONE-WRITE"],
     );
-    assert!(!target.exists(), "write_file outside the zone wrote the file");
+    assert!(
+        !target.exists(),
+        "write_file outside the zone wrote the file"
+    );
 
     let new_dir = layout.outside.join("made");
     assert_call_blocked(
@@ -222,7 +230,10 @@ fn writes_outside_the_write_zone_are_blocked_and_nothing_is_written() {
         &["ZONE-WRITE", "ZONE-READ"],
     );
     let notes = std::fs::read_to_string(layout.outside.join("notes.txt")).expect("notes");
-    assert_eq!(notes, OUTSIDE, "edit_file outside the zone changed the file");
+    assert_eq!(
+        notes, OUTSIDE,
+        "edit_file outside the zone changed the file"
+    );
 }
 
 #[test]
@@ -232,7 +243,11 @@ fn a_read_zone_is_not_a_write_zone() {
     let mut peer = layout.gateway(&["--read", &extra]);
     let notes = layout.outside.join("notes.txt");
     let read = peer.call_tool("read_text_file", json!({"path": path_str(&notes)}));
-    assert_eq!(text_of(&read), OUTSIDE, "--read did not open the zone: {read}");
+    assert_eq!(
+        text_of(&read),
+        OUTSIDE,
+        "--read did not open the zone: {read}"
+    );
     let target = layout.outside.join("planted.txt");
     assert_call_blocked(
         &mut peer,

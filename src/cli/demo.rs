@@ -248,8 +248,8 @@ fn attacks(s: &Scene) -> Vec<Attack> {
         Attack { name: "shell: plant a file outside", tool: "run_command", args: json!({"command": format!("echo pwned > {planted}")}), check: Check::Plants },
         Attack { name: "fetch an internal URL (127.0.0.1)", tool: "fetch_url", args: json!({"url": format!("http://127.0.0.1:{}/admin", s.port)}), check: Check::Connects },
         Attack { name: "fetch via decimal IP (2130706433)", tool: "fetch_url", args: json!({"url": format!("http://2130706433:{}/admin", s.port)}), check: Check::Connects },
-        Attack { name: "shell: bash /dev/tcp to loopback", tool: "run_command", args: json!({"command": format!("exec 3<>/dev/tcp/127.0.0.1/{}; echo x >&3", s.port)}), check: Check::Connects },
-        Attack { name: "shell: connect with an encoded cmd", tool: "run_command", args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}), check: Check::Connects },
+        Attack { name: "shell: bash /dev/tcp to loopback", tool: "run_command", args: json!({"command": format!("bash -c 'echo x > /dev/tcp/127.0.0.1/{}'", s.port)}), check: Check::Connects },
+        Attack { name: "shell: python socket to loopback", tool: "run_command", args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}), check: Check::Connects },
     ]
 }
 

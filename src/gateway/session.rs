@@ -362,9 +362,11 @@ impl Shared {
         let params: Option<Value> = match params.map(|p| serde_json::from_str(p.get())) {
             Some(Ok(v)) => Some(v),
             Some(Err(e)) => {
-                // Unreachable for text that already parsed, but never panic on input.
-                let msg = format!("params could not be decoded: {e}");
-                return Handled::Reply(error_line(id.as_ref(), errors::INVALID_PARAMS, &msg, None));
+                // Syntax was checked by classify; what fails here is the depth
+                // limit (128 levels). Nothing this deep is inspected or forwarded.
+                let msg = format!("Parse error: params could not be decoded: {e}");
+                self.input_error(Direction::AgentToServer, &msg);
+                return Handled::Reply(error_line(id.as_ref(), errors::PARSE_ERROR, &msg, None));
             }
             None => None,
         };

@@ -35,6 +35,8 @@ impl RequestId {
 struct Envelope<'a> {
     #[serde(borrow)]
     jsonrpc: Option<Cow<'a, str>>,
+    /// `Some(Value::Null)` for `"id": null`, `None` when absent.
+    #[serde(default, deserialize_with = "present")]
     id: Option<Value>,
     #[serde(borrow)]
     method: Option<Cow<'a, str>>,
@@ -44,6 +46,11 @@ struct Envelope<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
+}
+
+/// Keeps an explicit `null` as `Some(Value::Null)` (plain `Option` would make it `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// What a line turned out to be.
@@ -152,7 +159,8 @@ fn json_err(e: serde_json::Error) -> Invalid {
 }
 
 fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
-    let id = env.id.as_ref().and_then(RequestId::from_value);
+    let id_value = env.id;
+    let id = id_value.as_ref().and_then(RequestId::from_value);
     let id_for_errors = id.clone();
     let bad = move |reason| Invalid::Request {
         reason,
@@ -161,7 +169,7 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
     if env.jsonrpc.as_deref() != Some("2.0") {
         return Err(bad("\"jsonrpc\" must be \"2.0\""));
     }
-    if env.id.is_some() && id.is_none() && !matches!(env.id, Some(Value::Null)) {
+    if id_value.is_some() && id.is_none() && !matches!(id_value, Some(Value::Null)) {
         return Err(bad("\"id\" must be a string or a number"));
     }
     match (env.method, env.result, env.error) {
@@ -175,7 +183,7 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
                     return Err(bad("\"params\" must be an object or an array"));
                 }
             }
-            match (env.id, id) {
+            match (id_value, id) {
                 (None, _) => Ok(Message::Notification {
                     method: method.into_owned(),
                     params: env.params,
@@ -198,7 +206,7 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
             }),
             // An error response with a null id answers a message the peer
             // could not parse; it is a valid message without a request.
-            None if error.is_some() && matches!(env.id, Some(Value::Null)) => {
+            None if error.is_some() && matches!(id_value, Some(Value::Null)) => {
                 Ok(Message::Response {
                     id: RequestId("null".into()),
                     is_error: true,
@@ -259,12 +267,18 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_a_parse_error_not_a_crash() {
+    fn deep_nesting_fails_to_decode_instead_of_crashing() {
         let mut s = String::from(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":"#);
         s.push_str(&"[".repeat(10_000));
         s.push_str(&"]".repeat(10_000));
         s.push_str("}}");
-        assert!(classify(s.as_bytes()).is_err());
+        // The envelope is fine; decoding params (done before inspection) is
+        // where the depth limit bites, and the gateway answers -32700.
+        let Ok(Message::Request { params: Some(p), .. }) = classify(s.as_bytes()) else {
+            panic!("envelope should classify")
+        };
+        let e = serde_json::from_str::<Value>(p.get()).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! optionally [`add_path_rule`] for the fresh `/proc` it mounted itself.
 
 use super::baseline::Access;
-use landlock::{
+use ::landlock::{
     Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
     Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
@@ -28,18 +28,18 @@ const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum LandlockError {
     #[error("landlock ruleset: {0}")]
-    Ruleset(#[from] landlock::RulesetError),
+    Ruleset(#[from] ::landlock::RulesetError),
     #[error("landlock rule for {path}: {source}")]
     Path {
         path: PathBuf,
         #[source]
-        source: landlock::RulesetError,
+        source: ::landlock::RulesetError,
     },
     #[error("landlock: cannot open {path}: {source}")]
     Open {
         path: PathBuf,
         #[source]
-        source: landlock::PathFdError,
+        source: ::landlock::PathFdError,
     },
 }
 

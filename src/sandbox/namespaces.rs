@@ -119,6 +119,12 @@ pub struct Loopback {
     req: libc::ifreq,
 }
 
+// SAFETY: the ifreq only holds the name "lo" and flags; its union's pointer
+// member is never set or dereferenced.
+unsafe impl Send for Loopback {}
+// SAFETY: as above; the value is only copied.
+unsafe impl Sync for Loopback {}
+
 impl std::fmt::Debug for Loopback {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Loopback(lo)")

@@ -51,6 +51,7 @@ pub enum SeccompError {
 }
 
 /// A compiled classic-BPF program, in the kernel's `sock_filter` layout.
+#[derive(Clone)]
 pub struct Program {
     pub name: &'static str,
     pub code: Vec<libc::sock_filter>,
@@ -184,11 +185,12 @@ pub fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Back
         cond(0, Op::Eq, libc::AF_NETLINK as u64)?,
         cond(2, Op::Ne, libc::NETLINK_ROUTE as u64)?,
     ])?);
-    socket.push(rule(vec![cond(
-        1,
-        Op::MaskedEq(SOCK_TYPE_MASK),
-        libc::SOCK_RAW as u64,
-    )?])?);
+    // Raw sockets of any family except netlink (whose sockets are SOCK_RAW
+    // by convention; the rule above already narrows it to NETLINK_ROUTE).
+    socket.push(rule(vec![
+        cond(1, Op::MaskedEq(SOCK_TYPE_MASK), libc::SOCK_RAW as u64)?,
+        cond(0, Op::Ne, libc::AF_NETLINK as u64)?,
+    ])?);
     rules.insert(libc::SYS_socket, socket);
     Ok(rules)
 }
@@ -339,7 +341,7 @@ fn x32_filter() -> Program {
             ins(ld, 0, 0, ARCH_OFFSET),
             ins(jeq, 0, 2, AUDIT_ARCH_X86_64), // other arch: allow here, filter 2 kills it
             ins(ld, 0, 0, NR_OFFSET),
-            ins(jge, 0, 1, X32_SYSCALL_BIT),
+            ins(jge, 1, 0, X32_SYSCALL_BIT),
             ins(ret, 0, 0, libc::SECCOMP_RET_ALLOW),
             ins(ret, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
         ],

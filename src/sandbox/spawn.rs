@@ -50,6 +50,7 @@ pub const STEPS: &[&str] = &[
     "landlock",
     "seccomp",
     "close stray fds",
+    "exec",
 ];
 
 /// Everything the child needs, prepared in the parent.
@@ -266,7 +267,9 @@ impl ChildSetup {
         if !self.sandboxed {
             // 3'. Off: only fd hygiene (marked close-on-exec, see step 14).
             progress.set(14);
-            return close_stray_fds();
+            close_stray_fds()?;
+            progress.set(15);
+            return Ok(());
         }
         // 3. Join the cgroup first, so everything forked below is counted.
         if let Some(fd) = &self.cgroup_procs {
@@ -328,8 +331,10 @@ impl ChildSetup {
         }
         // 14. Stray fds: mark everything above stdio close-on-exec.
         progress.set(14);
-        close_stray_fds()
+        close_stray_fds()?;
         // 15. exec (std, right after this hook returns).
+        progress.set(15);
+        Ok(())
     }
 }
 

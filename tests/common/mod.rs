@@ -128,7 +128,11 @@ pub fn filesystem_cmd(allowed_dirs: &[&Path]) -> String {
         require_env("VANGUARD_TEST_NODE"),
         require_env("VANGUARD_TEST_SERVER_FILESYSTEM"),
     ];
-    words.extend(allowed_dirs.iter().map(|d| d.to_string_lossy().into_owned()));
+    words.extend(
+        allowed_dirs
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned()),
+    );
     sh_join(&words)
 }
 
@@ -146,32 +150,46 @@ pub fn python_fixture_cmd(script: &str, args: &[&str]) -> String {
 
 /// A server command that first appends every byte the server receives on
 /// stdin to `log`, so a test can prove what reached the upstream.
+///
+/// The server's words stay separate arguments of `sh` (`"$@"`), not part of
+/// the script, so the gateway still sees the server's program and files in
+/// its argv (the sandbox grants read access to them from there).
 pub fn recording_cmd(log: &Path, server_cmd: &str) -> String {
-    let script = format!(
-        "tee -a {} | exec {}",
-        sh_quote(&log.to_string_lossy()),
-        server_cmd
-    );
-    format!("sh -c {}", sh_quote(&script))
+    let script = format!("tee -a {} | exec \"$@\"", sh_quote(&log.to_string_lossy()));
+    wrap_in_sh(&script, server_cmd)
 }
 
 /// A server command that writes its pid to `pid_file` before becoming the
-/// server, so a test can look for it after the gateway is gone.
+/// server. The pid is the one the server sees: in a pid namespace it is not
+/// the host's (see [`pids_with_arg`]).
 pub fn pid_file_cmd(pid_file: &Path, server_cmd: &str) -> String {
     let script = format!(
-        "echo $$ > {}; exec {}",
-        sh_quote(&pid_file.to_string_lossy()),
-        server_cmd
+        "echo $$ > {}; exec \"$@\"",
+        sh_quote(&pid_file.to_string_lossy())
     );
-    format!("sh -c {}", sh_quote(&script))
+    wrap_in_sh(&script, server_cmd)
+}
+
+/// `sh -c SCRIPT sh WORDS...`: the script runs with the server's words as `$@`.
+fn wrap_in_sh(script: &str, server_cmd: &str) -> String {
+    let words = shlex::split(server_cmd)
+        .unwrap_or_else(|| panic!("unbalanced quotes in server command {server_cmd}"));
+    let mut all = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script.to_string(),
+        "sh".to_string(),
+    ];
+    all.extend(words);
+    sh_join(&all)
 }
 
 /// The lines an upstream received, as recorded by [`recording_cmd`].
 /// Fails the test when nothing was recorded: an empty recording would make
 /// every "never received" assertion pass vacuously.
 pub fn recorded_lines(log: &Path) -> Vec<String> {
-    let bytes =
-        std::fs::read(log).unwrap_or_else(|e| panic!("recording {} unreadable: {e}", log.display()));
+    let bytes = std::fs::read(log)
+        .unwrap_or_else(|e| panic!("recording {} unreadable: {e}", log.display()));
     // Lossy: a line that is not UTF-8 must still show up, not hide the rest.
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -244,6 +262,26 @@ pub fn pid_alive(pid: i32) -> bool {
             .unwrap_or(false),
         Err(_) => false,
     }
+}
+
+/// Live processes (in any pid namespace below ours) with an argument that
+/// contains `marker`. Unlike a pid file, this works when the server runs in
+/// its own pid namespace and so sees a different pid for itself.
+pub fn pids_with_arg(marker: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| String::from_utf8_lossy(arg).contains(marker))
+            })
+        })
+        .filter(|&pid| pid_alive(pid))
+        .collect()
 }
 
 /// Reads a pid written by [`pid_file_cmd`], waiting for it to appear.
@@ -335,7 +373,10 @@ impl Peer {
             .arg(&audit_log)
             .args(extra_args)
             .current_dir(cwd.unwrap_or(scratch.path()));
-        let label = format!("vanguard start --server {server_cmd} {}", extra_args.join(" "));
+        let label = format!(
+            "vanguard start --server {server_cmd} {}",
+            extra_args.join(" ")
+        );
         Peer::spawn(command, scratch, Some(audit_log), label)
     }
 
@@ -519,7 +560,9 @@ impl Peer {
 
     /// A server-to-client request (or notification) with this method.
     pub fn recv_method(&mut self, method: &str, timeout: Duration) -> Option<Value> {
-        self.recv_matching(timeout, |m| m.get("method").and_then(Value::as_str) == Some(method))
+        self.recv_matching(timeout, |m| {
+            m.get("method").and_then(Value::as_str) == Some(method)
+        })
     }
 
     /// Messages set aside while waiting for something else; drains them.
@@ -655,7 +698,9 @@ fn collect(mut src: impl Read, sink: Arc<Mutex<Vec<u8>>>) {
         if n == 0 {
             return;
         }
-        sink.lock().expect("stderr lock").extend_from_slice(&buf[..n]);
+        sink.lock()
+            .expect("stderr lock")
+            .extend_from_slice(&buf[..n]);
     }
 }
 
@@ -675,10 +720,19 @@ pub fn error_code(msg: &Value) -> Option<i64> {
 pub fn assert_blocked(resp: &Value, id: &Value) -> Value {
     assert_eq!(resp.get("jsonrpc"), Some(&json!("2.0")), "{resp}");
     assert_eq!(resp.get("id"), Some(id), "{resp}");
-    assert!(resp.get("result").is_none(), "blocked but has a result: {resp}");
-    assert_eq!(error_code(resp), Some(POLICY_BLOCKED), "not a policy block: {resp}");
     assert!(
-        resp.pointer("/error/message").and_then(Value::as_str).is_some(),
+        resp.get("result").is_none(),
+        "blocked but has a result: {resp}"
+    );
+    assert_eq!(
+        error_code(resp),
+        Some(POLICY_BLOCKED),
+        "not a policy block: {resp}"
+    );
+    assert!(
+        resp.pointer("/error/message")
+            .and_then(Value::as_str)
+            .is_some(),
         "block without a message: {resp}"
     );
     let data = resp
