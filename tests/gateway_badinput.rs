@@ -18,7 +18,8 @@ struct Session {
 fn session() -> Session {
     let workspace = tempfile::tempdir().expect("tempdir");
     let log = workspace.path().join("upstream.jsonl");
-    let server = recording_cmd(&log, &python_fixture_cmd("lifecycle_server.py", &[]));
+    let log_arg = log.to_string_lossy().into_owned();
+    let server = python_fixture_cmd("lifecycle_server.py", &["--record", &log_arg]);
     let max = MAX_LINE.to_string();
     let mut peer = Peer::gateway_in(Some(workspace.path()), &server, &["--max-line-bytes", &max]);
     peer.initialize("2025-06-18");

@@ -197,10 +197,11 @@ impl Zoned {
     }
 
     fn gateway(&self, extra_args: &[&str]) -> Peer {
-        let root = self.ws.parent().expect("root");
-        let server = recording_cmd(&self.log, &filesystem_cmd(&[root]));
+        let outside = self.outside_file.parent().expect("outside dir");
+        let server = recording_cmd(&self.log, &filesystem_cmd(&[&self.ws, outside]));
         let ws = self.ws.to_string_lossy().into_owned();
-        let mut args = vec!["--workspace", ws.as_str()];
+        let code = npm_servers_dir();
+        let mut args = vec!["--workspace", ws.as_str(), "--read", code.as_str()];
         args.extend_from_slice(extra_args);
         let mut peer = Peer::gateway_in(Some(&self.ws), &server, &args);
         peer.initialize("2025-06-18");
@@ -249,6 +250,8 @@ fn shadow_mode_forwards_what_enforce_would_block_and_logs_it() {
     assert_eq!(error_code(&resp), Some(POLICY_BLOCKED), "{resp}");
 }
 
+/// Fields every decision event carries. `tool` is required on tool calls
+/// and `layer` on verdicts other than allow, where they mean something.
 const EVENT_FIELDS: &[&str] = &[
     "ts",
     "event_id",
@@ -257,9 +260,7 @@ const EVENT_FIELDS: &[&str] = &[
     "direction",
     "method",
     "request_id",
-    "tool",
     "verdict",
-    "layer",
     "rules",
     "findings",
     "latency_us",
@@ -313,6 +314,12 @@ fn every_decision_is_audited_with_the_required_fields() {
                 decision.get(field).is_some(),
                 "audit event lacks {field}: {decision}"
             );
+        }
+        if decision["method"] == "tools/call" {
+            assert!(decision["tool"].is_string(), "no tool: {decision}");
+        }
+        if verdict != "allow" {
+            assert!(decision["layer"].is_string(), "no layer: {decision}");
         }
         assert!(decision["rules"].is_array(), "{decision}");
         assert!(decision["findings"].is_array(), "{decision}");

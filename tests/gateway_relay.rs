@@ -122,7 +122,8 @@ fn agent_bytes_reach_the_server_unchanged() {
     let workspace = tempfile::tempdir().expect("tempdir");
     let log = workspace.path().join("upstream.jsonl");
     let server = recording_cmd(&log, &everything_cmd());
-    let mut gateway = Peer::gateway_in(Some(workspace.path()), &server, &[]);
+    let code = npm_servers_dir();
+    let mut gateway = Peer::gateway_in(Some(workspace.path()), &server, &["--read", &code]);
     gateway.initialize("2025-06-18");
     // Odd spacing, key order and escapes: a re-serialising relay changes them.
     let line = r#"{ "params" : {"arguments":{"message":"caf\u00e9 \"q\""} , "name":"echo"}, "method":"tools/call","id" : "str-id-1","jsonrpc":"2.0" }"#;

@@ -1,8 +1,12 @@
-//! Safe zones at the gateway: the filesystem server is started on a directory
-//! much broader than the workspace, so only vanguard stands between a path
-//! argument and a file outside the zones. Every blocked call must get the
-//! -31001 error naming the rule, and the recording shim in front of the
-//! server proves the server never received it.
+//! Safe zones at the gateway: the filesystem server is allowed both the
+//! workspace and a directory outside it, so only vanguard (and the kernel
+//! sandbox behind it) stands between a path argument and a file outside the
+//! zones. Every blocked call must get the -31001 error naming the rule, and
+//! the recording shim in front of the server proves the server never
+//! received it.
+//!
+//! The workspace is the server's first allowed directory, so the server
+//! resolves relative paths against it, as vanguard does.
 
 mod common;
 
@@ -13,13 +17,13 @@ use std::path::{Path, PathBuf};
 const INSIDE: &str = "INSIDE-CONTENT-5150";
 const OUTSIDE: &str = "OUTSIDE-CONTENT-8086";
 
-/// root/ (the server's allowed directory)
+/// root/
 ///   ws/          the workspace: inside.txt, link -> ../outside/notes.txt,
 ///                upstream.jsonl (what the server received)
 ///   outside/     notes.txt
+/// The server is allowed ws/ and outside/; vanguard's zones are ws/ alone.
 struct Layout {
     _root: tempfile::TempDir,
-    root: PathBuf,
     ws: PathBuf,
     outside: PathBuf,
     log: PathBuf,
@@ -42,7 +46,6 @@ impl Layout {
         let log = ws.join("upstream.jsonl");
         Layout {
             _root: dir,
-            root,
             ws,
             outside,
             log,
@@ -50,9 +53,10 @@ impl Layout {
     }
 
     fn gateway(&self, extra_args: &[&str]) -> Peer {
-        let server = recording_cmd(&self.log, &filesystem_cmd(&[&self.root]));
+        let server = recording_cmd(&self.log, &filesystem_cmd(&[&self.ws, &self.outside]));
         let ws = self.ws.to_string_lossy().into_owned();
-        let mut args = vec!["--workspace", &ws];
+        let code = npm_servers_dir();
+        let mut args = vec!["--workspace", ws.as_str(), "--read", code.as_str()];
         args.extend_from_slice(extra_args);
         let mut peer = Peer::gateway_in(Some(&self.ws), &server, &args);
         peer.initialize("2025-06-18");
@@ -74,6 +78,7 @@ fn assert_call_blocked(
     rule_prefixes: &[&str],
 ) -> Value {
     let what = format!("{tool} {arguments}");
+    let seen_before = peer.transcript().len();
     let id = peer.send_request("tools/call", json!({"name": tool, "arguments": arguments}));
     let resp = peer.expect_response(&id);
     let data = assert_blocked(&resp, &id);
@@ -96,7 +101,7 @@ fn assert_call_blocked(
         !upstream_saw_id(log, &id),
         "{what}: the server received a blocked request"
     );
-    for line in peer.transcript() {
+    for line in &peer.transcript()[seen_before..] {
         assert!(
             !String::from_utf8_lossy(line).contains(OUTSIDE),
             "{what}: outside content reached the agent"

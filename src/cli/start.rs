@@ -145,7 +145,12 @@ pub fn run(a: StartArgs) -> u8 {
         term_grace: policy.term_grace,
         stderr_lines_per_sec: policy.stderr_lines_per_sec,
     };
-    let outcome = rt.block_on(gateway::run(tokio::io::stdin(), tokio::io::stdout(), upstream, cfg));
+    let outcome = rt.block_on(gateway::run(
+        crate::transport::stdio::agent_stdin(),
+        crate::transport::stdio::agent_stdout(),
+        upstream,
+        cfg,
+    ));
     drop(guard);
     // Dropping the runtime would wait for the blocking stdin reader.
     rt.shutdown_background();

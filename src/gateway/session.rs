@@ -204,7 +204,9 @@ async fn shutdown(
     true
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(mut out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
+async fn write_loop<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
+    // Queued lines are coalesced in the buffer and written with one flush.
+    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
     while let Some(buf) = rx.recv().await {
         if out.write_all(&buf).await.is_err() {
             return;

@@ -64,19 +64,47 @@ impl Runtime {
 /// Paths every program needs, with the reason shown by `explain`.
 const SYSTEM: &[(&str, Access, &str)] = &[
     ("/usr", Access::Read, "system programs and shared libraries"),
-    ("/lib", Access::Read, "shared libraries (often a link into /usr)"),
+    (
+        "/lib",
+        Access::Read,
+        "shared libraries (often a link into /usr)",
+    ),
     ("/lib64", Access::Read, "the dynamic loader on x86_64"),
-    ("/bin", Access::Read, "system programs (often a link into /usr)"),
-    ("/sbin", Access::Read, "system programs (often a link into /usr)"),
+    (
+        "/bin",
+        Access::Read,
+        "system programs (often a link into /usr)",
+    ),
+    (
+        "/sbin",
+        Access::Read,
+        "system programs (often a link into /usr)",
+    ),
     ("/etc/ld.so.cache", Access::Read, "dynamic loader cache"),
     ("/etc/localtime", Access::Read, "local time zone"),
-    ("/etc/nsswitch.conf", Access::Read, "name service switch (getaddrinfo)"),
+    (
+        "/etc/nsswitch.conf",
+        Access::Read,
+        "name service switch (getaddrinfo)",
+    ),
     ("/etc/host.conf", Access::Read, "resolver configuration"),
     ("/etc/hosts", Access::Read, "static host names"),
-    ("/etc/resolv.conf", Access::Read, "DNS resolver configuration"),
-    ("/etc/gai.conf", Access::Read, "getaddrinfo address ordering"),
+    (
+        "/etc/resolv.conf",
+        Access::Read,
+        "DNS resolver configuration",
+    ),
+    (
+        "/etc/gai.conf",
+        Access::Read,
+        "getaddrinfo address ordering",
+    ),
     ("/etc/ssl/certs", Access::Read, "CA certificates for TLS"),
-    ("/etc/ssl/openssl.cnf", Access::Read, "OpenSSL configuration"),
+    (
+        "/etc/ssl/openssl.cnf",
+        Access::Read,
+        "OpenSSL configuration",
+    ),
     ("/etc/pki", Access::Read, "CA certificates (Red Hat layout)"),
     ("/dev/null", Access::ReadWriteFile, "discarding output"),
     ("/dev/zero", Access::Read, "zero-filled reads"),
@@ -105,7 +133,12 @@ pub fn compute(program: &Path, argv: &[String], cwd: &Path) -> Vec<BaselineEntry
         names.sort();
         for name in names {
             if let Some((_, reason)) = SYSTEM_PREFIXES.iter().find(|(p, _)| name.starts_with(p)) {
-                push(&mut out, Path::new("/etc").join(&name), Access::Read, reason);
+                push(
+                    &mut out,
+                    Path::new("/etc").join(&name),
+                    Access::Read,
+                    reason,
+                );
             }
         }
     }
@@ -115,24 +148,53 @@ pub fn compute(program: &Path, argv: &[String], cwd: &Path) -> Vec<BaselineEntry
 
 /// Adds the program's installation, its interpreter (via the shebang) and the
 /// script package it runs.
-fn program_entries(out: &mut Vec<BaselineEntry>, program: &Path, argv: &[String], cwd: &Path, depth: u8) {
+fn program_entries(
+    out: &mut Vec<BaselineEntry>,
+    program: &Path,
+    argv: &[String],
+    cwd: &Path,
+    depth: u8,
+) {
     let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
     let runtime = Runtime::of(&real).max_with(Runtime::of(program));
     if let Some(prefix) = install_prefix(&real) {
-        push(out, prefix, Access::Read, "the program's installation prefix");
+        push(
+            out,
+            prefix,
+            Access::Read,
+            "the program's installation prefix",
+        );
     }
     // A venv's bin/python is a link to the base interpreter; the venv itself
     // (pyvenv.cfg, site-packages) sits next to the unresolved path.
     if let Some(venv) = venv_root(program) {
-        push(out, venv, Access::Read, "the program's Python virtual environment");
+        push(
+            out,
+            venv,
+            Access::Read,
+            "the program's Python virtual environment",
+        );
     }
     if let Some(pyenv) = pyenv_root(program) {
-        push(out, pyenv, Access::Read, "pyenv, which the shim runs to pick the interpreter");
+        push(
+            out,
+            pyenv,
+            Access::Read,
+            "pyenv, which the shim runs to pick the interpreter",
+        );
     }
     match runtime {
-        Runtime::Git => push(out, "/etc/gitconfig".into(), Access::Read, "system git configuration"),
+        Runtime::Git => push(
+            out,
+            "/etc/gitconfig".into(),
+            Access::Read,
+            "system git configuration",
+        ),
         Runtime::Node => {
-            if matches!(program.file_name().and_then(|n| n.to_str()), Some("npx" | "npm")) {
+            if matches!(
+                program.file_name().and_then(|n| n.to_str()),
+                Some("npx" | "npm")
+            ) {
                 if let Some(home) = std::env::var_os("HOME") {
                     push(
                         out,
@@ -197,7 +259,9 @@ fn under_system(path: &Path) -> bool {
 fn venv_root(program: &Path) -> Option<PathBuf> {
     let bin = program.parent()?;
     let root = bin.parent()?;
-    root.join("pyvenv.cfg").is_file().then(|| root.to_path_buf())
+    root.join("pyvenv.cfg")
+        .is_file()
+        .then(|| root.to_path_buf())
 }
 
 /// `~/.pyenv/shims/python3` → `~/.pyenv` (the shim is a script running `pyenv exec`).
@@ -254,7 +318,8 @@ pub fn package_root(runtime: Runtime, script: &Path) -> Option<PathBuf> {
             if let Some(i) = comps.iter().position(|c| c.as_os_str() == "node_modules") {
                 return Some(comps.iter().take(i + 1).collect());
             }
-            dirs.find(|d| d.join("package.json").is_file()).map(Path::to_path_buf)
+            dirs.find(|d| d.join("package.json").is_file())
+                .map(Path::to_path_buf)
         }
         Runtime::Python => dirs
             .find(|d| {
@@ -281,9 +346,16 @@ pub fn is_forbidden(path: &Path) -> bool {
             return true;
         }
     }
-    if ["/etc", "/etc/shadow", "/etc/gshadow", "/etc/passwd", "/proc", "/sys"]
-        .iter()
-        .any(|p| path == Path::new(p))
+    if [
+        "/etc",
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/passwd",
+        "/proc",
+        "/sys",
+    ]
+    .iter()
+    .any(|p| path == Path::new(p))
     {
         return true;
     }
@@ -315,7 +387,10 @@ mod tests {
 
     #[test]
     fn classifies_runtimes() {
-        assert_eq!(Runtime::of(Path::new("/usr/bin/python3.11")), Runtime::Python);
+        assert_eq!(
+            Runtime::of(Path::new("/usr/bin/python3.11")),
+            Runtime::Python
+        );
         assert_eq!(Runtime::of(Path::new("/usr/bin/node")), Runtime::Node);
         assert_eq!(Runtime::of(Path::new("/bin/sh")), Runtime::Shell);
         assert_eq!(Runtime::of(Path::new("/usr/bin/git")), Runtime::Git);
@@ -336,9 +411,15 @@ mod tests {
 
     #[test]
     fn system_baseline_has_loader_and_no_passwd() {
-        let b = compute(Path::new("/bin/true"), &strings(&["/bin/true"]), Path::new("/"));
+        let b = compute(
+            Path::new("/bin/true"),
+            &strings(&["/bin/true"]),
+            Path::new("/"),
+        );
         assert!(b.iter().any(|e| e.path == Path::new("/usr")));
-        assert!(b.iter().any(|e| e.path == Path::new("/dev/null") && e.access == Access::ReadWriteFile));
+        assert!(b
+            .iter()
+            .any(|e| e.path == Path::new("/dev/null") && e.access == Access::ReadWriteFile));
         assert!(!b.iter().any(|e| e.path == Path::new("/etc/passwd")));
         assert!(!b.iter().any(|e| e.path == Path::new("/etc/shadow")));
     }
@@ -350,7 +431,10 @@ mod tests {
             Some(PathBuf::from("/root/.pyenv/versions/3.11.7"))
         );
         assert_eq!(install_prefix(Path::new("/usr/bin/node")), None);
-        assert_eq!(install_prefix(Path::new("/opt/tool/tool")), Some(PathBuf::from("/opt/tool")));
+        assert_eq!(
+            install_prefix(Path::new("/opt/tool/tool")),
+            Some(PathBuf::from("/opt/tool"))
+        );
     }
 
     #[test]
@@ -361,12 +445,18 @@ mod tests {
         std::fs::write(pkg.join("index.js"), "").expect("write");
         let script = script_argument(
             Runtime::Node,
-            &strings(&["--no-warnings", "app/node_modules/@x/server/dist/index.js", "/data"]),
+            &strings(&[
+                "--no-warnings",
+                "app/node_modules/@x/server/dist/index.js",
+                "/data",
+            ]),
             dir.path(),
         )
         .expect("script found");
         let root = package_root(Runtime::Node, &script).expect("root");
-        let expected = std::fs::canonicalize(dir.path()).expect("canon").join("app/node_modules");
+        let expected = std::fs::canonicalize(dir.path())
+            .expect("canon")
+            .join("app/node_modules");
         assert_eq!(root, expected);
     }
 
@@ -384,7 +474,11 @@ mod tests {
     #[test]
     fn inline_code_has_no_script() {
         assert_eq!(
-            script_argument(Runtime::Python, &strings(&["-c", "/etc/hosts"]), Path::new("/")),
+            script_argument(
+                Runtime::Python,
+                &strings(&["-c", "/etc/hosts"]),
+                Path::new("/")
+            ),
             None
         );
         assert_eq!(
@@ -392,7 +486,11 @@ mod tests {
             None
         );
         assert_eq!(
-            script_argument(Runtime::Python, &strings(&["-m", "http.server"]), Path::new("/")),
+            script_argument(
+                Runtime::Python,
+                &strings(&["-m", "http.server"]),
+                Path::new("/")
+            ),
             None
         );
     }

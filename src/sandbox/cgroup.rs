@@ -41,7 +41,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CgroupError + '_ {
 
 impl CgroupDir {
     /// Creates `<root>/vanguard-<pid>-<n>` and writes the limits.
-    pub fn create(root: &Path, memory_max: Option<u64>, pids_max: Option<u64>) -> Result<CgroupDir, CgroupError> {
+    pub fn create(
+        root: &Path,
+        memory_max: Option<u64>,
+        pids_max: Option<u64>,
+    ) -> Result<CgroupDir, CgroupError> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = root.join(format!("vanguard-{}-{n}", std::process::id()));
         std::fs::create_dir(&path).map_err(io(&path))?;

@@ -253,7 +253,10 @@ mod tests {
         );
         let names: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap_or("?")).collect();
         assert_eq!(names, ["PATH", "LC_ALL", "GITHUB_TOKEN", "MODE", "TMPDIR"]);
-        assert_eq!(env.last().map(|(_, v)| v.as_os_str()), Some("/tmp/v".as_ref()));
+        assert_eq!(
+            env.last().map(|(_, v)| v.as_os_str()),
+            Some("/tmp/v".as_ref())
+        );
     }
 
     #[test]

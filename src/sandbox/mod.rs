@@ -187,6 +187,7 @@ impl PrivateTmp {
     fn create() -> Result<PrivateTmp, SandboxError> {
         use std::os::unix::fs::DirBuilderExt;
         let base = std::env::temp_dir();
+        PrivateTmp::sweep_stale(&base);
         let mut last = None;
         for _ in 0..16 {
             let mut nonce = [0u8; 6];
@@ -205,6 +206,34 @@ impl PrivateTmp {
         }
         let (path, source) = last.unwrap_or_else(|| (base, std::io::Error::other("no attempt")));
         Err(SandboxError::TempDir { path, source })
+    }
+}
+
+impl PrivateTmp {
+    /// Removes temp dirs left by a vanguard that was killed (`kill -9` skips
+    /// `Drop`): `vanguard-<pid>-*` whose pid no longer exists.
+    fn sweep_stale(base: &Path) {
+        let Ok(entries) = std::fs::read_dir(base) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("vanguard-"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let owner_gone = !Path::new("/proc").join(pid.to_string()).exists();
+            let ours = entry.metadata().is_ok_and(|m| {
+                std::os::unix::fs::MetadataExt::uid(&m) == nix::unistd::geteuid().as_raw()
+            });
+            if owner_gone && ours && entry.path().is_dir() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
@@ -281,7 +310,11 @@ impl Plan {
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from("/"));
         let sandboxed = input.level != Level::Off;
-        let tmp = if sandboxed { Some(PrivateTmp::create()?) } else { None };
+        let tmp = if sandboxed {
+            Some(PrivateTmp::create()?)
+        } else {
+            None
+        };
         let mut baseline = baseline::compute(&program, &input.command, &cwd_for_scripts);
         if let Some(t) = &tmp {
             baseline.push(BaselineEntry {
@@ -322,11 +355,18 @@ impl Plan {
             Vec::new()
         };
         let namespaces = if sandboxed {
-            namespaces::decide(input.net == NetMode::None, support.root, support.namespaces())
+            namespaces::decide(
+                input.net == NetMode::None,
+                support.root,
+                support.namespaces(),
+            )
         } else {
             namespaces::Namespaces::default()
         };
-        let cgroup = match (&support.cgroup2_mount, sandboxed && input.limits.wants_cgroup()) {
+        let cgroup = match (
+            &support.cgroup2_mount,
+            sandboxed && input.limits.wants_cgroup(),
+        ) {
             (Some(root), true) if support.cgroup_limits() => Some(cgroup::CgroupDir::create(
                 root,
                 input.limits.memory_max,
@@ -397,12 +437,20 @@ impl Plan {
         use std::fmt::Write;
         let mut s = String::new();
         let _ = writeln!(s, "sandbox level: {:?}", self.level);
-        let _ = writeln!(s, "program: {} (argv: {:?})", self.program.display(), self.argv);
+        let _ = writeln!(
+            s,
+            "program: {} (argv: {:?})",
+            self.program.display(),
+            self.argv
+        );
         let _ = writeln!(s, "read zones (read, list, execute):");
         for p in &self.read {
             let _ = writeln!(s, "  {}", p.display());
         }
-        let _ = writeln!(s, "write zones (create, write, truncate, remove; no execute):");
+        let _ = writeln!(
+            s,
+            "write zones (create, write, truncate, remove; no execute):"
+        );
         for p in &self.write {
             let _ = writeln!(s, "  {}", p.display());
         }
@@ -418,10 +466,8 @@ impl Plan {
         if self.namespaces.pid {
             let _ = writeln!(
                 s,
-                "  {:<40} {:<15} {}",
-                "/proc",
-                "read",
-                "private procfs of the sandbox's own PID namespace"
+                "  {:<40} {:<15} private procfs of the sandbox's own PID namespace",
+                "/proc", "read"
             );
         }
         let profile = match self.profile {
@@ -482,9 +528,13 @@ impl Plan {
                 source: e.into(),
             })?;
             // SAFETY: dup returned a fresh fd we now own.
-            let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            let owned =
+                unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
             // dup does not copy FD_CLOEXEC; the fd must not reach the server.
-            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+            let _ = nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            );
             setup.cgroup_procs = Some(owned);
         }
         if self.namespaces.user {
@@ -536,7 +586,9 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
     let s = a.support;
     let landlock = match s.landlock_abi {
         0 => {
-            missing.push("landlock: not supported by this kernel (filesystem zones not enforced)".into());
+            missing.push(
+                "landlock: not supported by this kernel (filesystem zones not enforced)".into(),
+            );
             Status::NotApplied("kernel has no Landlock".into())
         }
         abi if abi < landlock::TARGET_ABI_VERSION => {
@@ -569,7 +621,9 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         (NetMode::Host, _) => Status::NotApplied("network mode host".into()),
         (NetMode::None, true) => Status::Full,
         (NetMode::None, false) => {
-            missing.push("netns: cannot create a network namespace (not root, no user namespaces)".into());
+            missing.push(
+                "netns: cannot create a network namespace (not root, no user namespaces)".into(),
+            );
             Status::NotApplied("no namespaces available".into())
         }
     };
@@ -588,7 +642,9 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
     let pidns = if a.namespaces.pid {
         Status::Full
     } else {
-        missing.push("pidns: no PID namespace (descendants may outlive vanguard; /proc not readable)".into());
+        missing.push(
+            "pidns: no PID namespace (descendants may outlive vanguard; /proc not readable)".into(),
+        );
         Status::NotApplied("no namespaces available".into())
     };
     let cgroup = match (a.wants_cgroup, a.has_cgroup) {
@@ -677,10 +733,12 @@ pub fn spawn(
         apply_env(cmd, plan);
     }
     let setup = plan.child_setup()?;
-    let progress = Arc::new(spawn::Progress::new().map_err(|source| SandboxError::Setup {
-        step: "start",
-        source,
-    })?);
+    let progress = Arc::new(
+        spawn::Progress::new().map_err(|source| SandboxError::Setup {
+            step: "start",
+            source,
+        })?,
+    );
     spawn::install(cmd, setup, Arc::clone(&progress));
     match cmd.spawn() {
         Ok(child) => {
@@ -723,7 +781,11 @@ mod tests {
             net,
             wants_cgroup: false,
             has_cgroup: false,
-            namespaces: namespaces::decide(net == NetMode::None, support.root, support.namespaces()),
+            namespaces: namespaces::decide(
+                net == NetMode::None,
+                support.root,
+                support.namespaces(),
+            ),
             support,
         })
     }
@@ -745,7 +807,10 @@ mod tests {
         let e = assessment(&s, Level::BestEffort, NetMode::None);
         assert!(!e.fully_enforced());
         assert!(matches!(e.landlock, Status::Partial(_)));
-        assert!(e.missing.iter().any(|m| m.starts_with("landlock:") && m.contains("TCP")));
+        assert!(e
+            .missing
+            .iter()
+            .any(|m| m.starts_with("landlock:") && m.contains("TCP")));
     }
 
     #[test]
@@ -758,7 +823,10 @@ mod tests {
         };
         let e = assessment(&s, Level::Enforce, NetMode::None);
         assert!(e.missing.iter().any(|m| m.starts_with("netns:")));
-        assert!(e.missing.iter().any(|m| m.contains("unprivileged_userns_clone")));
+        assert!(e
+            .missing
+            .iter()
+            .any(|m| m.contains("unprivileged_userns_clone")));
     }
 
     #[test]
@@ -780,6 +848,12 @@ mod tests {
             support: &s,
         });
         assert!(e.missing.iter().any(|m| m.starts_with("cgroup:")));
+    }
+
+    #[test]
+    fn plan_can_move_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Plan>();
     }
 
     #[test]

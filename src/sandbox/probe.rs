@@ -196,7 +196,10 @@ mod tests {
             cgroup2_mount_in(info),
             Some(PathBuf::from("/sys/fs/cgroup/unified"))
         );
-        assert_eq!(cgroup2_mount_in("1 2 0:1 / / rw - ext4 /dev/sda rw\n"), None);
+        assert_eq!(
+            cgroup2_mount_in("1 2 0:1 / / rw - ext4 /dev/sda rw\n"),
+            None
+        );
     }
 
     #[test]

@@ -59,7 +59,12 @@ pub struct Program {
 
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Program({}, {} instructions)", self.name, self.code.len())
+        write!(
+            f,
+            "Program({}, {} instructions)",
+            self.name,
+            self.code.len()
+        )
     }
 }
 
@@ -135,7 +140,7 @@ pub const CLONE_NAMESPACE_FLAGS: [u64; 7] = [
 
 /// `TIOCSTI` (push a byte into a terminal's input) and `TIOCLINUX` (console
 /// selection paste); both inject keystrokes into the controlling terminal.
-pub const DENIED_IOCTLS: [u64; 2] = [libc::TIOCSTI as u64, libc::TIOCLINUX as u64];
+pub const DENIED_IOCTLS: [u64; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
 
 /// Socket families refused outright: raw link-layer frames and VM sockets.
 pub const DENIED_FAMILIES: [u64; 2] = [libc::AF_PACKET as u64, libc::AF_VSOCK as u64];
@@ -161,18 +166,21 @@ pub fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Back
     }
     let clone: Result<Vec<_>, _> = CLONE_NAMESPACE_FLAGS
         .iter()
-        .map(|&f| Ok(rule(vec![cond(0, Op::MaskedEq(f), f)?])?))
+        .map(|&f| rule(vec![cond(0, Op::MaskedEq(f), f)?]))
         .collect();
     rules.insert(libc::SYS_clone, clone?);
     // personality: only the query (0xffffffff) and PER_LINUX (0) are allowed;
     // anything else could e.g. disable ASLR (ADDR_NO_RANDOMIZE) for a child.
     rules.insert(
         libc::SYS_personality,
-        vec![rule(vec![cond(0, Op::Ne, 0)?, cond(0, Op::Ne, 0xffff_ffff)?])?],
+        vec![rule(vec![
+            cond(0, Op::Ne, 0)?,
+            cond(0, Op::Ne, 0xffff_ffff)?,
+        ])?],
     );
     let ioctl: Result<Vec<_>, _> = DENIED_IOCTLS
         .iter()
-        .map(|&r| Ok(rule(vec![cond(1, Op::Eq, r)?])?))
+        .map(|&r| rule(vec![cond(1, Op::Eq, r)?]))
         .collect();
     rules.insert(libc::SYS_ioctl, ioctl?);
     let mut socket = Vec::new();
@@ -201,69 +209,219 @@ pub fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Back
 pub fn strict_allowed() -> Vec<i64> {
     let mut v = vec![
         // memory
-        libc::SYS_brk, libc::SYS_mmap, libc::SYS_munmap, libc::SYS_mprotect, libc::SYS_mremap,
-        libc::SYS_madvise, libc::SYS_msync, libc::SYS_mincore, libc::SYS_membarrier,
-        libc::SYS_mlock, libc::SYS_munlock, libc::SYS_pkey_alloc, libc::SYS_pkey_free,
-        libc::SYS_pkey_mprotect, libc::SYS_memfd_create,
+        libc::SYS_brk,
+        libc::SYS_mmap,
+        libc::SYS_munmap,
+        libc::SYS_mprotect,
+        libc::SYS_mremap,
+        libc::SYS_madvise,
+        libc::SYS_msync,
+        libc::SYS_mincore,
+        libc::SYS_membarrier,
+        libc::SYS_mlock,
+        libc::SYS_munlock,
+        libc::SYS_pkey_alloc,
+        libc::SYS_pkey_free,
+        libc::SYS_pkey_mprotect,
+        libc::SYS_memfd_create,
         // files
-        libc::SYS_read, libc::SYS_write, libc::SYS_openat, libc::SYS_close, libc::SYS_close_range,
-        libc::SYS_lseek, libc::SYS_pread64, libc::SYS_pwrite64, libc::SYS_readv, libc::SYS_writev,
-        libc::SYS_preadv, libc::SYS_pwritev, libc::SYS_preadv2, libc::SYS_pwritev2,
-        libc::SYS_fstat, libc::SYS_newfstatat, libc::SYS_statx, libc::SYS_statfs,
-        libc::SYS_fstatfs, libc::SYS_getdents64, libc::SYS_readlinkat, libc::SYS_faccessat,
-        libc::SYS_faccessat2, libc::SYS_fcntl, libc::SYS_flock, libc::SYS_fsync,
-        libc::SYS_fdatasync, libc::SYS_ftruncate, libc::SYS_truncate, libc::SYS_fallocate,
-        libc::SYS_fadvise64, libc::SYS_mkdirat, libc::SYS_unlinkat, libc::SYS_renameat,
-        libc::SYS_renameat2, libc::SYS_linkat, libc::SYS_symlinkat, libc::SYS_fchmod,
-        libc::SYS_fchmodat, libc::SYS_fchown, libc::SYS_fchownat, libc::SYS_utimensat,
-        libc::SYS_umask, libc::SYS_chdir, libc::SYS_fchdir, libc::SYS_getcwd, libc::SYS_dup,
-        libc::SYS_dup3, libc::SYS_pipe2, libc::SYS_ioctl, libc::SYS_copy_file_range,
-        libc::SYS_sendfile, libc::SYS_splice, libc::SYS_tee, libc::SYS_getxattr,
-        libc::SYS_lgetxattr, libc::SYS_fgetxattr, libc::SYS_listxattr, libc::SYS_flistxattr,
-        libc::SYS_inotify_init1, libc::SYS_inotify_add_watch, libc::SYS_inotify_rm_watch,
+        libc::SYS_read,
+        libc::SYS_write,
+        libc::SYS_openat,
+        libc::SYS_close,
+        libc::SYS_close_range,
+        libc::SYS_lseek,
+        libc::SYS_pread64,
+        libc::SYS_pwrite64,
+        libc::SYS_readv,
+        libc::SYS_writev,
+        libc::SYS_preadv,
+        libc::SYS_pwritev,
+        libc::SYS_preadv2,
+        libc::SYS_pwritev2,
+        libc::SYS_fstat,
+        libc::SYS_newfstatat,
+        libc::SYS_statx,
+        libc::SYS_statfs,
+        libc::SYS_fstatfs,
+        libc::SYS_getdents64,
+        libc::SYS_readlinkat,
+        libc::SYS_faccessat,
+        libc::SYS_faccessat2,
+        libc::SYS_fcntl,
+        libc::SYS_flock,
+        libc::SYS_fsync,
+        libc::SYS_fdatasync,
+        libc::SYS_ftruncate,
+        libc::SYS_truncate,
+        libc::SYS_fallocate,
+        libc::SYS_fadvise64,
+        libc::SYS_mkdirat,
+        libc::SYS_unlinkat,
+        libc::SYS_renameat,
+        libc::SYS_renameat2,
+        libc::SYS_linkat,
+        libc::SYS_symlinkat,
+        libc::SYS_fchmod,
+        libc::SYS_fchmodat,
+        libc::SYS_fchown,
+        libc::SYS_fchownat,
+        libc::SYS_utimensat,
+        libc::SYS_umask,
+        libc::SYS_chdir,
+        libc::SYS_fchdir,
+        libc::SYS_getcwd,
+        libc::SYS_dup,
+        libc::SYS_dup3,
+        libc::SYS_pipe2,
+        libc::SYS_ioctl,
+        libc::SYS_copy_file_range,
+        libc::SYS_sendfile,
+        libc::SYS_splice,
+        libc::SYS_tee,
+        libc::SYS_getxattr,
+        libc::SYS_lgetxattr,
+        libc::SYS_fgetxattr,
+        libc::SYS_listxattr,
+        libc::SYS_flistxattr,
+        libc::SYS_inotify_init1,
+        libc::SYS_inotify_add_watch,
+        libc::SYS_inotify_rm_watch,
         libc::SYS_sync_file_range,
         // events and waiting
-        libc::SYS_ppoll, libc::SYS_pselect6, libc::SYS_epoll_create1, libc::SYS_epoll_ctl,
-        libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2, libc::SYS_eventfd2, libc::SYS_futex,
-        libc::SYS_futex_waitv, libc::SYS_timerfd_create, libc::SYS_timerfd_settime,
-        libc::SYS_timerfd_gettime, libc::SYS_signalfd4, libc::SYS_nanosleep,
-        libc::SYS_clock_nanosleep, libc::SYS_clock_gettime, libc::SYS_clock_getres,
-        libc::SYS_gettimeofday, libc::SYS_sched_yield, libc::SYS_sched_getaffinity,
-        libc::SYS_sched_setaffinity, libc::SYS_sched_getparam, libc::SYS_sched_getscheduler,
-        libc::SYS_getitimer, libc::SYS_setitimer,
+        libc::SYS_ppoll,
+        libc::SYS_pselect6,
+        libc::SYS_epoll_create1,
+        libc::SYS_epoll_ctl,
+        libc::SYS_epoll_pwait,
+        libc::SYS_epoll_pwait2,
+        libc::SYS_eventfd2,
+        libc::SYS_futex,
+        libc::SYS_futex_waitv,
+        libc::SYS_timerfd_create,
+        libc::SYS_timerfd_settime,
+        libc::SYS_timerfd_gettime,
+        libc::SYS_signalfd4,
+        libc::SYS_nanosleep,
+        libc::SYS_clock_nanosleep,
+        libc::SYS_clock_gettime,
+        libc::SYS_clock_getres,
+        libc::SYS_gettimeofday,
+        libc::SYS_sched_yield,
+        libc::SYS_sched_getaffinity,
+        libc::SYS_sched_setaffinity,
+        libc::SYS_sched_getparam,
+        libc::SYS_sched_getscheduler,
+        libc::SYS_getitimer,
+        libc::SYS_setitimer,
         // signals
-        libc::SYS_rt_sigaction, libc::SYS_rt_sigprocmask, libc::SYS_rt_sigreturn,
-        libc::SYS_rt_sigsuspend, libc::SYS_rt_sigtimedwait, libc::SYS_rt_sigqueueinfo,
-        libc::SYS_sigaltstack, libc::SYS_kill, libc::SYS_tgkill, libc::SYS_tkill,
+        libc::SYS_rt_sigaction,
+        libc::SYS_rt_sigprocmask,
+        libc::SYS_rt_sigreturn,
+        libc::SYS_rt_sigsuspend,
+        libc::SYS_rt_sigtimedwait,
+        libc::SYS_rt_sigqueueinfo,
+        libc::SYS_sigaltstack,
+        libc::SYS_kill,
+        libc::SYS_tgkill,
+        libc::SYS_tkill,
         // processes and threads
-        libc::SYS_clone, libc::SYS_clone3, libc::SYS_execve, libc::SYS_execveat,
-        libc::SYS_exit, libc::SYS_exit_group, libc::SYS_wait4, libc::SYS_waitid,
-        libc::SYS_set_tid_address, libc::SYS_set_robust_list, libc::SYS_get_robust_list,
-        libc::SYS_rseq, libc::SYS_prctl, libc::SYS_prlimit64, libc::SYS_getrlimit,
-        libc::SYS_getrusage, libc::SYS_getpriority, libc::SYS_setpriority, libc::SYS_setsid,
-        libc::SYS_setpgid, libc::SYS_getpgid, libc::SYS_getsid, libc::SYS_getpid,
-        libc::SYS_getppid, libc::SYS_gettid, libc::SYS_personality, libc::SYS_capget,
-        libc::SYS_pidfd_open, libc::SYS_pidfd_send_signal,
+        libc::SYS_clone,
+        libc::SYS_clone3,
+        libc::SYS_execve,
+        libc::SYS_execveat,
+        libc::SYS_exit,
+        libc::SYS_exit_group,
+        libc::SYS_wait4,
+        libc::SYS_waitid,
+        libc::SYS_set_tid_address,
+        libc::SYS_set_robust_list,
+        libc::SYS_get_robust_list,
+        libc::SYS_rseq,
+        libc::SYS_prctl,
+        libc::SYS_prlimit64,
+        libc::SYS_getrlimit,
+        libc::SYS_getrusage,
+        libc::SYS_getpriority,
+        libc::SYS_setpriority,
+        libc::SYS_setsid,
+        libc::SYS_setpgid,
+        libc::SYS_getpgid,
+        libc::SYS_getsid,
+        libc::SYS_getpid,
+        libc::SYS_getppid,
+        libc::SYS_gettid,
+        libc::SYS_personality,
+        libc::SYS_capget,
+        libc::SYS_pidfd_open,
+        libc::SYS_pidfd_send_signal,
         // identity and system
-        libc::SYS_getuid, libc::SYS_geteuid, libc::SYS_getgid, libc::SYS_getegid,
-        libc::SYS_getresuid, libc::SYS_getresgid, libc::SYS_getgroups, libc::SYS_uname,
-        libc::SYS_sysinfo, libc::SYS_getrandom, libc::SYS_times, libc::SYS_getcpu,
+        libc::SYS_getuid,
+        libc::SYS_geteuid,
+        libc::SYS_getgid,
+        libc::SYS_getegid,
+        libc::SYS_getresuid,
+        libc::SYS_getresgid,
+        libc::SYS_getgroups,
+        libc::SYS_uname,
+        libc::SYS_sysinfo,
+        libc::SYS_getrandom,
+        libc::SYS_times,
+        libc::SYS_getcpu,
         // sockets (Landlock, the netns and filter 2 decide where they may go)
-        libc::SYS_socket, libc::SYS_socketpair, libc::SYS_connect, libc::SYS_bind,
-        libc::SYS_listen, libc::SYS_accept, libc::SYS_accept4, libc::SYS_getsockname,
-        libc::SYS_getpeername, libc::SYS_getsockopt, libc::SYS_setsockopt, libc::SYS_sendto,
-        libc::SYS_recvfrom, libc::SYS_sendmsg, libc::SYS_recvmsg, libc::SYS_sendmmsg,
-        libc::SYS_recvmmsg, libc::SYS_shutdown,
+        libc::SYS_socket,
+        libc::SYS_socketpair,
+        libc::SYS_connect,
+        libc::SYS_bind,
+        libc::SYS_listen,
+        libc::SYS_accept,
+        libc::SYS_accept4,
+        libc::SYS_getsockname,
+        libc::SYS_getpeername,
+        libc::SYS_getsockopt,
+        libc::SYS_setsockopt,
+        libc::SYS_sendto,
+        libc::SYS_recvfrom,
+        libc::SYS_sendmsg,
+        libc::SYS_recvmsg,
+        libc::SYS_sendmmsg,
+        libc::SYS_recvmmsg,
+        libc::SYS_shutdown,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([
-        libc::SYS_arch_prctl, libc::SYS_open, libc::SYS_creat, libc::SYS_stat, libc::SYS_lstat,
-        libc::SYS_access, libc::SYS_readlink, libc::SYS_getdents, libc::SYS_mkdir,
-        libc::SYS_rmdir, libc::SYS_unlink, libc::SYS_rename, libc::SYS_link, libc::SYS_symlink,
-        libc::SYS_chmod, libc::SYS_chown, libc::SYS_lchown, libc::SYS_utimes, libc::SYS_pipe,
-        libc::SYS_dup2, libc::SYS_poll, libc::SYS_select, libc::SYS_epoll_create,
-        libc::SYS_epoll_wait, libc::SYS_eventfd, libc::SYS_signalfd, libc::SYS_inotify_init,
-        libc::SYS_fork, libc::SYS_vfork, libc::SYS_alarm, libc::SYS_time, libc::SYS_getpgrp,
+        libc::SYS_arch_prctl,
+        libc::SYS_open,
+        libc::SYS_creat,
+        libc::SYS_stat,
+        libc::SYS_lstat,
+        libc::SYS_access,
+        libc::SYS_readlink,
+        libc::SYS_getdents,
+        libc::SYS_mkdir,
+        libc::SYS_rmdir,
+        libc::SYS_unlink,
+        libc::SYS_rename,
+        libc::SYS_link,
+        libc::SYS_symlink,
+        libc::SYS_chmod,
+        libc::SYS_chown,
+        libc::SYS_lchown,
+        libc::SYS_utimes,
+        libc::SYS_pipe,
+        libc::SYS_dup2,
+        libc::SYS_poll,
+        libc::SYS_select,
+        libc::SYS_epoll_create,
+        libc::SYS_epoll_wait,
+        libc::SYS_eventfd,
+        libc::SYS_signalfd,
+        libc::SYS_inotify_init,
+        libc::SYS_fork,
+        libc::SYS_vfork,
+        libc::SYS_alarm,
+        libc::SYS_time,
+        libc::SYS_getpgrp,
         libc::SYS_getrlimit,
     ]);
     v.sort_unstable();
@@ -277,7 +435,10 @@ fn compile_filter(
     mismatch: SeccompAction,
     matched: SeccompAction,
 ) -> Result<Program, SeccompError> {
-    let map = |source| SeccompError::Compile { filter: name, source };
+    let map = |source| SeccompError::Compile {
+        filter: name,
+        source,
+    };
     let filter = SeccompFilter::new(rules, mismatch, matched, ARCH).map_err(map)?;
     let bpf: seccompiler::BpfProgram = filter.try_into().map_err(map)?;
     let code = bpf
@@ -297,7 +458,10 @@ pub fn compile(profile: Profile) -> Result<Vec<Program>, SeccompError> {
     let mut out = Vec::new();
     #[cfg(target_arch = "x86_64")]
     out.push(x32_filter());
-    let deny = deny_rules().map_err(|source| SeccompError::Compile { filter: "deny", source })?;
+    let deny = deny_rules().map_err(|source| SeccompError::Compile {
+        filter: "deny",
+        source,
+    })?;
     out.push(compile_filter(
         "deny",
         deny,
@@ -311,7 +475,10 @@ pub fn compile(profile: Profile) -> Result<Vec<Program>, SeccompError> {
         SeccompAction::Errno(libc::ENOSYS as u32),
     )?);
     if profile == Profile::Strict {
-        let allow = strict_allowed().into_iter().map(|nr| (nr, Vec::new())).collect();
+        let allow = strict_allowed()
+            .into_iter()
+            .map(|nr| (nr, Vec::new()))
+            .collect();
         out.push(compile_filter(
             "strict",
             allow,
@@ -384,7 +551,10 @@ mod tests {
             libc::SYS_io_uring_setup,
             libc::SYS_process_vm_readv,
         ] {
-            assert!(rules.get(&nr).is_some_and(Vec::is_empty), "syscall {nr} unconditionally denied");
+            assert!(
+                rules.get(&nr).is_some_and(Vec::is_empty),
+                "syscall {nr} unconditionally denied"
+            );
         }
         assert_eq!(rules.get(&libc::SYS_clone).map(Vec::len), Some(7));
         assert_eq!(rules.get(&libc::SYS_ioctl).map(Vec::len), Some(2));
@@ -393,8 +563,16 @@ mod tests {
 
     #[test]
     fn strict_profile_adds_an_allow_list_filter() {
-        let default: Vec<_> = compile(Profile::DenyList).expect("compile").iter().map(|p| p.name).collect();
-        let strict: Vec<_> = compile(Profile::Strict).expect("compile").iter().map(|p| p.name).collect();
+        let default: Vec<_> = compile(Profile::DenyList)
+            .expect("compile")
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        let strict: Vec<_> = compile(Profile::Strict)
+            .expect("compile")
+            .iter()
+            .map(|p| p.name)
+            .collect();
         assert!(!default.contains(&"strict"));
         assert_eq!(strict.last(), Some(&"strict"));
         assert!(strict.contains(&"deny"));

@@ -70,7 +70,8 @@ pub struct ChildSetup {
     pub seccomp: Vec<Program>,
 }
 
-/// A shared anonymous page where the child records the step it is in.
+/// A shared anonymous page where the child records the step it is in (slot
+/// 0) and init records the signal that killed the server (slot 1).
 pub struct Progress {
     ptr: *mut AtomicU32,
 }
@@ -99,15 +100,18 @@ impl Progress {
         Ok(Progress { ptr: ptr.cast() })
     }
 
+    fn slot(&self, i: usize) -> &AtomicU32 {
+        // SAFETY: ptr is a live, zero-initialised page; slots 0 and 1 fit.
+        unsafe { &*self.ptr.add(i) }
+    }
+
     fn set(&self, step: usize) {
-        // SAFETY: ptr is a live mapping holding an AtomicU32 (zero-initialised).
-        unsafe { (*self.ptr).store(step as u32, Ordering::SeqCst) }
+        self.slot(0).store(step as u32, Ordering::SeqCst);
     }
 
     /// The name of the last step a child entered.
     pub fn step(&self) -> &'static str {
-        // SAFETY: as above.
-        let n = unsafe { (*self.ptr).load(Ordering::SeqCst) } as usize;
+        let n = self.slot(0).load(Ordering::SeqCst) as usize;
         STEPS.get(n).copied().unwrap_or("unknown")
     }
 }
@@ -168,7 +172,13 @@ fn check(rc: libc::c_int) -> std::io::Result<()> {
 fn die_with_parent(expected_parent: libc::pid_t) -> std::io::Result<()> {
     // SAFETY: prctl/getppid with integer arguments.
     unsafe {
-        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0))?;
+        check(libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ))?;
         if libc::getppid() != expected_parent {
             return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
         }
@@ -198,7 +208,7 @@ fn raw_fork() -> std::io::Result<libc::pid_t> {
 /// Closes every fd (stdio and std's exec-error pipe included, so the parent
 /// sees EOF as soon as the server execs), then waits for `child` and exits
 /// like it. `reap_all`: also reap re-parented orphans (PID 1 duty).
-fn supervise(child: libc::pid_t, reap_all: bool) -> ! {
+fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
     FORWARD_TO.store(child, Ordering::Relaxed);
     // SAFETY: raw syscalls only; this process never returns to Rust code that
     // could use the closed fds.
@@ -216,13 +226,31 @@ fn supervise(child: libc::pid_t, reap_all: bool) -> ! {
             if waited != child {
                 continue;
             }
-            if libc::WIFEXITED(status) {
-                libc::_exit(libc::WEXITSTATUS(status));
+            // init (PID 1) cannot die from its own signals, so it exits
+            // 128+N and leaves N in the shared page for the supervisor.
+            let (code, sig) = if libc::WIFEXITED(status) {
+                let code = libc::WEXITSTATUS(status);
+                let sig = progress.slot(1).load(Ordering::SeqCst) as libc::c_int;
+                (
+                    code,
+                    if sig != 0 && code == 128 + sig {
+                        sig
+                    } else {
+                        0
+                    },
+                )
+            } else {
+                (128 + libc::WTERMSIG(status), libc::WTERMSIG(status))
+            };
+            if reap_all && sig != 0 {
+                progress.slot(1).store(sig as u32, Ordering::SeqCst);
             }
-            let sig = libc::WTERMSIG(status);
-            if !reap_all {
+            if !reap_all && sig != 0 {
                 // Re-raise so the caller sees "killed by signal N"; no core file.
-                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
                 libc::setrlimit(libc::RLIMIT_CORE, &no_core);
                 libc::signal(sig, libc::SIG_DFL);
                 let mut set: libc::sigset_t = std::mem::zeroed();
@@ -231,7 +259,7 @@ fn supervise(child: libc::pid_t, reap_all: bool) -> ! {
                 libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
                 libc::kill(libc::getpid(), sig);
             }
-            libc::_exit(128 + sig);
+            libc::_exit(code);
         }
     }
 }
@@ -240,13 +268,21 @@ fn supervise(child: libc::pid_t, reap_all: bool) -> ! {
 /// side returns with PR_SET_PDEATHSIG set on that supervisor. `into_new_pid_ns`:
 /// the child is the first process of a new PID namespace, where getppid()
 /// reads 0 (the parent lives in the ancestor namespace).
-fn fork_supervised(reap_all: bool, into_new_pid_ns: bool) -> std::io::Result<()> {
+fn fork_supervised(
+    reap_all: bool,
+    into_new_pid_ns: bool,
+    progress: &Progress,
+) -> std::io::Result<()> {
     // SAFETY: getpid is a plain syscall.
-    let me = if into_new_pid_ns { 0 } else { unsafe { libc::getpid() } };
+    let me = if into_new_pid_ns {
+        0
+    } else {
+        unsafe { libc::getpid() }
+    };
     set_forwarding(forward_signal as *const () as libc::sighandler_t);
     let pid = raw_fork()?;
     if pid > 0 {
-        supervise(pid, reap_all);
+        supervise(pid, reap_all, progress);
     }
     set_forwarding(libc::SIG_DFL);
     die_with_parent(me)
@@ -296,12 +332,12 @@ impl ChildSetup {
             // 7. The supervisor stays outside; its child is PID 1 (init) of
             //    the new namespace, and init's child is the server.
             progress.set(7);
-            fork_supervised(false, true)?;
+            fork_supervised(false, true, progress)?;
             // 8. Private /proc for the new PID namespace (init's mount).
             progress.set(8);
             namespaces::mount_private_proc()?;
             progress.set(7);
-            fork_supervised(true, false)?;
+            fork_supervised(true, false, progress)?;
         }
         // 9. Resource limits.
         progress.set(9);

@@ -151,9 +151,9 @@ pub fn python_fixture_cmd(script: &str, args: &[&str]) -> String {
 /// A server command that first appends every byte the server receives on
 /// stdin to `log`, so a test can prove what reached the upstream.
 ///
-/// The server's words stay separate arguments of `sh` (`"$@"`), not part of
-/// the script, so the gateway still sees the server's program and files in
-/// its argv (the sandbox grants read access to them from there).
+/// The server's words stay separate arguments of `sh` (`"$@"`) rather than
+/// part of the script. The sandbox still does not look through `sh` for the
+/// server's files: pass `--read` for them (see [`npm_servers_dir`]).
 pub fn recording_cmd(log: &Path, server_cmd: &str) -> String {
     let script = format!("tee -a {} | exec \"$@\"", sh_quote(&log.to_string_lossy()));
     wrap_in_sh(&script, server_cmd)
@@ -168,6 +168,20 @@ pub fn pid_file_cmd(pid_file: &Path, server_cmd: &str) -> String {
         sh_quote(&pid_file.to_string_lossy())
     );
     wrap_in_sh(&script, server_cmd)
+}
+
+/// The `node_modules` directory holding the npm test servers. The sandbox
+/// grants a server read access to its own code by looking at its argv; a
+/// server behind a `sh` wrapper ([`recording_cmd`]) needs `--read` for it.
+pub fn npm_servers_dir() -> String {
+    let script = PathBuf::from(require_env("VANGUARD_TEST_SERVER_EVERYTHING"));
+    script
+        .ancestors()
+        .filter(|p| p.file_name().is_some_and(|n| n == "node_modules"))
+        .last()
+        .unwrap_or_else(|| panic!("{} is not inside a node_modules", script.display()))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `sh -c SCRIPT sh WORDS...`: the script runs with the server's words as `$@`.

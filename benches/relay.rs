@@ -1,0 +1,213 @@
+//! Whole-process relay benchmark: the same MCP traffic against a server
+//! directly and through `vanguard start`, measured in one run, printed as
+//! ratios. Not a test: nothing here asserts a timing.
+//!
+//! Servers: the real `@modelcontextprotocol/server-everything` (from
+//! `.test-env`, see scripts/setup-test-env.sh) and vanguard's built-in demo
+//! server (a trivial Rust echo server). Baseline for the relay alone: the
+//! same Rust server behind a plain byte relay (`cat | server | cat`).
+//!
+//! Run: `cargo bench --bench relay` (set VANGUARD_BENCH_QUICK=1 for fewer iterations).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Proc {
+    fn start(argv: &[String]) -> Proc {
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {argv:?}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut p = Proc { child, stdin, stdout };
+        p.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}));
+        p.recv();
+        p.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
+        p
+    }
+    fn send(&mut self, v: &Value) {
+        let mut b = serde_json::to_vec(v).expect("json");
+        b.push(b'\n');
+        self.stdin.write_all(&b).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+    fn send_raw(&mut self, b: &[u8]) {
+        self.stdin.write_all(b).expect("write");
+    }
+    /// Reads lines until a response (a message with an id and no method).
+    fn recv(&mut self) -> Value {
+        loop {
+            let mut line = String::new();
+            if self.stdout.read_line(&mut line).expect("read") == 0 {
+                panic!("server closed");
+            }
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v.get("id").is_some() && v.get("method").is_none() {
+                    return v;
+                }
+            }
+        }
+    }
+    fn rss_kib(pid: u32) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).map(|n| n.parse().unwrap_or(0)))
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn call(id: u64, msg: &str) -> Value {
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"echo","arguments":{"message":msg}}})
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Sequential request/response latencies.
+fn latencies(argv: &[String], n: usize, msg: &str) -> Vec<Duration> {
+    let mut p = Proc::start(argv);
+    for i in 0..50 {
+        p.send(&call(i, msg));
+        p.recv();
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        p.send(&call(1000 + i as u64, msg));
+        p.recv();
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+/// Requests per second with `window` requests in flight.
+fn throughput(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64) {
+    let mut p = Proc::start(argv);
+    let lines: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut b = serde_json::to_vec(&call(10_000 + i as u64, msg)).expect("json");
+            b.push(b'\n');
+            b
+        })
+        .collect();
+    let t = Instant::now();
+    let mut sent = 0;
+    let mut got = 0;
+    let mut peak_rss = 0;
+    while got < n {
+        while sent < n && sent - got < window {
+            p.send_raw(&lines[sent]);
+            sent += 1;
+        }
+        p.stdin.flush().expect("flush");
+        p.recv();
+        got += 1;
+        if got % 2000 == 0 {
+            peak_rss = peak_rss.max(Proc::rss_kib(p.child.id()));
+        }
+    }
+    (n as f64 / t.elapsed().as_secs_f64(), peak_rss)
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    let quick = std::env::var_os("VANGUARD_BENCH_QUICK").is_some();
+    let scale = if quick { 1 } else { 4 };
+    let vanguard = env!("CARGO_BIN_EXE_vanguard").to_string();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let everything = std::env::var("VANGUARD_TEST_SERVER_EVERYTHING").unwrap_or_else(|_| {
+        root.join(".test-env/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+            .display()
+            .to_string()
+    });
+    let node = std::env::var("VANGUARD_TEST_NODE").unwrap_or_else(|_| "node".into());
+    let ws = std::env::temp_dir().join(format!("vanguard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&ws).expect("ws");
+    let guard = |server: &str| -> Vec<String> {
+        vec![
+            vanguard.clone(),
+            "start".into(),
+            "--server".into(),
+            server.into(),
+            "--workspace".into(),
+            ws.display().to_string(),
+            "--audit-log".into(),
+            ws.join("audit.jsonl").display().to_string(),
+        ]
+    };
+    let demo = vec![vanguard.clone(), "demo-server".into()];
+    let demo_cmd = format!("{vanguard} demo-server");
+    let small = "hello";
+    let big = "x".repeat(4096);
+
+    println!("vanguard relay benchmark ({} mode)\n", if quick { "quick" } else { "full" });
+    if std::path::Path::new(&everything).exists() {
+        let direct = vec![node.clone(), everything.clone()];
+        let through = guard(&format!("{node} {everything}"));
+        let n = 500 * scale;
+        for (label, msg) in [("small", small), ("4 KiB", big.as_str())] {
+            let d = latencies(&direct, n, msg);
+            let g = latencies(&through, n, msg);
+            println!(
+                "server-everything echo, sequential, {label} messages ({n} calls):\n  direct  p50 {:8.1} µs  p99 {:8.1} µs\n  vanguard p50 {:8.1} µs  p99 {:8.1} µs\n  added   p50 {:8.1} µs  p99 {:8.1} µs",
+                us(percentile(&d, 0.5)), us(percentile(&d, 0.99)),
+                us(percentile(&g, 0.5)), us(percentile(&g, 0.99)),
+                us(percentile(&g, 0.5)) - us(percentile(&d, 0.5)),
+                us(percentile(&g, 0.99)) - us(percentile(&d, 0.99)),
+            );
+        }
+        let n = 5000 * scale;
+        let (d, _) = throughput(&direct, n, 16, small);
+        let (g, _) = throughput(&through, n, 16, small);
+        println!("server-everything echo, 16 in flight ({n} calls):\n  direct {d:9.0} req/s   vanguard {g:9.0} req/s   ratio {:.1}%", 100.0 * g / d);
+    } else {
+        println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh — skipping its rows");
+    }
+
+    let n = 50_000 * scale;
+    let relay = vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
+    let (base, _) = throughput(&demo, n, 256, small);
+    let (plain, _) = throughput(&relay, n, 256, small);
+    let (ours, rss) = throughput(&guard(&demo_cmd), n, 256, small);
+    println!(
+        "relay only, Rust echo server, 256 in flight ({n} msgs):\n  direct {base:9.0} msg/s   cat relay {plain:9.0} msg/s   vanguard {ours:9.0} msg/s\n  vanguard time / cat-relay time = {:.2}x",
+        plain / ours
+    );
+    let idle = {
+        let p = Proc::start(&guard(&demo_cmd));
+        std::thread::sleep(Duration::from_millis(300));
+        Proc::rss_kib(p.child.id())
+    };
+    println!("vanguard resident memory: idle {:.1} MiB, under the load above (peak sampled) {:.1} MiB", idle as f64 / 1024.0, rss as f64 / 1024.0);
+    let _ = std::fs::remove_dir_all(&ws);
+}
