@@ -61,6 +61,17 @@ impl Proc {
             }
         }
     }
+    /// CPU time (user + system) the process has used so far.
+    fn cpu(pid: u32) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        // Fields 14 and 15 (utime, stime) are at 11 and 12 after the comm field.
+        let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_micros(ticks * 1_000_000 / hz)
+    }
     fn rss_kib(pid: u32) -> u64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
@@ -107,8 +118,14 @@ fn latencies(argv: &[String], n: usize, msg: &str) -> Vec<Duration> {
     out
 }
 
-/// Requests per second with `window` requests in flight.
+/// Requests per second with `window` requests in flight, peak RSS (KiB) and
+/// CPU µs per message of the process started (vanguard itself when guarded).
 fn throughput(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64) {
+    let (rate, rss, _) = throughput_cpu(argv, n, window, msg);
+    (rate, rss)
+}
+
+fn throughput_cpu(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64, f64) {
     let mut p = Proc::start(argv);
     let lines: Vec<Vec<u8>> = (0..n)
         .map(|i| {
@@ -117,6 +134,7 @@ fn throughput(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64)
             b
         })
         .collect();
+    let cpu0 = Proc::cpu(p.child.id());
     let t = Instant::now();
     let mut sent = 0;
     let mut got = 0;
@@ -133,7 +151,9 @@ fn throughput(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64)
             peak_rss = peak_rss.max(Proc::rss_kib(p.child.id()));
         }
     }
-    (n as f64 / t.elapsed().as_secs_f64(), peak_rss)
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    let cpu = Proc::cpu(p.child.id()).saturating_sub(cpu0);
+    (rate, peak_rss, cpu.as_secs_f64() * 1e6 / n as f64)
 }
 
 fn us(d: Duration) -> f64 {
@@ -153,7 +173,7 @@ fn main() {
     let node = std::env::var("VANGUARD_TEST_NODE").unwrap_or_else(|_| "node".into());
     let ws = std::env::temp_dir().join(format!("vanguard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&ws).expect("ws");
-    let guard = |server: &str| -> Vec<String> {
+    let guard_with = |server: &str, sandbox: &str| -> Vec<String> {
         vec![
             vanguard.clone(),
             "start".into(),
@@ -163,7 +183,17 @@ fn main() {
             ws.display().to_string(),
             "--audit-log".into(),
             ws.join("audit.jsonl").display().to_string(),
+            "--sandbox".into(),
+            sandbox.into(),
         ]
+    };
+    let guard = |server: &str| {
+        let mut v = guard_with(server, "off");
+        // Extra flags for experiments, e.g. VANGUARD_BENCH_ARGS="--audit-log off".
+        if let Ok(extra) = std::env::var("VANGUARD_BENCH_ARGS") {
+            v.extend(extra.split_whitespace().map(String::from));
+        }
+        v
     };
     let demo = vec![vanguard.clone(), "demo-server".into()];
     let demo_cmd = format!("{vanguard} demo-server");
@@ -173,23 +203,44 @@ fn main() {
     println!("vanguard relay benchmark ({} mode)\n", if quick { "quick" } else { "full" });
     if std::path::Path::new(&everything).exists() {
         let direct = vec![node.clone(), everything.clone()];
-        let through = guard(&format!("{node} {everything}"));
+        let server = format!("{node} {everything}");
+        let through = guard(&server);
+        let sandboxed = guard_with(&server, "best-effort");
+        let cat_relay: Vec<String> = vec!["sh".into(), "-c".into(), format!("cat | {server} | cat")];
         let n = 500 * scale;
         for (label, msg) in [("small", small), ("4 KiB", big.as_str())] {
-            let d = latencies(&direct, n, msg);
-            let g = latencies(&through, n, msg);
-            println!(
-                "server-everything echo, sequential, {label} messages ({n} calls):\n  direct  p50 {:8.1} µs  p99 {:8.1} µs\n  vanguard p50 {:8.1} µs  p99 {:8.1} µs\n  added   p50 {:8.1} µs  p99 {:8.1} µs",
-                us(percentile(&d, 0.5)), us(percentile(&d, 0.99)),
-                us(percentile(&g, 0.5)), us(percentile(&g, 0.99)),
-                us(percentile(&g, 0.5)) - us(percentile(&d, 0.5)),
-                us(percentile(&g, 0.99)) - us(percentile(&d, 0.99)),
-            );
+            // Interleave the runs so drift on a shared machine hits all alike.
+            let mut d = Vec::new();
+            let mut g = Vec::new();
+            let mut k = Vec::new();
+            let mut c = Vec::new();
+            for _ in 0..scale {
+                d.extend(latencies(&direct, 500, msg));
+                c.extend(latencies(&cat_relay, 500, msg));
+                g.extend(latencies(&through, 500, msg));
+                k.extend(latencies(&sandboxed, 500, msg));
+            }
+            d.sort();
+            g.sort();
+            k.sort();
+            c.sort();
+            let row = |name: &str, v: &[Duration]| {
+                println!("  {name:<28} p50 {:8.1} µs  p99 {:8.1} µs   added p50 {:+7.1} µs  p99 {:+8.1} µs",
+                    us(percentile(v, 0.5)), us(percentile(v, 0.99)),
+                    us(percentile(v, 0.5)) - us(percentile(&d, 0.5)),
+                    us(percentile(v, 0.99)) - us(percentile(&d, 0.99)));
+            };
+            println!("server-everything echo, sequential, {label} messages ({n} calls each):");
+            row("direct", &d);
+            row("plain relay (cat|server|cat)", &c);
+            row("vanguard (gateway only)", &g);
+            row("vanguard + kernel sandbox", &k);
         }
         let n = 5000 * scale;
         let (d, _) = throughput(&direct, n, 16, small);
         let (g, _) = throughput(&through, n, 16, small);
-        println!("server-everything echo, 16 in flight ({n} calls):\n  direct {d:9.0} req/s   vanguard {g:9.0} req/s   ratio {:.1}%", 100.0 * g / d);
+        let (k, _) = throughput(&sandboxed, n, 16, small);
+        println!("server-everything echo, 16 in flight ({n} calls):\n  direct {d:9.0} req/s   vanguard {g:9.0} req/s ({:.1}%)   vanguard + sandbox {k:9.0} req/s ({:.1}%)", 100.0 * g / d, 100.0 * k / d);
     } else {
         println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh — skipping its rows");
     }
@@ -198,11 +249,12 @@ fn main() {
     let relay = vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
     let (base, _) = throughput(&demo, n, 256, small);
     let (plain, _) = throughput(&relay, n, 256, small);
-    let (ours, rss) = throughput(&guard(&demo_cmd), n, 256, small);
+    let (ours, rss, cpu) = throughput_cpu(&guard(&demo_cmd), n, 256, small);
     println!(
         "relay only, Rust echo server, 256 in flight ({n} msgs):\n  direct {base:9.0} msg/s   cat relay {plain:9.0} msg/s   vanguard {ours:9.0} msg/s\n  vanguard time / cat-relay time = {:.2}x",
         plain / ours
     );
+    println!("  vanguard CPU per message (both directions, incl. inspection and audit): {cpu:.1} µs");
     let idle = {
         let p = Proc::start(&guard(&demo_cmd));
         std::thread::sleep(Duration::from_millis(300));

@@ -4,9 +4,9 @@ use super::Event;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("audit log {path}: {source}")]
@@ -16,29 +16,34 @@ pub struct AuditWriterError {
     source: std::io::Error,
 }
 
-/// Where events go. Cloning is cheap; dropping the last clone flushes and
-/// stops the writer thread (see [`AuditSink::close`]).
+/// Where events go. Cloning is cheap. Events are appended to a shared
+/// buffer that the writer thread drains every [`DRAIN_EVERY`]: the hot path
+/// never wakes another thread (a futex wake per message costs more than the
+/// inspection itself on a busy 2-core machine). [`AuditSink::flush`] forces a
+/// drain and waits for it, and is called when a session ends.
 #[derive(Clone)]
 pub struct AuditSink {
-    tx: Option<SyncSender<Msg>>,
-    dropped: Arc<AtomicU64>,
+    shared: Option<Arc<Shared>>,
 }
 
-enum Msg {
-    Event(Box<Event>),
-    Flush(SyncSender<()>),
+struct Shared {
+    queue: Mutex<Vec<Event>>,
+    dropped: AtomicU64,
+    /// Incremented by the writer after each drain; `flush` waits for it to move.
+    drained: Mutex<u64>,
+    drained_cv: Condvar,
+    writer: std::thread::Thread,
 }
 
-/// Events queued before the hot path starts dropping (and counting) them.
+/// Events held before the hot path starts dropping (and counting) them.
 const QUEUE: usize = 65_536;
+/// How often the writer drains the queue (the longest an event waits to be written).
+pub const DRAIN_EVERY: Duration = Duration::from_millis(20);
 
 impl AuditSink {
     /// A sink that discards everything (audit switched off).
     pub fn disabled() -> AuditSink {
-        AuditSink {
-            tx: None,
-            dropped: Arc::new(AtomicU64::new(0)),
-        }
+        AuditSink { shared: None }
     }
 
     /// Opens (creating parent directories) and starts the writer thread.
@@ -52,47 +57,62 @@ impl AuditSink {
         }
         let file = open_append(path).map_err(e)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let (tx, rx) = sync_channel(QUEUE);
         let path = path.to_path_buf();
-        std::thread::Builder::new()
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<Shared>>();
+        let handle = std::thread::Builder::new()
             .name("vanguard-audit".into())
-            .spawn(move || write_loop(rx, path, file, size, max_bytes, keep))
+            .spawn(move || {
+                if let Ok(shared) = rx.recv() {
+                    write_loop(shared, path, file, size, max_bytes, keep);
+                }
+            })
             .map_err(e)?;
-        Ok(AuditSink {
-            tx: Some(tx),
-            dropped: Arc::new(AtomicU64::new(0)),
-        })
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Vec::with_capacity(1024)),
+            dropped: AtomicU64::new(0),
+            drained: Mutex::new(0),
+            drained_cv: Condvar::new(),
+            writer: handle.thread().clone(),
+        });
+        let _ = tx.send(shared.clone());
+        Ok(AuditSink { shared: Some(shared) })
     }
 
     pub fn is_enabled(&self) -> bool {
-        self.tx.is_some()
+        self.shared.is_some()
     }
 
-    /// Queues an event. Never blocks: if the writer is hopelessly behind,
-    /// the event is counted as dropped and a warning is logged.
+    /// Queues an event. Never blocks on I/O: if the writer is hopelessly
+    /// behind, the event is counted as dropped and a warning is logged.
     pub fn record(&self, ev: Event) {
-        if let Some(tx) = &self.tx {
-            match tx.try_send(Msg::Event(Box::new(ev))) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n.is_power_of_two() {
-                        tracing::warn!(dropped = n, "audit log writer is behind; events dropped");
-                    }
-                }
-                Err(TrySendError::Disconnected(_)) => {}
-            }
+        let Some(sh) = &self.shared else { return };
+        let mut q = sh.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() < QUEUE {
+            q.push(ev);
+            return;
+        }
+        drop(q);
+        let n = sh.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(dropped = n, "audit log writer is behind; events dropped");
         }
     }
 
-    /// Waits until everything queued so far is on disk.
+    /// Waits until everything queued so far is on disk (at most 5 s).
     pub fn flush(&self) {
-        if let Some(tx) = &self.tx {
-            let (done_tx, done_rx) = sync_channel(1);
-            if tx.send(Msg::Flush(done_tx)).is_ok() {
-                let _ = done_rx.recv_timeout(std::time::Duration::from_secs(5));
-            }
-        }
+        let Some(sh) = &self.shared else { return };
+        let guard = sh.drained.lock().unwrap_or_else(|p| p.into_inner());
+        let start = *guard;
+        sh.writer.unpark();
+        // Two drains: the one running now may have missed our last events.
+        let _ = sh
+            .drained_cv
+            .wait_timeout_while(guard, Duration::from_secs(5), |n| {
+                if *n == start + 1 {
+                    sh.writer.unpark();
+                }
+                *n < start + 2
+            });
     }
 }
 
@@ -117,49 +137,48 @@ fn rotate(path: &Path, keep: u32) -> std::io::Result<()> {
     std::fs::rename(path, numbered(1))
 }
 
-fn write_loop(rx: Receiver<Msg>, path: PathBuf, file: File, mut size: u64, max: u64, keep: u32) {
+fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, mut size: u64, max: u64, keep: u32) {
     let mut out = BufWriter::with_capacity(64 * 1024, file);
     let mut line = Vec::with_capacity(1024);
+    let mut batch: Vec<Event> = Vec::with_capacity(1024);
     let mut failed = false;
-    while let Ok(mut msg) = rx.recv() {
-        loop {
-            match msg {
-                Msg::Event(ev) => {
-                    line.clear();
-                    if serde_json::to_writer(&mut line, &ev).is_ok() {
-                        line.push(b'\n');
-                        if let Err(e) = out.write_all(&line) {
-                            if !failed {
-                                tracing::error!(path = %path.display(), error = %e, "cannot write the audit log");
-                                failed = true;
-                            }
-                        }
-                        size += line.len() as u64;
-                    }
-                    if size >= max {
-                        let _ = out.flush();
-                        match rotate(&path, keep).and_then(|_| open_append(&path)) {
-                            Ok(f) => {
-                                out = BufWriter::with_capacity(64 * 1024, f);
-                                size = 0;
-                            }
-                            Err(e) => tracing::error!(path = %path.display(), error = %e, "audit log rotation failed"),
-                        }
-                    }
-                }
-                Msg::Flush(done) => {
-                    let _ = out.flush();
-                    let _ = done.send(());
+    loop {
+        std::thread::park_timeout(DRAIN_EVERY);
+        std::mem::swap(&mut batch, &mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        for ev in batch.drain(..) {
+            line.clear();
+            if serde_json::to_writer(&mut line, &ev).is_err() {
+                continue;
+            }
+            line.push(b'\n');
+            if let Err(e) = out.write_all(&line) {
+                if !failed {
+                    tracing::error!(path = %path.display(), error = %e, "cannot write the audit log");
+                    failed = true;
                 }
             }
-            match rx.try_recv() {
-                Ok(m) => msg = m,
-                Err(_) => break,
+            size += line.len() as u64;
+            if size >= max {
+                let _ = out.flush();
+                match rotate(&path, keep).and_then(|_| open_append(&path)) {
+                    Ok(f) => {
+                        out = BufWriter::with_capacity(64 * 1024, f);
+                        size = 0;
+                    }
+                    Err(e) => tracing::error!(path = %path.display(), error = %e, "audit log rotation failed"),
+                }
             }
         }
         let _ = out.flush();
+        let mut n = shared.drained.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        shared.drained_cv.notify_all();
+        drop(n);
+        // The last sink is gone (only this thread holds the state): stop.
+        if Arc::strong_count(&shared) == 1 {
+            return;
+        }
     }
-    let _ = out.flush();
 }
 
 #[cfg(test)]
