@@ -12,7 +12,9 @@
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
 mod demo;
+mod doctor;
 mod policy_cmd;
+mod run;
 mod start;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,10 @@ enum Command {
     /// Validate and explain profiles.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCmd),
+    /// Run any command under a profile's kernel sandbox plan; exits with its status.
+    Run(run::RunArgs),
+    /// Report what this kernel supports and what a profile would enforce here.
+    Doctor(doctor::DoctorArgs),
     /// Raw-vs-guarded demonstration with a built-in vulnerable server.
     Demo(demo::DemoArgs),
     /// (internal) The built-in demo MCP server that obeys every call.
@@ -55,6 +61,8 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Start(a) => start::run(a),
         Command::Policy(p) => policy_cmd::run(p),
+        Command::Run(a) => run::run(a),
+        Command::Doctor(a) => doctor::run(a),
         Command::Demo(a) => demo::run(a),
         Command::DemoServer(a) => demo::serve(a),
     };

@@ -450,6 +450,12 @@ impl Shared {
                                 self.learn_tools(r.get());
                             }
                         }
+                        if p.method == "tools/call" {
+                            let text = std::str::from_utf8(line).unwrap_or("");
+                            if crate::inspect::denial::may_contain_denial(text) {
+                                self.kernel_denial(&id, &p, text);
+                            }
+                        }
                         tracing::trace!(method = p.method, tool = ?p.tool, us = p.since.elapsed().as_micros() as u64, "answered");
                     }
                     None => tracing::debug!(id = id.as_json(), "response to an id the agent did not send through this session"),
@@ -458,6 +464,33 @@ impl Shared {
             }
             Ok(_) => true,
         }
+    }
+
+    /// Links an OS refusal reported in a tool result to the call.
+    fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) {
+        // Decode the result's text so JSON escapes don't hide the path.
+        let text = match serde_json::from_str::<Value>(line) {
+            Ok(v) => {
+                let mut all = String::new();
+                crate::inspect::arguments::walk(&v["result"], |a| {
+                    all.push_str(a.value);
+                    all.push('\n');
+                });
+                all
+            }
+            Err(_) => line.to_string(),
+        };
+        let Some(f) = crate::inspect::denial::find(&text) else { return };
+        tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
+        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        ev.method = Some(p.method.clone());
+        ev.request_id = Some(id.to_value());
+        ev.tool = p.tool.clone();
+        ev.layer = Some(Layer::Kernel);
+        ev.rules = vec![f.rule.clone()];
+        ev.findings = vec![f];
+        ev.latency_us = p.since.elapsed().as_micros() as u64;
+        self.cfg.audit.record(ev);
     }
 
     /// Remembers tool annotations from a `tools/list` result.

@@ -16,6 +16,7 @@
 //! names). It is built once from a [`crate::policy::Policy`] and shared.
 
 pub mod arguments;
+pub mod denial;
 pub mod normalize;
 pub mod rules;
 pub mod verdict;

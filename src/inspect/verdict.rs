@@ -14,6 +14,8 @@ pub enum Layer {
     L1,
     L2,
     L3,
+    /// Reported by the kernel sandbox (a denial seen in a tool result).
+    Kernel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
