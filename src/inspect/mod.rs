@@ -17,8 +17,10 @@
 
 pub mod arguments;
 pub mod denial;
+pub mod metadata;
 pub mod normalize;
 pub mod rules;
+pub mod secrets;
 pub mod verdict;
 pub mod zones;
 

@@ -129,8 +129,21 @@ pub fn classify(line: &[u8]) -> Result<Message<'_>, Invalid> {
             id: None,
         });
     }
-    let env: Envelope<'_> = serde_json::from_str(text).map_err(json_err)?;
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| with_id(json_err(e), text))?;
     classify_envelope(env)
+}
+
+/// For a wrong-typed envelope, recover the id if the message has a usable one.
+fn with_id(e: Invalid, text: &str) -> Invalid {
+    match e {
+        Invalid::Request { reason, id: None } => {
+            let id = serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(RequestId::from_value));
+            Invalid::Request { reason, id }
+        }
+        other => other,
+    }
 }
 
 /// Classify one element of a batch.
@@ -141,7 +154,7 @@ pub fn classify_raw(raw: &RawValue) -> Result<Message<'_>, Invalid> {
             id: None,
         });
     }
-    let env: Envelope<'_> = serde_json::from_str(raw.get()).map_err(json_err)?;
+    let env: Envelope<'_> = serde_json::from_str(raw.get()).map_err(|e| with_id(json_err(e), raw.get()))?;
     classify_envelope(env)
 }
 
@@ -260,6 +273,7 @@ mod tests {
         assert_eq!(e.id().map(|i| i.as_json()), Some("\"q\""));
         let e = classify(br#"{"jsonrpc":"2.0","id":1,"method":5}"#).unwrap_err();
         assert_eq!(e.code(), -32600);
+        assert_eq!(e.id().map(|i| i.as_json()), Some("1"));
         let e = classify(b"{\"a\":\"\xff\"}").unwrap_err();
         assert_eq!(e, Invalid::Utf8 { offset: 6 });
         let e = classify(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#).unwrap_err();
