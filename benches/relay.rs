@@ -32,7 +32,11 @@ impl Proc {
             .unwrap_or_else(|e| panic!("cannot start {argv:?}: {e}"));
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut p = Proc { child, stdin, stdout };
+        let mut p = Proc {
+            child,
+            stdin,
+            stdout,
+        };
         p.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}));
         p.recv();
         p.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
@@ -65,7 +69,10 @@ impl Proc {
     fn cpu(pid: u32) -> Duration {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-        let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        let f: Vec<u64> = after
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
         // Fields 14 and 15 (utime, stime) are at 11 and 12 after the comm field.
         let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
         // SAFETY: sysconf has no preconditions.
@@ -161,14 +168,19 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let quick = std::env::var_os("VANGUARD_BENCH_QUICK").is_some();
+    // `cargo test --all-targets` runs bench targets without `--bench`: then
+    // this is a smoke run, small enough not to cost CI time.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let quick = smoke || std::env::var_os("VANGUARD_BENCH_QUICK").is_some();
     let scale = if quick { 1 } else { 4 };
     let vanguard = env!("CARGO_BIN_EXE_vanguard").to_string();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let everything = std::env::var("VANGUARD_TEST_SERVER_EVERYTHING").unwrap_or_else(|_| {
-        root.join(".test-env/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-            .display()
-            .to_string()
+        root.join(
+            ".test-env/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+        )
+        .display()
+        .to_string()
     });
     let node = std::env::var("VANGUARD_TEST_NODE").unwrap_or_else(|_| "node".into());
     let ws = std::env::temp_dir().join(format!("vanguard-bench-{}", std::process::id()));
@@ -200,14 +212,19 @@ fn main() {
     let small = "hello";
     let big = "x".repeat(4096);
 
-    println!("vanguard relay benchmark ({} mode)\n", if quick { "quick" } else { "full" });
+    println!(
+        "vanguard relay benchmark ({} mode)\n",
+        if quick { "quick" } else { "full" }
+    );
     if std::path::Path::new(&everything).exists() {
         let direct = vec![node.clone(), everything.clone()];
         let server = format!("{node} {everything}");
         let through = guard(&server);
         let sandboxed = guard_with(&server, "best-effort");
-        let cat_relay: Vec<String> = vec!["sh".into(), "-c".into(), format!("cat | {server} | cat")];
-        let n = 500 * scale;
+        let cat_relay: Vec<String> =
+            vec!["sh".into(), "-c".into(), format!("cat | {server} | cat")];
+        let per_run = if smoke { 20 } else { 500 };
+        let n = per_run * scale;
         for (label, msg) in [("small", small), ("4 KiB", big.as_str())] {
             // Interleave the runs so drift on a shared machine hits all alike.
             let mut d = Vec::new();
@@ -215,10 +232,10 @@ fn main() {
             let mut k = Vec::new();
             let mut c = Vec::new();
             for _ in 0..scale {
-                d.extend(latencies(&direct, 500, msg));
-                c.extend(latencies(&cat_relay, 500, msg));
-                g.extend(latencies(&through, 500, msg));
-                k.extend(latencies(&sandboxed, 500, msg));
+                d.extend(latencies(&direct, per_run, msg));
+                c.extend(latencies(&cat_relay, per_run, msg));
+                g.extend(latencies(&through, per_run, msg));
+                k.extend(latencies(&sandboxed, per_run, msg));
             }
             d.sort();
             g.sort();
@@ -236,7 +253,7 @@ fn main() {
             row("vanguard (gateway only)", &g);
             row("vanguard + kernel sandbox", &k);
         }
-        let n = 5000 * scale;
+        let n = if smoke { 200 } else { 5000 * scale };
         let (d, _) = throughput(&direct, n, 16, small);
         let (g, _) = throughput(&through, n, 16, small);
         let (k, _) = throughput(&sandboxed, n, 16, small);
@@ -245,7 +262,7 @@ fn main() {
         println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh — skipping its rows");
     }
 
-    let n = 50_000 * scale;
+    let n = if smoke { 2000 } else { 50_000 * scale };
     let relay = vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
     let (base, _) = throughput(&demo, n, 256, small);
     let (plain, _) = throughput(&relay, n, 256, small);
@@ -254,12 +271,18 @@ fn main() {
         "relay only, Rust echo server, 256 in flight ({n} msgs):\n  direct {base:9.0} msg/s   cat relay {plain:9.0} msg/s   vanguard {ours:9.0} msg/s\n  vanguard time / cat-relay time = {:.2}x",
         plain / ours
     );
-    println!("  vanguard CPU per message (both directions, incl. inspection and audit): {cpu:.1} µs");
+    println!(
+        "  vanguard CPU per message (both directions, incl. inspection and audit): {cpu:.1} µs"
+    );
     let idle = {
         let p = Proc::start(&guard(&demo_cmd));
         std::thread::sleep(Duration::from_millis(300));
         Proc::rss_kib(p.child.id())
     };
-    println!("vanguard resident memory: idle {:.1} MiB, under the load above (peak sampled) {:.1} MiB", idle as f64 / 1024.0, rss as f64 / 1024.0);
+    println!(
+        "vanguard resident memory: idle {:.1} MiB, under the load above (peak sampled) {:.1} MiB",
+        idle as f64 / 1024.0,
+        rss as f64 / 1024.0
+    );
     let _ = std::fs::remove_dir_all(&ws);
 }

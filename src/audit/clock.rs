@@ -5,7 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     format_unix(d.as_secs(), d.subsec_micros())
 }
 
@@ -43,6 +45,9 @@ mod tests {
         assert_eq!(format_unix(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(format_unix(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
         assert_eq!(format_unix(1_795_000_000, 0), "2026-11-18T11:06:40.000000Z");
-        assert_eq!(format_unix(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+        assert_eq!(
+            format_unix(4_107_542_399, 999_999),
+            "2100-02-28T23:59:59.999999Z"
+        );
     }
 }

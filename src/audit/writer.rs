@@ -75,7 +75,9 @@ impl AuditSink {
             writer: handle.thread().clone(),
         });
         let _ = tx.send(shared.clone());
-        Ok(AuditSink { shared: Some(shared) })
+        Ok(AuditSink {
+            shared: Some(shared),
+        })
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -118,7 +120,11 @@ impl AuditSink {
 
 fn open_append(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
 }
 
 fn rotate(path: &Path, keep: u32) -> std::io::Result<()> {
@@ -144,7 +150,10 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, mut size: u64, max
     let mut failed = false;
     loop {
         std::thread::park_timeout(DRAIN_EVERY);
-        std::mem::swap(&mut batch, &mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        std::mem::swap(
+            &mut batch,
+            &mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()),
+        );
         for ev in batch.drain(..) {
             line.clear();
             if serde_json::to_writer(&mut line, &ev).is_err() {
@@ -165,7 +174,9 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, mut size: u64, max
                         out = BufWriter::with_capacity(64 * 1024, f);
                         size = 0;
                     }
-                    Err(e) => tracing::error!(path = %path.display(), error = %e, "audit log rotation failed"),
+                    Err(e) => {
+                        tracing::error!(path = %path.display(), error = %e, "audit log rotation failed")
+                    }
                 }
             }
         }

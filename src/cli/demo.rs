@@ -42,7 +42,9 @@ pub fn serve(_: DemoServerArgs) -> u8 {
         let Ok(msg) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
-        let Some(id) = msg.get("id").cloned() else { continue };
+        let Some(id) = msg.get("id").cloned() else {
+            continue;
+        };
         let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
         let result = match method {
             "initialize" => Ok(json!({
@@ -85,7 +87,12 @@ fn text_result(text: String, is_error: bool) -> Value {
 
 fn call_tool(params: &Value) -> Value {
     let args = &params["arguments"];
-    let arg = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let arg = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     match params.get("name").and_then(Value::as_str).unwrap_or("") {
         "echo" => text_result(format!("Echo: {}", arg("message")), false),
         "read_file" => match std::fs::read_to_string(arg("path")) {
@@ -96,7 +103,12 @@ fn call_tool(params: &Value) -> Value {
             Ok(()) => text_result("written".into(), false),
             Err(e) => text_result(format!("error: {e}"), true),
         },
-        "run_command" => match Command::new("/bin/sh").arg("-c").arg(arg("command")).stdin(Stdio::null()).output() {
+        "run_command" => match Command::new("/bin/sh")
+            .arg("-c")
+            .arg(arg("command"))
+            .stdin(Stdio::null())
+            .output()
+        {
             Ok(o) => {
                 let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
                 t.push_str(&String::from_utf8_lossy(&o.stderr));
@@ -117,8 +129,15 @@ fn http_get(url: &str) -> std::io::Result<String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
-    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let addr = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
+    let (hostport, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let addr = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n")?;
@@ -139,13 +158,31 @@ struct Client {
 
 impl Client {
     fn start(mut cmd: Command) -> std::io::Result<Client> {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn()?;
-        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("no stdin"))?;
-        let stdout = BufReader::new(child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?);
-        let mut c = Client { child, stdin, stdout, next_id: 0 };
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdin"))?;
+        let stdout = BufReader::new(
+            child
+                .stdout
+                .take()
+                .ok_or_else(|| std::io::Error::other("no stdout"))?,
+        );
+        let mut c = Client {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        };
         c.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "vanguard-demo", "version": "1"}}))?;
-        writeln!(c.stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#)?;
+        writeln!(
+            c.stdin,
+            r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+        )?;
         Ok(c)
     }
 
@@ -214,7 +251,14 @@ impl Scene {
                 }
             }
         });
-        Ok(Scene { planted: outside.join("planted.txt"), dir, workspace, secret, port, hits })
+        Ok(Scene {
+            planted: outside.join("planted.txt"),
+            dir,
+            workspace,
+            secret,
+            port,
+            hits,
+        })
     }
 }
 
@@ -238,18 +282,71 @@ enum Check {
 fn attacks(s: &Scene) -> Vec<Attack> {
     let secret = s.secret.display().to_string();
     let planted = s.planted.display().to_string();
-    let rel = format!("../outside/{}", s.secret.file_name().and_then(|n| n.to_str()).unwrap_or(""));
+    let rel = format!(
+        "../outside/{}",
+        s.secret.file_name().and_then(|n| n.to_str()).unwrap_or("")
+    );
     vec![
-        Attack { name: "read outside the workspace (absolute)", tool: "read_file", args: json!({"path": secret}), check: Check::Leaks },
-        Attack { name: "read via ../ traversal", tool: "read_file", args: json!({"path": rel}), check: Check::Leaks },
-        Attack { name: "read via a symlink in the workspace", tool: "read_file", args: json!({"path": "innocent-link.txt"}), check: Check::Leaks },
-        Attack { name: "write outside the workspace", tool: "write_file", args: json!({"path": planted, "content": "pwned"}), check: Check::Plants },
-        Attack { name: "shell: cat a file outside", tool: "run_command", args: json!({"command": format!("cat {secret}")}), check: Check::Leaks },
-        Attack { name: "shell: plant a file outside", tool: "run_command", args: json!({"command": format!("echo pwned > {planted}")}), check: Check::Plants },
-        Attack { name: "fetch an internal URL (127.0.0.1)", tool: "fetch_url", args: json!({"url": format!("http://127.0.0.1:{}/admin", s.port)}), check: Check::Connects },
-        Attack { name: "fetch via decimal IP (2130706433)", tool: "fetch_url", args: json!({"url": format!("http://2130706433:{}/admin", s.port)}), check: Check::Connects },
-        Attack { name: "shell: bash /dev/tcp to loopback", tool: "run_command", args: json!({"command": format!("bash -c 'echo x > /dev/tcp/127.0.0.1/{}'", s.port)}), check: Check::Connects },
-        Attack { name: "shell: python socket to loopback", tool: "run_command", args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}), check: Check::Connects },
+        Attack {
+            name: "read outside the workspace (absolute)",
+            tool: "read_file",
+            args: json!({"path": secret}),
+            check: Check::Leaks,
+        },
+        Attack {
+            name: "read via ../ traversal",
+            tool: "read_file",
+            args: json!({"path": rel}),
+            check: Check::Leaks,
+        },
+        Attack {
+            name: "read via a symlink in the workspace",
+            tool: "read_file",
+            args: json!({"path": "innocent-link.txt"}),
+            check: Check::Leaks,
+        },
+        Attack {
+            name: "write outside the workspace",
+            tool: "write_file",
+            args: json!({"path": planted, "content": "pwned"}),
+            check: Check::Plants,
+        },
+        Attack {
+            name: "shell: cat a file outside",
+            tool: "run_command",
+            args: json!({"command": format!("cat {secret}")}),
+            check: Check::Leaks,
+        },
+        Attack {
+            name: "shell: plant a file outside",
+            tool: "run_command",
+            args: json!({"command": format!("echo pwned > {planted}")}),
+            check: Check::Plants,
+        },
+        Attack {
+            name: "fetch an internal URL (127.0.0.1)",
+            tool: "fetch_url",
+            args: json!({"url": format!("http://127.0.0.1:{}/admin", s.port)}),
+            check: Check::Connects,
+        },
+        Attack {
+            name: "fetch via decimal IP (2130706433)",
+            tool: "fetch_url",
+            args: json!({"url": format!("http://2130706433:{}/admin", s.port)}),
+            check: Check::Connects,
+        },
+        Attack {
+            name: "shell: bash /dev/tcp to loopback",
+            tool: "run_command",
+            args: json!({"command": format!("bash -c 'echo x > /dev/tcp/127.0.0.1/{}'", s.port)}),
+            check: Check::Connects,
+        },
+        Attack {
+            name: "shell: python socket to loopback",
+            tool: "run_command",
+            args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}),
+            check: Check::Connects,
+        },
     ]
 }
 
@@ -288,12 +385,24 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
         Check::Plants => s.planted.exists(),
         Check::Connects => s.hits.load(Ordering::SeqCst) > before,
     };
-    let note = if verbose { resp.get("error").map(|e| e.to_string()).unwrap_or_default() } else { String::new() };
+    let note = if verbose {
+        resp.get("error").map(|e| e.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
     let _ = std::fs::remove_file(&s.planted);
     if worked {
         (Outcome::Succeeded, note)
-    } else if resp.get("error").and_then(|e| e.get("code")).and_then(Value::as_i64) == Some(crate::protocol::errors::POLICY_BLOCKED) {
-        let rule = resp["error"]["data"]["rule"].as_str().unwrap_or("").to_string();
+    } else if resp
+        .get("error")
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64)
+        == Some(crate::protocol::errors::POLICY_BLOCKED)
+    {
+        let rule = resp["error"]["data"]["rule"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         (Outcome::Blocked, if verbose { note } else { rule })
     } else {
         (Outcome::Denied, note)
@@ -307,7 +416,12 @@ pub fn run(a: DemoArgs) -> u8 {
     };
     let scene = match Scene::new() {
         Ok(s) => s,
-        Err(e) => return fail(EXIT_INTERNAL, format!("cannot set up the demo directory: {e}")),
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot set up the demo directory: {e}"),
+            )
+        }
     };
     let server = |c: &mut Command| {
         c.arg("demo-server").current_dir(&scene.workspace);
@@ -319,12 +433,24 @@ pub fn run(a: DemoArgs) -> u8 {
     };
     let guarded = |mode: &str| {
         let mut c = Command::new(&exe);
-        let server_cmd = format!("{} demo-server", shlex::try_quote(&exe.to_string_lossy()).unwrap_or_default());
-        c.args(["start", "--server", &server_cmd, "--profile", "balanced", "--mode", mode, "--audit-log"])
-            .arg(scene.dir.join(format!("audit-{mode}.jsonl")))
-            .arg("--workspace")
-            .arg(&scene.workspace)
-            .current_dir(&scene.workspace);
+        let server_cmd = format!(
+            "{} demo-server",
+            shlex::try_quote(&exe.to_string_lossy()).unwrap_or_default()
+        );
+        c.args([
+            "start",
+            "--server",
+            &server_cmd,
+            "--profile",
+            "balanced",
+            "--mode",
+            mode,
+            "--audit-log",
+        ])
+        .arg(scene.dir.join(format!("audit-{mode}.jsonl")))
+        .arg("--workspace")
+        .arg(&scene.workspace)
+        .current_dir(&scene.workspace);
         c
     };
     let columns: Vec<(&str, Command)> = vec![
@@ -356,7 +482,10 @@ pub fn run(a: DemoArgs) -> u8 {
     } else {
         println!("\nkept {}", scene.dir.display());
     }
-    let guarded_failures = table.iter().filter(|r| r.iter().skip(1).any(|(o, _)| *o == Outcome::Succeeded)).count();
+    let guarded_failures = table
+        .iter()
+        .filter(|r| r.iter().skip(1).any(|(o, _)| *o == Outcome::Succeeded))
+        .count();
     if guarded_failures > 0 {
         println!("\n{guarded_failures} attack(s) got through a guarded column on this machine (see `vanguard doctor`).");
         return EXIT_INTERNAL;
@@ -366,7 +495,11 @@ pub fn run(a: DemoArgs) -> u8 {
 
 fn print_table(s: &Scene, headers: &[&str], list: &[Attack], table: &[Vec<(Outcome, String)>]) {
     println!("vanguard demo: a server that obeys every call, attacked raw and through vanguard");
-    println!("workspace: {}   secret outside it: {}\n", s.workspace.display(), s.secret.display());
+    println!(
+        "workspace: {}   secret outside it: {}\n",
+        s.workspace.display(),
+        s.secret.display()
+    );
     let w0 = list.iter().map(|a| a.name.len()).max().unwrap_or(10).max(6);
     let w = 30;
     print!("{:<w0$}", "attack");
@@ -378,16 +511,24 @@ fn print_table(s: &Scene, headers: &[&str], list: &[Attack], table: &[Vec<(Outco
     for (a, row) in list.iter().zip(table) {
         print!("{:<w0$}", a.name);
         for (o, note) in row {
-            let cell = if note.is_empty() || *o == Outcome::Succeeded { o.cell().to_string() } else { format!("{} {}", o.cell(), note) };
+            let cell = if note.is_empty() || *o == Outcome::Succeeded {
+                o.cell().to_string()
+            } else {
+                format!("{} {}", o.cell(), note)
+            };
             let cell: String = cell.chars().take(w).collect();
             print!(" | {cell:<w$}");
         }
         println!();
     }
-    let count = |col: usize| table.iter().filter(|r| r.get(col).map(|c| c.0) == Some(Outcome::Succeeded)).count();
+    let count = |col: usize| {
+        table
+            .iter()
+            .filter(|r| r.get(col).map(|c| c.0) == Some(Outcome::Succeeded))
+            .count()
+    };
     println!();
     for (i, h) in headers.iter().enumerate() {
         println!("{h}: {} of {} attacks worked", count(i), list.len());
     }
 }
-

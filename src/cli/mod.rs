@@ -28,7 +28,11 @@ pub const EXIT_SERVER_EXITED: u8 = 4;
 pub const EXIT_SERVER_KILLED: u8 = 5;
 
 #[derive(Parser)]
-#[command(name = "vanguard", version, about = "Security gateway and kernel sandbox for MCP servers on Linux")]
+#[command(
+    name = "vanguard",
+    version,
+    about = "Security gateway and kernel sandbox for MCP servers on Linux"
+)]
 struct Cli {
     /// Log level for human-readable logs on stderr (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "warn", env = "VANGUARD_LOG")]

@@ -32,7 +32,11 @@ pub fn run(cmd: PolicyCmd) -> u8 {
             if let Err(e) = Inspector::new(&p) {
                 return fail(EXIT_CONFIG, format!("{file}: {e}"));
             }
-            println!("{file}: ok ({} rules, built from {})", p.rules.len(), p.sources.join(" → "));
+            println!(
+                "{file}: ok ({} rules, built from {})",
+                p.rules.len(),
+                p.sources.join(" → ")
+            );
             EXIT_OK
         }
         PolicyCmd::Explain { policy, server } => {
@@ -47,10 +51,16 @@ pub fn run(cmd: PolicyCmd) -> u8 {
             };
             match argv {
                 Some(argv) => match crate::policy::plan::sandbox_plan(&p, &argv) {
-                    Ok(plan) => println!("\nkernel sandbox plan for `{}`:\n{}", argv.join(" "), plan.explain()),
+                    Ok(plan) => println!(
+                        "\nkernel sandbox plan for `{}`:\n{}",
+                        argv.join(" "),
+                        plan.explain()
+                    ),
                     Err(e) => println!("\nkernel sandbox plan: cannot be built: {e}"),
                 },
-                None => println!("\nkernel sandbox plan: pass --server \"CMD\" to see the plan for a command"),
+                None => println!(
+                    "\nkernel sandbox plan: pass --server \"CMD\" to see the plan for a command"
+                ),
             }
             EXIT_OK
         }

@@ -105,7 +105,12 @@ pub fn run(a: StartArgs) -> u8 {
     let audit = match &policy.audit.path {
         Some(p) => match AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep) {
             Ok(s) => s,
-            Err(e) => return fail(EXIT_CONFIG, format!("{e} (choose another path with --audit-log, or --audit-log off)")),
+            Err(e) => {
+                return fail(
+                    EXIT_CONFIG,
+                    format!("{e} (choose another path with --audit-log, or --audit-log off)"),
+                )
+            }
         },
         None => AuditSink::disabled(),
     };
@@ -113,9 +118,17 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_INTERNAL, format!("cannot start the async runtime: {e}")),
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot start the async runtime: {e}"),
+            )
+        }
     };
     // The child's pipes register with this runtime's reactor.
     let guard = rt.enter();
@@ -132,7 +145,12 @@ pub fn run(a: StartArgs) -> u8 {
     }
     let session_id = crate::audit::random_id();
     let server_id = server_id(&policy, &argv);
-    tracing::info!(profile = policy.name, server = server_id, session = session_id, "session started");
+    tracing::info!(
+        profile = policy.name,
+        server = server_id,
+        session = session_id,
+        "session started"
+    );
     let cfg = SessionConfig {
         inspector,
         audit,
@@ -163,14 +181,26 @@ pub(crate) fn server_id(policy: &Policy, argv: &[String]) -> String {
         return policy.name.clone();
     }
     // The most telling word of the command: a package name beats "npx" or "node".
-    let generic = ["npx", "node", "python", "python3", "uvx", "uv", "sh", "bash", "-y", "run", "exec", "deno", "bun"];
+    let generic = [
+        "npx", "node", "python", "python3", "uvx", "uv", "sh", "bash", "-y", "run", "exec", "deno",
+        "bun",
+    ];
     argv.iter()
         .find(|a| !generic.contains(&a.as_str()) && !a.starts_with('-'))
         .map(|a| {
             let a = a.trim_end_matches('/');
             let base = a.rsplit('/').next().unwrap_or(a);
             if matches!(base, "index.js" | "main.py" | "dist" | "server.js") {
-                a.split('/').rev().find(|p| !matches!(*p, "index.js" | "dist" | "build" | "main.py" | "server.js" | "")).unwrap_or(base).to_string()
+                a.split('/')
+                    .rev()
+                    .find(|p| {
+                        !matches!(
+                            *p,
+                            "index.js" | "dist" | "build" | "main.py" | "server.js" | ""
+                        )
+                    })
+                    .unwrap_or(base)
+                    .to_string()
             } else {
                 base.to_string()
             }

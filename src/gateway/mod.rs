@@ -9,6 +9,7 @@
 //! Both pumps write to the agent through one channel, so every line reaches
 //! the agent whole and in the order it was decided.
 
+pub mod pins;
 pub mod session;
 
 pub use session::{run, Outcome, SessionConfig};

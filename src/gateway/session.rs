@@ -61,7 +61,12 @@ type Tx = mpsc::Sender<Vec<u8>>;
 const CHANNEL: usize = 1024;
 
 /// Runs a session until the agent or the server ends it.
-pub async fn run<R, W>(agent_in: R, agent_out: W, mut upstream: Upstream, cfg: SessionConfig) -> Outcome
+pub async fn run<R, W>(
+    agent_in: R,
+    agent_out: W,
+    mut upstream: Upstream,
+    cfg: SessionConfig,
+) -> Outcome
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -89,7 +94,11 @@ where
     });
     if let Some(err) = upstream.stderr.take() {
         let prefix = format!("[{}]", shared.cfg.server_id);
-        tokio::spawn(crate::transport::stderr::pump(err, prefix, shared.cfg.stderr_lines_per_sec));
+        tokio::spawn(crate::transport::stderr::pump(
+            err,
+            prefix,
+            shared.cfg.stderr_lines_per_sec,
+        ));
     }
     let mut upstream_pump = {
         let shared = shared.clone();
@@ -133,12 +142,18 @@ where
     };
     // Relay whatever the server said before it went away, then answer every
     // request it never answered.
-    if tokio::time::timeout(Duration::from_millis(500), &mut upstream_pump).await.is_err() {
+    if tokio::time::timeout(Duration::from_millis(500), &mut upstream_pump)
+        .await
+        .is_err()
+    {
         upstream_pump.abort();
     }
     shared.fail_pending(&agent_tx, &outcome).await;
-    shared.lifecycle("session_end", json!({ "outcome": format!("{outcome:?}"),
-        "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }));
+    shared.lifecycle(
+        "session_end",
+        json!({ "outcome": format!("{outcome:?}"),
+        "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }),
+    );
     drop(agent_tx);
     let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
     shared.cfg.audit.flush();
@@ -148,7 +163,11 @@ where
 /// Resolves when SIGINT, SIGTERM or SIGHUP arrives.
 async fn stop_signal() -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
-    let kinds = [(SignalKind::interrupt(), 2), (SignalKind::terminate(), 15), (SignalKind::hangup(), 1)];
+    let kinds = [
+        (SignalKind::interrupt(), 2),
+        (SignalKind::terminate(), 15),
+        (SignalKind::hangup(), 1),
+    ];
     let mut streams = Vec::new();
     for (k, n) in kinds {
         if let Ok(s) = signal(k) {
@@ -168,7 +187,9 @@ async fn stop_signal() -> i32 {
     futures_select_all(futs).await
 }
 
-async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(futs: impl Iterator<Item = F>) -> i32 {
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futs: impl Iterator<Item = F>,
+) -> i32 {
     let mut futs: Vec<F> = futs.collect();
     std::future::poll_fn(move |cx| {
         for f in futs.iter_mut() {
@@ -194,7 +215,10 @@ async fn shutdown(
         Upstream::signal_group(pid, libc::SIGKILL);
         return false;
     }
-    tracing::info!(pid, "server did not exit after stdin closed; sending SIGTERM");
+    tracing::info!(
+        pid,
+        "server did not exit after stdin closed; sending SIGTERM"
+    );
     Upstream::signal_group(pid, libc::SIGTERM);
     if tokio::time::timeout(term_grace, &mut *exit).await.is_err() {
         tracing::warn!(pid, "server ignored SIGTERM; sending SIGKILL");
@@ -238,10 +262,14 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
         match frame {
             Frame::TooLong { len } => {
                 let limit = shared.cfg.max_line_bytes;
-                let msg = format!("message of {len} bytes exceeds the maximum line length of {limit} bytes");
+                let msg = format!(
+                    "message of {len} bytes exceeds the maximum line length of {limit} bytes"
+                );
                 shared.input_error(Direction::AgentToServer, &msg);
                 let data = json!({ "reason": "line_too_long", "limit": limit, "length": len });
-                let _ = agent_tx.send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data))).await;
+                let _ = agent_tx
+                    .send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data)))
+                    .await;
             }
             Frame::Line(mut line) => {
                 let out = shared.agent_line(&line);
@@ -270,7 +298,9 @@ async fn upstream_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, out: R, agent_
     while let Ok(Some(frame)) = reader.next_frame().await {
         match frame {
             Frame::TooLong { len } => {
-                shared.noise(&format!("{len}-byte line exceeds the maximum line length; not relayed"));
+                shared.noise(&format!(
+                    "{len}-byte line exceeds the maximum line length; not relayed"
+                ));
             }
             Frame::Line(mut line) => {
                 if shared.upstream_line(&line) {
@@ -343,9 +373,18 @@ impl Shared {
                 AgentOutput { forward, replies }
             }
             Ok(m) => match self.agent_message(m) {
-                Handled::Forward => AgentOutput { forward: Forward::Original, replies: vec![] },
-                Handled::Reply(r) => AgentOutput { forward: Forward::Nothing, replies: vec![r] },
-                Handled::Drop => AgentOutput { forward: Forward::Nothing, replies: vec![] },
+                Handled::Forward => AgentOutput {
+                    forward: Forward::Original,
+                    replies: vec![],
+                },
+                Handled::Reply(r) => AgentOutput {
+                    forward: Forward::Nothing,
+                    replies: vec![r],
+                },
+                Handled::Drop => AgentOutput {
+                    forward: Forward::Nothing,
+                    replies: vec![],
+                },
             },
         }
     }
@@ -357,7 +396,12 @@ impl Shared {
             // The agent answering a server→client request.
             Message::Response { .. } => return Handled::Forward,
             Message::Batch(_) => {
-                return Handled::Reply(error_line(None, errors::INVALID_REQUEST, "nested batches are not allowed", None))
+                return Handled::Reply(error_line(
+                    None,
+                    errors::INVALID_REQUEST,
+                    "nested batches are not allowed",
+                    None,
+                ))
             }
         };
         let started = Instant::now();
@@ -373,10 +417,19 @@ impl Shared {
             None => None,
         };
         let decision = {
-            let tool = params.as_ref().and_then(|p| p.get("name")).and_then(Value::as_str);
+            let tool = params
+                .as_ref()
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str);
             let tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
-            let hints = if method == "tools/call" { tool.and_then(|t| tools.get(t)) } else { None };
-            self.cfg.inspector.inspect_request(&method, params.as_ref(), hints)
+            let hints = if method == "tools/call" {
+                tool.and_then(|t| tools.get(t))
+            } else {
+                None
+            };
+            self.cfg
+                .inspector
+                .inspect_request(&method, params.as_ref(), hints)
         };
         let latency = started.elapsed();
         let mut verdict = decision.verdict;
@@ -384,7 +437,15 @@ impl Shared {
             verdict = Verdict::ShadowBlock;
         }
         let event_id = self.ids.next();
-        self.decision_event(&event_id, Direction::AgentToServer, &method, id.as_ref(), &decision, verdict, latency);
+        self.decision_event(
+            &event_id,
+            Direction::AgentToServer,
+            &method,
+            id.as_ref(),
+            &decision,
+            verdict,
+            latency,
+        );
         match verdict {
             Verdict::Block => match id {
                 Some(id) => Handled::Reply(self.block_response(&id, &decision, &event_id)),
@@ -399,7 +460,14 @@ impl Shared {
                 }
                 if let Some(id) = id {
                     let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                    pending.insert(id, Pending { method, tool: decision.tool, since: started });
+                    pending.insert(
+                        id,
+                        Pending {
+                            method,
+                            tool: decision.tool,
+                            since: started,
+                        },
+                    );
                 }
                 Handled::Forward
             }
@@ -441,8 +509,16 @@ impl Shared {
                 self.noise(&format!("not a JSON-RPC message ({e}); not relayed"));
                 false
             }
-            Ok(Message::Response { id, is_error, result }) => {
-                let p = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            Ok(Message::Response {
+                id,
+                is_error,
+                result,
+            }) => {
+                let p = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
                 match p {
                     Some(p) => {
                         if p.method == "tools/list" && !is_error {
@@ -458,7 +534,10 @@ impl Shared {
                         }
                         tracing::trace!(method = p.method, tool = ?p.tool, us = p.since.elapsed().as_micros() as u64, "answered");
                     }
-                    None => tracing::debug!(id = id.as_json(), "response to an id the agent did not send through this session"),
+                    None => tracing::debug!(
+                        id = id.as_json(),
+                        "response to an id the agent did not send through this session"
+                    ),
                 }
                 true
             }
@@ -480,7 +559,9 @@ impl Shared {
             }
             Err(_) => line.to_string(),
         };
-        let Some(f) = crate::inspect::denial::find(&text) else { return };
+        let Some(f) = crate::inspect::denial::find(&text) else {
+            return;
+        };
         tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
         let mut ev = self.base_event("decision", Direction::ServerToAgent);
         ev.method = Some(p.method.clone());
@@ -495,11 +576,17 @@ impl Shared {
 
     /// Remembers tool annotations from a `tools/list` result.
     fn learn_tools(&self, result: &str) {
-        let Ok(v) = serde_json::from_str::<Value>(result) else { return };
-        let Some(list) = v.get("tools").and_then(Value::as_array) else { return };
+        let Ok(v) = serde_json::from_str::<Value>(result) else {
+            return;
+        };
+        let Some(list) = v.get("tools").and_then(Value::as_array) else {
+            return;
+        };
         let mut tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
         for t in list {
-            let Some(name) = t.get("name").and_then(Value::as_str) else { continue };
+            let Some(name) = t.get("name").and_then(Value::as_str) else {
+                continue;
+            };
             let a = t.get("annotations");
             let flag = |k: &str| a.and_then(|a| a.get(k)).and_then(Value::as_bool);
             tools.insert(
@@ -513,16 +600,29 @@ impl Shared {
     }
 
     async fn fail_pending(&self, agent_tx: &Tx, outcome: &Outcome) {
-        let drained: Vec<(RequestId, Pending)> =
-            self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        let drained: Vec<(RequestId, Pending)> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
         let detail = match outcome {
             Outcome::UpstreamExited(s) => format!("the server exited ({s}) before answering"),
-            Outcome::AgentClosed { .. } => "the session was shut down before the server answered".into(),
-            Outcome::Signalled(n) => format!("vanguard was stopped by signal {n} before the server answered"),
+            Outcome::AgentClosed { .. } => {
+                "the session was shut down before the server answered".into()
+            }
+            Outcome::Signalled(n) => {
+                format!("vanguard was stopped by signal {n} before the server answered")
+            }
         };
         for (id, p) in drained {
             let data = json!({ "method": p.method, "reason": detail });
-            let line = error_line(Some(&id), errors::UPSTREAM_EXITED, "Upstream server exited", Some(data));
+            let line = error_line(
+                Some(&id),
+                errors::UPSTREAM_EXITED,
+                "Upstream server exited",
+                Some(data),
+            );
             let _ = agent_tx.send(line).await;
         }
     }
@@ -588,7 +688,10 @@ impl Shared {
     }
 
     fn noise(&self, msg: &str) {
-        let n = self.upstream_noise.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let n = self
+            .upstream_noise
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         tracing::warn!(count = n, "server stdout: {msg}");
         let mut ev = self.base_event("upstream_noise", Direction::ServerToAgent);
         ev.verdict = "block";

@@ -114,43 +114,144 @@ impl Kind {
 
 /// Keys whose value is a path whatever it looks like.
 const PATH_KEYS: &[&str] = &[
-    "path", "paths", "file", "files", "filepath", "file_path", "filename", "file_name", "dir",
-    "dirs", "directory", "directories", "dirname", "folder", "root", "roots", "cwd", "workdir",
-    "working_directory", "repo_path", "repository_path", "source_path", "target_path",
-    "dest_path", "destination_path", "output_path", "input_path", "old_path", "new_path",
-    "src_path", "abs_path", "absolute_path", "relative_path", "pathname", "location",
+    "path",
+    "paths",
+    "file",
+    "files",
+    "filepath",
+    "file_path",
+    "filename",
+    "file_name",
+    "dir",
+    "dirs",
+    "directory",
+    "directories",
+    "dirname",
+    "folder",
+    "root",
+    "roots",
+    "cwd",
+    "workdir",
+    "working_directory",
+    "repo_path",
+    "repository_path",
+    "source_path",
+    "target_path",
+    "dest_path",
+    "destination_path",
+    "output_path",
+    "input_path",
+    "old_path",
+    "new_path",
+    "src_path",
+    "abs_path",
+    "absolute_path",
+    "relative_path",
+    "pathname",
+    "location",
 ];
 /// Keys whose value is a path when it looks like one (they also name branches, ids, …).
 const MAYBE_PATH_KEYS: &[&str] = &[
-    "source", "destination", "src", "dst", "dest", "target", "from", "to", "output", "input",
-    "out", "uri", "location", "repo", "repository", "module", "include", "config",
+    "source",
+    "destination",
+    "src",
+    "dst",
+    "dest",
+    "target",
+    "from",
+    "to",
+    "output",
+    "input",
+    "out",
+    "uri",
+    "location",
+    "repo",
+    "repository",
+    "module",
+    "include",
+    "config",
 ];
 /// Keys holding prose or data: never a path by shape alone.
 const CONTENT_KEYS: &[&str] = &[
-    "content", "contents", "text", "body", "data", "message", "messages", "query", "pattern",
-    "regex", "prompt", "description", "new_text", "old_text", "newtext", "oldtext", "edits",
-    "code", "html", "markdown", "comment", "title", "note", "notes", "value", "values",
-    "observations", "contents_base64", "url", "urls", "href", "link", "command", "cmd",
-    "script", "args", "argv", "stdin", "input_text",
+    "content",
+    "contents",
+    "text",
+    "body",
+    "data",
+    "message",
+    "messages",
+    "query",
+    "pattern",
+    "regex",
+    "prompt",
+    "description",
+    "new_text",
+    "old_text",
+    "newtext",
+    "oldtext",
+    "edits",
+    "code",
+    "html",
+    "markdown",
+    "comment",
+    "title",
+    "note",
+    "notes",
+    "value",
+    "values",
+    "observations",
+    "contents_base64",
+    "url",
+    "urls",
+    "href",
+    "link",
+    "command",
+    "cmd",
+    "script",
+    "args",
+    "argv",
+    "stdin",
+    "input_text",
 ];
 /// Keys whose value is a command line.
 const COMMAND_KEYS: &[&str] = &[
-    "command", "cmd", "commands", "script", "shell", "shell_command", "exec", "execute",
-    "commandline", "command_line", "bash", "sh", "powershell", "run", "program", "code",
+    "command",
+    "cmd",
+    "commands",
+    "script",
+    "shell",
+    "shell_command",
+    "exec",
+    "execute",
+    "commandline",
+    "command_line",
+    "bash",
+    "sh",
+    "powershell",
+    "run",
+    "program",
+    "code",
 ];
 /// Keys whose value is a host or address.
-const HOST_KEYS: &[&str] = &["host", "hostname", "ip", "address", "addr", "server", "domain", "endpoint"];
+const HOST_KEYS: &[&str] = &[
+    "host", "hostname", "ip", "address", "addr", "server", "domain", "endpoint",
+];
 
 fn key_is(key: &str, list: &[&str]) -> bool {
     list.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// `file://` in any case; `get` keeps a multi-byte character at byte 7 from panicking.
+fn is_file_uri(s: &str) -> bool {
+    s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
 }
 
 fn looks_like_path(s: &str) -> bool {
     if s.is_empty() || s.len() > MAX_PATH_LEN || s.contains('\n') {
         return false;
     }
-    let lower_file = s.len() >= 7 && s[..7].eq_ignore_ascii_case("file://");
-    lower_file
+    is_file_uri(s)
         || s.starts_with('/')
         || s.starts_with("~/")
         || s == "~"
@@ -164,9 +265,23 @@ fn looks_like_path(s: &str) -> bool {
 /// Tool names that run commands: every string argument is a command line.
 pub fn is_shell_tool(tool: &str) -> bool {
     let t = tool.to_ascii_lowercase();
-    ["shell", "exec", "bash", "terminal", "command", "run_", "execute", "powershell", "cmd", "script", "subprocess", "spawn", "system"]
-        .iter()
-        .any(|w| t.contains(w))
+    [
+        "shell",
+        "exec",
+        "bash",
+        "terminal",
+        "command",
+        "run_",
+        "execute",
+        "powershell",
+        "cmd",
+        "script",
+        "subprocess",
+        "spawn",
+        "system",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 /// Classifies one string argument.
@@ -175,14 +290,25 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     let s = arg.value;
     let key = arg.key.unwrap_or("");
     let normalized_key = key.to_ascii_lowercase();
-    let key_suffix_path = ["_path", "_file", "_dir", "_directory", "_folder", "path", "dir"]
-        .iter()
-        .any(|suf| normalized_key.ends_with(suf) && !normalized_key.ends_with("_url"));
-    let is_file_uri = s.len() >= 7 && s[..7].eq_ignore_ascii_case("file://");
-    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !s.contains("://") || is_file_uri {
-        if key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS)) {
-            kind = kind.with(Kind::PATH);
-        } else if (key_is(key, MAYBE_PATH_KEYS) || !key_is(key, CONTENT_KEYS)) && looks_like_path(s) {
+    let key_suffix_path = [
+        "_path",
+        "_file",
+        "_dir",
+        "_directory",
+        "_folder",
+        "path",
+        "dir",
+    ]
+    .iter()
+    .any(|suf| normalized_key.ends_with(suf) && !normalized_key.ends_with("_url"));
+    let is_file_uri = is_file_uri(s);
+    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !s.contains("://")
+        || is_file_uri
+    {
+        let by_key = key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS));
+        let by_shape =
+            (key_is(key, MAYBE_PATH_KEYS) || !key_is(key, CONTENT_KEYS)) && looks_like_path(s);
+        if by_key || by_shape {
             kind = kind.with(Kind::PATH);
         }
     }
@@ -197,9 +323,15 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
 
 /// Tokens of a command line that look like paths (for the path rules).
 pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
-    cmd.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '=' | ','))
-        .filter(|t| looks_like_path(t) || t.starts_with("~"))
-        .take(64)
+    cmd.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\'' | '"' | ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '=' | ','
+            )
+    })
+    .filter(|t| looks_like_path(t) || t.starts_with("~"))
+    .take(64)
 }
 
 #[cfg(test)]
@@ -252,10 +384,19 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_near_the_scheme_does_not_panic() {
+        let v = json!({"path": "fil\u{e9}://x", "p": "ab\u{1F600}cdefg"});
+        let _ = kinds(v, false);
+    }
+
+    #[test]
     fn pointers_escape_keys() {
         let v = json!({"a/b": {"c~d": ["s"]}});
         let ks = kinds(v, false);
-        assert!(ks.iter().any(|(p, s, _)| p == "/a~1b/c~0d/0" && s == "s"), "{ks:?}");
+        assert!(
+            ks.iter().any(|(p, s, _)| p == "/a~1b/c~0d/0" && s == "s"),
+            "{ks:?}"
+        );
     }
 
     #[test]

@@ -38,10 +38,21 @@ pub fn may_contain_denial(raw: &str) -> bool {
 pub fn find(text: &str) -> Option<Finding> {
     let m = markers().find(text)?;
     // The path is usually in the same sentence: look around the marker.
-    let lo = text[..m.start()].char_indices().rev().nth(200).map(|(i, _)| i).unwrap_or(0);
-    let hi = text[m.end()..].char_indices().nth(200).map(|(i, _)| m.end() + i).unwrap_or(text.len());
+    let lo = text[..m.start()]
+        .char_indices()
+        .rev()
+        .nth(200)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let hi = text[m.end()..]
+        .char_indices()
+        .nth(200)
+        .map(|(i, _)| m.end() + i)
+        .unwrap_or(text.len());
     let window = &text[lo..hi];
-    let path = path_near().find(window).map(|p| p.as_str().trim_end_matches('.').to_string());
+    let path = path_near()
+        .find(window)
+        .map(|p| p.as_str().trim_end_matches('.').to_string());
     let what = m.as_str();
     Some(Finding {
         rule: "KERNEL-DENIAL".into(),
@@ -64,7 +75,8 @@ mod tests {
 
     #[test]
     fn finds_denials_and_their_paths() {
-        let f = find("Error: EACCES: permission denied, open '/tmp/x/outside/secret.txt'").expect("finding");
+        let f = find("Error: EACCES: permission denied, open '/tmp/x/outside/secret.txt'")
+            .expect("finding");
         assert_eq!(f.hint.as_deref(), Some("path: /tmp/x/outside/secret.txt"));
         let f = find("cat: /etc/shadow: Permission denied").expect("finding");
         assert_eq!(f.hint.as_deref(), Some("path: /etc/shadow"));

@@ -19,6 +19,7 @@ pub mod arguments;
 pub mod denial;
 pub mod metadata;
 pub mod normalize;
+pub mod pinning;
 pub mod rules;
 pub mod secrets;
 pub mod verdict;
@@ -74,7 +75,12 @@ impl Inspector {
     ///
     /// `hints` are the annotations the server announced for the tool being
     /// called, if the session saw them.
-    pub fn inspect_request(&self, method: &str, params: Option<&Value>, hints: Option<&ToolHints>) -> Decision {
+    pub fn inspect_request(
+        &self,
+        method: &str,
+        params: Option<&Value>,
+        hints: Option<&ToolHints>,
+    ) -> Decision {
         let mut d = Decision::new();
         match method {
             "tools/call" => {
@@ -94,7 +100,16 @@ impl Inspector {
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
                 if let Some(p) = params {
                     self.match_tool(method, &mut d);
-                    self.inspect_value(method, p, "/params", Some(&ToolHints { read_only: Some(true), destructive: None }), &mut d);
+                    self.inspect_value(
+                        method,
+                        p,
+                        "/params",
+                        Some(&ToolHints {
+                            read_only: Some(true),
+                            destructive: None,
+                        }),
+                        &mut d,
+                    );
                 }
             }
             _ => {
@@ -121,7 +136,14 @@ impl Inspector {
         });
     }
 
-    fn inspect_value(&self, tool: &str, v: &Value, base: &str, hints: Option<&ToolHints>, d: &mut Decision) {
+    fn inspect_value(
+        &self,
+        tool: &str,
+        v: &Value,
+        base: &str,
+        hints: Option<&ToolHints>,
+        d: &mut Decision,
+    ) {
         let shell_like = arguments::is_shell_tool(tool);
         arguments::walk(v, |arg| {
             self.inspect_string(tool, &arg, base, hints, shell_like, d);
@@ -140,14 +162,32 @@ impl Inspector {
         let s = arg.value;
         // L0 anomalies are findings of their own: they are how evasions look.
         if normalize::has_invisible(s) {
-            self.builtin_finding(d, "L0-INVISIBLE", Layer::L0, Severity::Medium, Action::Log,
-                "invisible or format characters in an argument", base, arg, s,
-                "remove zero-width and bidi control characters");
+            self.builtin_finding(
+                d,
+                "L0-INVISIBLE",
+                Layer::L0,
+                Severity::Medium,
+                Action::Log,
+                "invisible or format characters in an argument",
+                base,
+                arg,
+                s,
+                "remove zero-width and bidi control characters",
+            );
         }
         if normalize::is_mixed_script(s) {
-            self.builtin_finding(d, "L0-MIXED-SCRIPT", Layer::L0, Severity::Medium, Action::Log,
-                "a word mixes scripts (homoglyph trick)", base, arg, s,
-                "use one script per word");
+            self.builtin_finding(
+                d,
+                "L0-MIXED-SCRIPT",
+                Layer::L0,
+                Severity::Medium,
+                Action::Log,
+                "a word mixes scripts (homoglyph trick)",
+                base,
+                arg,
+                s,
+                "use one script per word",
+            );
         }
         let views = normalize::text_views(s, &self.limits);
         for v in &views {
@@ -186,8 +226,18 @@ impl Inspector {
                 let h = host_string(&normalize::canonical_host(&u.host));
                 self.match_in(tool, Target::Host, &h, base, arg, d);
                 if u.scheme == "file" && !kind.contains(Kind::PATH) {
-                    let file_arg = StringArg { value: v, ..arg.clone() };
-                    self.inspect_path(tool, &file_arg, std::slice::from_ref(&std::borrow::Cow::Borrowed(&**v)), base, hints, d);
+                    let file_arg = StringArg {
+                        value: v,
+                        ..arg.clone()
+                    };
+                    self.inspect_path(
+                        tool,
+                        &file_arg,
+                        std::slice::from_ref(&std::borrow::Cow::Borrowed(&**v)),
+                        base,
+                        hints,
+                        d,
+                    );
                 }
             }
         }
@@ -244,13 +294,29 @@ impl Inspector {
         }
     }
 
-    fn match_views(&self, tool: &str, target: Target, s: &str, base: &str, arg: &StringArg<'_>, d: &mut Decision) {
+    fn match_views(
+        &self,
+        tool: &str,
+        target: Target,
+        s: &str,
+        base: &str,
+        arg: &StringArg<'_>,
+        d: &mut Decision,
+    ) {
         for v in normalize::text_views(s, &self.limits) {
             self.match_in(tool, target, &v, base, arg, d);
         }
     }
 
-    fn match_in(&self, tool: &str, target: Target, view: &str, base: &str, arg: &StringArg<'_>, d: &mut Decision) {
+    fn match_in(
+        &self,
+        tool: &str,
+        target: Target,
+        view: &str,
+        base: &str,
+        arg: &StringArg<'_>,
+        d: &mut Decision,
+    ) {
         self.rules.each_match(target, view, tool, |rule| {
             if !d.has_rule(&rule.id) {
                 d.push(Finding::from_rule(rule, &arg.pointer(base), view));

@@ -43,7 +43,11 @@ impl RuleSet {
             let mut owner = Vec::new();
             for (i, r) in rules.iter().enumerate().filter(|(_, r)| r.target == target) {
                 for p in &r.patterns {
-                    patterns.push(if r.case_sensitive { p.clone() } else { format!("(?i){p}") });
+                    patterns.push(if r.case_sensitive {
+                        p.clone()
+                    } else {
+                        format!("(?i){p}")
+                    });
                     owner.push(i);
                 }
             }

@@ -103,7 +103,7 @@ impl Decision {
     /// Computes the verdict and orders findings strongest first.
     pub fn finish(&mut self) {
         self.findings
-            .sort_by(|a, b| (b.action, b.severity).cmp(&(a.action, a.severity)));
+            .sort_by_key(|f| std::cmp::Reverse((f.action, f.severity)));
         self.verdict = match self.findings.first().map(|f| f.action) {
             Some(Action::Block) => Verdict::Block,
             Some(Action::Warn) => Verdict::Warn,

@@ -23,11 +23,53 @@ pub struct SafeZones {
 
 /// Verbs that make a tool a writer when they are a word of its name.
 const WRITE_VERBS: &[&str] = &[
-    "write", "create", "edit", "update", "modify", "move", "rename", "delete", "remove", "rm",
-    "rmdir", "mkdir", "append", "save", "put", "upload", "copy", "cp", "mv", "patch", "insert",
-    "replace", "truncate", "chmod", "chown", "touch", "overwrite", "unlink", "set", "add",
-    "commit", "init", "reset", "checkout", "install", "download", "store", "upsert", "drop",
-    "make", "extract", "unzip", "untar", "clone", "apply", "link", "symlink",
+    "write",
+    "create",
+    "edit",
+    "update",
+    "modify",
+    "move",
+    "rename",
+    "delete",
+    "remove",
+    "rm",
+    "rmdir",
+    "mkdir",
+    "append",
+    "save",
+    "put",
+    "upload",
+    "copy",
+    "cp",
+    "mv",
+    "patch",
+    "insert",
+    "replace",
+    "truncate",
+    "chmod",
+    "chown",
+    "touch",
+    "overwrite",
+    "unlink",
+    "set",
+    "add",
+    "commit",
+    "init",
+    "reset",
+    "checkout",
+    "install",
+    "download",
+    "store",
+    "upsert",
+    "drop",
+    "make",
+    "extract",
+    "unzip",
+    "untar",
+    "clone",
+    "apply",
+    "link",
+    "symlink",
 ];
 
 /// Splits `read_text_file`, `writeFile`, `git-add` into lowercase words.
@@ -57,7 +99,9 @@ fn name_words(tool: &str) -> Vec<String> {
 
 /// True when a word of the tool's name is a write verb.
 pub fn name_writes(tool: &str) -> bool {
-    name_words(tool).iter().any(|w| WRITE_VERBS.contains(&w.as_str()))
+    name_words(tool)
+        .iter()
+        .any(|w| WRITE_VERBS.contains(&w.as_str()))
 }
 
 impl SafeZones {
@@ -90,7 +134,8 @@ impl SafeZones {
             }
         }
         let by_name = name_writes(tool);
-        let by_hints = hints.is_some_and(|h| h.destructive == Some(true) || h.read_only == Some(false));
+        let by_hints =
+            hints.is_some_and(|h| h.destructive == Some(true) || h.read_only == Some(false));
         if by_name || by_hints {
             Access::Write
         } else {
@@ -117,7 +162,10 @@ impl SafeZones {
             if z.is_empty() {
                 "none".to_string()
             } else {
-                z.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                z.iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         };
         match refused {
@@ -126,7 +174,10 @@ impl SafeZones {
                 list(&self.read),
                 list(&self.write)
             ),
-            Access::Write => format!("writes must be inside the write zones ({}); add one with --write", list(&self.write)),
+            Access::Write => format!(
+                "writes must be inside the write zones ({}); add one with --write",
+                list(&self.write)
+            ),
         }
     }
 }
@@ -156,8 +207,14 @@ mod tests {
     fn containment_is_by_component() {
         let z = zones();
         assert_eq!(z.check(Path::new("/ws/a"), Access::Read), None);
-        assert_eq!(z.check(Path::new("/wsx/a"), Access::Read), Some(Access::Read));
-        assert_eq!(z.check(Path::new("/ws/a"), Access::Write), Some(Access::Write));
+        assert_eq!(
+            z.check(Path::new("/wsx/a"), Access::Read),
+            Some(Access::Read)
+        );
+        assert_eq!(
+            z.check(Path::new("/ws/a"), Access::Write),
+            Some(Access::Write)
+        );
         assert_eq!(z.check(Path::new("/ws/out/a"), Access::Write), None);
         assert_eq!(z.check(Path::new("/ws/out/a"), Access::Read), None);
     }
@@ -165,18 +222,54 @@ mod tests {
     #[test]
     fn access_from_mapping_name_and_hints() {
         let z = zones();
-        assert_eq!(z.access_for("copy_file", Some("source"), None), Access::Read);
-        assert_eq!(z.access_for("copy_file", Some("destination"), None), Access::Write);
-        for w in ["write_file", "edit_file", "create_directory", "move_file", "writeFile", "git_add", "delete"] {
+        assert_eq!(
+            z.access_for("copy_file", Some("source"), None),
+            Access::Read
+        );
+        assert_eq!(
+            z.access_for("copy_file", Some("destination"), None),
+            Access::Write
+        );
+        for w in [
+            "write_file",
+            "edit_file",
+            "create_directory",
+            "move_file",
+            "writeFile",
+            "git_add",
+            "delete",
+        ] {
             assert_eq!(z.access_for(w, Some("path"), None), Access::Write, "{w}");
         }
-        for r in ["read_text_file", "list_directory", "search_files", "get_file_info", "directory_tree", "read_multiple_files"] {
+        for r in [
+            "read_text_file",
+            "list_directory",
+            "search_files",
+            "get_file_info",
+            "directory_tree",
+            "read_multiple_files",
+        ] {
             assert_eq!(z.access_for(r, Some("path"), None), Access::Read, "{r}");
         }
-        let hint = ToolHints { read_only: Some(false), destructive: None };
-        assert_eq!(z.access_for("frobnicate", Some("path"), Some(&hint)), Access::Write);
-        assert_eq!(z.access_for("get_address", Some("path"), None), Access::Read);
-        let ro = ToolHints { read_only: Some(true), destructive: None };
-        assert_eq!(z.access_for("write_file", Some("path"), Some(&ro)), Access::Write);
+        let hint = ToolHints {
+            read_only: Some(false),
+            destructive: None,
+        };
+        assert_eq!(
+            z.access_for("frobnicate", Some("path"), Some(&hint)),
+            Access::Write
+        );
+        assert_eq!(
+            z.access_for("get_address", Some("path"), None),
+            Access::Read
+        );
+        let ro = ToolHints {
+            read_only: Some(true),
+            destructive: None,
+        };
+        assert_eq!(
+            z.access_for("write_file", Some("path"), Some(&ro)),
+            Access::Write
+        );
     }
 }

@@ -5,9 +5,15 @@ pub const PROFILES: &[(&str, &str)] = &[
     ("balanced", include_str!("../../profiles/balanced.toml")),
     ("monitor", include_str!("../../profiles/monitor.toml")),
     ("strict", include_str!("../../profiles/strict.toml")),
-    ("everything", include_str!("../../profiles/servers/everything.toml")),
+    (
+        "everything",
+        include_str!("../../profiles/servers/everything.toml"),
+    ),
     ("fetch", include_str!("../../profiles/servers/fetch.toml")),
-    ("filesystem", include_str!("../../profiles/servers/filesystem.toml")),
+    (
+        "filesystem",
+        include_str!("../../profiles/servers/filesystem.toml"),
+    ),
     ("git", include_str!("../../profiles/servers/git.toml")),
     ("memory", include_str!("../../profiles/servers/memory.toml")),
     ("time", include_str!("../../profiles/servers/time.toml")),

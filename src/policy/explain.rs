@@ -9,7 +9,10 @@ pub fn explain(p: &Policy) -> String {
         if v.is_empty() {
             "(none)".to_string()
         } else {
-            v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n    ")
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n    ")
         }
     };
     let _ = writeln!(s, "profile: {} — {}", p.name, p.description);
@@ -22,17 +25,30 @@ pub fn explain(p: &Policy) -> String {
     let _ = writeln!(
         s,
         "\nsafe zones ({}; outside → {:?}):\n  read:\n    {}\n  write:\n    {}",
-        if p.zones.enabled { "enabled" } else { "DISABLED" },
+        if p.zones.enabled {
+            "enabled"
+        } else {
+            "DISABLED"
+        },
         p.zones.action,
         list(&p.zones.read),
         list(&p.zones.write)
     );
-    let _ = writeln!(s, "\nnetwork: {:?} {}", p.network.mode, p.network.allow.join(", "));
+    let _ = writeln!(
+        s,
+        "\nnetwork: {:?} {}",
+        p.network.mode,
+        p.network.allow.join(", ")
+    );
     let _ = writeln!(
         s,
         "sandbox: {:?}{}",
         p.sandbox.level,
-        if p.sandbox.strict_seccomp { " (allow-list seccomp)" } else { "" }
+        if p.sandbox.strict_seccomp {
+            " (allow-list seccomp)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
@@ -41,7 +57,13 @@ pub fn explain(p: &Policy) -> String {
     );
     match &p.audit.path {
         Some(a) => {
-            let _ = writeln!(s, "audit: {} (rotated at {} bytes, {} kept)", a.display(), p.audit.max_bytes, p.audit.keep);
+            let _ = writeln!(
+                s,
+                "audit: {} (rotated at {} bytes, {} kept)",
+                a.display(),
+                p.audit.max_bytes,
+                p.audit.keep
+            );
         }
         None => {
             let _ = writeln!(s, "audit: OFF");

@@ -17,6 +17,7 @@ pub struct Overrides {
     pub sandbox: Option<SandboxLevel>,
     pub net: Option<NetMode>,
     pub allow_hosts: Vec<String>,
+    pub pins: Option<PathBuf>,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -30,11 +31,25 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
     let mut next = Some((spec.to_string(), None::<PathBuf>));
     while let Some((name, base_dir)) = next.take() {
         if chain.len() >= MAX_EXTENDS_DEPTH {
-            return Err(err(&chain[0].0, None, "extends", "extends chain is too deep (a cycle?)"));
+            return Err(err(
+                &chain[0].0,
+                None,
+                "extends",
+                "extends chain is too deep (a cycle?)",
+            ));
         }
-        let (label, text, dir) = resolve(&name, base_dir.as_deref(), chain.last().map(|c| c.0.as_str()))?;
+        let (label, text, dir) = resolve(
+            &name,
+            base_dir.as_deref(),
+            chain.last().map(|c| c.0.as_str()),
+        )?;
         if chain.iter().any(|(l, _)| *l == label) {
-            return Err(err(&label, None, "extends", "profile extends itself (a cycle)"));
+            return Err(err(
+                &label,
+                None,
+                "extends",
+                "profile extends itself (a cycle)",
+            ));
         }
         let file = parse_file(&label, &text, &vars)?;
         next = file.extends.clone().map(|e| (e, dir));
@@ -58,7 +73,8 @@ fn resolve(
     base_dir: Option<&Path>,
     from: Option<&str>,
 ) -> Result<(String, String, Option<PathBuf>), PolicyError> {
-    let looks_like_path = name.contains('/') && !name.starts_with("servers/") || name.ends_with(".toml");
+    let looks_like_path =
+        name.contains('/') && !name.starts_with("servers/") || name.ends_with(".toml");
     if looks_like_path {
         let p = match base_dir {
             Some(d) if Path::new(name).is_relative() => d.join(name),
@@ -68,7 +84,11 @@ fn resolve(
             err(
                 from.unwrap_or(name),
                 None,
-                if from.is_some() { "extends" } else { "--profile" },
+                if from.is_some() {
+                    "extends"
+                } else {
+                    "--profile"
+                },
                 &format!("cannot read profile {}: {e}", p.display()),
             )
         })?;
@@ -99,7 +119,11 @@ fn err(file: &str, line: Option<usize>, field: &str, message: &str) -> PolicyErr
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// The first line mentioning `needle`, for errors on fields serde gives no span for.
@@ -117,7 +141,11 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
             .span()
             .map(|s| {
                 let start = text[..s.start].rfind('\n').map(|p| p + 1).unwrap_or(0);
-                let l = &text[start..text[start..].find('\n').map(|p| start + p).unwrap_or(text.len())];
+                let l = &text[start
+                    ..text[start..]
+                        .find('\n')
+                        .map(|p| start + p)
+                        .unwrap_or(text.len())];
                 l.split('=').next().unwrap_or("").trim().to_string()
             })
             .filter(|f| !f.is_empty())
@@ -131,11 +159,19 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
         Ok(())
     };
     if let Some(z) = file.zones.as_mut() {
-        for (field, list) in [("zones.read", z.read.as_mut()), ("zones.write", z.write.as_mut())] {
+        for (field, list) in [
+            ("zones.read", z.read.as_mut()),
+            ("zones.write", z.write.as_mut()),
+        ] {
             for p in list.into_iter().flatten() {
                 expand(field, p)?;
                 if !Path::new(p).is_absolute() {
-                    return Err(err(label, line_of(text, p), field, &format!("zone {p:?} is not an absolute path")));
+                    return Err(err(
+                        label,
+                        line_of(text, p),
+                        field,
+                        &format!("zone {p:?} is not an absolute path"),
+                    ));
                 }
             }
         }
@@ -151,13 +187,21 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
             expand("server.env_set", v)?;
         }
         if matches!(&s.command, Some(c) if c.is_empty()) {
-            return Err(err(label, line_of(text, "command"), "server.command", "must not be empty"));
+            return Err(err(
+                label,
+                line_of(text, "command"),
+                "server.command",
+                "must not be empty",
+            ));
         }
     }
     if let Some(a) = file.audit.as_mut() {
         if let Some(p) = a.path.as_mut() {
             expand("audit.path", p)?;
         }
+    }
+    if let Some(p) = file.pinning.as_mut().and_then(|p| p.file.as_mut()) {
+        expand("pinning.file", p)?;
     }
     if let Some(l) = &file.limits {
         if matches!(l.max_line_bytes, Some(n) if n < MIN_LINE_BYTES) {
@@ -178,13 +222,27 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
         let field = format!("rules[{i}] ({})", r.id);
         let at = line_of(text, &format!("\"{}\"", r.id));
         if r.id.trim().is_empty() {
-            return Err(err(label, at, &format!("rules[{i}].id"), "must not be empty"));
+            return Err(err(
+                label,
+                at,
+                &format!("rules[{i}].id"),
+                "must not be empty",
+            ));
         }
         if r.patterns.is_empty() {
-            return Err(err(label, at, &format!("{field}.patterns"), "needs at least one pattern"));
+            return Err(err(
+                label,
+                at,
+                &format!("{field}.patterns"),
+                "needs at least one pattern",
+            ));
         }
         for (j, p) in r.patterns.iter().enumerate() {
-            let src = if r.case_sensitive { p.get_ref().clone() } else { format!("(?i){}", p.get_ref()) };
+            let src = if r.case_sensitive {
+                p.get_ref().clone()
+            } else {
+                format!("(?i){}", p.get_ref())
+            };
             if let Err(e) = regex::RegexBuilder::new(&src).size_limit(1 << 22).build() {
                 return Err(err(
                     label,
@@ -197,7 +255,12 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
     }
     for (i, t) in file.tool_access.iter().flatten().enumerate() {
         if t.tool.is_empty() {
-            return Err(err(label, None, &format!("tool_access[{i}].tool"), "must not be empty"));
+            return Err(err(
+                label,
+                None,
+                &format!("tool_access[{i}].tool"),
+                "must not be empty",
+            ));
         }
     }
     Ok(file)
@@ -212,7 +275,9 @@ fn check_host_port(s: &str) -> Result<(), String> {
         .map_err(|_| format!("{s:?}: port {port:?} is not a number from 0 to 65535"))?;
     let host = host.strip_prefix("*.").unwrap_or(host);
     if host.is_empty() || host.contains('*') || host.contains('/') {
-        return Err(format!("{s:?}: bad host (only a leading \"*.\" wildcard is allowed)"));
+        return Err(format!(
+            "{s:?}: bad host (only a leading \"*.\" wildcard is allowed)"
+        ));
     }
     Ok(())
 }
@@ -239,15 +304,94 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
         name: top.name.or(base.name),
         description: top.description.or(base.description),
         mode: top.mode.or(base.mode),
-        server: section!(base.server, top.server, ServerSection { command, cwd, env, env_set }),
-        limits: section!(base.limits, top.limits, LimitsSection { max_line_bytes, stderr_lines_per_sec }),
-        lifecycle: section!(base.lifecycle, top.lifecycle, LifecycleSection { close_grace_ms, term_grace_ms }),
-        zones: section!(base.zones, top.zones, ZonesSection { enabled, read, write, action }),
+        server: section!(
+            base.server,
+            top.server,
+            ServerSection {
+                command,
+                cwd,
+                env,
+                env_set
+            }
+        ),
+        limits: section!(
+            base.limits,
+            top.limits,
+            LimitsSection {
+                max_line_bytes,
+                stderr_lines_per_sec
+            }
+        ),
+        lifecycle: section!(
+            base.lifecycle,
+            top.lifecycle,
+            LifecycleSection {
+                close_grace_ms,
+                term_grace_ms
+            }
+        ),
+        zones: section!(
+            base.zones,
+            top.zones,
+            ZonesSection {
+                enabled,
+                read,
+                write,
+                action
+            }
+        ),
         network: section!(base.network, top.network, NetworkSection { mode, allow }),
-        sandbox: section!(base.sandbox, top.sandbox, SandboxSection {
-            level, strict_seccomp, max_open_files, max_processes, max_address_space_mb,
-            max_file_size_mb, memory_max_mb, pids_max }),
-        audit: section!(base.audit, top.audit, AuditSection { path, max_bytes, keep }),
+        sandbox: section!(
+            base.sandbox,
+            top.sandbox,
+            SandboxSection {
+                level,
+                strict_seccomp,
+                max_open_files,
+                max_processes,
+                max_address_space_mb,
+                max_file_size_mb,
+                memory_max_mb,
+                pids_max
+            }
+        ),
+        audit: section!(
+            base.audit,
+            top.audit,
+            AuditSection {
+                path,
+                max_bytes,
+                keep
+            }
+        ),
+        metadata: section!(
+            base.metadata,
+            top.metadata,
+            MetadataSection {
+                action,
+                max_schema_bytes,
+                max_schema_depth,
+                refuse_unlisted_tools
+            }
+        ),
+        pinning: section!(
+            base.pinning,
+            top.pinning,
+            PinningSection {
+                mode,
+                on_drift,
+                file
+            }
+        ),
+        results: section!(
+            base.results,
+            top.results,
+            ResultsSection {
+                secrets,
+                injection,
+                escapes
+            }
+        ),
         tool_access: Some(tool_access),
         rules: None,
         rule_actions: Some(rule_actions),
@@ -313,7 +457,11 @@ fn finish(
     for r in rules.iter_mut() {
         if let Some(a) = actions.get(&r.id) {
             r.action = *a;
-        } else if let Some((_, a)) = actions.iter().filter(|(g, _)| glob_match(g, &r.id)).max_by_key(|(g, _)| g.len()) {
+        } else if let Some((_, a)) = actions
+            .iter()
+            .filter(|(g, _)| glob_match(g, &r.id))
+            .max_by_key(|(g, _)| g.len())
+        {
             r.action = *a;
         }
     }
@@ -324,22 +472,43 @@ fn finish(
     let net = f.network.unwrap_or_default();
     let sb = f.sandbox.unwrap_or_default();
     let audit = f.audit.unwrap_or_default();
+    let meta = f.metadata.unwrap_or_default();
+    let pin = f.pinning.unwrap_or_default();
+    let res = f.results.unwrap_or_default();
 
     let canon = |p: &Path| -> PathBuf {
-        let abs = if p.is_absolute() { p.to_path_buf() } else { vars.cwd.join(p) };
-        crate::inspect::normalize::resolve_existing(&crate::inspect::normalize::lexical_path(
-            &abs.to_string_lossy(),
-            &vars.cwd,
-            &vars.home,
-        ).unwrap_or(abs))
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            vars.cwd.join(p)
+        };
+        crate::inspect::normalize::resolve_existing(
+            &crate::inspect::normalize::lexical_path(&abs.to_string_lossy(), &vars.cwd, &vars.home)
+                .unwrap_or(abs),
+        )
     };
-    let mut read: Vec<PathBuf> = zones.read.unwrap_or_default().iter().map(|p| canon(Path::new(p))).collect();
-    let mut write: Vec<PathBuf> = zones.write.unwrap_or_default().iter().map(|p| canon(Path::new(p))).collect();
+    let mut read: Vec<PathBuf> = zones
+        .read
+        .unwrap_or_default()
+        .iter()
+        .map(|p| canon(Path::new(p)))
+        .collect();
+    let mut write: Vec<PathBuf> = zones
+        .write
+        .unwrap_or_default()
+        .iter()
+        .map(|p| canon(Path::new(p)))
+        .collect();
     read.extend(ov.read.iter().map(|p| canon(p)));
     write.extend(ov.write.iter().map(|p| canon(p)));
     for z in read.iter().chain(write.iter()) {
         if z == Path::new("/") {
-            return Err(err(&top, None, "zones", "a zone of \"/\" would allow everything; list the directories instead"));
+            return Err(err(
+                &top,
+                None,
+                "zones",
+                "a zone of \"/\" would allow everything; list the directories instead",
+            ));
         }
     }
     read.sort();
@@ -354,7 +523,10 @@ fn finish(
     }
     let audit_path = match ov.audit_path.clone().or(audit.path) {
         Some(p) if p == "off" => None,
-        Some(p) => Some(PathBuf::from(vars.expand(&p).map_err(|m| err(&top, None, "audit.path", &m))?)),
+        Some(p) => Some(PathBuf::from(
+            vars.expand(&p)
+                .map_err(|m| err(&top, None, "audit.path", &m))?,
+        )),
         None => Some(vars.state.join("vanguard/audit.jsonl")),
     };
     let max_line_bytes = ov
@@ -362,7 +534,12 @@ fn finish(
         .or(limits.max_line_bytes)
         .unwrap_or(crate::protocol::framing::DEFAULT_MAX_LINE_BYTES);
     if max_line_bytes < MIN_LINE_BYTES {
-        return Err(err("--max-line-bytes", None, "max-line-bytes", &format!("must be at least {MIN_LINE_BYTES}")));
+        return Err(err(
+            "--max-line-bytes",
+            None,
+            "max-line-bytes",
+            &format!("must be at least {MIN_LINE_BYTES}"),
+        ));
     }
     Ok(Policy {
         name: f.name.unwrap_or_else(|| top.clone()),
@@ -371,7 +548,10 @@ fn finish(
         mode: ov.mode.or(f.mode).unwrap_or(Mode::Enforce),
         server: ServerConfig {
             command: server.command,
-            cwd: server.cwd.map(PathBuf::from).unwrap_or_else(|| vars.cwd.clone()),
+            cwd: server
+                .cwd
+                .map(PathBuf::from)
+                .unwrap_or_else(|| vars.cwd.clone()),
             env: server.env.unwrap_or_default(),
             env_set: server.env_set.unwrap_or_default(),
         },
@@ -403,6 +583,26 @@ fn finish(
             path: audit_path,
             max_bytes: audit.max_bytes.unwrap_or(64 * 1024 * 1024),
             keep: audit.keep.unwrap_or(5),
+        },
+        metadata: MetadataConfig {
+            action: meta.action.unwrap_or(MetadataAction::Drop),
+            max_schema_bytes: meta.max_schema_bytes.unwrap_or(64 * 1024),
+            max_schema_depth: meta.max_schema_depth.unwrap_or(32),
+            refuse_unlisted_tools: meta.refuse_unlisted_tools.unwrap_or(true),
+        },
+        pinning: PinningConfig {
+            mode: pin.mode.unwrap_or(PinMode::Tofu),
+            on_drift: pin.on_drift.unwrap_or(DriftAction::Hide),
+            file: ov
+                .pins
+                .clone()
+                .or_else(|| pin.file.map(PathBuf::from))
+                .or_else(|| Some(vars.state.join("vanguard/pins.json"))),
+        },
+        results: ResultsConfig {
+            secrets: res.secrets.unwrap_or(ResultAction::Redact),
+            injection: res.injection.unwrap_or(ResultAction::Warn),
+            escapes: res.escapes.unwrap_or(ResultAction::Redact),
         },
         tool_access: f.tool_access.unwrap_or_default(),
         rules,
@@ -440,7 +640,11 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_field() {
         let d = tempfile::tempdir().expect("tempdir");
-        let p = write_profile(d.path(), "bad.toml", "extends = \"balanced\"\n[zones]\nreed = [\"/x\"]\n");
+        let p = write_profile(
+            d.path(),
+            "bad.toml",
+            "extends = \"balanced\"\n[zones]\nreed = [\"/x\"]\n",
+        );
         let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.to_string().contains("bad.toml:3"), "{e}");
@@ -453,15 +657,26 @@ mod tests {
         );
         let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
         assert_eq!(e.line, Some(8), "{e}");
-        assert!(e.field.contains("X-1") && e.field.contains("patterns[1]"), "{e}");
+        assert!(
+            e.field.contains("X-1") && e.field.contains("patterns[1]"),
+            "{e}"
+        );
 
         let p = write_profile(d.path(), "badvar.toml", "[zones]\nread = [\"${nope}/x\"]\n");
         let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (Some(2), "zones.read"), "{e}");
 
-        let p = write_profile(d.path(), "type.toml", "[limits]\nmax_line_bytes = \"big\"\n");
+        let p = write_profile(
+            d.path(),
+            "type.toml",
+            "[limits]\nmax_line_bytes = \"big\"\n",
+        );
         let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
-        assert_eq!((e.line, e.field.as_str()), (Some(2), "max_line_bytes"), "{e}");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(2), "max_line_bytes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -482,7 +697,11 @@ mod tests {
         let pol = load(p.to_str().expect("utf8"), &ov).expect("load");
         assert_eq!(pol.sources.len(), 3, "{:?}", pol.sources);
         assert!(pol.zones.write.is_empty());
-        assert!(pol.zones.read.iter().any(|z| z == &d.path().canonicalize().expect("canon")));
+        assert!(pol
+            .zones
+            .read
+            .iter()
+            .any(|z| z == &d.path().canonicalize().expect("canon")));
         assert!(!pol.rules.is_empty());
         assert!(pol.rules.iter().all(|r| r.action == Action::Log));
     }

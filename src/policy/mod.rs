@@ -8,13 +8,16 @@
 
 mod builtin;
 pub mod explain;
-pub mod plan;
 mod load;
+pub mod plan;
 pub mod schema;
 mod vars;
 
 pub use load::{glob_match, load, Overrides};
-pub use schema::{Access, Action, Mode, NetMode, SandboxLevel, Severity, Target, ToolAccessDef};
+pub use schema::{
+    Access, Action, DriftAction, MetadataAction, Mode, NetMode, PinMode, ResultAction,
+    SandboxLevel, Severity, Target, ToolAccessDef,
+};
 pub use vars::Vars;
 
 use std::collections::BTreeMap;
@@ -90,6 +93,28 @@ pub struct AuditConfig {
     pub keep: u32,
 }
 
+#[derive(Debug, Clone)]
+pub struct MetadataConfig {
+    pub action: MetadataAction,
+    pub max_schema_bytes: usize,
+    pub max_schema_depth: usize,
+    pub refuse_unlisted_tools: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PinningConfig {
+    pub mode: PinMode,
+    pub on_drift: DriftAction,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResultsConfig {
+    pub secrets: ResultAction,
+    pub injection: ResultAction,
+    pub escapes: ResultAction,
+}
+
 /// A fully loaded, merged, expanded and validated policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -107,6 +132,9 @@ pub struct Policy {
     pub network: NetworkConfig,
     pub sandbox: SandboxConfig,
     pub audit: AuditConfig,
+    pub metadata: MetadataConfig,
+    pub pinning: PinningConfig,
+    pub results: ResultsConfig,
     pub tool_access: Vec<ToolAccessDef>,
     pub rules: Vec<Rule>,
     /// Action overrides by rule id or glob, also for built-in checks (`ZONE-*`, `L0-*`).

@@ -35,7 +35,12 @@ pub fn sandbox_plan(p: &Policy, argv: &[String]) -> Result<Plan, String> {
         net,
         level,
         env_allow: p.server.env.clone(),
-        env_set: p.server.env_set.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        env_set: p
+            .server
+            .env_set
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         cwd: Some(p.server.cwd.clone()),
         strict_seccomp: p.sandbox.strict_seccomp,
         limits,

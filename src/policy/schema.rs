@@ -24,6 +24,9 @@ pub struct ProfileFile {
     pub network: Option<NetworkSection>,
     pub sandbox: Option<SandboxSection>,
     pub audit: Option<AuditSection>,
+    pub metadata: Option<MetadataSection>,
+    pub pinning: Option<PinningSection>,
+    pub results: Option<ResultsSection>,
     pub tool_access: Option<Vec<ToolAccessDef>>,
     pub rules: Option<Vec<RuleDef>>,
     /// Override the action of rules by id or glob (`"CMD-*" = "block"`).
@@ -124,6 +127,79 @@ pub struct AuditSection {
     pub path: Option<String>,
     pub max_bytes: Option<u64>,
     pub keep: Option<u32>,
+}
+
+/// What a poisoned tool, prompt or resource in a listing does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataAction {
+    /// Remove the item from the listing; calls to it get -32602.
+    Drop,
+    /// Replace the whole listing with an error.
+    Block,
+    /// Forward unchanged and record the findings.
+    Warn,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataSection {
+    pub action: Option<MetadataAction>,
+    pub max_schema_bytes: Option<usize>,
+    pub max_schema_depth: Option<usize>,
+    /// Refuse `tools/call` for tools the server did not list in this session.
+    pub refuse_unlisted_tools: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinMode {
+    /// No pinning.
+    Off,
+    /// Trust on first use: pin what is seen when there is no pin yet.
+    Tofu,
+    /// Only pinned servers: without a pin, every tool is hidden until approved.
+    Require,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftAction {
+    /// Hide drifted tools (calls get -32602) until `vanguard pin approve`.
+    Hide,
+    /// Report the drift, change nothing.
+    Warn,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinningSection {
+    pub mode: Option<PinMode>,
+    pub on_drift: Option<DriftAction>,
+    /// The pin file (JSON).
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultAction {
+    /// Replace each match with a marker; keep the rest.
+    Redact,
+    /// Answer the call with an error instead of the result.
+    Block,
+    /// Forward unchanged and record the finding.
+    Warn,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsSection {
+    /// Secrets in tool results and resource contents.
+    pub secrets: Option<ResultAction>,
+    /// Prompt-injection text aimed at the agent.
+    pub injection: Option<ResultAction>,
+    /// Terminal escape sequences.
+    pub escapes: Option<ResultAction>,
 }
 
 /// How a tool uses its path arguments, when name and annotations are not enough.

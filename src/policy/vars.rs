@@ -100,7 +100,10 @@ mod tests {
     fn expands_known_and_rejects_unknown() {
         assert_eq!(vars().expand("${workspace}/out").as_deref(), Ok("/w/out"));
         assert_eq!(vars().expand("a${home}b${tmp}").as_deref(), Ok("a/hb/t"));
-        assert!(vars().expand("${nope}").unwrap_err().contains("unknown variable"));
+        assert!(vars()
+            .expand("${nope}")
+            .unwrap_err()
+            .contains("unknown variable"));
         assert!(vars().expand("${workspace").is_err());
         assert!(vars()
             .expand("${env:VANGUARD_SURELY_UNSET_VAR}")

@@ -20,7 +20,12 @@ pub const UPSTREAM_EXITED: i64 = -31002;
 pub const UPSTREAM_UNAVAILABLE: i64 = -31003;
 
 /// Serialises an error response as one line (with the newline).
-pub fn error_line(id: Option<&RequestId>, code: i64, message: &str, data: Option<Value>) -> Vec<u8> {
+pub fn error_line(
+    id: Option<&RequestId>,
+    code: i64,
+    message: &str,
+    data: Option<Value>,
+) -> Vec<u8> {
     let id = id.map(RequestId::to_value).unwrap_or(Value::Null);
     let mut error = json!({ "code": code, "message": message });
     if let Some(d) = data {

@@ -161,7 +161,10 @@ mod tests {
         let mut input = vec![b'x'; 100];
         input.extend_from_slice(b"\nok\n");
         let f = frames(&input, 10);
-        assert_eq!(f, vec![Frame::TooLong { len: 100 }, Frame::Line(b"ok".to_vec())]);
+        assert_eq!(
+            f,
+            vec![Frame::TooLong { len: 100 }, Frame::Line(b"ok".to_vec())]
+        );
     }
 
     #[test]

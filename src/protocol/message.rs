@@ -154,7 +154,8 @@ pub fn classify_raw(raw: &RawValue) -> Result<Message<'_>, Invalid> {
             id: None,
         });
     }
-    let env: Envelope<'_> = serde_json::from_str(raw.get()).map_err(|e| with_id(json_err(e), raw.get()))?;
+    let env: Envelope<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| with_id(json_err(e), raw.get()))?;
     classify_envelope(env)
 }
 
@@ -228,7 +229,9 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
             }
             None => Err(bad("a response needs an \"id\"")),
         },
-        (Some(_), _, _) => Err(bad("a message has both \"method\" and \"result\"/\"error\"")),
+        (Some(_), _, _) => Err(bad(
+            "a message has both \"method\" and \"result\"/\"error\"",
+        )),
     }
 }
 
@@ -252,7 +255,10 @@ mod tests {
         ));
         assert!(matches!(
             classify(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
-            Ok(Message::Response { is_error: false, .. })
+            Ok(Message::Response {
+                is_error: false,
+                ..
+            })
         ));
         assert!(matches!(
             classify(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#),
@@ -288,7 +294,10 @@ mod tests {
         s.push_str("}}");
         // The envelope is fine; decoding params (done before inspection) is
         // where the depth limit bites, and the gateway answers -32700.
-        let Ok(Message::Request { params: Some(p), .. }) = classify(s.as_bytes()) else {
+        let Ok(Message::Request {
+            params: Some(p), ..
+        }) = classify(s.as_bytes())
+        else {
             panic!("envelope should classify")
         };
         let e = serde_json::from_str::<Value>(p.get()).unwrap_err();
@@ -297,10 +306,15 @@ mod tests {
 
     #[test]
     fn batch_elements_classified() {
-        let Ok(Message::Batch(items)) = classify(br#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#) else {
+        let Ok(Message::Batch(items)) =
+            classify(br#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]"#)
+        else {
             panic!("not a batch")
         };
         assert_eq!(items.len(), 2);
-        assert!(matches!(classify_raw(items[1]), Ok(Message::Notification { .. })));
+        assert!(matches!(
+            classify_raw(items[1]),
+            Ok(Message::Notification { .. })
+        ));
     }
 }

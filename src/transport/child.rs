@@ -38,16 +38,33 @@ impl Upstream {
     /// when the forking thread exits): the main thread in practice.
     pub fn spawn(plan: &crate::sandbox::Plan) -> Result<Upstream, SpawnError> {
         let mut cmd = crate::sandbox::command_for(plan);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let (mut child, enforcement) = crate::sandbox::spawn(&mut cmd, plan)?;
         let program = plan.program().display().to_string();
         let io_err = |source| SpawnError::Io {
             program: program.clone(),
             source,
         };
-        let stdin = child.stdin.take().map(ChildStdin::from_std).transpose().map_err(io_err)?;
-        let stdout = child.stdout.take().map(ChildStdout::from_std).transpose().map_err(io_err)?;
-        let stderr = child.stderr.take().map(ChildStderr::from_std).transpose().map_err(io_err)?;
+        let stdin = child
+            .stdin
+            .take()
+            .map(ChildStdin::from_std)
+            .transpose()
+            .map_err(io_err)?;
+        let stdout = child
+            .stdout
+            .take()
+            .map(ChildStdout::from_std)
+            .transpose()
+            .map_err(io_err)?;
+        let stderr = child
+            .stderr
+            .take()
+            .map(ChildStderr::from_std)
+            .transpose()
+            .map_err(io_err)?;
         let pid = child.id();
         let (tx, rx) = oneshot::channel();
         // A blocking wait on a plain thread: it works for any child, needs no

@@ -17,7 +17,10 @@ pub async fn pump<R: AsyncRead + Unpin>(src: R, prefix: String, lines_per_sec: u
     while let Ok(Some(frame)) = reader.next_frame().await {
         if window.elapsed() >= Duration::from_secs(1) {
             if suppressed > 0 {
-                let _ = writeln!(std::io::stderr(), "{prefix} … {suppressed} lines suppressed (rate limit)");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{prefix} … {suppressed} lines suppressed (rate limit)"
+                );
                 suppressed = 0;
             }
             window = Instant::now();
@@ -38,6 +41,9 @@ pub async fn pump<R: AsyncRead + Unpin>(src: R, prefix: String, lines_per_sec: u
         };
     }
     if suppressed > 0 {
-        let _ = writeln!(std::io::stderr(), "{prefix} … {suppressed} lines suppressed (rate limit)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "{prefix} … {suppressed} lines suppressed (rate limit)"
+        );
     }
 }

@@ -53,7 +53,10 @@ impl RawFdIo {
         // for the whole life of the process: nothing in vanguard closes or
         // re-opens them.
         match unsafe { AsyncFd::register(RawFdRef(fd)) } {
-            Ok(afd) => Some(RawFdIo { fd: afd, saved_flags: flags }),
+            Ok(afd) => Some(RawFdIo {
+                fd: afd,
+                saved_flags: flags,
+            }),
             Err(_) => {
                 unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
                 None
@@ -74,13 +77,23 @@ impl Drop for RawFdIo {
 }
 
 impl AsyncRead for RawFdIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
             let res = guard.try_io(|inner| {
                 // SAFETY: reading into an initialised slice we hold exclusively.
-                let n = unsafe { libc::read(inner.as_raw_fd(), unfilled.as_mut_ptr().cast(), unfilled.len()) };
+                let n = unsafe {
+                    libc::read(
+                        inner.as_raw_fd(),
+                        unfilled.as_mut_ptr().cast(),
+                        unfilled.len(),
+                    )
+                };
                 if n < 0 {
                     Err(io::Error::last_os_error())
                 } else {
@@ -100,7 +113,11 @@ impl AsyncRead for RawFdIo {
 }
 
 impl AsyncWrite for RawFdIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_write_ready(cx))?;
             let res = guard.try_io(|inner| {
@@ -141,4 +158,3 @@ pub fn agent_stdout() -> Pin<Box<dyn AsyncWrite + Send>> {
         None => Box::pin(tokio::io::stdout()),
     }
 }
-
