@@ -20,9 +20,20 @@ fn every_shipped_profile_checks_ok() {
         "profiles/servers/fetch.toml",
         "profiles/servers/time.toml",
     ] {
-        let out = vanguard().args(["policy", "check"]).arg(format!("{root}/{f}")).output().expect("run");
-        assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("), "{f}");
+        let out = vanguard()
+            .args(["policy", "check"])
+            .arg(format!("{root}/{f}"))
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(": ok ("),
+            "{f}"
+        );
     }
 }
 
@@ -30,8 +41,16 @@ fn every_shipped_profile_checks_ok() {
 fn broken_config_names_file_line_and_field() {
     let d = tempfile::tempdir().expect("tempdir");
     let p = d.path().join("broken.toml");
-    std::fs::write(&p, "extends = \"balanced\"\n\n[zones]\nread = [\"/srv\"]\nwirte = [\"/srv/out\"]\n").expect("write");
-    let out = vanguard().args(["policy", "check"]).arg(&p).output().expect("run");
+    std::fs::write(
+        &p,
+        "extends = \"balanced\"\n\n[zones]\nread = [\"/srv\"]\nwirte = [\"/srv/out\"]\n",
+    )
+    .expect("write");
+    let out = vanguard()
+        .args(["policy", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{}:5", p.display())), "{err}");
@@ -47,7 +66,10 @@ fn broken_config_names_file_line_and_field() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(!marker.exists(), "the server must not start with a broken config");
+    assert!(
+        !marker.exists(),
+        "the server must not start with a broken config"
+    );
 }
 
 #[test]
@@ -59,16 +81,30 @@ fn bad_regex_and_unknown_variable_are_located() {
         "[[rules]]\nid = \"T-1\"\nfamily = \"t\"\ndescription = \"d\"\nseverity = \"low\"\naction = \"log\"\ntarget = \"text\"\npatterns = [\"a(b\"]\n",
     )
     .expect("write");
-    let out = vanguard().args(["policy", "check"]).arg(&p).output().expect("run");
+    let out = vanguard()
+        .args(["policy", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(":8") && err.contains("T-1") && err.contains("regular expression"), "{err}");
+    assert!(
+        err.contains(":8") && err.contains("T-1") && err.contains("regular expression"),
+        "{err}"
+    );
 
     std::fs::write(&p, "[zones]\nread = [\"${wrokspace}\"]\n").expect("write");
-    let out = vanguard().args(["policy", "check"]).arg(&p).output().expect("run");
+    let out = vanguard()
+        .args(["policy", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(":2") && err.contains("zones.read") && err.contains("wrokspace"), "{err}");
+    assert!(
+        err.contains(":2") && err.contains("zones.read") && err.contains("wrokspace"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,24 +122,42 @@ fn explain_shows_effective_zones_rules_and_plan() {
         .args(["--server", "/bin/true"])
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let ws = ws.canonicalize().expect("canon");
     let extra = extra.canonicalize().expect("canon");
     assert!(text.contains(&ws.display().to_string()), "{text}");
     assert!(text.contains(&extra.display().to_string()), "{text}");
-    assert!(text.contains("FS-001") && text.contains("CMD-001") && text.contains("NET-001"), "{text}");
+    assert!(
+        text.contains("FS-001") && text.contains("CMD-001") && text.contains("NET-001"),
+        "{text}"
+    );
     assert!(text.contains("kernel sandbox plan"), "{text}");
     // strict turns every rule into a block.
-    assert!(!text.lines().any(|l| l.contains("CMD-008") && l.contains(" warn ")), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("CMD-008") && l.contains(" warn ")),
+        "{text}"
+    );
 }
 
 #[test]
 fn unknown_profile_and_missing_server_are_clear() {
-    let out = vanguard().args(["start", "--profile", "nope"]).output().expect("run");
+    let out = vanguard()
+        .args(["start", "--profile", "nope"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile"));
-    let out = vanguard().args(["start", "--audit-log", "off"]).output().expect("run");
+    let out = vanguard()
+        .args(["start", "--audit-log", "off"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no server to start"));
 }
