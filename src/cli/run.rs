@@ -1,7 +1,22 @@
 //! `vanguard run`: any command under the sandbox plan of a profile.
+//!
+//! The profile's zones, network, sandbox level, environment allow-list and
+//! limits are compiled into a [`Plan`](crate::sandbox::Plan) for the command,
+//! which then runs with vanguard's own stdin, stdout and stderr. vanguard
+//! stays in front of it only to forward signals and to pass its exit status
+//! on: the command's code, or 128+N when signal N killed it (as a shell does).
+//!
+//! Waiting and forwarding share one `sigtimedwait` loop on the main thread
+//! (SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked before the spawn, so none
+//! is lost in between). The command is reaped only by that loop, so a
+//! signal is forwarded while the command is alive or a zombie: its pid, which
+//! is also its process group id, cannot have been reused by then.
 
-use super::start::CommonPolicyArgs;
+use super::start::{load_policy, CommonPolicyArgs};
 use super::*;
+use crate::sandbox::{self, Enforcement, Level};
+use crate::transport::child::Upstream;
+use std::process::ExitStatus;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -13,6 +28,153 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> u8 {
-    let _ = a;
-    fail(EXIT_INTERNAL, "vanguard run is not built yet")
+    let policy = match load_policy(&a.policy.profile, &a.policy.overrides()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let name = a.command.first().cloned().unwrap_or_default();
+    // The plan owns the private temp dir and the cgroup: it lives until the
+    // command has been reaped, at the end of this function.
+    let plan = match crate::policy::plan::sandbox_plan(&policy, &a.command) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_SPAWN, e),
+    };
+    let planned = plan.enforcement();
+    if plan.level() == Level::Enforce && !planned.fully_enforced() {
+        return fail(
+            EXIT_SPAWN,
+            format!(
+                "sandbox level enforce refuses to run `{name}`: cannot be fully enforced here: {} \
+                 (see `vanguard doctor`; --sandbox best-effort runs it with what is available)",
+                planned.missing.join("; ")
+            ),
+        );
+    }
+    let forwarding = match SignalForwarding::block() {
+        Ok(f) => f,
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot block signals for forwarding: {e}"),
+            )
+        }
+    };
+    // Spawned from the main thread, which lives as long as the command: the
+    // parent-death signal follows the spawning thread.
+    let mut cmd = sandbox::command_for(&plan);
+    let (mut child, enforcement) = match sandbox::spawn(&mut cmd, &plan) {
+        Ok(spawned) => spawned,
+        Err(e) => return fail(EXIT_SPAWN, e),
+    };
+    log_enforcement(plan.level(), &name, &enforcement);
+    let status = match forwarding.wait(&mut child) {
+        Ok(s) => s,
+        Err(e) => {
+            // The command may still run; take its whole group down with us.
+            Upstream::signal_group(child.id(), libc::SIGKILL);
+            let _ = child.wait();
+            return fail(EXIT_INTERNAL, format!("waiting for `{name}`: {e}"));
+        }
+    };
+    drop(plan);
+    exit_code(status)
+}
+
+/// The summary at info when every layer is in force, at warn when not.
+fn log_enforcement(level: Level, name: &str, e: &Enforcement) {
+    match level {
+        Level::Off => tracing::info!("sandbox off: `{name}` runs unconfined"),
+        _ if e.fully_enforced() => tracing::info!("sandbox: {}", e.summary()),
+        _ => tracing::warn!("sandbox partially enforced for `{name}`: {}", e.summary()),
+    }
+}
+
+/// The command's exit code, or 128+N when signal N killed it.
+fn exit_code(status: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        // Exit codes are 0..=255 on Linux; the conversion cannot fail.
+        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(EXIT_INTERNAL),
+        (None, Some(sig)) => 128u8.saturating_add(u8::try_from(sig).unwrap_or(127)),
+        (None, None) => EXIT_INTERNAL,
+    }
+}
+
+/// Signals passed on to the command's process group.
+const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// SIGINT, SIGTERM, SIGHUP and SIGCHLD blocked in this (the only) thread,
+/// to be taken with `sigtimedwait`. std resets the signal mask in the child
+/// before it runs the sandbox set-up, so the command starts unblocked.
+struct SignalForwarding {
+    set: libc::sigset_t,
+}
+
+impl SignalForwarding {
+    fn block() -> std::io::Result<SignalForwarding> {
+        // SAFETY: sigset_t is plain data, initialised by sigemptyset before use.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to a local sigset_t.
+        unsafe {
+            libc::sigemptyset(&mut set);
+            for sig in FORWARDED.iter().chain(&[libc::SIGCHLD]) {
+                libc::sigaddset(&mut set, *sig);
+            }
+            let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if rc != 0 {
+                return Err(std::io::Error::from_raw_os_error(rc));
+            }
+        }
+        Ok(SignalForwarding { set })
+    }
+
+    /// Waits for `child`, forwarding every blocked signal but SIGCHLD to its
+    /// process group (it leads its own session, so its pgid is its pid).
+    fn wait(&self, child: &mut std::process::Child) -> std::io::Result<ExitStatus> {
+        // A bounded wait only as a safety net: SIGCHLD is pending from the
+        // moment the child exits, so the loop normally wakes at once.
+        let timeout = libc::timespec {
+            tv_sec: 1,
+            tv_nsec: 0,
+        };
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            // SAFETY: siginfo_t is plain data the kernel fills in.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: valid pointers to a sigset, a siginfo and a timespec.
+            let sig = unsafe { libc::sigtimedwait(&self.set, &mut info, &timeout) };
+            if sig < 0 {
+                let e = std::io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EAGAIN | libc::EINTR) => continue,
+                    _ => return Err(e),
+                }
+            }
+            if FORWARDED.contains(&sig) {
+                tracing::debug!(
+                    signal = sig,
+                    pid = child.id(),
+                    "forwarding signal to the command's process group"
+                );
+                Upstream::signal_group(child.id(), sig);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn exit_status_maps_like_a_shell() {
+        assert_eq!(exit_code(ExitStatus::from_raw(7 << 8)), 7);
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        // Killed by SIGTERM (15), no core dump.
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
+        assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGKILL)), 137);
+    }
 }

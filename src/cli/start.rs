@@ -61,6 +61,9 @@ pub struct StartArgs {
     /// Maximum length of one JSON-RPC line in bytes (default 4 MiB).
     #[arg(long)]
     max_line_bytes: Option<usize>,
+    /// Pin file for tool definitions (default: the profile's, $XDG_STATE_HOME/vanguard/pins.json).
+    #[arg(long)]
+    pins: Option<PathBuf>,
 }
 
 /// Loads the policy, naming the problem on failure.
@@ -90,6 +93,7 @@ pub fn run(a: StartArgs) -> u8 {
     ov.mode = a.mode;
     ov.audit_path = a.audit_log.clone();
     ov.max_line_bytes = a.max_line_bytes;
+    ov.pins = a.pins.clone();
     let policy = match load_policy(&a.policy.profile, &ov) {
         Ok(p) => p,
         Err(code) => return code,
@@ -162,6 +166,13 @@ pub fn run(a: StartArgs) -> u8 {
         close_grace: policy.close_grace,
         term_grace: policy.term_grace,
         stderr_lines_per_sec: policy.stderr_lines_per_sec,
+        server_side: crate::gateway::server_side::ServerSideConfig {
+            metadata: policy.metadata.clone(),
+            pinning: policy.pinning.clone(),
+            results: policy.results.clone(),
+            shadow: policy.mode == Mode::Shadow,
+            server_key: argv.join(" "),
+        },
     };
     let outcome = rt.block_on(gateway::run(
         crate::transport::stdio::agent_stdin(),

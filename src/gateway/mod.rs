@@ -10,6 +10,7 @@
 //! the agent whole and in the order it was decided.
 
 pub mod pins;
+pub mod server_side;
 pub mod session;
 
 pub use session::{run, Outcome, SessionConfig};

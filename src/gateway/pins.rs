@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinEntry {
     pub pinned: Fingerprint,
+    /// Whether a complete tool listing has been pinned (an entry can exist
+    /// from `initialize` alone).
+    #[serde(default)]
+    pub tools_pinned: bool,
     pub pinned_at: String,
     /// What was last seen when it differed from `pinned`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

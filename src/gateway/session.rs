@@ -1,5 +1,6 @@
 //! One stdio session. See the module header in `gateway/mod.rs`.
 
+use super::server_side::{CallCheck, Hidden, ServerView};
 use crate::audit::{self, AuditSink, Direction, Event, EventIds};
 use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
 use crate::policy::Mode;
@@ -27,6 +28,8 @@ pub struct SessionConfig {
     pub close_grace: Duration,
     pub term_grace: Duration,
     pub stderr_lines_per_sec: u32,
+    /// Metadata, pinning and result policy (the server-side view).
+    pub server_side: super::server_side::ServerSideConfig,
 }
 
 /// How a session ended.
@@ -45,6 +48,9 @@ struct Pending {
     method: String,
     tool: Option<String>,
     since: Instant,
+    /// Sent by vanguard itself (a `tools/list` to learn the tools): the
+    /// answer is consumed, not relayed.
+    internal: bool,
 }
 
 /// State both pumps share.
@@ -54,6 +60,14 @@ struct Shared {
     pending: Mutex<HashMap<RequestId, Pending>>,
     tools: Mutex<HashMap<String, ToolHints>>,
     upstream_noise: std::sync::atomic::AtomicU64,
+    server: Mutex<ServerView>,
+    /// Agent lines waiting for the server's tool list.
+    held: Mutex<Vec<Vec<u8>>>,
+    listing_in_flight: std::sync::atomic::AtomicBool,
+    /// The agent finished the handshake (or, stateless, sent a real request):
+    /// only then may vanguard send requests of its own.
+    agent_ready: std::sync::atomic::AtomicBool,
+    internal_ids: std::sync::atomic::AtomicU64,
 }
 
 type Tx = mpsc::Sender<Vec<u8>>;
@@ -71,8 +85,15 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let mut cfg = cfg;
+    let server_side = std::mem::take(&mut cfg.server_side);
     let shared = Arc::new(Shared {
         ids: EventIds::new(&cfg.session_id),
+        server: Mutex::new(ServerView::new(server_side)),
+        held: Mutex::new(Vec::new()),
+        listing_in_flight: Default::default(),
+        agent_ready: Default::default(),
+        internal_ids: Default::default(),
         cfg,
         pending: Mutex::new(HashMap::new()),
         tools: Mutex::new(HashMap::new()),
@@ -103,10 +124,13 @@ where
     let mut upstream_pump = {
         let shared = shared.clone();
         let agent_tx = agent_tx.clone();
+        // Weak: when the agent is gone, the server's stdin must close even
+        // though this pump could still want to send a request of its own.
+        let up_weak = up_tx.downgrade();
         let stdout = upstream.stdout.take();
         tokio::spawn(async move {
             if let Some(out) = stdout {
-                upstream_loop(shared, out, agent_tx).await;
+                upstream_loop(shared, out, agent_tx, up_weak).await;
             }
         })
     };
@@ -276,6 +300,17 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
                 for reply in out.replies {
                     let _ = agent_tx.send(reply).await;
                 }
+                if out.hold {
+                    shared
+                        .held
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(line);
+                    if let Some(req) = shared.start_listing() {
+                        let _ = up_tx.send(req).await;
+                    }
+                    continue;
+                }
                 match out.forward {
                     Forward::Original => {
                         line.push(b'\n');
@@ -293,7 +328,12 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
     }
 }
 
-async fn upstream_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, out: R, agent_tx: Tx) {
+async fn upstream_loop<R: AsyncRead + Unpin>(
+    shared: Arc<Shared>,
+    out: R,
+    agent_tx: Tx,
+    up_weak: mpsc::WeakSender<Vec<u8>>,
+) {
     let mut reader = LineReader::new(out, shared.cfg.max_line_bytes);
     while let Ok(Some(frame)) = reader.next_frame().await {
         match frame {
@@ -302,16 +342,41 @@ async fn upstream_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, out: R, agent_
                     "{len}-byte line exceeds the maximum line length; not relayed"
                 ));
             }
-            Frame::Line(mut line) => {
-                if shared.upstream_line(&line) {
-                    line.push(b'\n');
-                    if agent_tx.send(line).await.is_err() {
+            Frame::Line(line) => {
+                let out = shared.upstream_line(line);
+                if let Some(bytes) = out.forward {
+                    if agent_tx.send(bytes).await.is_err() {
                         return;
                     }
+                }
+                let Some(up_tx) = up_weak.upgrade() else {
+                    continue;
+                };
+                if let Some(req) = out.request {
+                    let _ = up_tx.send(req).await;
+                }
+                if out.replay {
+                    shared.replay_held(&agent_tx, &up_tx).await;
                 }
             }
         }
     }
+}
+
+/// What happens to a line from the server.
+enum Relay {
+    Original,
+    Replace(Vec<u8>),
+    Drop,
+}
+
+#[derive(Default)]
+struct UpstreamOutput {
+    forward: Option<Vec<u8>>,
+    /// A request of vanguard's own to send to the server.
+    request: Option<Vec<u8>>,
+    /// Held agent lines can be decided now.
+    replay: bool,
 }
 
 enum Forward {
@@ -323,6 +388,8 @@ enum Forward {
 struct AgentOutput {
     forward: Forward,
     replies: Vec<Vec<u8>>,
+    /// Keep the line until the server's tools are known.
+    hold: bool,
 }
 
 /// What to do with one message (or batch element) from the agent.
@@ -330,6 +397,7 @@ enum Handled {
     Forward,
     Reply(Vec<u8>),
     Drop,
+    Hold,
 }
 
 impl Shared {
@@ -338,10 +406,12 @@ impl Shared {
             Err(inv) => AgentOutput {
                 forward: Forward::Nothing,
                 replies: vec![self.invalid(&inv)],
+                hold: false,
             },
             Ok(Message::Batch(items)) => {
                 let mut replies = Vec::new();
                 let mut parts = Vec::new();
+                let mut hold = false;
                 for raw in &items {
                     match classify_raw(raw) {
                         Err(inv) => replies.push(self.invalid(&inv)),
@@ -349,8 +419,18 @@ impl Shared {
                             Handled::Forward => parts.push(raw.get()),
                             Handled::Reply(r) => replies.push(r),
                             Handled::Drop => {}
+                            Handled::Hold => hold = true,
                         },
                     }
+                }
+                if hold {
+                    // The whole batch waits; it is decided again once the
+                    // tools are known, so nothing is answered twice.
+                    return AgentOutput {
+                        forward: Forward::Nothing,
+                        replies: Vec::new(),
+                        hold: true,
+                    };
                 }
                 let forward = if replies.is_empty() && parts.len() == items.len() {
                     Forward::Original
@@ -370,22 +450,25 @@ impl Shared {
                     b.extend_from_slice(b"]\n");
                     Forward::Parts(vec![b])
                 };
-                AgentOutput { forward, replies }
+                AgentOutput {
+                    forward,
+                    replies,
+                    hold: false,
+                }
             }
-            Ok(m) => match self.agent_message(m) {
-                Handled::Forward => AgentOutput {
-                    forward: Forward::Original,
-                    replies: vec![],
-                },
-                Handled::Reply(r) => AgentOutput {
-                    forward: Forward::Nothing,
-                    replies: vec![r],
-                },
-                Handled::Drop => AgentOutput {
-                    forward: Forward::Nothing,
-                    replies: vec![],
-                },
-            },
+            Ok(m) => {
+                let (forward, replies, hold) = match self.agent_message(m) {
+                    Handled::Forward => (Forward::Original, vec![], false),
+                    Handled::Reply(r) => (Forward::Nothing, vec![r], false),
+                    Handled::Drop => (Forward::Nothing, vec![], false),
+                    Handled::Hold => (Forward::Nothing, vec![], true),
+                };
+                AgentOutput {
+                    forward,
+                    replies,
+                    hold,
+                }
+            }
         }
     }
 
@@ -404,6 +487,12 @@ impl Shared {
                 ))
             }
         };
+        if method == "notifications/initialized"
+            || (id.is_some() && method != "initialize" && method != "ping")
+        {
+            self.agent_ready
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         let started = Instant::now();
         let params: Option<Value> = match params.map(|p| serde_json::from_str(p.get())) {
             Some(Ok(v)) => Some(v),
@@ -416,6 +505,23 @@ impl Shared {
             }
             None => None,
         };
+        if method == "tools/call" {
+            let tool = params
+                .as_ref()
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let check = self
+                .server
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .check_call(tool);
+            match check {
+                CallCheck::Allowed => {}
+                CallCheck::NeedListing => return Handled::Hold,
+                CallCheck::Refused(h) => return self.refuse_tool(id, &method, tool, &h, started),
+            }
+        }
         let decision = {
             let tool = params
                 .as_ref()
@@ -466,12 +572,84 @@ impl Shared {
                             method,
                             tool: decision.tool,
                             since: started,
+                            internal: false,
                         },
                     );
                 }
                 Handled::Forward
             }
         }
+    }
+
+    /// A call to a tool the server hid, withheld or never listed: -32602,
+    /// as if the tool did not exist (it does not, for this agent).
+    fn refuse_tool(
+        &self,
+        id: Option<RequestId>,
+        method: &str,
+        tool: &str,
+        h: &Hidden,
+        started: Instant,
+    ) -> Handled {
+        let event_id = self.ids.next();
+        let mut d = Decision::new();
+        d.tool = Some(tool.to_string());
+        d.push(crate::inspect::Finding {
+            rule: h.rule.clone(),
+            layer: Layer::L1,
+            severity: crate::policy::Severity::High,
+            action: crate::policy::Action::Block,
+            message: h.message.clone(),
+            location: "/params/name".into(),
+            evidence: tool.to_string(),
+            hint: None,
+        });
+        d.finish();
+        self.decision_event(
+            &event_id,
+            Direction::AgentToServer,
+            method,
+            id.as_ref(),
+            &d,
+            Verdict::Block,
+            started.elapsed(),
+        );
+        let Some(id) = id else { return Handled::Drop };
+        let data = json!({ "rule": h.rule, "layer": Layer::L1, "event_id": event_id, "reason": h.message });
+        Handled::Reply(error_line(
+            Some(&id),
+            errors::INVALID_PARAMS,
+            &format!("Unknown tool: {tool}"),
+            Some(data),
+        ))
+    }
+
+    /// A `tools/list` request of vanguard's own, unless one is already out.
+    fn start_listing(&self) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering;
+        if self.listing_in_flight.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let n = self.internal_ids.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::from_value(&Value::String(format!("vanguard-internal-{n}")))?;
+        let mut line = serde_json::to_vec(
+            &json!({"jsonrpc": "2.0", "id": id.to_value(), "method": "tools/list"}),
+        )
+        .unwrap_or_default();
+        line.push(b'\n');
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id,
+                Pending {
+                    method: "tools/list".into(),
+                    tool: None,
+                    since: Instant::now(),
+                    internal: true,
+                },
+            );
+        Some(line)
     }
 
     fn block_response(&self, id: &RequestId, d: &Decision, event_id: &str) -> Vec<u8> {
@@ -503,45 +681,256 @@ impl Shared {
     }
 
     /// Returns whether the line goes on to the agent.
-    fn upstream_line(&self, line: &[u8]) -> bool {
-        match classify(line) {
+    /// Decides one line from the server.
+    fn upstream_line(&self, mut line: Vec<u8>) -> UpstreamOutput {
+        let mut out = UpstreamOutput::default();
+        let handled = match classify(&line) {
             Err(e) => {
                 self.noise(&format!("not a JSON-RPC message ({e}); not relayed"));
-                false
+                return out;
             }
-            Ok(Message::Response {
+            Ok(Message::Batch(items)) => {
+                // Rare (2025-03-26 only): each element is decided alone and
+                // the batch rebuilt only if one of them changed.
+                let mut changed = false;
+                let mut parts: Vec<Vec<u8>> = Vec::new();
+                for raw in &items {
+                    match classify_raw(raw) {
+                        Ok(m) => match self.server_message(m, raw.get().as_bytes(), &mut out) {
+                            Relay::Original => parts.push(raw.get().as_bytes().to_vec()),
+                            Relay::Replace(b) => {
+                                changed = true;
+                                let mut b = b;
+                                while b.last() == Some(&b'\n') {
+                                    b.pop();
+                                }
+                                parts.push(b);
+                            }
+                            Relay::Drop => changed = true,
+                        },
+                        Err(_) => parts.push(raw.get().as_bytes().to_vec()),
+                    }
+                }
+                if changed {
+                    let mut b = vec![b'['];
+                    b.extend(parts.join(&b',').iter());
+                    b.extend_from_slice(b"]");
+                    Relay::Replace(b)
+                } else {
+                    Relay::Original
+                }
+            }
+            Ok(m) => self.server_message(m, &line, &mut out),
+        };
+        out.forward = match handled {
+            Relay::Original => {
+                line.push(b'\n');
+                Some(line)
+            }
+            Relay::Replace(mut b) => {
+                if b.last() != Some(&b'\n') {
+                    b.push(b'\n');
+                }
+                Some(b)
+            }
+            Relay::Drop => None,
+        };
+        out
+    }
+
+    fn server_message(&self, m: Message<'_>, raw: &[u8], out: &mut UpstreamOutput) -> Relay {
+        match m {
+            Message::Response {
                 id,
                 is_error,
                 result,
-            }) => {
+            } => {
                 let p = self
                     .pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&id);
-                match p {
-                    Some(p) => {
-                        if p.method == "tools/list" && !is_error {
-                            if let Some(r) = result {
-                                self.learn_tools(r.get());
-                            }
-                        }
-                        if p.method == "tools/call" {
-                            let text = std::str::from_utf8(line).unwrap_or("");
-                            if crate::inspect::denial::may_contain_denial(text) {
-                                self.kernel_denial(&id, &p, text);
-                            }
-                        }
-                        tracing::trace!(method = p.method, tool = ?p.tool, us = p.since.elapsed().as_micros() as u64, "answered");
-                    }
-                    None => tracing::debug!(
+                let Some(p) = p else {
+                    tracing::debug!(
                         id = id.as_json(),
                         "response to an id the agent did not send through this session"
-                    ),
+                    );
+                    return Relay::Original;
+                };
+                if p.internal {
+                    self.internal_listing(result.map(|r| r.get()), is_error);
+                    out.replay = true;
+                    return Relay::Drop;
                 }
-                true
+                if is_error {
+                    return Relay::Original;
+                }
+                let Some(result) = result else {
+                    return Relay::Original;
+                };
+                if p.method == "tools/call" {
+                    let text = std::str::from_utf8(raw).unwrap_or("");
+                    if crate::inspect::denial::may_contain_denial(text) {
+                        self.kernel_denial(&id, &p, text);
+                    }
+                }
+                self.inspect_result(&id, &p, result.get(), raw)
             }
-            Ok(_) => true,
+            Message::Notification { method, .. }
+                if method == "notifications/tools/list_changed" =>
+            {
+                // Re-inspect: calls wait for a fresh listing, which vanguard
+                // asks for itself once the handshake is done.
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .invalidate_listing();
+                if self.agent_ready.load(std::sync::atomic::Ordering::Acquire) {
+                    out.request = self.start_listing();
+                }
+                Relay::Original
+            }
+            _ => Relay::Original,
+        }
+    }
+
+    /// Metadata and result inspection for a response to `p`.
+    fn inspect_result(&self, id: &RequestId, p: &Pending, result: &str, raw: &[u8]) -> Relay {
+        let kind = match p.method.as_str() {
+            "initialize"
+            | "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "tools/call"
+            | "resources/read"
+            | "prompts/get" => p.method.as_str(),
+            _ => return Relay::Original,
+        };
+        let started = Instant::now();
+        let Ok(value) = serde_json::from_str::<Value>(result) else {
+            return Relay::Original;
+        };
+        if kind == "tools/list" {
+            self.learn_tools(&value);
+        }
+        let outcome = {
+            let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
+            match kind {
+                "initialize" => view.on_initialize(&value),
+                "tools/list" => view.on_tools_list(&value),
+                "prompts/list" => view.on_items_list(&value, "prompts", "prompt"),
+                "resources/list" => view.on_items_list(&value, "resources", "resource"),
+                "resources/templates/list" => {
+                    view.on_items_list(&value, "resourceTemplates", "resource_template")
+                }
+                _ => view.on_result(&value),
+            }
+        };
+        if outcome.findings.is_empty() {
+            return Relay::Original;
+        }
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let verdict = outcome.verdict(shadow);
+        let event_id = self.ids.next();
+        let mut d = Decision::new();
+        d.tool = p.tool.clone();
+        d.findings = outcome.findings;
+        d.finish();
+        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        ev.event_id = event_id.clone();
+        ev.method = Some(p.method.clone());
+        ev.request_id = Some(id.to_value());
+        ev.tool = p.tool.clone();
+        ev.verdict = verdict;
+        ev.layer = d.primary().map(|f| f.layer);
+        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
+        ev.latency_us = started.elapsed().as_micros() as u64;
+        ev.findings = d.findings.clone();
+        self.cfg.audit.record(ev);
+        if verdict != "allow" {
+            tracing::warn!(method = p.method, tool = ?p.tool, verdict, rules = ?d.rule_ids(), event_id, "server response");
+        }
+        if shadow {
+            return Relay::Original;
+        }
+        if let Some((message, rule)) = outcome.block {
+            let data = json!({ "rule": rule, "layer": Layer::L1, "event_id": event_id, "rules": d.rule_ids() });
+            return Relay::Replace(error_line(
+                Some(id),
+                errors::POLICY_BLOCKED,
+                &format!("Blocked by vanguard: {message}"),
+                Some(data),
+            ));
+        }
+        if let Some(new_result) = outcome.replace {
+            let mut whole: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+            whole["result"] = new_result;
+            return Relay::Replace(serde_json::to_vec(&whole).unwrap_or_default());
+        }
+        Relay::Original
+    }
+
+    /// The answer to vanguard's own `tools/list`.
+    fn internal_listing(&self, result: Option<&str>, is_error: bool) {
+        self.listing_in_flight
+            .store(false, std::sync::atomic::Ordering::Release);
+        let value = result.and_then(|r| serde_json::from_str::<Value>(r).ok());
+        let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        match value {
+            Some(v) if !is_error => {
+                drop(view);
+                self.learn_tools(&v);
+                let outcome = self
+                    .server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .on_tools_list(&v);
+                if !outcome.findings.is_empty() {
+                    let mut ev = self.base_event("decision", Direction::ServerToAgent);
+                    ev.method = Some("tools/list".into());
+                    ev.verdict = outcome.verdict(self.cfg.mode == Mode::Shadow);
+                    ev.rules = outcome.findings.iter().map(|f| f.rule.clone()).collect();
+                    ev.findings = outcome.findings;
+                    ev.detail = Some(json!({ "internal": true }));
+                    self.cfg.audit.record(ev);
+                }
+            }
+            _ => {
+                tracing::warn!("the server did not list its tools; tool calls cannot be checked against a listing");
+                view.listing_failed();
+            }
+        }
+    }
+
+    /// Decides the lines that waited for the tool list, in arrival order.
+    async fn replay_held(&self, agent_tx: &Tx, up_tx: &Tx) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        for mut line in held {
+            let out = self.agent_line(&line);
+            for r in out.replies {
+                let _ = agent_tx.send(r).await;
+            }
+            if out.hold {
+                // Still unknown (the listing failed to arrive): keep waiting.
+                self.held
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line);
+                continue;
+            }
+            match out.forward {
+                Forward::Original => {
+                    line.push(b'\n');
+                    let _ = up_tx.send(line).await;
+                }
+                Forward::Parts(parts) => {
+                    for p in parts {
+                        let _ = up_tx.send(p).await;
+                    }
+                }
+                Forward::Nothing => {}
+            }
         }
     }
 
@@ -575,10 +964,7 @@ impl Shared {
     }
 
     /// Remembers tool annotations from a `tools/list` result.
-    fn learn_tools(&self, result: &str) {
-        let Ok(v) = serde_json::from_str::<Value>(result) else {
-            return;
-        };
+    fn learn_tools(&self, v: &Value) {
         let Some(list) = v.get("tools").and_then(Value::as_array) else {
             return;
         };

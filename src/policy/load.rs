@@ -380,7 +380,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
             PinningSection {
                 mode,
                 on_drift,
-                file
+                file,
+                new_tools
             }
         ),
         results: section!(
@@ -593,6 +594,7 @@ fn finish(
         pinning: PinningConfig {
             mode: pin.mode.unwrap_or(PinMode::Tofu),
             on_drift: pin.on_drift.unwrap_or(DriftAction::Hide),
+            new_tools: pin.new_tools.unwrap_or(NewTools::Trust),
             file: ov
                 .pins
                 .clone()

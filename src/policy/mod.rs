@@ -15,7 +15,7 @@ mod vars;
 
 pub use load::{glob_match, load, Overrides};
 pub use schema::{
-    Access, Action, DriftAction, MetadataAction, Mode, NetMode, PinMode, ResultAction,
+    Access, Action, DriftAction, MetadataAction, Mode, NetMode, NewTools, PinMode, ResultAction,
     SandboxLevel, Severity, Target, ToolAccessDef,
 };
 pub use vars::Vars;
@@ -106,6 +106,7 @@ pub struct PinningConfig {
     pub mode: PinMode,
     pub on_drift: DriftAction,
     pub file: Option<PathBuf>,
+    pub new_tools: NewTools,
 }
 
 #[derive(Debug, Clone)]

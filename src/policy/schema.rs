@@ -178,6 +178,16 @@ pub struct PinningSection {
     pub on_drift: Option<DriftAction>,
     /// The pin file (JSON).
     pub file: Option<String>,
+    /// A tool that was not there when the server was pinned: `trust` pins it
+    /// on sight (and reports it), `hide` treats it as drift.
+    pub new_tools: Option<NewTools>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NewTools {
+    Trust,
+    Hide,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -384,7 +384,13 @@ impl Peer {
             .arg("--server")
             .arg(server_cmd)
             .arg("--audit-log")
-            .arg(&audit_log)
+            .arg(&audit_log);
+        // Each gateway pins into its own file, so tests never see each
+        // other's pins (or the user's).
+        if !extra_args.contains(&"--pins") {
+            command.arg("--pins").arg(scratch.path().join("pins.json"));
+        }
+        command
             .args(extra_args)
             .current_dir(cwd.unwrap_or(scratch.path()));
         let label = format!(

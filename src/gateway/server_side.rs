@@ -1,0 +1,597 @@
+//! What the server says: metadata (`initialize`, `tools/list`,
+//! `prompts/list`, `resources/list`, `resources/templates/list`), pins
+//! against drift, and tool results — and which tools the agent may call.
+//!
+//! The session owns one [`ServerView`]. It decides; the session applies:
+//! a listing may come back with items removed, a result with secrets
+//! redacted, or either replaced by an error. In shadow mode every decision
+//! is recorded but nothing is changed.
+
+use super::pins::{PinEntry, PinStore};
+use crate::inspect::metadata::{self, MetadataLimits};
+use crate::inspect::pinning::{self, Fingerprint};
+use crate::inspect::secrets::{self, ScanMode};
+use crate::inspect::{Finding, Layer};
+use crate::policy::{
+    Action, DriftAction, MetadataAction, MetadataConfig, NewTools, PinMode, PinningConfig,
+    ResultAction, ResultsConfig, Severity,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Why the agent may not call a tool.
+#[derive(Debug, Clone)]
+pub struct Hidden {
+    pub rule: String,
+    pub message: String,
+}
+
+/// The answer to "may the agent call this tool?".
+pub enum CallCheck {
+    Allowed,
+    /// The server's tools are not known yet: hold the call, list first.
+    NeedListing,
+    Refused(Hidden),
+}
+
+pub struct ServerSideConfig {
+    pub metadata: MetadataConfig,
+    pub pinning: PinningConfig,
+    pub results: ResultsConfig,
+    pub shadow: bool,
+    /// The pin identity of this server (its command line).
+    pub server_key: String,
+}
+
+impl Default for ServerSideConfig {
+    /// Observe only: nothing dropped, pinned or rewritten.
+    fn default() -> Self {
+        ServerSideConfig {
+            metadata: MetadataConfig {
+                action: MetadataAction::Warn,
+                max_schema_bytes: 64 * 1024,
+                max_schema_depth: 32,
+                refuse_unlisted_tools: false,
+            },
+            pinning: PinningConfig {
+                mode: PinMode::Off,
+                on_drift: DriftAction::Warn,
+                file: None,
+                new_tools: NewTools::Trust,
+            },
+            results: ResultsConfig {
+                secrets: ResultAction::Warn,
+                injection: ResultAction::Warn,
+                escapes: ResultAction::Warn,
+            },
+            shadow: false,
+            server_key: String::new(),
+        }
+    }
+}
+
+pub struct ServerView {
+    cfg: ServerSideConfig,
+    pins: Option<PinStore>,
+    limits: MetadataLimits,
+    /// Tools the agent saw in the last complete listing; `None` before one.
+    listed: Option<HashSet<String>>,
+    /// The server could not list its tools: calls cannot be checked against a listing.
+    listing_failed: bool,
+    hidden: HashMap<String, Hidden>,
+    seen: Fingerprint,
+    /// Unlisted names a fresh listing was already fetched for (servers
+    /// register tools right after the handshake; one re-listing settles it).
+    relisted_for: HashSet<String>,
+}
+
+/// What to do with a response.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// Forward this instead of the original bytes.
+    pub replace: Option<Value>,
+    /// Answer with this error instead of the result: (message, rule).
+    pub block: Option<(String, String)>,
+    /// `replace` only redacts (the rest of the message is intact).
+    pub redacted: bool,
+}
+
+impl Outcome {
+    pub fn verdict(&self, shadow: bool) -> &'static str {
+        let would_block = self.findings.iter().any(|f| f.action == Action::Block);
+        if shadow && would_block {
+            "shadow_block"
+        } else if self.block.is_some() || (self.replace.is_some() && !self.redacted) {
+            "block"
+        } else if self.redacted || self.findings.iter().any(|f| f.action >= Action::Warn) {
+            "warn"
+        } else {
+            "allow"
+        }
+    }
+}
+
+fn finding(
+    rule: &str,
+    severity: Severity,
+    action: Action,
+    message: String,
+    location: String,
+    hint: &str,
+) -> Finding {
+    Finding {
+        rule: rule.into(),
+        layer: Layer::L1,
+        severity,
+        action,
+        evidence: crate::inspect::truncate(&message),
+        message,
+        location,
+        hint: Some(hint.into()),
+    }
+}
+
+impl ServerView {
+    pub fn new(cfg: ServerSideConfig) -> ServerView {
+        let pins = match (cfg.pinning.mode, &cfg.pinning.file) {
+            (PinMode::Off, _) | (_, None) => None,
+            (_, Some(f)) => Some(PinStore::new(f)),
+        };
+        let limits = MetadataLimits {
+            max_schema_bytes: cfg.metadata.max_schema_bytes,
+            max_schema_depth: cfg.metadata.max_schema_depth,
+            ..MetadataLimits::default()
+        };
+        ServerView {
+            cfg,
+            pins,
+            limits,
+            listed: None,
+            listing_failed: false,
+            hidden: HashMap::new(),
+            seen: Fingerprint::default(),
+            relisted_for: HashSet::new(),
+        }
+    }
+
+    pub fn check_call(&mut self, tool: &str) -> CallCheck {
+        if self.cfg.shadow {
+            return CallCheck::Allowed;
+        }
+        if let Some(h) = self.hidden.get(tool) {
+            return CallCheck::Refused(h.clone());
+        }
+        if !self.cfg.metadata.refuse_unlisted_tools || self.listing_failed {
+            return CallCheck::Allowed;
+        }
+        match &self.listed {
+            None => CallCheck::NeedListing,
+            Some(l) if l.contains(tool) => CallCheck::Allowed,
+            Some(_)
+                if self.relisted_for.len() < 64 && self.relisted_for.insert(tool.to_string()) =>
+            {
+                self.listed = None;
+                CallCheck::NeedListing
+            }
+            Some(_) => CallCheck::Refused(Hidden {
+                rule: "META-UNLISTED".into(),
+                message: format!("the server did not list a tool named {tool:?} in this session"),
+            }),
+        }
+    }
+
+    /// The server said its tools changed: calls wait for a fresh listing.
+    pub fn invalidate_listing(&mut self) {
+        self.listed = None;
+    }
+
+    pub fn listing_failed(&mut self) {
+        self.listing_failed = true;
+    }
+
+    pub fn on_initialize(&mut self, result: &Value) -> Outcome {
+        let mut out = Outcome {
+            findings: metadata::inspect_initialize(result),
+            ..Default::default()
+        };
+        self.seen.server_info = result.get("serverInfo").map(pinning::hash_json);
+        self.seen.capabilities = result.get("capabilities").map(pinning::hash_json);
+        if let Some(entry) = self.pin_entry(&mut out) {
+            for (what, pinned, seen) in [
+                (
+                    "serverInfo",
+                    &entry.pinned.server_info,
+                    &self.seen.server_info,
+                ),
+                (
+                    "capabilities",
+                    &entry.pinned.capabilities,
+                    &self.seen.capabilities,
+                ),
+            ] {
+                if pinned.is_some() && pinned != seen {
+                    out.findings.push(finding(
+                        "PIN-SERVER-DRIFT",
+                        Severity::Medium,
+                        Action::Warn,
+                        format!("the server's {what} changed since it was pinned"),
+                        format!("/result/{what}"),
+                        "review with `vanguard pin diff`, accept with `vanguard pin approve`",
+                    ));
+                }
+            }
+        }
+        self.apply_metadata_block(&mut out, "initialize");
+        out
+    }
+
+    /// A `tools/list` result (possibly one page of several).
+    pub fn on_tools_list(&mut self, result: &Value) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(tools) = result.get("tools").and_then(Value::as_array) else {
+            return out;
+        };
+        let complete = result.get("nextCursor").is_none_or(Value::is_null);
+        let mut drop = HashSet::new();
+        let mut page: BTreeMap<String, String> = BTreeMap::new();
+        for (i, t) in tools.iter().enumerate() {
+            let name = t
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let mut f = metadata::inspect_tool(t, &self.limits);
+            for x in f.iter_mut() {
+                x.location = format!("/result/tools/{i}{}", x.location);
+            }
+            if f.iter().any(|x| x.action == Action::Block) {
+                let first = f
+                    .iter()
+                    .find(|x| x.action == Action::Block)
+                    .map(|x| (x.rule.clone(), x.message.clone()));
+                if let Some((rule, message)) = first {
+                    drop.insert(name.clone());
+                    self.hidden.insert(
+                        name.clone(),
+                        Hidden {
+                            rule,
+                            message: format!("tool {name:?} was withheld: {message}"),
+                        },
+                    );
+                }
+            } else {
+                self.hidden
+                    .retain(|k, h| k != &name || !h.rule.starts_with("META-"));
+            }
+            out.findings.extend(f);
+            page.insert(name, pinning::tool_hash(t));
+        }
+        self.seen.tools.extend(page.clone());
+        for name in self.check_pins(&page, complete, &mut out) {
+            drop.insert(name);
+        }
+        let listed = self.listed.get_or_insert_with(HashSet::new);
+        if complete {
+            listed.clear();
+        }
+        for t in tools {
+            if let Some(n) = t.get("name").and_then(Value::as_str) {
+                if !drop.contains(n) {
+                    listed.insert(n.to_string());
+                }
+            }
+        }
+        if self.cfg.shadow {
+            self.hidden.clear();
+            return out;
+        }
+        if !drop.is_empty() {
+            match self.cfg.metadata.action {
+                MetadataAction::Block
+                    if out.findings.iter().any(|f| f.rule.starts_with("META-")) =>
+                {
+                    out.block = Some((
+                        "the server's tool list was withheld: it contains poisoned tool definitions".into(),
+                        out.findings.first().map(|f| f.rule.clone()).unwrap_or_default(),
+                    ));
+                }
+                _ => {
+                    let mut r = result.clone();
+                    if let Some(arr) = r.get_mut("tools").and_then(Value::as_array_mut) {
+                        arr.retain(|t| {
+                            !t.get("name")
+                                .and_then(Value::as_str)
+                                .is_some_and(|n| drop.contains(n))
+                        });
+                    }
+                    out.replace = Some(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// Pin comparison for a page of tools; returns the names to hide.
+    fn check_pins(
+        &mut self,
+        page: &BTreeMap<String, String>,
+        complete: bool,
+        out: &mut Outcome,
+    ) -> Vec<String> {
+        let Some(store) = &self.pins else {
+            return Vec::new();
+        };
+        let key = self.cfg.server_key.clone();
+        let entry = match store.entry(&key) {
+            Ok(e) => e,
+            Err(e) => {
+                out.findings.push(finding(
+                    "PIN-ERROR",
+                    Severity::High,
+                    Action::Block,
+                    e.to_string(),
+                    "/".into(),
+                    "fix or remove the pin file",
+                ));
+                // Without a readable pin file nothing can be trusted.
+                return page.keys().cloned().collect();
+            }
+        };
+        let mut hide = Vec::new();
+        match entry {
+            Some(e) if e.tools_pinned => {
+                let mut d = pinning::diff(&e.pinned.tools, page);
+                if !complete {
+                    d.removed.clear();
+                }
+                if d.is_empty() {
+                    return hide;
+                }
+                // Servers add tools by client capability (sampling, roots…):
+                // with `new_tools = "trust"` a new name is pinned on sight and
+                // reported; a changed definition is always drift.
+                let trusted_new: Vec<String> = if self.cfg.pinning.new_tools == NewTools::Trust {
+                    std::mem::take(&mut d.added)
+                } else {
+                    Vec::new()
+                };
+                for n in &trusted_new {
+                    out.findings.push(finding(
+                        "PIN-NEW-TOOL",
+                        Severity::Low,
+                        Action::Log,
+                        format!("tool {n:?} is new since the server was pinned; pinned now"),
+                        "/result/tools".into(),
+                        "set [pinning] new_tools = \"hide\" to hold new tools for approval",
+                    ));
+                }
+                if !trusted_new.is_empty() {
+                    let add: BTreeMap<String, String> = trusted_new
+                        .iter()
+                        .filter_map(|n| page.get(n).map(|h| (n.clone(), h.clone())))
+                        .collect();
+                    let _ = store.update(|f| {
+                        if let Some(e) = f.servers.get_mut(&key) {
+                            e.pinned.tools.extend(add);
+                        }
+                    });
+                }
+                if d.is_empty() {
+                    return hide;
+                }
+                let action = match self.cfg.pinning.on_drift {
+                    DriftAction::Hide => Action::Block,
+                    DriftAction::Warn => Action::Warn,
+                };
+                for (kind, names) in [
+                    ("changed", &d.changed),
+                    ("added", &d.added),
+                    ("removed", &d.removed),
+                ] {
+                    for n in names {
+                        out.findings.push(finding(
+                            "PIN-DRIFT",
+                            Severity::High,
+                            if kind == "removed" {
+                                Action::Warn
+                            } else {
+                                action
+                            },
+                            format!("tool {n:?} was {kind} since the server was pinned"),
+                            "/result/tools".into(),
+                            "review with `vanguard pin diff`, accept with `vanguard pin approve`",
+                        ));
+                    }
+                }
+                if self.cfg.pinning.on_drift == DriftAction::Hide {
+                    for n in d.untrusted() {
+                        hide.push(n.clone());
+                        self.hidden.insert(n.clone(), Hidden {
+                            rule: "PIN-DRIFT".into(),
+                            message: format!("tool {n:?} changed since it was pinned and is withheld until approved (`vanguard pin approve`)"),
+                        });
+                    }
+                }
+                let seen = self.seen.clone();
+                let _ = store.update(|f| {
+                    if let Some(e) = f.servers.get_mut(&key) {
+                        e.pending = Some(seen);
+                        e.pending_at = Some(crate::audit::rfc3339_now());
+                    }
+                });
+            }
+            _ if self.cfg.pinning.mode == PinMode::Require => {
+                for n in page.keys() {
+                    hide.push(n.clone());
+                    self.hidden.insert(n.clone(), Hidden {
+                        rule: "PIN-UNPINNED".into(),
+                        message: format!("server is not pinned; tool {n:?} is withheld until `vanguard pin approve`"),
+                    });
+                }
+                out.findings.push(finding(
+                    "PIN-UNPINNED",
+                    Severity::High,
+                    Action::Block,
+                    "the profile requires a pin and this server has none".into(),
+                    "/result/tools".into(),
+                    "approve it with `vanguard pin approve`",
+                ));
+                let seen = self.seen.clone();
+                let _ = store.update(|f| {
+                    let e = f.servers.entry(key.clone()).or_default();
+                    e.pending = Some(seen);
+                    e.pending_at = Some(crate::audit::rfc3339_now());
+                });
+            }
+            existing => {
+                // Trust on first use: pin what the server shows now.
+                let seen = self.seen.clone();
+                let write = store.update(|f| {
+                    let e = f
+                        .servers
+                        .entry(key.clone())
+                        .or_insert_with(|| existing.unwrap_or_default());
+                    e.pinned.tools.extend(seen.tools.clone());
+                    if e.pinned.server_info.is_none() {
+                        e.pinned.server_info = seen.server_info.clone();
+                        e.pinned.capabilities = seen.capabilities.clone();
+                    }
+                    e.tools_pinned = complete || e.tools_pinned;
+                    e.pinned_at = crate::audit::rfc3339_now();
+                });
+                if let Err(e) = write {
+                    tracing::error!("cannot write the pin file: {e}");
+                }
+            }
+        }
+        hide
+    }
+
+    fn pin_entry(&self, out: &mut Outcome) -> Option<PinEntry> {
+        let store = self.pins.as_ref()?;
+        match store.entry(&self.cfg.server_key) {
+            Ok(e) => e,
+            Err(e) => {
+                out.findings.push(finding(
+                    "PIN-ERROR",
+                    Severity::High,
+                    Action::Warn,
+                    e.to_string(),
+                    "/".into(),
+                    "fix or remove the pin file",
+                ));
+                None
+            }
+        }
+    }
+
+    /// `prompts/list`, `resources/list`, `resources/templates/list`.
+    pub fn on_items_list(&mut self, result: &Value, key: &str, kind: &str) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(items) = result.get(key).and_then(Value::as_array) else {
+            return out;
+        };
+        let mut bad = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let mut f = metadata::inspect_listed_item(item, kind);
+            for x in f.iter_mut() {
+                x.location = format!("/result/{key}/{i}{}", x.location);
+            }
+            if f.iter().any(|x| x.action == Action::Block) {
+                bad.push(i);
+            }
+            out.findings.extend(f);
+        }
+        if !bad.is_empty() && !self.cfg.shadow {
+            match self.cfg.metadata.action {
+                MetadataAction::Block => {
+                    out.block = Some((
+                        format!(
+                            "the server's {key} listing was withheld: it contains poisoned entries"
+                        ),
+                        out.findings
+                            .first()
+                            .map(|f| f.rule.clone())
+                            .unwrap_or_default(),
+                    ));
+                }
+                MetadataAction::Drop => {
+                    let mut r = result.clone();
+                    if let Some(arr) = r.get_mut(key).and_then(Value::as_array_mut) {
+                        let mut i = 0;
+                        arr.retain(|_| {
+                            let keep = !bad.contains(&i);
+                            i += 1;
+                            keep
+                        });
+                    }
+                    out.replace = Some(r);
+                }
+                MetadataAction::Warn => {}
+            }
+        }
+        out
+    }
+
+    fn apply_metadata_block(&self, out: &mut Outcome, what: &str) {
+        if self.cfg.shadow || self.cfg.metadata.action == MetadataAction::Warn {
+            return;
+        }
+        if let Some(f) = out
+            .findings
+            .iter()
+            .find(|f| f.action == Action::Block && f.rule.starts_with("META-"))
+        {
+            out.block = Some((
+                format!("the server's {what} response was withheld: {}", f.message),
+                f.rule.clone(),
+            ));
+        }
+    }
+
+    /// A `tools/call` result or `resources/read` contents.
+    pub fn on_result(&self, result: &Value) -> Outcome {
+        let r = &self.cfg.results;
+        let mode = if r.secrets == ResultAction::Redact || r.escapes == ResultAction::Redact {
+            ScanMode::Redact
+        } else {
+            ScanMode::Detect
+        };
+        let mut copy = result.clone();
+        let mut findings = secrets::scan(&mut copy, mode);
+        let mut out = Outcome::default();
+        let class = |rule: &str| {
+            if rule.starts_with("SECRET") {
+                r.secrets
+            } else if rule.starts_with("RESULT-ANSI") {
+                r.escapes
+            } else {
+                r.injection
+            }
+        };
+        for f in findings.iter_mut() {
+            f.location = format!("/result{}", f.location);
+            f.action = match class(&f.rule) {
+                ResultAction::Block => Action::Block,
+                ResultAction::Redact | ResultAction::Warn => Action::Warn,
+            };
+        }
+        if !self.cfg.shadow {
+            if let Some(f) = findings
+                .iter()
+                .find(|f| class(&f.rule) == ResultAction::Block)
+            {
+                out.block = Some((
+                    format!("the tool result was withheld: {}", f.message),
+                    f.rule.clone(),
+                ));
+            } else if copy != *result {
+                out.replace = Some(copy);
+                out.redacted = true;
+            }
+        }
+        out.findings = findings;
+        out
+    }
+}
