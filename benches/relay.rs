@@ -195,6 +195,8 @@ fn main() {
             ws.display().to_string(),
             "--audit-log".into(),
             ws.join("audit.jsonl").display().to_string(),
+            "--pins".into(),
+            ws.join("pins.json").display().to_string(),
             "--sandbox".into(),
             sandbox.into(),
         ]

@@ -11,8 +11,10 @@
 //! | 5 | the server was killed by a signal while the agent was connected |
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
+mod bench;
 mod demo;
 mod doctor;
+mod pin;
 mod policy_cmd;
 mod run;
 mod start;
@@ -52,6 +54,10 @@ enum Command {
     Run(run::RunArgs),
     /// Report what this kernel supports and what a profile would enforce here.
     Doctor(doctor::DoctorArgs),
+    /// Show, diff and approve pinned tool definitions (rug-pull defence).
+    Pin(pin::PinArgs),
+    /// Run a case corpus (e.g. the peer's) through the real inspector and report agreement.
+    Bench(bench::BenchArgs),
     /// Raw-vs-guarded demonstration with a built-in vulnerable server.
     Demo(demo::DemoArgs),
     /// (internal) The built-in demo MCP server that obeys every call.
@@ -67,6 +73,8 @@ pub fn main() -> ExitCode {
         Command::Policy(p) => policy_cmd::run(p),
         Command::Run(a) => run::run(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Pin(a) => pin::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::DemoServer(a) => demo::serve(a),
     };

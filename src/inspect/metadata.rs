@@ -8,7 +8,11 @@ pub struct MetadataLimits {
 }
 impl Default for MetadataLimits {
     fn default() -> Self {
-        MetadataLimits { max_schema_bytes: 65536, max_schema_depth: 32, max_description_chars: 8192 }
+        MetadataLimits {
+            max_schema_bytes: 65536,
+            max_schema_depth: 32,
+            max_description_chars: 8192,
+        }
     }
 }
 pub fn inspect_tool(_tool: &Value, _limits: &MetadataLimits) -> Vec<Finding> {

@@ -1,0 +1,141 @@
+//! `vanguard pin show|diff|approve`: look at and accept pinned tool definitions.
+
+use super::*;
+use crate::gateway::pins::PinStore;
+use crate::inspect::pinning;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct PinArgs {
+    /// The pin file (default: $XDG_STATE_HOME/vanguard/pins.json).
+    #[arg(long, global = true)]
+    pins: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: PinCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum PinCmd {
+    /// List pinned servers, or one server's pinned tools.
+    Show {
+        /// Server identity (its command line, as in the audit log's session_start).
+        server: Option<String>,
+    },
+    /// Show what changed since the pin, for servers with pending drift.
+    Diff { server: Option<String> },
+    /// Accept the pending definitions of a server as its new pin.
+    Approve { server: String },
+}
+
+fn default_pins() -> PathBuf {
+    crate::policy::Vars::from_env(None)
+        .state
+        .join("vanguard/pins.json")
+}
+
+pub fn run(a: PinArgs) -> u8 {
+    let store = PinStore::new(&a.pins.unwrap_or_else(default_pins));
+    let file = match store.load() {
+        Ok(f) => f,
+        Err(e) => return fail(EXIT_CONFIG, e),
+    };
+    match a.cmd {
+        PinCmd::Show { server: None } => {
+            if file.servers.is_empty() {
+                println!("no pinned servers in {}", store.path().display());
+            }
+            for (k, e) in &file.servers {
+                let pending = if e.pending.is_some() {
+                    "  (drift pending: vanguard pin diff)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{k}\n    {} tools, pinned {}{pending}",
+                    e.pinned.tools.len(),
+                    e.pinned_at
+                );
+            }
+            EXIT_OK
+        }
+        PinCmd::Show { server: Some(s) } => match file.servers.get(&s) {
+            Some(e) => {
+                println!("{s} (pinned {})", e.pinned_at);
+                for (t, h) in &e.pinned.tools {
+                    println!("    {t:<40} {}", &h[..h.len().min(16)]);
+                }
+                EXIT_OK
+            }
+            None => fail(
+                EXIT_CONFIG,
+                format!("no pin for server {s:?} in {}", store.path().display()),
+            ),
+        },
+        PinCmd::Diff { server } => {
+            let mut any = false;
+            for (k, e) in file
+                .servers
+                .iter()
+                .filter(|(k, _)| server.as_ref().is_none_or(|s| s == *k))
+            {
+                let Some(p) = &e.pending else { continue };
+                any = true;
+                let d = pinning::diff(&e.pinned.tools, &p.tools);
+                println!(
+                    "{k} (drift seen {})",
+                    e.pending_at.as_deref().unwrap_or("?")
+                );
+                for n in &d.changed {
+                    println!("    changed  {n}");
+                }
+                for n in &d.added {
+                    println!("    added    {n}");
+                }
+                for n in &d.removed {
+                    println!("    removed  {n}");
+                }
+                if e.pinned.server_info.is_some() && e.pinned.server_info != p.server_info {
+                    println!("    changed  serverInfo");
+                }
+                if e.pinned.capabilities.is_some() && e.pinned.capabilities != p.capabilities {
+                    println!("    changed  capabilities");
+                }
+            }
+            if !any {
+                println!("no pending drift");
+            }
+            EXIT_OK
+        }
+        PinCmd::Approve { server } => {
+            if !file
+                .servers
+                .get(&server)
+                .is_some_and(|e| e.pending.is_some())
+            {
+                return fail(
+                    EXIT_CONFIG,
+                    format!("nothing pending for server {server:?}"),
+                );
+            }
+            let r = store.update(|f| {
+                if let Some(e) = f.servers.get_mut(&server) {
+                    if let Some(p) = e.pending.take() {
+                        e.pinned.tools = p.tools;
+                        e.pinned.server_info = p.server_info.or(e.pinned.server_info.take());
+                        e.pinned.capabilities = p.capabilities.or(e.pinned.capabilities.take());
+                        e.tools_pinned = true;
+                        e.pinned_at = crate::audit::rfc3339_now();
+                        e.pending_at = None;
+                    }
+                }
+            });
+            match r {
+                Ok(()) => {
+                    println!("approved the current definitions of {server}");
+                    EXIT_OK
+                }
+                Err(e) => fail(EXIT_INTERNAL, e),
+            }
+        }
+    }
+}
