@@ -290,6 +290,7 @@ fn filesystem_rules() {
         read_block("FS-003", "~/.docker/config.json"),
         read_block("FS-003", "/home/user/.kube/config"),
         read_block("FS-003", "~/.git-credentials"),
+        read_block("FS-003", "/home/dev/.npmrc"),
         // browser and wallet data
         read_block(
             "FS-009",
@@ -365,6 +366,8 @@ fn filesystem_rules() {
         read_allow("docs/secrets-management.md"),
         read_allow("scripts/bashrc.example"),
         read_allow("src/authorized_keys_parser.rs"),
+        read_allow(".npmrc"),
+        read_allow("charts/api/templates/secret.yaml"),
         allow("filesystem", "list_directory", json!({"path": "."})),
         allow(
             "filesystem",
@@ -641,6 +644,10 @@ fn command_rules() {
         cmd_allow(c, "make -j8 2>&1 | tail -20"),
         cmd_allow(c, "pip install -r requirements.txt"),
         cmd_allow(c, "pip install requests==2.32.3"),
+        cmd_allow(
+            c,
+            "pip install torch --index-url https://download.pytorch.org/whl/cu121",
+        ),
         cmd_allow(c, "git clone https://github.com/rust-lang/regex.git"),
         cmd_allow(
             c,
@@ -784,6 +791,17 @@ fn privilege_rules() {
         cmd_block(
             p,
             "PRIV-002",
+            "docker run -v /etc:/host-etc alpine ls /host-etc",
+        ),
+        cmd_block(
+            p,
+            "PRIV-002",
+            "docker run --mount type=bind,source=/,target=/host alpine",
+        ),
+        cmd_block(p, "PRIV-002", "podman run -v /proc/sys:/h alpine"),
+        cmd_block(
+            p,
+            "PRIV-002",
             "docker run --cap-add=SYS_ADMIN --security-opt apparmor=unconfined ubuntu",
         ),
         cmd_block(
@@ -820,6 +838,11 @@ fn privilege_rules() {
         cmd_allow(p, "docker run -v ${PWD}:/app -w /app node:20 npm test"),
         cmd_allow(p, "docker run -v /tmp/cache:/cache alpine ls /cache"),
         cmd_allow(p, "docker compose up -d"),
+        cmd_allow(
+            p,
+            "docker run -v /etc/localtime:/etc/localtime:ro alpine date",
+        ),
+        cmd_allow(p, "docker run -v /dev/shm:/dev/shm browserless/chrome"),
         cmd_allow(p, "kubectl get pods -n web"),
         cmd_allow(p, "kubectl exec -it web-0 -- ls /app"),
         cmd_allow(p, "podman run --rm alpine echo hi"),

@@ -47,6 +47,9 @@ pub struct Event {
     pub findings: Vec<crate::inspect::Finding>,
     pub latency_us: u64,
     pub profile: String,
+    /// The authenticated caller, when the transport has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
     pub mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,

@@ -214,6 +214,7 @@ mod tests {
             findings: vec![],
             latency_us: 1,
             profile: "balanced".into(),
+            principal: None,
             mode: "enforce",
             detail: None,
         }

@@ -172,7 +172,9 @@ pub fn run(a: StartArgs) -> u8 {
             results: policy.results.clone(),
             shadow: policy.mode == Mode::Shadow,
             server_key: argv.join(" "),
+            tool_filter: None,
         },
+        principal: None,
     };
     let outcome = rt.block_on(gateway::run(
         crate::transport::stdio::agent_stdin(),

@@ -34,7 +34,13 @@ pub enum CallCheck {
     Refused(Hidden),
 }
 
+/// Decides per tool name whether the session's principal may see and call it.
+pub type ToolFilter = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 pub struct ServerSideConfig {
+    /// Tools outside the caller's scopes/roles: hidden from listings and
+    /// refused with -32602 (`None`: every tool).
+    pub tool_filter: Option<ToolFilter>,
     pub metadata: MetadataConfig,
     pub pinning: PinningConfig,
     pub results: ResultsConfig,
@@ -66,6 +72,7 @@ impl Default for ServerSideConfig {
             },
             shadow: false,
             server_key: String::new(),
+            tool_filter: None,
         }
     }
 }
@@ -156,6 +163,15 @@ impl ServerView {
     }
 
     pub fn check_call(&mut self, tool: &str) -> CallCheck {
+        // Authorisation holds in every mode; shadow only relaxes inspection.
+        if let Some(f) = &self.cfg.tool_filter {
+            if !f(tool) {
+                return CallCheck::Refused(Hidden {
+                    rule: "AUTH-TOOL".into(),
+                    message: format!("the caller is not allowed to use tool {tool:?}"),
+                });
+            }
+        }
         if self.cfg.shadow {
             return CallCheck::Allowed;
         }
@@ -267,6 +283,10 @@ impl ServerView {
             out.findings.extend(f);
             page.insert(name, pinning::tool_hash(t));
         }
+        let auth_drop: HashSet<String> = match &self.cfg.tool_filter {
+            Some(f) => page.keys().filter(|n| !f(n)).cloned().collect(),
+            None => HashSet::new(),
+        };
         self.seen.tools.extend(page.clone());
         for name in self.check_pins(&page, complete, &mut out) {
             drop.insert(name);
@@ -284,7 +304,11 @@ impl ServerView {
         }
         if self.cfg.shadow {
             self.hidden.clear();
-            return out;
+            drop.clear();
+        }
+        drop.extend(auth_drop);
+        if let Some(l) = self.listed.as_mut() {
+            l.retain(|n| !drop.contains(n));
         }
         if !drop.is_empty() {
             match self.cfg.metadata.action {

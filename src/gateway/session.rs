@@ -30,6 +30,9 @@ pub struct SessionConfig {
     pub stderr_lines_per_sec: u32,
     /// Metadata, pinning and result policy (the server-side view).
     pub server_side: super::server_side::ServerSideConfig,
+    /// Who is on the agent side (set by an authenticating transport);
+    /// recorded in every audit event.
+    pub principal: Option<String>,
 }
 
 /// How a session ended.
@@ -1030,6 +1033,7 @@ impl Shared {
             findings: Vec::new(),
             latency_us: 0,
             profile: self.cfg.profile.clone(),
+            principal: self.cfg.principal.clone(),
             mode: match self.cfg.mode {
                 Mode::Enforce => "enforce",
                 Mode::Shadow => "shadow",
