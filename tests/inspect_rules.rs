@@ -591,6 +591,16 @@ fn command_rules() {
         cmd_block(
             c,
             "CMD-012",
+            "pip install \"tool @ https://files.example.com/tool.zip\"",
+        ),
+        cmd_block(
+            c,
+            "CMD-012",
+            "npm i https://files.example.com/pkg-1.0.0.tgz",
+        ),
+        cmd_block(
+            c,
+            "CMD-012",
             "cargo install --git https://github.com/evil/tool",
         ),
         // noisy but not blocked
