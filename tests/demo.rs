@@ -33,3 +33,45 @@ fn demo_shows_raw_losing_and_guarded_holding() {
     assert!(text.contains("blocked (inspector) ZONE-READ"), "{text}");
     assert!(text.contains("denied (kernel)"), "{text}");
 }
+
+/// In the kernel-only column the inspector let the attacks through, so each
+/// refusal came from the sandbox: the audit log must attribute them.
+#[test]
+fn kernel_denials_in_shadow_mode_are_attributed_to_the_call() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vanguard"))
+        .args(["demo", "--keep"])
+        .output()
+        .expect("run demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let dir = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kept "))
+        .unwrap_or_else(|| panic!("demo did not say where it kept its files:\n{text}"))
+        .to_string();
+    let audit =
+        std::fs::read_to_string(format!("{dir}/audit-shadow.jsonl")).expect("shadow audit log");
+    let _ = std::fs::remove_dir_all(&dir);
+    let denials: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| {
+            e["rules"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "KERNEL-DENIAL"))
+        })
+        .collect();
+    assert!(!denials.is_empty(), "no KERNEL-DENIAL event in:\n{audit}");
+    // The secret's read was denied by the kernel and the event names the file and the call.
+    let secret = denials
+        .iter()
+        .find(|e| {
+            e["findings"][0]["hint"]
+                .as_str()
+                .unwrap_or("")
+                .contains("outside/credentials.txt")
+        })
+        .unwrap_or_else(|| panic!("no denial names the secret file:\n{denials:#?}"));
+    assert_eq!(secret["direction"], "server_to_agent", "{secret}");
+    assert!(secret["request_id"].is_number(), "{secret}");
+    assert_eq!(secret["layer"], "Kernel", "{secret}");
+}

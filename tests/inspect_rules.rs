@@ -22,6 +22,15 @@
 //! - `http://169.254.169.254.nip.io/` and `http://169-254-169-254/` are
 //!   blocked: wildcard DNS names that spell the metadata address reach it.
 //! - `.env.example` / `.env.sample` are allowed: templates hold no secrets.
+//!   So are a project's `.npmrc` and Helm's `templates/secret.yaml`.
+//! - `pip install git+https://…`, package archives by URL and plaintext or
+//!   unverified indexes are blocked (a classic injected-agent move); an HTTPS
+//!   `--index-url` (PyTorch's own instructions) is allowed.
+//! - `docker run --network host` and `kubectl exec` are allowed (routine dev
+//!   work); `--privileged`, `--pid=host`, the Docker socket and host-root or
+//!   system-directory mounts are blocked.
+//! - `while true; do …; done` whose body can never break is blocked: the call
+//!   would not terminate. A loop with `&&`/`||` or several statements is not.
 
 use serde::Deserialize;
 use serde_json::{json, Value};

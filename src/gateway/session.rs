@@ -54,6 +54,9 @@ struct Pending {
     /// Sent by vanguard itself (a `tools/list` to learn the tools): the
     /// answer is consumed, not relayed.
     internal: bool,
+    /// Path-like arguments of a `tools/call` (at most a few), so a kernel
+    /// denial in the result can name what the call was about.
+    paths: Vec<String>,
 }
 
 /// State both pumps share.
@@ -185,6 +188,25 @@ where
     let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
     shared.cfg.audit.flush();
     outcome
+}
+
+/// The path-like arguments of a `tools/call` (at most four).
+fn call_paths(method: &str, params: Option<&Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    if method != "tools/call" {
+        return out;
+    }
+    if let Some(args) = params.and_then(|p| p.get("arguments")) {
+        crate::inspect::arguments::walk(args, |a| {
+            if out.len() < 4
+                && crate::inspect::arguments::classify(&a, false)
+                    .contains(crate::inspect::arguments::Kind::PATH)
+            {
+                out.push(a.value.to_string());
+            }
+        });
+    }
+    out
 }
 
 /// Resolves when SIGINT, SIGTERM or SIGHUP arrives.
@@ -572,6 +594,7 @@ impl Shared {
                     pending.insert(
                         id,
                         Pending {
+                            paths: call_paths(&method, params.as_ref()),
                             method,
                             tool: decision.tool,
                             since: started,
@@ -650,6 +673,7 @@ impl Shared {
                     tool: None,
                     since: Instant::now(),
                     internal: true,
+                    paths: Vec::new(),
                 },
             );
         Some(line)
@@ -951,9 +975,14 @@ impl Shared {
             }
             Err(_) => line.to_string(),
         };
-        let Some(f) = crate::inspect::denial::find(&text) else {
+        let Some(mut f) = crate::inspect::denial::find(&text) else {
             return;
         };
+        if f.hint.is_none() && !p.paths.is_empty() {
+            // The error text named no path: attribute it to the call's paths.
+            f.message = format!("{} while the call named {}", f.message, p.paths.join(", "));
+            f.hint = Some(format!("path: {}", p.paths[0]));
+        }
         tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
         let mut ev = self.base_event("decision", Direction::ServerToAgent);
         ev.method = Some(p.method.clone());

@@ -222,14 +222,14 @@ impl<'a> Scan<'a> {
 
     fn tool(&mut self, tool: &'a Value) {
         let mut schema_bytes = 0usize;
-        let mut biggest = "inputSchema";
+        let (mut biggest, mut biggest_bytes) = ("inputSchema", 0usize);
         for key in ["inputSchema", "outputSchema"] {
             let Some(schema) = tool.get(key) else {
                 continue;
             };
             let bytes = serialized_len(schema, self.limits.max_schema_bytes.saturating_add(1));
-            if bytes > schema_bytes / 2 {
-                biggest = key;
+            if bytes > biggest_bytes {
+                (biggest, biggest_bytes) = (key, bytes);
             }
             schema_bytes = schema_bytes.saturating_add(bytes);
             let depth = nesting_depth(schema, self.limits.max_schema_depth + 1);
@@ -340,7 +340,7 @@ impl<'a> Scan<'a> {
             );
         }
 
-        let mut views = normalize::text_views(s, &phrases::L0_LIMITS);
+        let mut views = normalize::text_views(s, &normalize::Limits::default());
         for extra in [hidden.tags.clone(), hidden.ansi_stripped.clone()].into_iter().flatten() {
             let cleaned = normalize::clean_unicode(&extra).into_owned();
             if !views.iter().any(|v| *v == extra) {
@@ -348,6 +348,11 @@ impl<'a> Scan<'a> {
             }
             if !views.iter().any(|v| *v == cleaned) {
                 views.push(Cow::Owned(cleaned));
+            }
+        }
+        if role == Role::Identifier {
+            if let Some(spaced) = spaced_identifier(s) {
+                views.push(Cow::Owned(spaced));
             }
         }
         for view in &views {
@@ -592,16 +597,15 @@ fn nesting_depth(v: &Value, cap: usize) -> usize {
     let mut deepest = 0;
     let mut stack: Vec<(&Value, usize)> = vec![(v, 0)];
     while let Some((v, d)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|c| (c, d + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|c| (c, d + 1))),
             _ => continue,
-        };
+        }
         deepest = deepest.max(d + 1);
         if deepest >= cap {
             return deepest;
         }
-        stack.extend(children.map(|c| (c, d + 1)));
     }
     deepest
 }
@@ -636,6 +640,26 @@ fn hidden_text(s: &str) -> HiddenText {
     h
 }
 
+/// An identifier's words (`ignore_previous`, `ignorePrevious` → `ignore previous`),
+/// so that phrases hidden in property names meet the phrase patterns.
+fn spaced_identifier(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if matches!(c, '_' | '-' | '.') {
+            out.push(' ');
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c);
+    }
+    (out != s).then_some(out)
+}
+
 /// The string with invisible and control characters shown as `<U+XXXX>`, so
 /// evidence in the audit log shows what the user could not see.
 fn visible(s: &str) -> String {
@@ -668,15 +692,6 @@ pub(crate) mod phrases {
     use regex::{Regex, RegexSet, RegexSetBuilder};
     use std::ops::Range;
     use std::sync::OnceLock;
-
-    /// View limits: the normalize defaults.
-    pub(crate) const L0_LIMITS: normalize::Limits = normalize::Limits {
-        max_percent_rounds: 4,
-        max_base64_tokens: 8,
-        min_base64_len: 16,
-        max_base64_decoded: 4096,
-        max_input: 64 * 1024,
-    };
 
     /// What a phrase tries to make the agent do.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -865,10 +880,10 @@ pub(crate) mod phrases {
             return ToolRef::NotATool;
         }
         let after = after.trim_start_matches(['`', '\'', '"']).trim_start();
-        let followed_by_tool = after.len() >= 4
-            && (after[..4].eq_ignore_ascii_case("tool") || after.get(..8).is_some_and(|a| a.eq_ignore_ascii_case("function")));
-        let shaped = name.contains(['_', '-', '.', ':', '/'])
-            || name.chars().skip(1).any(|c| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase());
+        let followed_by_tool = after.get(..4).is_some_and(|a| a.eq_ignore_ascii_case("tool"))
+            || after.get(..8).is_some_and(|a| a.eq_ignore_ascii_case("function"));
+        let camel = name.chars().skip(1).any(|c| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase());
+        let shaped = name.contains(['_', '-', '.', ':', '/']) || camel;
         if quoted || shaped || followed_by_tool {
             ToolRef::Named(name.to_string())
         } else {
@@ -923,7 +938,7 @@ pub(crate) mod phrases {
         let name = caps.get(1)?.as_str().to_string();
         let rest = &text[whole.end()..];
         let close = format!("</{}", name.to_ascii_lowercase());
-        let window = super::super::normalize_prefix(rest, MARKER_SPAN * 8);
+        let window = &rest[..floor_boundary(rest, MARKER_SPAN * 8)];
         let end_in_rest = find_ascii_ci(window, &close).unwrap_or_else(|| floor_boundary(rest, MARKER_SPAN));
         let content = &rest[..end_in_rest];
         Some(Marker {
@@ -1180,18 +1195,6 @@ pub(crate) mod phrases {
         }
         n
     }
-}
-
-/// The longest prefix of `s` at most `max` bytes that ends on a char boundary.
-fn normalize_prefix(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]
