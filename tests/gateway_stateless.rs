@@ -5,9 +5,6 @@
 mod common;
 use common::*;
 use serde_json::json;
-use std::time::Duration;
-
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn demo_server() -> String {
     format!(

@@ -107,10 +107,10 @@ pub fn run(a: PinArgs) -> u8 {
             EXIT_OK
         }
         PinCmd::Approve { server } => {
-            if !file
+            if file
                 .servers
                 .get(&server)
-                .is_some_and(|e| e.pending.is_some())
+                .is_none_or(|e| e.pending.is_none())
             {
                 return fail(
                     EXIT_CONFIG,
