@@ -264,6 +264,40 @@ fn main() {
         println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh — skipping its rows");
     }
 
+    {
+        // The same sequential measurement against the Rust echo server:
+        // without node's own jitter, the gateway's share is easier to see.
+        let per_run = if smoke { 20 } else { 1000 };
+        let cat_demo: Vec<String> =
+            vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
+        let through_demo = guard(&demo_cmd);
+        let (mut d, mut c, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..scale {
+            d.extend(latencies(&demo, per_run, small));
+            c.extend(latencies(&cat_demo, per_run, small));
+            g.extend(latencies(&through_demo, per_run, small));
+        }
+        d.sort();
+        c.sort();
+        g.sort();
+        println!(
+            "Rust echo server, sequential, small messages ({} calls each):",
+            per_run * scale
+        );
+        for (name, v) in [
+            ("direct", &d),
+            ("plain relay (cat|server|cat)", &c),
+            ("vanguard (gateway only)", &g),
+        ] {
+            println!(
+                "  {name:<28} p50 {:8.1} µs  p99 {:8.1} µs   added p50 {:+7.1} µs  p99 {:+8.1} µs",
+                us(percentile(v, 0.5)),
+                us(percentile(v, 0.99)),
+                us(percentile(v, 0.5)) - us(percentile(&d, 0.5)),
+                us(percentile(v, 0.99)) - us(percentile(&d, 0.99))
+            );
+        }
+    }
     let n = if smoke { 2000 } else { 50_000 * scale };
     let relay = vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
     let (base, _) = throughput(&demo, n, 256, small);

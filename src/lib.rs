@@ -7,6 +7,7 @@
 //! message; `audit` records every decision.
 
 pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod gateway;

@@ -991,7 +991,6 @@ fn l0_evasions() {
 /// - a `file:` URL inside a longer string is judged as the whole string, so
 ///   its path never meets the path rules.
 #[test]
-#[ignore = "needs an engine change in src/inspect/mod.rs (URLs inside longer strings)"]
 fn engine_gaps_urls_inside_strings() {
     let fx = fixture();
     let not_blocked = [
@@ -1037,11 +1036,7 @@ fn engine_gaps_urls_inside_strings() {
 // -------------------------------------------------------------- peer corpus
 
 /// Peer cases where vanguard's verdict differs on purpose.
-const DISAGREE: &[(&str, &str)] = &[(
-    "v213-fp-01-benign-security-doc-encoded-url",
-    "URLs are checked in every argument (content is often written to a script or config and fetched later); \
-     an encoded metadata URL in prose blocks until the engine treats prose URLs differently",
-)];
+const DISAGREE: &[(&str, &str)] = &[];
 
 #[derive(Deserialize)]
 struct PeerCase {

@@ -39,6 +39,10 @@ pub fn run(a: RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
+    let egress = match crate::policy::plan::egress_config(&policy) {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_CONFIG, format!("invalid configuration: {e}")),
+    };
     let planned = plan.enforcement();
     if plan.level() == Level::Enforce && !planned.fully_enforced() {
         return fail(
@@ -62,11 +66,26 @@ pub fn run(a: RunArgs) -> u8 {
     // Spawned from the main thread, which lives as long as the command: the
     // parent-death signal follows the spawning thread.
     let mut cmd = sandbox::command_for(&plan);
-    let (mut child, enforcement) = match sandbox::spawn(&mut cmd, &plan) {
+    forwarding.unblock_in_child(&mut cmd);
+    let sandbox::Spawned {
+        mut child,
+        enforcement,
+        egress_listener,
+    } = match sandbox::spawn_with_egress(&mut cmd, &plan) {
         Ok(spawned) => spawned,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
     log_enforcement(plan.level(), &name, &enforcement);
+    // The egress proxy (allowlist mode) runs on its own thread until the command is reaped.
+    let egress_proxy =
+        match super::start::start_egress(egress_listener, egress, egress_audit(&policy, &name)) {
+            Ok(p) => p,
+            Err(e) => {
+                Upstream::signal_group(child.id(), libc::SIGKILL);
+                let _ = child.wait();
+                return fail(EXIT_SPAWN, e);
+            }
+        };
     let status = match forwarding.wait(&mut child) {
         Ok(s) => s,
         Err(e) => {
@@ -76,8 +95,26 @@ pub fn run(a: RunArgs) -> u8 {
             return fail(EXIT_INTERNAL, format!("waiting for `{name}`: {e}"));
         }
     };
+    drop(egress_proxy);
     drop(plan);
     exit_code(status)
+}
+
+/// Egress events of `run` go to the profile's audit log, when it can be opened.
+fn egress_audit(policy: &crate::policy::Policy, name: &str) -> sandbox::egress::EgressAudit {
+    let mut audit = sandbox::egress::EgressAudit::disabled();
+    if policy.network.mode != crate::policy::NetMode::Allowlist {
+        return audit;
+    }
+    if let Some(path) = &policy.audit.path {
+        match crate::audit::AuditSink::open(path, policy.audit.max_bytes, policy.audit.keep) {
+            Ok(sink) => audit.sink = sink,
+            Err(e) => tracing::warn!("egress events are not audited: {e}"),
+        }
+    }
+    audit.server_id = name.to_string();
+    audit.profile = policy.name.clone();
+    audit
 }
 
 /// The summary at info when every layer is in force, at warn when not.
@@ -104,8 +141,12 @@ fn exit_code(status: ExitStatus) -> u8 {
 const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// SIGINT, SIGTERM, SIGHUP and SIGCHLD blocked in this (the only) thread,
-/// to be taken with `sigtimedwait`. std resets the signal mask in the child
-/// before it runs the sandbox set-up, so the command starts unblocked.
+/// to be taken with `sigtimedwait`.
+///
+/// # Warning
+/// A blocked mask survives `fork` and `exec`, and std does not reset it in
+/// the child: without [`SignalForwarding::unblock_in_child`] the command and
+/// the sandbox's signal-relaying supervisor would never see a SIGTERM.
 struct SignalForwarding {
     set: libc::sigset_t,
 }
@@ -126,6 +167,26 @@ impl SignalForwarding {
             }
         }
         Ok(SignalForwarding { set })
+    }
+
+    /// Registers a `pre_exec` hook that empties the signal mask. Call it
+    /// before [`sandbox::spawn`], whose set-up hook must run unblocked too
+    /// (hooks run in the order they were registered).
+    fn unblock_in_child(&self, cmd: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the hook makes one async-signal-safe call on a sigset_t
+        // prepared here; it allocates nothing.
+        unsafe {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            cmd.pre_exec(move || {
+                let rc = libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+                if rc != 0 {
+                    return Err(std::io::Error::from_raw_os_error(rc));
+                }
+                Ok(())
+            });
+        }
     }
 
     /// Waits for `child`, forwarding every blocked signal but SIGCHLD to its

@@ -29,6 +29,10 @@ pub struct CommonPolicyArgs {
     /// Network mode for the server (default: the profile's).
     #[arg(long, value_enum)]
     pub net: Option<NetMode>,
+    /// Add a destination to the network allow-list, HOST:PORT or *.DOMAIN:PORT
+    /// (repeatable; used with --net allowlist).
+    #[arg(long = "allow-host", value_name = "HOST:PORT")]
+    pub allow_hosts: Vec<String>,
 }
 
 impl CommonPolicyArgs {
@@ -39,6 +43,7 @@ impl CommonPolicyArgs {
             write: self.write.clone(),
             sandbox: self.sandbox,
             net: self.net,
+            allow_hosts: self.allow_hosts.clone(),
             ..Default::default()
         }
     }
@@ -122,6 +127,10 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
+    let egress = match policy::plan::egress_config(&policy) {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_CONFIG, format!("invalid configuration: {e}")),
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,7 +145,7 @@ pub fn run(a: StartArgs) -> u8 {
     };
     // The child's pipes register with this runtime's reactor.
     let guard = rt.enter();
-    let upstream = match Upstream::spawn(&plan) {
+    let mut upstream = match Upstream::spawn(&plan) {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
@@ -149,6 +158,26 @@ pub fn run(a: StartArgs) -> u8 {
     }
     let session_id = crate::audit::random_id();
     let server_id = server_id(&policy, &argv);
+    // Lives until the session ends; dropping it closes every proxied connection.
+    let in_flight = crate::sandbox::egress::InFlight::default();
+    let _egress_proxy = match start_egress(
+        upstream.egress_listener.take(),
+        egress,
+        crate::sandbox::egress::EgressAudit {
+            sink: audit.clone(),
+            session_id: session_id.clone(),
+            server_id: server_id.clone(),
+            profile: policy.name.clone(),
+            mode: if policy.mode == Mode::Shadow { "shadow" } else { "enforce" },
+            in_flight,
+        },
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            Upstream::signal_group(upstream.pid, libc::SIGKILL);
+            return fail(EXIT_SPAWN, e);
+        }
+    };
     tracing::info!(
         profile = policy.name,
         server = server_id,
@@ -186,6 +215,26 @@ pub fn run(a: StartArgs) -> u8 {
     // Dropping the runtime would wait for the blocking stdin reader.
     rt.shutdown_background();
     exit_code(&outcome)
+}
+
+/// Serves the egress proxy on the listener the sandbox handed back (network
+/// allow-list mode). No listener means no proxy: the server has no way out.
+pub(crate) fn start_egress(
+    listener: Option<std::net::TcpListener>,
+    config: Option<crate::sandbox::egress::EgressConfig>,
+    audit: crate::sandbox::egress::EgressAudit,
+) -> Result<Option<crate::sandbox::egress::EgressProxy>, String> {
+    let (Some(listener), Some(config)) = (listener, config) else {
+        return Ok(None);
+    };
+    tracing::info!(
+        allow = ?config.allow.describe(),
+        "egress proxy at {} (in the server's network namespace)",
+        crate::sandbox::egress::PROXY_URL
+    );
+    crate::sandbox::egress::EgressProxy::start(listener, config, audit)
+        .map(Some)
+        .map_err(|e| format!("cannot start the egress proxy: {e}"))
 }
 
 /// A short name for the server in logs and audit events.

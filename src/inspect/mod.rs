@@ -215,29 +215,42 @@ impl Inspector {
             self.match_in(tool, Target::Host, &h, base, arg, d);
         }
         // URLs anywhere: the URL rules and the host rules on each URL's host.
+        // A URL quoted in prose (a document being written, a message) is not
+        // fetched by that call: its findings are capped at Warn there.
+        let prose = arguments::is_prose_key(arg.key) && !shell_like;
+        let url_phase = d.findings.len();
         for v in &views {
             if !v.contains("://") {
                 continue;
             }
+            self.match_in(tool, Target::Url, v, base, arg, d);
             for u in normalize::extract_urls(v) {
                 let whole = format!("{}://{}{}", u.scheme, u.host, u.path_and_query);
                 self.match_in(tool, Target::Url, &whole, base, arg, d);
-                self.match_in(tool, Target::Url, v, base, arg, d);
                 let h = host_string(&normalize::canonical_host(&u.host));
                 self.match_in(tool, Target::Host, &h, base, arg, d);
-                if u.scheme == "file" && !kind.contains(Kind::PATH) {
+                if u.scheme == "file" && !kind.contains(Kind::PATH) && !prose {
+                    let file_url = format!("file://{}{}", u.host, u.path_and_query);
                     let file_arg = StringArg {
-                        value: v,
+                        value: &file_url,
                         ..arg.clone()
                     };
                     self.inspect_path(
                         tool,
                         &file_arg,
-                        std::slice::from_ref(&std::borrow::Cow::Borrowed(&**v)),
+                        std::slice::from_ref(&std::borrow::Cow::Borrowed(file_url.as_str())),
                         base,
                         hints,
                         d,
                     );
+                }
+            }
+        }
+        if prose {
+            for f in d.findings[url_phase..].iter_mut() {
+                if f.action == Action::Block {
+                    f.action = Action::Warn;
+                    f.message = format!("{} (quoted in text)", f.message);
                 }
             }
         }
@@ -318,8 +331,18 @@ impl Inspector {
         d: &mut Decision,
     ) {
         self.rules.each_match(target, view, tool, |rule| {
-            if !d.has_rule(&rule.id) {
-                d.push(Finding::from_rule(rule, &arg.pointer(base), view));
+            match d
+                .findings
+                .iter_mut()
+                .find(|f| f.rule == rule.id && !f.message.ends_with("(quoted in text)"))
+            {
+                None => d.push(Finding::from_rule(rule, &arg.pointer(base), view)),
+                // The same rule matched again where it counts more (a capped
+                // finding from prose, then the real URL argument): upgrade.
+                Some(f) if f.action < rule.action => {
+                    *f = Finding::from_rule(rule, &arg.pointer(base), view)
+                }
+                Some(_) => {}
             }
         });
     }

@@ -3,9 +3,16 @@
 //! A `RegexSet` runs all patterns of a target in one pass, so the cost of a
 //! check grows far slower than the number of rules. A cheap `is_match` runs
 //! first; only on a hit are the individual matches enumerated.
+//!
+//! Patterns are compiled in ASCII mode (`(?i)` folds ASCII case, `\b`, `\w`
+//! and `\s` are ASCII): the L0 views have already folded what matters
+//! (NFKC turns fullwidth letters and odd spaces into ASCII, confusables are
+//! mapped to Latin, zero-width characters are gone), and Unicode classes
+//! would multiply the automata's size — several MiB of resident memory for
+//! the default rule set — for no detection gain.
 
 use crate::policy::{glob_match, Rule, Target};
-use regex::{RegexSet, RegexSetBuilder};
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
 #[derive(Debug, thiserror::Error)]
 #[error("rule set for target {target:?} does not compile: {source}")]
@@ -35,6 +42,29 @@ const TARGETS: [Target; 6] = [
     Target::Tool,
 ];
 
+/// The one place patterns are configured, so validation (`policy`) and
+/// matching agree on what compiles.
+pub fn builder<I, S>(patterns: I) -> RegexSetBuilder
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut b = RegexSetBuilder::new(patterns);
+    b.unicode(false)
+        .size_limit(32 << 20)
+        .dfa_size_limit(4 << 20);
+    b
+}
+
+/// A pattern as it is compiled: case-insensitive unless the rule says otherwise.
+pub fn pattern_source(p: &str, case_sensitive: bool) -> String {
+    if case_sensitive {
+        p.to_string()
+    } else {
+        format!("(?i){p}")
+    }
+}
+
 impl RuleSet {
     pub fn compile(rules: &[Rule]) -> Result<RuleSet, CompileError> {
         let mut targets = Vec::new();
@@ -54,9 +84,7 @@ impl RuleSet {
             if patterns.is_empty() {
                 continue;
             }
-            let set = RegexSetBuilder::new(&patterns)
-                .size_limit(64 << 20)
-                .dfa_size_limit(64 << 20)
+            let set = builder(&patterns)
                 .build()
                 .map_err(|source| CompileError { target, source })?;
             targets.push((target, TargetSet { set, owner }));
@@ -81,11 +109,11 @@ impl RuleSet {
         let Some((_, ts)) = self.targets.iter().find(|(t, _)| *t == target) else {
             return;
         };
-        if !ts.set.is_match(text) {
+        if !ts.set.is_match(text.as_bytes()) {
             return;
         }
         let mut last = usize::MAX;
-        for idx in ts.set.matches(text).iter() {
+        for idx in ts.set.matches(text.as_bytes()).iter() {
             let ri = ts.owner[idx];
             if ri == last {
                 continue;

@@ -238,12 +238,8 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
             ));
         }
         for (j, p) in r.patterns.iter().enumerate() {
-            let src = if r.case_sensitive {
-                p.get_ref().clone()
-            } else {
-                format!("(?i){}", p.get_ref())
-            };
-            if let Err(e) = regex::RegexBuilder::new(&src).size_limit(1 << 22).build() {
+            let src = crate::inspect::rules::pattern_source(p.get_ref(), r.case_sensitive);
+            if let Err(e) = crate::inspect::rules::builder([&src]).build() {
                 return Err(err(
                     label,
                     Some(line_of_offset(text, p.span().start)),
@@ -340,7 +336,18 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 action
             }
         ),
-        network: section!(base.network, top.network, NetworkSection { mode, allow }),
+        network: section!(
+            base.network,
+            top.network,
+            NetworkSection {
+                mode,
+                allow,
+                resolve,
+                max_bytes_per_connection,
+                max_bytes_per_session,
+                max_connection_secs
+            }
+        ),
         sandbox: section!(
             base.sandbox,
             top.sandbox,
@@ -569,6 +576,10 @@ fn finish(
         network: NetworkConfig {
             mode: ov.net.or(net.mode).unwrap_or(NetMode::None),
             allow,
+            resolve: net.resolve.unwrap_or_default(),
+            max_bytes_per_connection: net.max_bytes_per_connection,
+            max_bytes_per_session: net.max_bytes_per_session,
+            max_connection_secs: net.max_connection_secs,
         },
         sandbox: SandboxConfig {
             level: ov.sandbox.or(sb.level).unwrap_or(SandboxLevel::BestEffort),

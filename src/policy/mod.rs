@@ -71,6 +71,11 @@ pub struct ZonesConfig {
 pub struct NetworkConfig {
     pub mode: NetMode,
     pub allow: Vec<String>,
+    /// Egress proxy resolver overrides, name → address text (checked by `plan::egress_config`).
+    pub resolve: BTreeMap<String, String>,
+    pub max_bytes_per_connection: Option<u64>,
+    pub max_bytes_per_session: Option<u64>,
+    pub max_connection_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,16 +1,20 @@
 //! Compiling a policy into the kernel sandbox plan: the same zones the
-//! inspector checks become the server's Landlock rules.
+//! inspector checks become the server's Landlock rules, and the same
+//! network allow-list the inspector checks URLs against drives the egress
+//! proxy ([`egress_config`]).
 
 use super::*;
+use crate::sandbox::egress::{AllowList, Budgets, EgressConfig};
 use crate::sandbox::{self, Plan, PlanInput, ResourceLimits};
 
 pub fn sandbox_plan(p: &Policy, argv: &[String]) -> Result<Plan, String> {
     let net = match p.network.mode {
         NetMode::None => sandbox::NetMode::None,
         NetMode::Host => sandbox::NetMode::Host,
-        NetMode::Allowlist => {
-            return Err("network mode \"allowlist\" needs the egress proxy, which this build does not have yet; use \"none\" or \"host\"".into())
+        NetMode::Allowlist if p.sandbox.level == SandboxLevel::Off => {
+            return Err("network mode \"allowlist\" needs the sandbox (the server's own network namespace, whose only way out is the egress proxy); with --sandbox off the server would have the host's network".into())
         }
+        NetMode::Allowlist => sandbox::NetMode::Allowlist,
     };
     let level = match p.sandbox.level {
         SandboxLevel::Enforce => sandbox::Level::Enforce,
@@ -46,4 +50,94 @@ pub fn sandbox_plan(p: &Policy, argv: &[String]) -> Result<Plan, String> {
         limits,
     };
     Plan::build(input).map_err(|e| e.to_string())
+}
+
+/// The egress proxy's configuration, in network allow-list mode (`None` otherwise).
+pub fn egress_config(p: &Policy) -> Result<Option<EgressConfig>, String> {
+    if p.network.mode != NetMode::Allowlist {
+        return Ok(None);
+    }
+    let allow = AllowList::parse(&p.network.allow).map_err(|e| format!("network.allow: {e}"))?;
+    let mut config = EgressConfig::new(allow);
+    for (name, addr) in &p.network.resolve {
+        let ip = addr
+            .parse()
+            .map_err(|_| format!("network.resolve: {name:?} = {addr:?}: not an IP address"))?;
+        let name = match crate::inspect::normalize::canonical_host(name) {
+            crate::inspect::normalize::HostView::Name(n) => n,
+            crate::inspect::normalize::HostView::Ip(_) => {
+                return Err(format!("network.resolve: {name:?} is an address, not a name"))
+            }
+        };
+        config.resolve.insert(name, ip);
+    }
+    let d = Budgets::default();
+    let positive = |field: &str, v: Option<u64>, default: u64| match v {
+        Some(0) => Err(format!("network.{field} must be greater than 0")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    config.budgets = Budgets {
+        max_bytes_per_connection: positive(
+            "max_bytes_per_connection",
+            p.network.max_bytes_per_connection,
+            d.max_bytes_per_connection,
+        )?,
+        max_bytes_per_session: positive(
+            "max_bytes_per_session",
+            p.network.max_bytes_per_session,
+            d.max_bytes_per_session,
+        )?,
+        max_connection_time: std::time::Duration::from_secs(positive(
+            "max_connection_secs",
+            p.network.max_connection_secs,
+            d.max_connection_time.as_secs(),
+        )?),
+    };
+    Ok(Some(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(mode: NetMode, allow: &[&str]) -> Policy {
+        let ov = Overrides {
+            net: Some(mode),
+            allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        load("balanced", &ov).expect("balanced loads")
+    }
+
+    #[test]
+    fn only_allowlist_mode_has_an_egress_proxy() {
+        assert!(egress_config(&policy(NetMode::None, &[]))
+            .expect("ok")
+            .is_none());
+        let c = egress_config(&policy(NetMode::Allowlist, &["api.example.org:443"]))
+            .expect("ok")
+            .expect("some");
+        assert_eq!(c.allow.describe(), vec!["api.example.org:443"]);
+        assert_eq!(c.budgets, Budgets::default());
+    }
+
+    #[test]
+    fn resolver_overrides_must_be_addresses_for_names() {
+        let mut p = policy(NetMode::Allowlist, &[]);
+        p.network.resolve.insert("Test.Internal".into(), "127.0.0.1".into());
+        let c = egress_config(&p).expect("ok").expect("some");
+        assert_eq!(c.resolve.get("test.internal"), Some(&"127.0.0.1".parse().expect("ip")));
+        p.network.resolve.insert("x.test".into(), "not-an-ip".into());
+        assert!(egress_config(&p).is_err());
+    }
+
+    #[test]
+    fn zero_budgets_are_refused() {
+        let mut p = policy(NetMode::Allowlist, &[]);
+        p.network.max_connection_secs = Some(0);
+        assert!(egress_config(&p)
+            .unwrap_err()
+            .contains("max_connection_secs"));
+    }
 }

@@ -96,6 +96,16 @@ pub enum NetMode {
 pub struct NetworkSection {
     pub mode: Option<NetMode>,
     pub allow: Option<Vec<String>>,
+    /// Names the egress proxy answers without DNS (`"test.internal" = "127.0.0.1"`);
+    /// for tests and pinned hosts. A loopback or private answer still needs
+    /// its address on the allow-list.
+    pub resolve: Option<BTreeMap<String, String>>,
+    /// Egress budgets (allowlist mode): bytes per proxied connection, both ways.
+    pub max_bytes_per_connection: Option<u64>,
+    /// Bytes all proxied connections of a session may move together.
+    pub max_bytes_per_session: Option<u64>,
+    /// How long one proxied connection may stay open.
+    pub max_connection_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]

@@ -3,14 +3,15 @@
 //! The parent builds a complete ruleset with the `landlock` crate
 //! ([`prepare`]): every handled right of [`TARGET_ABI`], one rule per zone and
 //! baseline path, TCP bind/connect handled with no allowed port when the
-//! network is off, and the abstract-unix-socket and signal scopes. The child
+//! network is off (connect to the egress proxy's port only in allow-list
+//! mode), and the abstract-unix-socket and signal scopes. The child
 //! then only calls [`restrict_self`] on the ruleset fd (one raw syscall), and
 //! optionally [`add_path_rule`] for the fresh `/proc` it mounted itself.
 
 use super::baseline::Access;
 use ::landlock::{
-    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
+    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -74,17 +75,31 @@ fn rights_for(path: &Path, access: Access) -> BitFlags<AccessFs> {
     }
 }
 
+/// What TCP the server may do (Landlock ABI 4; older kernels ignore it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpRule {
+    /// TCP not handled: the host network.
+    Unrestricted,
+    /// No bind, no connect.
+    DenyAll,
+    /// No bind; connect only to this port (the egress proxy's).
+    ConnectOnly(u16),
+}
+
 /// Builds the ruleset in the parent and returns its fd, or `None` when the
 /// kernel has no Landlock. Paths that vanished since `Plan::build` are skipped.
-pub fn prepare(rules: &[PathRule], deny_tcp: bool) -> Result<Option<OwnedFd>, LandlockError> {
+pub fn prepare(rules: &[PathRule], tcp: TcpRule) -> Result<Option<OwnedFd>, LandlockError> {
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(TARGET_ABI))?
         .scope(Scope::from_all(TARGET_ABI))?;
-    if deny_tcp {
+    if tcp != TcpRule::Unrestricted {
         ruleset = ruleset.handle_access(AccessNet::from_all(ABI::V4))?;
     }
     let mut created = ruleset.create()?;
+    if let TcpRule::ConnectOnly(port) = tcp {
+        created = created.add_rule(NetPort::new(port, AccessNet::ConnectTcp))?;
+    }
     for rule in rules {
         let fd = match PathFd::new(&rule.path) {
             Ok(fd) => fd,

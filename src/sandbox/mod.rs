@@ -9,7 +9,9 @@
 //! ([`Enforcement`]). [`spawn`] prepares the Landlock ruleset fd
 //! ([`landlock`]) and hands everything to the ordered child set-up
 //! ([`spawn`](mod@spawn)), which runs between fork and exec using only
-//! prepared data ([`namespaces`], [`limits`]).
+//! prepared data ([`namespaces`], [`limits`]). In network allow-list mode
+//! the child also creates the [`egress`] proxy's listener inside its network
+//! namespace and hands it back; [`spawn_with_egress`] returns it.
 //!
 //! # Warning
 //! A `Plan` owns resources of the servers spawned from it: dropping it removes
@@ -18,6 +20,7 @@
 
 pub mod baseline;
 pub mod cgroup;
+pub mod egress;
 pub mod landlock;
 pub mod limits;
 pub mod namespaces;
@@ -54,6 +57,10 @@ pub enum Level {
 pub enum NetMode {
     /// A private network namespace with only loopback; TCP denied by Landlock too.
     None,
+    /// A private network namespace whose only way out is vanguard's egress
+    /// proxy, listening on the namespace's loopback; Landlock allows TCP
+    /// connect to the proxy's port only.
+    Allowlist,
     /// The host's network.
     Host,
 }
@@ -336,7 +343,16 @@ impl Plan {
             path: e.path.clone(),
             access: e.access,
         }));
-        let env = if sandboxed {
+        let namespaces = if sandboxed {
+            namespaces::decide(
+                input.net != NetMode::Host,
+                support.root,
+                support.namespaces(),
+            )
+        } else {
+            namespaces::Namespaces::default()
+        };
+        let mut env = if sandboxed {
             limits::scrub_env(
                 std::env::vars_os(),
                 &input.env_allow,
@@ -348,20 +364,20 @@ impl Plan {
                 .chain(input.env_set.iter().map(|(k, v)| (k.into(), v.into())))
                 .collect()
         };
+        if input.net == NetMode::Allowlist && namespaces.net {
+            // The policy's own `env_set` wins over the proxy variables.
+            for (k, v) in egress::proxy_env() {
+                if input.env_set.iter().all(|(set, _)| set != k) {
+                    env.retain(|(ek, _)| ek != k);
+                    env.push((k.into(), v.into()));
+                }
+            }
+        }
         let profile = seccomp::Profile::for_plan(input.strict_seccomp);
         let seccomp = if sandboxed && support.seccomp {
             seccomp::compile(profile)?
         } else {
             Vec::new()
-        };
-        let namespaces = if sandboxed {
-            namespaces::decide(
-                input.net == NetMode::None,
-                support.root,
-                support.namespaces(),
-            )
-        } else {
-            namespaces::Namespaces::default()
         };
         let cgroup = match (
             &support.cgroup2_mount,
@@ -485,8 +501,14 @@ impl Plan {
             denied.join(", ")
         );
         let net = match self.net {
-            NetMode::None => "none (private network namespace with loopback; TCP bind/connect denied by Landlock)",
-            NetMode::Host => "host",
+            NetMode::None => "none (private network namespace with loopback; TCP bind/connect denied by Landlock)".to_string(),
+            NetMode::Allowlist => format!(
+                "allowlist (private network namespace with loopback; the only way out is vanguard's egress proxy at {}, \
+                 which connects to allow-listed destinations only; Landlock allows TCP connect to port {} only, no bind)",
+                egress::PROXY_URL,
+                egress::PROXY_PORT
+            ),
+            NetMode::Host => "host".to_string(),
         };
         let _ = writeln!(s, "network: {net}");
         let rl: Vec<String> = self
@@ -515,11 +537,19 @@ impl Plan {
         s
     }
 
+    /// Whether a spawn under this plan hands back an egress proxy listener.
+    pub fn has_egress(&self) -> bool {
+        self.net == NetMode::Allowlist && self.namespaces.net
+    }
+
     /// The per-spawn child set-up; opens the Landlock ruleset (in the parent).
-    fn child_setup(&self) -> Result<spawn::ChildSetup, SandboxError> {
+    /// With an egress proxy, also the receiving end of its listener.
+    fn child_setup(
+        &self,
+    ) -> Result<(spawn::ChildSetup, Option<egress::HandoffReceiver>), SandboxError> {
         let mut setup = spawn::ChildSetup::default();
         if self.level == Level::Off {
-            return Ok(setup);
+            return Ok((setup, None));
         }
         setup.sandboxed = true;
         if let Some(cg) = &self.cgroup {
@@ -544,15 +574,29 @@ impl Plan {
         if self.namespaces.net {
             setup.loopback = Some(namespaces::Loopback::default());
         }
+        let mut receiver = None;
+        if self.has_egress() {
+            let (rx, tx) = egress::handoff().map_err(|e| SandboxError::Setup {
+                step: "egress listener",
+                source: std::io::Error::other(e),
+            })?;
+            setup.egress = Some(tx);
+            receiver = Some(rx);
+        }
         setup.pid_namespace = self.namespaces.pid;
         setup.rlimits = self.limits.rlimits();
         setup.cap_last_cap = self.support.cap_last_cap;
         setup.has_setpcap = self.support.root || self.namespaces.user;
         if self.support.landlock_abi > 0 {
-            setup.landlock = landlock::prepare(&self.rules, self.net == NetMode::None)?;
+            let tcp = match self.net {
+                NetMode::None => landlock::TcpRule::DenyAll,
+                NetMode::Allowlist => landlock::TcpRule::ConnectOnly(egress::PROXY_PORT),
+                NetMode::Host => landlock::TcpRule::Unrestricted,
+            };
+            setup.landlock = landlock::prepare(&self.rules, tcp)?;
         }
         setup.seccomp = self.seccomp.clone();
-        Ok(setup)
+        Ok((setup, receiver))
     }
 }
 
@@ -596,7 +640,7 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
             if abi < 5 {
                 lacks.push("device ioctl (ABI 5)");
             }
-            if abi < 4 && a.net == NetMode::None {
+            if abi < 4 && a.net != NetMode::Host {
                 lacks.push("TCP bind/connect (ABI 4)");
             }
             if abi < 3 {
@@ -619,8 +663,8 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
     };
     let netns = match (a.net, a.namespaces.net) {
         (NetMode::Host, _) => Status::NotApplied("network mode host".into()),
-        (NetMode::None, true) => Status::Full,
-        (NetMode::None, false) => {
+        (NetMode::None | NetMode::Allowlist, true) => Status::Full,
+        (NetMode::None | NetMode::Allowlist, false) => {
             missing.push(
                 "netns: cannot create a network namespace (not root, no user namespaces)".into(),
             );
@@ -709,10 +753,36 @@ fn apply_env(cmd: &mut std::process::Command, plan: &Plan) {
 /// from a thread that lives as long as the server (not a short-lived
 /// `spawn_blocking` worker), or the server is killed when the thread ends.
 /// Spawn each `Command` once: its `pre_exec` hook is not removed afterwards.
+///
+/// # Warning
+/// In network allow-list mode the egress proxy's listener is dropped here, so
+/// the server has no way out at all: use [`spawn_with_egress`] and serve it.
 pub fn spawn(
     cmd: &mut std::process::Command,
     plan: &Plan,
 ) -> Result<(std::process::Child, Enforcement), SandboxError> {
+    let spawned = spawn_with_egress(cmd, plan)?;
+    Ok((spawned.child, spawned.enforcement))
+}
+
+/// A server started by [`spawn_with_egress`].
+#[derive(Debug)]
+pub struct Spawned {
+    pub child: std::process::Child,
+    pub enforcement: Enforcement,
+    /// Network allow-list mode: the listener inside the server's network
+    /// namespace (`127.0.0.1:3128` there). Serve it with
+    /// [`egress::EgressProxy`]; until then connections queue, and dropping
+    /// it leaves the server without network.
+    pub egress_listener: Option<std::net::TcpListener>,
+}
+
+/// Like [`spawn`], and also returns the egress proxy's listener when the
+/// plan has one (see [`egress`]).
+pub fn spawn_with_egress(
+    cmd: &mut std::process::Command,
+    plan: &Plan,
+) -> Result<Spawned, SandboxError> {
     let enforcement = plan.enforcement.clone();
     match plan.level {
         Level::Enforce if !enforcement.fully_enforced() => {
@@ -732,7 +802,7 @@ pub fn spawn(
     } else {
         apply_env(cmd, plan);
     }
-    let setup = plan.child_setup()?;
+    let (setup, receiver) = plan.child_setup()?;
     let progress = Arc::new(
         spawn::Progress::new().map_err(|source| SandboxError::Setup {
             step: "start",
@@ -741,9 +811,26 @@ pub fn spawn(
     );
     spawn::install(cmd, setup, Arc::clone(&progress));
     match cmd.spawn() {
-        Ok(child) => {
+        Ok(mut child) => {
             tracing::info!(pid = child.id(), program = %plan.program.display(), "sandbox: {}", enforcement.summary());
-            Ok((child, enforcement))
+            // The child queued the listener before exec, so it is there now.
+            let egress_listener = match receiver.map(egress::HandoffReceiver::receive) {
+                Some(Ok(listener)) => Some(listener),
+                Some(Err(e)) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(SandboxError::Setup {
+                        step: "egress listener",
+                        source: std::io::Error::other(e),
+                    });
+                }
+                None => None,
+            };
+            Ok(Spawned {
+                child,
+                enforcement,
+                egress_listener,
+            })
         }
         Err(source) => match progress.step() {
             "exec" | "start" => Err(SandboxError::Spawn {

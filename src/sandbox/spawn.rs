@@ -27,6 +27,7 @@
 use super::landlock;
 use super::limits::{self, Rlimit};
 use super::namespaces::{self, Loopback, UserMaps};
+use super::egress::ListenerHandoff;
 use super::seccomp::Program;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -51,6 +52,7 @@ pub const STEPS: &[&str] = &[
     "seccomp",
     "close stray fds",
     "exec",
+    "egress listener",
 ];
 
 /// Everything the child needs, prepared in the parent.
@@ -68,6 +70,9 @@ pub struct ChildSetup {
     pub has_setpcap: bool,
     pub landlock: Option<OwnedFd>,
     pub seccomp: Vec<Program>,
+    /// Network allow-list mode: create the proxy listener in the new network
+    /// namespace and send it to vanguard.
+    pub egress: Option<ListenerHandoff>,
 }
 
 /// A shared anonymous page where the child records the step it is in (slot
@@ -327,6 +332,13 @@ impl ChildSetup {
         if let Some(lo) = &self.loopback {
             progress.set(6);
             lo.bring_up()?;
+        }
+        // 6b. The egress proxy's listener, in this namespace, sent to vanguard
+        //     before anything else is forked (only the server's namespace
+        //     has it; the fd is closed here, so the server never holds it).
+        if let Some(handoff) = &self.egress {
+            progress.set(16);
+            handoff.create_and_send()?;
         }
         if self.pid_namespace {
             // 7. The supervisor stays outside; its child is PID 1 (init) of

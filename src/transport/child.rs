@@ -16,6 +16,9 @@ pub struct Upstream {
     pub stderr: Option<ChildStderr>,
     pub exit: oneshot::Receiver<std::io::Result<ExitStatus>>,
     pub enforcement: Option<crate::sandbox::Enforcement>,
+    /// Network allow-list mode: the egress proxy's listener inside the
+    /// server's network namespace, to be served by the caller.
+    pub egress_listener: Option<std::net::TcpListener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +44,11 @@ impl Upstream {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let (mut child, enforcement) = crate::sandbox::spawn(&mut cmd, plan)?;
+        let crate::sandbox::Spawned {
+            mut child,
+            enforcement,
+            egress_listener,
+        } = crate::sandbox::spawn_with_egress(&mut cmd, plan)?;
         let program = plan.program().display().to_string();
         let io_err = |source| SpawnError::Io {
             program: program.clone(),
@@ -82,6 +89,7 @@ impl Upstream {
             stderr,
             exit: rx,
             enforcement: Some(enforcement),
+            egress_listener,
         })
     }
 

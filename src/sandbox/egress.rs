@@ -1,0 +1,183 @@
+//! The egress proxy: the only way out of a server's network namespace in
+//! network allow-list mode.
+//!
+//! ```text
+//!  server netns                         host netns (vanguard)
+//!  ┌──────────────────────────┐
+//!  │ server ──HTTP(S)_PROXY──▶ 127.0.0.1:3128 ══ listener fd ══▶ EgressProxy ──▶ allow-listed
+//!  │ (Landlock: TCP connect   │   (created by the child after        │           destination
+//!  │  to port 3128 only)      │    unshare, sent over SCM_RIGHTS)    └──▶ audit: one event
+//!  └──────────────────────────┘                                            per attempt
+//! ```
+//!
+//! 1. [`listener`]: the child creates the listening socket inside its new
+//!    network namespace and hands the fd to vanguard before exec; the socket
+//!    stays in that namespace, so only the server can reach it, while
+//!    vanguard's outgoing connections leave from the host's namespace.
+//! 2. [`EgressProxy`] serves HTTP `CONNECT`, plain HTTP forwarding and
+//!    SOCKS5 on it, on its own thread (so it works the same under `start`
+//!    and `run`).
+//! 3. Each request is judged by [`AllowList`] on the host as the client
+//!    named it, then resolved by vanguard itself; resolved addresses that are
+//!    internal ([`internal_kind`]: loopback, private, link-local, metadata…)
+//!    are refused unless the list names that address (DNS rebinding). The
+//!    proxy connects to exactly the address it checked.
+//! 4. Every connection is metered against [`Budgets`] and recorded in the
+//!    audit log with the tool calls in flight ([`InFlight`]).
+
+mod address;
+mod allow;
+pub mod listener;
+mod meter;
+mod proxy;
+mod request;
+mod socks;
+
+pub use address::internal_kind;
+pub use allow::{split_host_port, AllowList};
+pub use listener::{
+    handoff, HandoffError, HandoffReceiver, ListenerHandoff, PROXY_ADDR, PROXY_PORT,
+};
+pub use proxy::EgressProxy;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The proxy URL the server is given (`PROXY_ADDR:PROXY_PORT`).
+pub const PROXY_URL: &str = "http://127.0.0.1:3128";
+
+/// The environment that points HTTP clients at the proxy. Both spellings:
+/// curl reads only lowercase `http_proxy`, Go and Python read both.
+/// `NO_PROXY` keeps the server's own loopback (inside its namespace) direct.
+pub fn proxy_env() -> Vec<(&'static str, &'static str)> {
+    let mut env = Vec::new();
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        env.push((name, PROXY_URL));
+    }
+    for name in ["http_proxy", "https_proxy", "all_proxy"] {
+        env.push((name, PROXY_URL));
+    }
+    env.push(("NO_PROXY", "localhost,127.0.0.1"));
+    env.push(("no_proxy", "localhost,127.0.0.1"));
+    env
+}
+
+/// Exfiltration budgets. The defaults are far above any normal fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// Bytes one connection may move, both directions together.
+    pub max_bytes_per_connection: u64,
+    /// Bytes all connections of the session may move together.
+    pub max_bytes_per_session: u64,
+    /// How long one connection may stay open.
+    pub max_connection_time: Duration,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            max_bytes_per_connection: 64 << 20,
+            max_bytes_per_session: 256 << 20,
+            max_connection_time: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the proxy allows.
+#[derive(Debug, Clone)]
+pub struct EgressConfig {
+    pub allow: AllowList,
+    /// Names answered without DNS (tests: a name for `127.0.0.1`).
+    pub resolve: BTreeMap<String, IpAddr>,
+    pub budgets: Budgets,
+    /// Longest wait for DNS and for the TCP handshake with the destination.
+    pub connect_timeout: Duration,
+}
+
+impl EgressConfig {
+    pub fn new(allow: AllowList) -> EgressConfig {
+        EgressConfig {
+            allow,
+            resolve: BTreeMap::new(),
+            budgets: Budgets::default(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The request ids of the tool calls in flight, shared with the session
+/// that updates it, so every egress event names the calls that may have
+/// caused it (all of them when several run at once).
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<Mutex<Vec<Value>>>);
+
+impl InFlight {
+    /// A call was forwarded to the server.
+    pub fn insert(&self, id: Value) {
+        self.lock().push(id);
+    }
+
+    /// The call was answered (or failed).
+    pub fn remove(&self, id: &Value) {
+        let mut ids = self.lock();
+        if let Some(i) = ids.iter().position(|v| v == id) {
+            ids.swap_remove(i);
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<Value> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Value>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Where egress events go and what they are labelled with.
+#[derive(Clone)]
+pub struct EgressAudit {
+    pub sink: crate::audit::AuditSink,
+    pub session_id: String,
+    pub server_id: String,
+    pub profile: String,
+    /// `enforce` or `shadow` (the proxy enforces in both: it is the sandbox).
+    pub mode: &'static str,
+    pub in_flight: InFlight,
+}
+
+impl EgressAudit {
+    /// No audit log (events only reach the tracing log).
+    pub fn disabled() -> EgressAudit {
+        EgressAudit {
+            sink: crate::audit::AuditSink::disabled(),
+            session_id: crate::audit::random_id(),
+            server_id: String::new(),
+            profile: String::new(),
+            mode: "enforce",
+            in_flight: InFlight::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_url_names_the_listener() {
+        assert_eq!(PROXY_URL, format!("http://{PROXY_ADDR}:{PROXY_PORT}"));
+    }
+
+    #[test]
+    fn in_flight_tracks_ids() {
+        let f = InFlight::default();
+        f.insert(Value::from(1));
+        f.insert(Value::from("b"));
+        f.remove(&Value::from(1));
+        assert_eq!(f.snapshot(), vec![Value::from("b")]);
+    }
+}
