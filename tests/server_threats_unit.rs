@@ -580,9 +580,9 @@ fn big_tool_list() -> Value {
     json!({ "tools": tools })
 }
 
-/// About 1 MiB of ordinary tool output (logs, code, lock-file lines, hashes)
-/// with a few secrets in it.
-fn big_result(lines_per_item: usize) -> Value {
+/// About 1 MiB of ordinary tool output (logs, code, lock-file lines,
+/// hashes, non-ASCII prose) with a few secrets in it, as `items` text blocks.
+fn big_result(items: usize) -> Value {
     let lines = [
         "2026-11-24T12:00:00.123Z INFO  request id=123e4567-e89b-12d3-a456-426614174000 path=/api/v1/items status=200 duration=12ms",
         "commit 3f786850e387550fdab836ed7e6dc881de23001b Merge pull request #4242 from user/feature-branch",
@@ -591,21 +591,23 @@ fn big_result(lines_per_item: usize) -> Value {
         "drwxr-xr-x  5 user user  4096 Nov 24 12:00 node_modules   -rw-r--r--  1 user user  1675 Nov 24 .env.example",
         "Très bien — the café’s menu has 12 items; 東京 and Zürich branches open at 9:00.",
     ];
-    let mut text = String::new();
-    let mut items = Vec::new();
+    let per_item = 1024 * 1024 / items;
     let mut i = 0;
-    while items.len() * lines_per_item * 110 < 1024 * 1024 {
-        for _ in 0..lines_per_item {
-            text.push_str(lines[i % lines.len()]);
-            text.push('\n');
-            i += 1;
-            if i % 3000 == 0 {
-                text.push_str("export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n");
+    let content: Vec<Value> = (0..items)
+        .map(|_| {
+            let mut text = String::with_capacity(per_item + 200);
+            while text.len() < per_item {
+                text.push_str(lines[i % lines.len()]);
+                text.push('\n');
+                i += 1;
+                if i % 3000 == 0 {
+                    text.push_str("export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n");
+                }
             }
-        }
-        items.push(json!({"type": "text", "text": std::mem::take(&mut text)}));
-    }
-    json!({ "content": items })
+            json!({"type": "text", "text": text})
+        })
+        .collect();
+    json!({ "content": content })
 }
 
 #[test]
@@ -620,8 +622,8 @@ fn timing_tools_list_and_large_result() {
     });
     println!("tools/list: 100 tools, {} KiB: best {best:?}, median {median:?} (target ≤ 2 ms in release)", bytes / 1024);
 
-    for (label, per_item) in [("one 1 MiB text", 1_000_000), ("1 KiB texts", 10)] {
-        let result = big_result(per_item);
+    for (label, items) in [("one 1 MiB text", 1), ("1024 texts of 1 KiB", 1024)] {
+        let result = big_result(items);
         let bytes = serde_json::to_vec(&result).map(|v| v.len()).unwrap_or(0);
         let mut probe = result.clone();
         let f = scan(&mut probe, ScanMode::Redact);

@@ -203,7 +203,9 @@ mod tests {
     #[test]
     fn exactly_one_key_source() {
         assert!(parse("[jwt]\nissuer='i'\naudience=['a']\n").is_err());
-        assert!(parse("[jwt]\nissuer='i'\naudience=['a']\njwks_file='/x'\ndiscovery=true\n").is_err());
+        assert!(
+            parse("[jwt]\nissuer='i'\naudience=['a']\njwks_file='/x'\ndiscovery=true\n").is_err()
+        );
     }
 
     #[test]

@@ -120,8 +120,9 @@ impl Jwks {
 
     async fn fetch(&self) -> Result<Vec<Arc<Key>>, String> {
         let text = match &self.source {
-            JwksSource::File(p) => std::fs::read_to_string(p)
-                .map_err(|e| format!("JWKS {}: {e}", p.display()))?,
+            JwksSource::File(p) => {
+                std::fs::read_to_string(p).map_err(|e| format!("JWKS {}: {e}", p.display()))?
+            }
             JwksSource::Url(u) => self.get(u).await?,
             JwksSource::Discovery(issuer) => {
                 let url = format!(

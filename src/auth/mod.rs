@@ -178,7 +178,10 @@ mod tests {
     #[tokio::test]
     async fn api_key_in_either_header() {
         let a = Authenticator::new(Some("k-0123456789abcdef"), Default::default()).unwrap();
-        assert!(a.authenticate(Some("k-0123456789abcdef"), None).await.is_ok());
+        assert!(a
+            .authenticate(Some("k-0123456789abcdef"), None)
+            .await
+            .is_ok());
         assert!(a
             .authenticate(None, Some("Bearer k-0123456789abcdef"))
             .await

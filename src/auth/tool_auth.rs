@@ -95,7 +95,10 @@ mod tests {
     fn principal(scopes: &[&str], roles: &[&str]) -> Principal {
         Principal {
             subject: "u".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+            scopes: scopes
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<_>>(),
             roles: roles.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
         }
     }

@@ -17,6 +17,7 @@ mod doctor;
 mod pin;
 mod policy_cmd;
 mod run;
+mod sse;
 mod start;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ struct Cli {
 enum Command {
     /// Wrap a local stdio MCP server: the agent talks to vanguard on stdin/stdout.
     Start(start::StartArgs),
+    /// Serve MCP over HTTP (Streamable HTTP on /mcp, legacy SSE on /sse): one sandboxed server per session.
+    Sse(sse::SseArgs),
     /// Validate and explain profiles.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCmd),
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
     init_logging(&cli.log_level);
     let code = match cli.command {
         Command::Start(a) => start::run(a),
+        Command::Sse(a) => sse::run(a),
         Command::Policy(p) => policy_cmd::run(p),
         Command::Run(a) => run::run(a),
         Command::Doctor(a) => doctor::run(a),

@@ -77,15 +77,16 @@ pub fn run(a: RunArgs) -> u8 {
     };
     log_enforcement(plan.level(), &name, &enforcement);
     // The egress proxy (allowlist mode) runs on its own thread until the command is reaped.
-    let egress_proxy =
-        match super::start::start_egress(egress_listener, egress, egress_audit(&policy, &name)) {
-            Ok(p) => p,
-            Err(e) => {
-                Upstream::signal_group(child.id(), libc::SIGKILL);
-                let _ = child.wait();
-                return fail(EXIT_SPAWN, e);
-            }
-        };
+    let audit = egress_audit(&policy, &name);
+    let audit_sink = audit.sink.clone();
+    let egress_proxy = match super::start::start_egress(egress_listener, egress, audit) {
+        Ok(p) => p,
+        Err(e) => {
+            Upstream::signal_group(child.id(), libc::SIGKILL);
+            let _ = child.wait();
+            return fail(EXIT_SPAWN, e);
+        }
+    };
     let status = match forwarding.wait(&mut child) {
         Ok(s) => s,
         Err(e) => {
@@ -96,6 +97,7 @@ pub fn run(a: RunArgs) -> u8 {
         }
     };
     drop(egress_proxy);
+    audit_sink.flush();
     drop(plan);
     exit_code(status)
 }

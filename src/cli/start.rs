@@ -160,7 +160,8 @@ pub fn run(a: StartArgs) -> u8 {
     let server_id = server_id(&policy, &argv);
     // Lives until the session ends; dropping it closes every proxied connection.
     let in_flight = crate::sandbox::egress::InFlight::default();
-    let _egress_proxy = match start_egress(
+    let egress_sink = audit.clone();
+    let egress_proxy = match start_egress(
         upstream.egress_listener.take(),
         egress,
         crate::sandbox::egress::EgressAudit {
@@ -168,7 +169,11 @@ pub fn run(a: StartArgs) -> u8 {
             session_id: session_id.clone(),
             server_id: server_id.clone(),
             profile: policy.name.clone(),
-            mode: if policy.mode == Mode::Shadow { "shadow" } else { "enforce" },
+            mode: if policy.mode == Mode::Shadow {
+                "shadow"
+            } else {
+                "enforce"
+            },
             in_flight,
         },
     ) {
@@ -214,6 +219,9 @@ pub fn run(a: StartArgs) -> u8 {
     drop(guard);
     // Dropping the runtime would wait for the blocking stdin reader.
     rt.shutdown_background();
+    // Closes the proxied connections still open; their events are written now.
+    drop(egress_proxy);
+    egress_sink.flush();
     exit_code(&outcome)
 }
 

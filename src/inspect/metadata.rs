@@ -769,7 +769,7 @@ pub(crate) mod phrases {
     const OBJ: &str = r"(?:(?:private|secret|api|access|ssh|gpg|pgp|signing|encryption|aws|cloud)[\s_-]*keys?|(?:api|access|auth|authentication|bearer|session|refresh|github|slack|oauth)[\s_-]*tokens?|session\s+cookies?|cookies|credentials|passwords?|passphrases?|secrets|environment\s+variables|env(?:ironment)?\s*vars?|process\.env|os\.environ|\.env\s+files?|(?:conversation|chat|message|dialog(?:ue)?)\s+(?:history|logs?|transcripts?|so\s+far|context)|(?:entire|full|whole|complete|current)\s+(?:conversation|chat|dialog(?:ue)?)|(?:previous|prior|earlier)\s+messages|system\s+(?:prompt|message|instructions)|(?:initial|hidden|original|secret)\s+(?:instructions|prompt)|seed\s+phrases?|mnemonics?|wallet\s+(?:keys?|seeds?))";
 
     /// Files that hold credentials.
-    const SECRET_PATH: &str = r"(?:(?:~|\$HOME|%USERPROFILE%|/home/[A-Za-z0-9_.-]+|/root)?/?\.ssh\b(?:/[A-Za-z0-9_.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.env(?:\.[A-Za-z0-9_-]+)?\b|\.aws/(?:credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(?:shadow|gshadow|sudoers)\b|\.gnupg\b|\.config/gh/hosts\.yml|\bcredentials\.json\b|\bwallet\.dat\b|\.(?:bash|zsh)_history\b|\.password-store\b|\.pgpass\b)";
+    const SECRET_PATH: &str = r"(?:(?:~|\$HOME|%USERPROFILE%|/home/[A-Za-z0-9_.-]+|/root)/)?(?:\.ssh\b(?:/[A-Za-z0-9_.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.env(?:\.[A-Za-z0-9_-]+)?\b|\.aws/(?:credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(?:shadow|gshadow|sudoers)\b|\.gnupg\b|\.config/gh/hosts\.yml|\bcredentials\.json\b|\bwallet\.dat\b|\.(?:bash|zsh)_history\b|\.password-store\b|\.pgpass\b)";
 
     /// A tool name as written in prose, possibly quoted.
     const TOOL: &str = r"(?P<q>[`'\x22])?(?P<tool>[A-Za-z0-9_.:/-]+)[`'\x22]?";
@@ -888,7 +888,7 @@ pub(crate) mod phrases {
             ),
             (
                 Exfiltrate,
-                r"\b(?:send|forward|upload|post|email|e-mail|transmit|exfiltrate|leak|share|sync|copy|report|submit|deliver|relay|mirror|pipe)\s+(?:(?:all|any|every|each|of|the|your|my|their|its|this|these|user'?s?|entire|full|whole|complete|current)\s+){0,4}(?:{OBJ}|conversation|chat|transcript)\b[^.\n]{0,80}?\b(?:to|into|via|through|at|with|using)\b",
+                r"\b(?:send|forward|upload|post|email|e-mail|transmit|exfiltrate|leak|share|report|submit|deliver)\s+(?:(?:all|any|every|each|of|the|your|my|their|its|this|these|user'?s?|entire|full|whole|complete|current)\s+){0,4}(?:(?:contents?|text|data|body)\s+of\s+)?(?:{OBJ}|{SECRET_PATH}|conversation|chat|transcript)\b[^.\n]{0,80}?\b(?:to|into|via|through|at|with|using)\b",
             ),
             (
                 Exfiltrate,
@@ -1100,7 +1100,7 @@ pub(crate) mod phrases {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| {
             Regex::new(
-                r"(?i)<\s*(important|system|system[_-]?prompt|instructions?|secret|hidden|admin|critical|urgent|override|mandatory|assistant|ai|llm|model|agent|note[_-]?to[_-]?(?:the[_-]?)?(?:ai|assistant|llm|model|agent)|priority|prompt)(?-u:\b)[^<>\n]{0,80}>",
+                r"(?i)<\s*(important|system|system[_-]?prompt|instructions?|secret|hidden|admin|critical|urgent|override|mandatory|assistant|ai|llm|model|agent|note[\s_-]?to[\s_-]?(?:the[\s_-]?)?(?:ai|assistant|llm|model|agent)|priority|prompt)(?-u:\b)[^<>\n]{0,80}>",
             )
             .expect("hidden tag regex")
         })

@@ -17,6 +17,7 @@
 
 pub mod arguments;
 pub mod denial;
+pub mod egress;
 pub mod metadata;
 pub mod normalize;
 pub mod pinning;
@@ -45,6 +46,8 @@ pub struct Inspector {
     zones: zones::SafeZones,
     limits: normalize::Limits,
     rule_actions: BTreeMap<String, Action>,
+    /// Network allow-list mode: URLs must name a listed destination.
+    egress: Option<egress::UrlAllowList>,
     cwd: PathBuf,
     home: PathBuf,
 }
@@ -62,6 +65,7 @@ impl Inspector {
             zones: zones::SafeZones::new(&policy.zones, &policy.tool_access),
             limits: normalize::Limits::default(),
             rule_actions: policy.rule_actions.clone(),
+            egress: egress::UrlAllowList::for_policy(policy),
             cwd: policy.server.cwd.clone(),
             home,
         })
@@ -229,6 +233,14 @@ impl Inspector {
                 self.match_in(tool, Target::Url, &whole, base, arg, d);
                 let h = host_string(&normalize::canonical_host(&u.host));
                 self.match_in(tool, Target::Host, &h, base, arg, d);
+                if let Some(e) = &self.egress {
+                    e.check(
+                        &u,
+                        arg.pointer(base),
+                        self.action_for(egress::RULE, Action::Block),
+                        d,
+                    );
+                }
                 if u.scheme == "file" && !kind.contains(Kind::PATH) && !prose {
                     let file_url = format!("file://{}{}", u.host, u.path_and_query);
                     let file_arg = StringArg {

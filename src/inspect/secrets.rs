@@ -904,7 +904,7 @@ fn looks_placeholder(v: &str) -> bool {
         return true;
     }
     let first = v.chars().next().unwrap_or(' ');
-    if v.chars().all(|c| c == first) {
+    if v.chars().all(|c| c == first) || is_version(v) {
         return true;
     }
     const WORDS: &[&str] = &[
@@ -973,6 +973,22 @@ fn looks_placeholder(v: &str) -> bool {
         "todo",
     ];
     PARTS.iter().any(|p| lower.contains(p))
+}
+
+/// A version or version range (`^6.0.0`, `~1.2`, `>=2.0.0-rc.1`, `v18.x`):
+/// dependency lists put them after names like `auth-token`.
+fn is_version(v: &str) -> bool {
+    let core = v.trim_start_matches(['^', '~', '>', '<', '=', 'v', 'V', ' ']);
+    let core = core.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() >= 2
+        && parts[0].bytes().all(|c| c.is_ascii_digit())
+        && !parts[0].is_empty()
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_digit() || c == b'x' || c == b'*')
+        })
 }
 
 fn is_identifier(v: &str) -> bool {
@@ -1188,6 +1204,7 @@ mod tests {
             "see https://registry.npmjs.org/@octokit/auth-token/-/auth-token-5.1.2.tgz",
             "sk-learn-is-a-library-for-machine-learning",
             "The keyboard shortcut list is long",
+            r#""@octokit/auth-token": "^6.0.0", "jsonwebtoken": ">=9.0.2""#,
         ] {
             assert!(scan_text(text).is_empty(), "{text}: {:?}", scan_text(text));
         }

@@ -239,7 +239,7 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
         }
         for (j, p) in r.patterns.iter().enumerate() {
             let src = crate::inspect::rules::pattern_source(p.get_ref(), r.case_sensitive);
-            if let Err(e) = crate::inspect::rules::builder([&src]).build() {
+            if let Err(e) = crate::inspect::rules::check_syntax(&src) {
                 return Err(err(
                     label,
                     Some(line_of_offset(text, p.span().start)),

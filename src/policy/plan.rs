@@ -66,7 +66,9 @@ pub fn egress_config(p: &Policy) -> Result<Option<EgressConfig>, String> {
         let name = match crate::inspect::normalize::canonical_host(name) {
             crate::inspect::normalize::HostView::Name(n) => n,
             crate::inspect::normalize::HostView::Ip(_) => {
-                return Err(format!("network.resolve: {name:?} is an address, not a name"))
+                return Err(format!(
+                    "network.resolve: {name:?} is an address, not a name"
+                ))
             }
         };
         config.resolve.insert(name, ip);
@@ -125,10 +127,17 @@ mod tests {
     #[test]
     fn resolver_overrides_must_be_addresses_for_names() {
         let mut p = policy(NetMode::Allowlist, &[]);
-        p.network.resolve.insert("Test.Internal".into(), "127.0.0.1".into());
+        p.network
+            .resolve
+            .insert("Test.Internal".into(), "127.0.0.1".into());
         let c = egress_config(&p).expect("ok").expect("some");
-        assert_eq!(c.resolve.get("test.internal"), Some(&"127.0.0.1".parse().expect("ip")));
-        p.network.resolve.insert("x.test".into(), "not-an-ip".into());
+        assert_eq!(
+            c.resolve.get("test.internal"),
+            Some(&"127.0.0.1".parse().expect("ip"))
+        );
+        p.network
+            .resolve
+            .insert("x.test".into(), "not-an-ip".into());
         assert!(egress_config(&p).is_err());
     }
 

@@ -22,8 +22,9 @@
 //!    internal ([`internal_kind`]: loopback, private, link-local, metadata…)
 //!    are refused unless the list names that address (DNS rebinding). The
 //!    proxy connects to exactly the address it checked.
-//! 4. Every connection is metered against [`Budgets`] and recorded in the
-//!    audit log with the tool calls in flight ([`InFlight`]).
+//! 4. Bytes are relayed with `splice(2)` (never copied through vanguard's
+//!    memory), metered against [`Budgets`], and every connection is
+//!    recorded in the audit log with the tool calls in flight ([`InFlight`]).
 
 mod address;
 mod allow;
@@ -32,6 +33,7 @@ mod meter;
 mod proxy;
 mod request;
 mod socks;
+mod splice;
 
 pub use address::internal_kind;
 pub use allow::{split_host_port, AllowList};

@@ -869,7 +869,7 @@ mod tests {
             wants_cgroup: false,
             has_cgroup: false,
             namespaces: namespaces::decide(
-                net == NetMode::None,
+                net != NetMode::Host,
                 support.root,
                 support.namespaces(),
             ),
@@ -935,6 +935,42 @@ mod tests {
             support: &s,
         });
         assert!(e.missing.iter().any(|m| m.starts_with("cgroup:")));
+    }
+
+    #[test]
+    fn allowlist_plan_points_the_server_at_the_proxy() {
+        let input = PlanInput {
+            command: vec!["true".into()],
+            read: vec![],
+            write: vec![],
+            net: NetMode::Allowlist,
+            level: Level::Enforce,
+            env_allow: vec!["HTTP_PROXY".into()],
+            env_set: vec![("no_proxy".into(), "localhost".into())],
+            cwd: None,
+            strict_seccomp: false,
+            limits: ResourceLimits::default(),
+        };
+        let plan = Plan::build_with(input, support()).expect("plan");
+        assert!(plan.has_egress());
+        assert!(plan.namespaces.net, "allow-list mode needs its own netns");
+        let get = |k: &str| {
+            plan.env
+                .iter()
+                .find(|(ek, _)| ek == k)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        assert_eq!(get("HTTP_PROXY").as_deref(), Some(egress::PROXY_URL));
+        assert_eq!(get("https_proxy").as_deref(), Some(egress::PROXY_URL));
+        assert_eq!(
+            get("no_proxy").as_deref(),
+            Some("localhost"),
+            "env_set wins"
+        );
+        assert!(plan.explain().contains("network: allowlist"));
+        let e = assessment(&support(), Level::Enforce, NetMode::Allowlist);
+        assert!(e.fully_enforced(), "{}", e.summary());
+        assert_eq!(e.netns, Status::Full);
     }
 
     #[test]

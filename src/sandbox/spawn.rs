@@ -24,10 +24,10 @@
 //! A set-up failure in any level is reported through std's exec-error pipe
 //! (the spawn returns an error) and the failing step is read from a shared page.
 
+use super::egress::ListenerHandoff;
 use super::landlock;
 use super::limits::{self, Rlimit};
 use super::namespaces::{self, Loopback, UserMaps};
-use super::egress::ListenerHandoff;
 use super::seccomp::Program;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;

@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(kind("192.168.1.1"), Some("private"));
         assert_eq!(kind("169.254.169.254"), Some("cloud metadata"));
         assert_eq!(kind("169.254.1.1"), Some("link-local"));
-        assert_eq!(kind("100.64.0.1"), Some("shared address space (carrier-grade NAT)"));
+        assert_eq!(
+            kind("100.64.0.1"),
+            Some("shared address space (carrier-grade NAT)")
+        );
         assert_eq!(kind("0.0.0.0"), Some("unspecified (this network)"));
         assert_eq!(kind("::1"), Some("loopback"));
         assert_eq!(kind("fd12::1"), Some("unique local (private)"));
@@ -113,7 +116,13 @@ mod tests {
 
     #[test]
     fn public_addresses_are_not_internal() {
-        for ip in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "100.128.0.1"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "100.128.0.1",
+        ] {
             assert_eq!(kind(ip), None, "{ip}");
         }
     }

@@ -172,7 +172,14 @@ mod tests {
 
     #[test]
     fn bad_entries_are_refused() {
-        for bad in ["example.org", "example.org:x", "*.:443", "a*.b:1", "::1:80", ":80"] {
+        for bad in [
+            "example.org",
+            "example.org:x",
+            "*.:443",
+            "a*.b:1",
+            "::1:80",
+            ":80",
+        ] {
             assert!(AllowList::parse(&[bad]).is_err(), "{bad}");
         }
     }

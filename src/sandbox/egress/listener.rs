@@ -81,7 +81,10 @@ pub fn handoff() -> Result<(HandoffReceiver, ListenerHandoff), HandoffError> {
     addr.sin_family = libc::AF_INET as libc::sa_family_t;
     addr.sin_port = PROXY_PORT.to_be();
     addr.sin_addr.s_addr = u32::from(PROXY_ADDR).to_be();
-    Ok((HandoffReceiver { parent_end }, ListenerHandoff { addr, child_end }))
+    Ok((
+        HandoffReceiver { parent_end },
+        ListenerHandoff { addr, child_end },
+    ))
 }
 
 /// Room for one `cmsghdr` carrying one fd, aligned like `cmsghdr`.

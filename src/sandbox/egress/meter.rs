@@ -1,13 +1,10 @@
-//! Byte budgets: a stream wrapper that counts what is read from it and
-//! fails the read that would go over the connection's or the session's
-//! budget. Both directions of a connection share one budget, so what counts
-//! is everything the connection moved.
+//! Byte budgets: what one connection moved, each way, charged before it is
+//! written on, against the connection's and the session's budgets. Both
+//! directions share one budget, so what counts is everything the connection
+//! moved.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Counters of one connection, plus the session total it draws from.
 #[derive(Debug)]
@@ -53,62 +50,6 @@ impl Usage {
             }
             None => Ok(()),
         }
-    }
-}
-
-/// A stream whose reads are charged to a [`Usage`] (`up`: client → destination).
-pub struct Metered<S> {
-    pub inner: S,
-    usage: Arc<Usage>,
-    up: bool,
-}
-
-impl<S> Metered<S> {
-    pub fn new(inner: S, usage: Arc<Usage>, up: bool) -> Metered<S> {
-        Metered { inner, usage, up }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let n = (buf.filled().len() - before) as u64;
-                if let Err(which) = this.usage.charge(this.up, n) {
-                    // The bytes of this read are never written on.
-                    buf.set_filled(before);
-                    return Poll::Ready(Err(std::io::Error::other(format!(
-                        "egress budget {which} exceeded"
-                    ))));
-                }
-                Poll::Ready(Ok(()))
-            }
-            other => other,
-        }
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

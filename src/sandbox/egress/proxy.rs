@@ -1,7 +1,7 @@
 //! The proxy server: accept on the handed-over listener, read one request,
 //! judge it, connect, relay under budgets, record one audit event.
 
-use super::meter::{Metered, Usage};
+use super::meter::Usage;
 use super::request::{self, BadRequest, Request, Target, MAX_HEAD};
 use super::socks::{self, Reply};
 use super::{internal_kind, EgressAudit, EgressConfig};
@@ -17,8 +17,6 @@ use tokio::net::TcpStream;
 
 /// How long a client has to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-/// Relay buffer per direction: large enough for loopback-speed bulk copies.
-const RELAY_BUFFER: usize = 256 * 1024;
 
 /// The running proxy. Dropping it stops accepting and closes every relayed
 /// connection (each still gets its audit event).
@@ -307,7 +305,13 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
                 };
                 socks::reply(&mut client, code).await
             } else {
-                respond(&mut client, 502, "Bad Gateway", &format!("connect to {}: {e}", target.host)).await
+                respond(
+                    &mut client,
+                    502,
+                    "Bad Gateway",
+                    &format!("connect to {}: {e}", target.host),
+                )
+                .await
             };
             return;
         }
@@ -321,33 +325,26 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
         budgets.max_bytes_per_session,
     ));
     attempt.usage = Some(Arc::clone(&usage));
-    let mut client = Metered::new(client, Arc::clone(&usage), true);
-    let mut upstream = Metered::new(upstream, Arc::clone(&usage), false);
+    let mut upstream = upstream;
     let opened = match asked {
         Protocol::Http(Request::Connect { .. }, early) => {
             // Bytes the client sent after the head (a TLS hello) go first.
             let ok = client
-                .inner
                 .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 .await;
             send_early(&mut upstream, &usage, ok, &early).await
         }
-        Protocol::Http(Request::Forward { head, .. }, early) => {
-            let ok = upstream.inner.write_all(&head).await;
-            send_early(&mut upstream, &usage, ok, &early).await
+        Protocol::Http(Request::Forward { mut head, .. }, early) => {
+            head.extend_from_slice(&early);
+            send_early(&mut upstream, &usage, Ok(()), &head).await
         }
-        Protocol::Socks(_) => socks::reply(&mut client.inner, Reply::Succeeded).await,
+        Protocol::Socks(_) => socks::reply(&mut client, Reply::Succeeded).await,
     };
     if let Err(e) = opened {
         attempt.reason = format!("allowed; {e}");
         return;
     }
-    let relay = tokio::io::copy_bidirectional_with_sizes(
-        &mut client,
-        &mut upstream,
-        RELAY_BUFFER,
-        RELAY_BUFFER,
-    );
+    let relay = super::splice::relay(&client, &upstream, &usage);
     match tokio::time::timeout(budgets.max_connection_time, relay).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) if usage.exceeded.get().is_some() => {
@@ -366,7 +363,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
 
 /// Writes the bytes that arrived with the head, charged to the budget.
 async fn send_early(
-    upstream: &mut Metered<TcpStream>,
+    upstream: &mut TcpStream,
     usage: &Usage,
     ok: std::io::Result<()>,
     early: &[u8],
@@ -378,7 +375,7 @@ async fn send_early(
     usage
         .charge(true, early.len() as u64)
         .map_err(|which| std::io::Error::other(format!("egress budget {which} exceeded")))?;
-    upstream.inner.write_all(early).await
+    upstream.write_all(early).await
 }
 
 enum ReadError {
@@ -529,7 +526,11 @@ fn filter_internal(
     }
 }
 
-async fn resolve(config: &EgressConfig, host: &HostView, port: u16) -> std::io::Result<Vec<IpAddr>> {
+async fn resolve(
+    config: &EgressConfig,
+    host: &HostView,
+    port: u16,
+) -> std::io::Result<Vec<IpAddr>> {
     let name = match host {
         HostView::Ip(ip) => return Ok(vec![*ip]),
         HostView::Name(n) => n,
@@ -568,7 +569,12 @@ async fn connect(
     Err(last)
 }
 
-async fn respond(client: &mut TcpStream, code: u16, status: &str, why: &str) -> std::io::Result<()> {
+async fn respond(
+    client: &mut TcpStream,
+    code: u16,
+    status: &str,
+    why: &str,
+) -> std::io::Result<()> {
     let body = format!("vanguard egress proxy: {why}\n");
     let msg = format!(
         "HTTP/1.1 {code} {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
@@ -587,8 +593,10 @@ mod tests {
 
     fn config(entries: &[&str]) -> EgressConfig {
         let mut c = EgressConfig::new(AllowList::parse(entries).expect("list"));
-        c.resolve.insert("test.internal".into(), "127.0.0.1".parse().expect("ip"));
-        c.resolve.insert("public.test".into(), "93.184.215.14".parse().expect("ip"));
+        c.resolve
+            .insert("test.internal".into(), "127.0.0.1".parse().expect("ip"));
+        c.resolve
+            .insert("public.test".into(), "93.184.215.14".parse().expect("ip"));
         c
     }
 
@@ -604,7 +612,10 @@ mod tests {
         let c = config(&["public.test:443"]);
         let d = judge(&c, "elsewhere.example", 443).unwrap_err();
         assert_eq!(d.rule, "EGRESS-NOT-LISTED");
-        assert_eq!(judge(&c, "public.test", 80).unwrap_err().rule, "EGRESS-NOT-LISTED");
+        assert_eq!(
+            judge(&c, "public.test", 80).unwrap_err().rule,
+            "EGRESS-NOT-LISTED"
+        );
         assert_eq!(judge(&c, "public.test", 443).expect("allowed").len(), 1);
     }
 
@@ -625,16 +636,28 @@ mod tests {
     fn metadata_is_refused_unless_listed_as_an_address() {
         let c = config(&["169.254.169.254:80"]);
         assert!(judge(&c, "169.254.169.254", 80).is_ok());
-        assert!(judge(&c, "0xa9fea9fe", 80).is_ok(), "another spelling, same address");
+        assert!(
+            judge(&c, "0xa9fea9fe", 80).is_ok(),
+            "another spelling, same address"
+        );
         let c = config(&["metadata.test:80"]);
-        assert_eq!(judge(&c, "169.254.169.254", 80).unwrap_err().rule, "EGRESS-NOT-LISTED");
+        assert_eq!(
+            judge(&c, "169.254.169.254", 80).unwrap_err().rule,
+            "EGRESS-NOT-LISTED"
+        );
     }
 
     #[test]
     fn mixed_answers_keep_only_public_addresses() {
         let c = config(&["x.test:443"]);
-        let ips = vec!["10.0.0.1".parse().expect("ip"), "93.184.215.14".parse().expect("ip")];
+        let ips = vec![
+            "10.0.0.1".parse().expect("ip"),
+            "93.184.215.14".parse().expect("ip"),
+        ];
         let ok = filter_internal(&c, "x.test:443", ips, 443).expect("one public");
-        assert_eq!(ok, vec!["93.184.215.14:443".parse::<SocketAddr>().expect("addr")]);
+        assert_eq!(
+            ok,
+            vec!["93.184.215.14:443".parse::<SocketAddr>().expect("addr")]
+        );
     }
 }

@@ -91,7 +91,9 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// Parses a complete head (ending in `\r\n\r\n`).
 pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
-    let mut lines = head.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let line = lines.next().ok_or(BadRequest::RequestLine)?;
     let line = std::str::from_utf8(line).map_err(|_| BadRequest::RequestLine)?;
     let mut parts = line.split(' ');
@@ -100,7 +102,11 @@ pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
     else {
         return Err(BadRequest::RequestLine);
     };
-    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
     if !token(method) || !version.starts_with("HTTP/1.") {
         return Err(BadRequest::RequestLine);
     }
@@ -123,7 +129,11 @@ pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
     if host.is_empty() || host.contains(['/', '\\', ' ']) {
         return Err(BadRequest::Authority);
     }
-    let mut path = rest[authority_end..].split('#').next().unwrap_or("").to_string();
+    let mut path = rest[authority_end..]
+        .split('#')
+        .next()
+        .unwrap_or("")
+        .to_string();
     if !path.starts_with('/') {
         path.insert(0, '/');
     }
@@ -134,7 +144,10 @@ pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
         if l.is_empty() {
             continue;
         }
-        let colon = l.iter().position(|b| *b == b':').ok_or(BadRequest::Header)?;
+        let colon = l
+            .iter()
+            .position(|b| *b == b':')
+            .ok_or(BadRequest::Header)?;
         let name = std::str::from_utf8(&l[..colon]).map_err(|_| BadRequest::Header)?;
         if name.is_empty() || name.contains([' ', '\t']) {
             return Err(BadRequest::Header);
@@ -161,7 +174,8 @@ pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -210,7 +224,10 @@ mod tests {
 
     #[test]
     fn bad_heads_are_refused() {
-        assert_eq!(parse(b"GET /local HTTP/1.1\r\n\r\n"), Err(BadRequest::Scheme));
+        assert_eq!(
+            parse(b"GET /local HTTP/1.1\r\n\r\n"),
+            Err(BadRequest::Scheme)
+        );
         assert_eq!(
             parse(b"GET https://x/ HTTP/1.1\r\n\r\n"),
             Err(BadRequest::Scheme)

@@ -43,7 +43,7 @@ impl HostPolicy {
     /// `Host` is required (HTTP/1.1) and must name us.
     pub fn host_ok(&self, host: Option<&str>) -> bool {
         host.and_then(host_name)
-            .is_some_and(|n| self.names.iter().any(|x| *x == n))
+            .is_some_and(|n| self.names.contains(&n))
     }
 
     /// No `Origin` (not a browser) is fine; otherwise its host must name us
@@ -51,7 +51,7 @@ impl HostPolicy {
     pub fn origin_ok(&self, origin: Option<&str>) -> bool {
         let Some(o) = origin else { return true };
         let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|x| *x == o) {
+        if self.origins.contains(&o) {
             return true;
         }
         let Some(rest) = o
@@ -63,7 +63,7 @@ impl HostPolicy {
         if rest.contains(['/', '@', '?', '#']) {
             return false;
         }
-        host_name(rest).is_some_and(|n| self.names.iter().any(|x| *x == n))
+        host_name(rest).is_some_and(|n| self.names.contains(&n))
     }
 }
 
@@ -186,7 +186,10 @@ impl Limits {
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
         let c = &self.cfg;
         {
-            let mut m = self.per_ip.lock().map_err(|_| Refusal::Busy { global: true })?;
+            let mut m = self
+                .per_ip
+                .lock()
+                .map_err(|_| Refusal::Busy { global: true })?;
             if m.len() >= MAX_TRACKED_IPS {
                 m.retain(|_, e| e.in_flight > 0 || e.bucket.last.elapsed().as_secs() < 60);
             }
@@ -208,7 +211,8 @@ impl Limits {
             {
                 return Err(Refusal::Rate);
             }
-            if c.concurrent_global > 0 && self.in_flight.load(Ordering::Acquire) >= c.concurrent_global
+            if c.concurrent_global > 0
+                && self.in_flight.load(Ordering::Acquire) >= c.concurrent_global
             {
                 return Err(Refusal::Busy { global: true });
             }
@@ -233,7 +237,13 @@ mod tests {
     #[test]
     fn loopback_hosts_pass_others_do_not() {
         let p = local();
-        for ok in ["localhost", "localhost:8080", "127.0.0.1:1", "[::1]:8080", "LOCALHOST."] {
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:1",
+            "[::1]:8080",
+            "LOCALHOST.",
+        ] {
             assert!(p.host_ok(Some(ok)), "{ok}");
         }
         for bad in [

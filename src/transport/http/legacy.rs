@@ -12,7 +12,11 @@ use std::sync::Arc;
 
 pub async fn open(srv: &Arc<Server>, req: Request<Incoming>, who: Option<Principal>) -> Resp {
     if req.method() != Method::GET {
-        return rpc_error_response(StatusCode::METHOD_NOT_ALLOWED, -32000, "GET /sse opens a stream");
+        return rpc_error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            -32000,
+            "GET /sse opens a stream",
+        );
     }
     let accept = req.headers().get("accept").and_then(|v| v.to_str().ok());
     if accept.is_some() && !accepts(accept, "text/event-stream") {
@@ -33,7 +37,13 @@ pub async fn open(srv: &Arc<Server>, req: Request<Incoming>, who: Option<Princip
     );
     let (rx, weak) = match session.attach_standalone(false, Some(endpoint)) {
         Ok(x) => x,
-        Err(()) => return rpc_error_response(StatusCode::INTERNAL_SERVER_ERROR, -32603, "stream unavailable"),
+        Err(()) => {
+            return rpc_error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                -32603,
+                "stream unavailable",
+            )
+        }
     };
     // The client closing the stream ends the session.
     let srv2 = srv.clone();
@@ -62,7 +72,11 @@ pub async fn post(srv: &Arc<Server>, req: Request<Incoming>, who: Option<Princip
             .map(str::to_string)
     });
     let Some(id) = id else {
-        return rpc_error_response(StatusCode::BAD_REQUEST, -32000, "Bad Request: sessionId is required");
+        return rpc_error_response(
+            StatusCode::BAD_REQUEST,
+            -32000,
+            "Bad Request: sessionId is required",
+        );
     };
     let session = match srv.find_session(&id, who.as_ref()) {
         Some(s) if s.kind == Kind::Legacy => s,

@@ -25,9 +25,12 @@ pub async fn handle(srv: &Arc<Server>, req: Request<Incoming>, who: Option<Princ
         Method::GET => get(srv, req, who),
         Method::DELETE => delete(srv, req, who).await,
         _ => {
-            let mut r = rpc_error_response(StatusCode::METHOD_NOT_ALLOWED, -32000, "method not allowed");
-            r.headers_mut()
-                .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+            let mut r =
+                rpc_error_response(StatusCode::METHOD_NOT_ALLOWED, -32000, "method not allowed");
+            r.headers_mut().insert(
+                hyper::header::ALLOW,
+                HeaderValue::from_static("GET, POST, DELETE"),
+            );
             r
         }
     }
@@ -45,9 +48,8 @@ pub(super) struct Requests {
 }
 
 pub(super) fn requests_in(body: &[u8]) -> Result<Requests, Resp> {
-    let msg = classify(body).map_err(|e| {
-        rpc_error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string())
-    })?;
+    let msg = classify(body)
+        .map_err(|e| rpc_error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string()))?;
     let mut out = Requests {
         ids: Vec::new(),
         tokens: Vec::new(),
@@ -55,7 +57,8 @@ pub(super) fn requests_in(body: &[u8]) -> Result<Requests, Resp> {
     };
     let mut add = |m: Message<'_>| {
         if let Message::Request { id, method, params } = m {
-            let params: Option<serde_json::Value> = params.and_then(|p| serde_json::from_str(p.get()).ok());
+            let params: Option<serde_json::Value> =
+                params.and_then(|p| serde_json::from_str(p.get()).ok());
             if let Some(t) = sessions::request_progress_token(params.as_ref()) {
                 out.tokens.push(t);
             }
@@ -65,12 +68,22 @@ pub(super) fn requests_in(body: &[u8]) -> Result<Requests, Resp> {
     match msg {
         Message::Batch(items) => {
             if items.is_empty() {
-                return Err(rpc_error_response(StatusCode::BAD_REQUEST, INVALID_REQUEST, "empty batch"));
+                return Err(rpc_error_response(
+                    StatusCode::BAD_REQUEST,
+                    INVALID_REQUEST,
+                    "empty batch",
+                ));
             }
             for item in items {
                 match classify_raw(item) {
                     Ok(m) => add(m),
-                    Err(e) => return Err(rpc_error_response(StatusCode::BAD_REQUEST, e.code(), &e.to_string())),
+                    Err(e) => {
+                        return Err(rpc_error_response(
+                            StatusCode::BAD_REQUEST,
+                            e.code(),
+                            &e.to_string(),
+                        ))
+                    }
                 }
             }
             out.batch = true;
@@ -83,7 +96,10 @@ pub(super) fn requests_in(body: &[u8]) -> Result<Requests, Resp> {
 async fn post(srv: &Arc<Server>, req: Request<Incoming>, who: Option<Principal>) -> Resp {
     let h = req.headers();
     let accept = header(h, "accept");
-    let (wants_json, wants_sse) = (accepts(accept, "application/json"), accepts(accept, "text/event-stream"));
+    let (wants_json, wants_sse) = (
+        accepts(accept, "application/json"),
+        accepts(accept, "text/event-stream"),
+    );
     if !wants_json && !wants_sse {
         return rpc_error_response(
             StatusCode::NOT_ACCEPTABLE,
@@ -186,9 +202,18 @@ async fn relay(
         };
     }
     if wants_sse {
-        let version = header_version.map(str::to_string).or_else(|| session.version());
-        let init_version = reqs.ids.iter().any(|(_, i)| *i).then(|| requested_version(&body)).flatten();
-        let prime = version.or(init_version).is_some_and(|v| v.as_str() >= PRIMING_SINCE);
+        let version = header_version
+            .map(str::to_string)
+            .or_else(|| session.version());
+        let init_version = reqs
+            .ids
+            .iter()
+            .any(|(_, i)| *i)
+            .then(|| requested_version(&body))
+            .flatten();
+        let prime = version
+            .or(init_version)
+            .is_some_and(|v| v.as_str() >= PRIMING_SINCE);
         let rx = match session.open_post_stream(&reqs.ids, reqs.tokens.clone(), prime) {
             Ok(rx) => rx,
             Err(e) => return send_error(e),
@@ -238,7 +263,10 @@ async fn relay(
 /// The `protocolVersion` an `initialize` asks for.
 fn requested_version(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.get("params")?.get("protocolVersion")?.as_str().map(str::to_string)
+    v.get("params")?
+        .get("protocolVersion")?
+        .as_str()
+        .map(str::to_string)
 }
 
 fn send_error(e: SendError) -> Resp {
@@ -256,7 +284,11 @@ pub(super) fn session_not_found() -> Resp {
     rpc_error_response(StatusCode::NOT_FOUND, -32001, "Session not found")
 }
 
-fn session_of(srv: &Arc<Server>, h: &hyper::HeaderMap, who: Option<&Principal>) -> Result<Arc<sessions::McpSession>, Resp> {
+fn session_of(
+    srv: &Arc<Server>,
+    h: &hyper::HeaderMap,
+    who: Option<&Principal>,
+) -> Result<Arc<sessions::McpSession>, Resp> {
     let Some(id) = header(h, "mcp-session-id") else {
         return Err(rpc_error_response(
             StatusCode::BAD_REQUEST,

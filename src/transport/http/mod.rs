@@ -12,6 +12,10 @@
 //! stdio client gets. Nothing in this module decides on a message; what
 //! to start for a session is the [`Launcher`]'s business.
 
+// A handler's error is the finished response to send; it is built once per
+// request, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 pub mod body;
 pub mod guard;
 mod legacy;
@@ -150,7 +154,8 @@ impl Server {
     }
 
     async fn reap_idle(self: Arc<Self>) {
-        let every = (self.cfg.idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        let every =
+            (self.cfg.idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         loop {
             tokio::time::sleep(every).await;
             for s in self.sessions.all() {
@@ -210,12 +215,21 @@ impl Server {
             },
         );
         self.sessions.insert(session.clone());
-        tracing::info!(session = session.id, pid = session.upstream_pid, ?kind, "HTTP session started");
+        tracing::info!(
+            session = session.id,
+            pid = session.upstream_pid,
+            ?kind,
+            "HTTP session started"
+        );
         Ok(session)
     }
 
     /// The session named by a request, if it exists and belongs to `principal`.
-    fn find_session(&self, id: &str, principal: Option<&Principal>) -> Option<Arc<sessions::McpSession>> {
+    fn find_session(
+        &self,
+        id: &str,
+        principal: Option<&Principal>,
+    ) -> Option<Arc<sessions::McpSession>> {
         let s = self.sessions.get(id)?;
         let who = principal.map(|p| p.subject.as_str());
         (s.subject.as_deref() == who && !s.is_ended()).then_some(s)
@@ -245,7 +259,8 @@ impl Server {
             Err(r) => return refusal_response(r),
         };
         let base = format!("http://{}", host.unwrap_or("localhost"));
-        if req.method() == Method::GET && path.starts_with("/.well-known/oauth-protected-resource") {
+        if req.method() == Method::GET && path.starts_with("/.well-known/oauth-protected-resource")
+        {
             let v = self.auth.metadata(&format!("{base}/mcp"));
             return json_response(StatusCode::OK, serde_json::to_vec(&v).unwrap_or_default());
         }
@@ -255,7 +270,12 @@ impl Server {
             .await
         {
             Ok(p) => p,
-            Err(e) => return auth_error_response(&e, &format!("{base}/.well-known/oauth-protected-resource/mcp")),
+            Err(e) => {
+                return auth_error_response(
+                    &e,
+                    &format!("{base}/.well-known/oauth-protected-resource/mcp"),
+                )
+            }
         };
         match path.as_str() {
             "/mcp" => mcp::handle(&self, req, principal).await,
@@ -267,7 +287,11 @@ impl Server {
 
     fn ready(&self) -> Resp {
         let ok = !self.stopping.load(Ordering::Acquire) && self.sessions.has_room();
-        let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         let body = serde_json::json!({
             "ready": ok,
             "sessions": self.sessions.len(),
@@ -278,7 +302,10 @@ impl Server {
 }
 
 /// Reads a request body of at most `max` bytes (`Err`: the response to send).
-async fn read_body(req: Request<Incoming>, max: usize) -> Result<(hyper::http::request::Parts, Bytes), Resp> {
+async fn read_body(
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<(hyper::http::request::Parts, Bytes), Resp> {
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -298,7 +325,10 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<(hyper::http::r
     match http_body_util::Limited::new(body, max).collect().await {
         Ok(c) => Ok((parts, c.to_bytes())),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(plain_response(StatusCode::BAD_REQUEST, "unreadable request body")),
+        Err(_) => Err(plain_response(
+            StatusCode::BAD_REQUEST,
+            "unreadable request body",
+        )),
     }
 }
 
@@ -313,8 +343,10 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Resp {
 pub(crate) fn plain_response(status: StatusCode, text: &str) -> Resp {
     let mut r = Response::new(OutBody::full(format!("{text}\n")));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -328,7 +360,9 @@ pub(crate) fn rpc_error_response(status: StatusCode, code: i64, message: &str) -
 fn refusal_response(r: Refusal) -> Resp {
     let (status, msg) = match r {
         Refusal::Rate => (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"),
-        Refusal::Busy { global: false } => (StatusCode::TOO_MANY_REQUESTS, "too many requests in flight"),
+        Refusal::Busy { global: false } => {
+            (StatusCode::TOO_MANY_REQUESTS, "too many requests in flight")
+        }
         Refusal::Busy { global: true } => (StatusCode::SERVICE_UNAVAILABLE, "server busy"),
     };
     let mut resp = rpc_error_response(status, -32000, msg);
@@ -358,7 +392,12 @@ pub(crate) fn accepts(accept: Option<&str>, mime: &str) -> bool {
     let Some(a) = accept else { return false };
     let major = mime.split('/').next().unwrap_or("");
     a.split(',').any(|part| {
-        let m = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let m = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         m == mime || m == "*/*" || m == format!("{major}/*")
     })
 }
@@ -367,7 +406,10 @@ pub(crate) fn sse_response(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Resp {
     let mut r = Response::new(OutBody::channel(rx));
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     r
 }
@@ -378,7 +420,10 @@ mod tests {
 
     #[test]
     fn accept_matching() {
-        assert!(accepts(Some("application/json, text/event-stream"), "text/event-stream"));
+        assert!(accepts(
+            Some("application/json, text/event-stream"),
+            "text/event-stream"
+        ));
         assert!(accepts(Some("text/*;q=0.5"), "text/event-stream"));
         assert!(accepts(Some("*/*"), "application/json"));
         assert!(!accepts(Some("text/html"), "application/json"));

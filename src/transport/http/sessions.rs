@@ -212,7 +212,11 @@ impl McpSession {
 
     /// Idle: no request for `idle` and no live stream.
     pub fn is_idle(&self, idle: Duration) -> bool {
-        let quiet = self.last_active.lock().map(|t| t.elapsed() >= idle).unwrap_or(true);
+        let quiet = self
+            .last_active
+            .lock()
+            .map(|t| t.elapsed() >= idle)
+            .unwrap_or(true);
         quiet
             && self
                 .state
@@ -233,7 +237,10 @@ impl McpSession {
         let mut line = Vec::with_capacity(body.len() + 1);
         // Raw newlines in JSON are whitespace between tokens (inside strings
         // they must be escaped), so flattening them keeps the message intact.
-        line.extend(body.iter().map(|b| if *b == b'\n' || *b == b'\r' { b' ' } else { *b }));
+        line.extend(
+            body.iter()
+                .map(|b| if *b == b'\n' || *b == b'\r' { b' ' } else { *b }),
+        );
         line.push(b'\n');
         w.write_all(&line).await.map_err(|_| SendError::Gone)?;
         Ok(())
@@ -391,12 +398,18 @@ impl McpSession {
     }
 
     fn deliver(&self, id: &RequestId, line: Bytes) {
-        let Ok(mut st) = self.state.lock() else { return };
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
         let Some(p) = st.pending.remove(id) else {
             if self.kind == Kind::Legacy {
                 push_standalone(&mut st, self.kind, &line);
             } else {
-                tracing::debug!(session = self.id, id = id.as_json(), "reply nobody waits for");
+                tracing::debug!(
+                    session = self.id,
+                    id = id.as_json(),
+                    "reply nobody waits for"
+                );
             }
             return;
         };
@@ -422,7 +435,9 @@ impl McpSession {
 
     /// A request or notification from the server.
     fn dispatch(&self, method: &str, params: Option<&str>, line: Bytes) {
-        let Ok(mut st) = self.state.lock() else { return };
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
         if self.kind != Kind::Legacy {
             let token = (method == "notifications/progress")
                 .then(|| params.and_then(progress_token))

@@ -26,11 +26,6 @@ pub fn event(id: Option<&str>, name: Option<&str>, data: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// A comment line: keeps proxies from timing out an idle stream.
-pub fn keepalive() -> Bytes {
-    Bytes::from_static(b": keepalive\n\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,310 @@
+//! `vanguard sse`: the HTTP gateway. Serves Streamable HTTP on `/mcp`,
+//! legacy HTTP+SSE on `/sse`, and starts one sandboxed upstream per MCP
+//! session under the same policy as `vanguard start`.
+
+use super::start::{load_policy, server_argv, server_id, CommonPolicyArgs};
+use super::*;
+use crate::audit::AuditSink;
+use crate::auth::config::AuthConfig;
+use crate::auth::tool_auth::ToolAuth;
+use crate::auth::{Authenticator, Principal};
+use crate::gateway::server_side::ServerSideConfig;
+use crate::gateway::SessionConfig;
+use crate::inspect::Inspector;
+use crate::policy::{Mode, Policy, SandboxLevel};
+use crate::transport::child::Upstream;
+use crate::transport::http::guard::LimitConfig;
+use crate::transport::http::{HttpConfig, Launched, Launcher, Server};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct SseArgs {
+    /// The server command line (default: the profile's `[server] command`).
+    #[arg(long)]
+    server: Option<String>,
+    #[command(flatten)]
+    policy: CommonPolicyArgs,
+    /// enforce: apply verdicts; shadow: decide and log, but forward everything.
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
+    /// JSONL audit log path, or "off".
+    #[arg(long)]
+    audit_log: Option<String>,
+    /// Maximum length of one JSON-RPC message in bytes (default 4 MiB).
+    #[arg(long)]
+    max_line_bytes: Option<usize>,
+    /// Pin file for tool definitions.
+    #[arg(long)]
+    pins: Option<PathBuf>,
+    /// Address to listen on. Anything but loopback needs authentication under `strict`.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0: any free port; the bound address is printed on stderr).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Auth configuration (JWT/JWKS, API-key grants, `[[tool_auth]]`); see `src/auth/config.rs`.
+    /// The API key itself comes from the VANGUARD_API_KEY environment variable.
+    #[arg(long)]
+    auth_config: Option<PathBuf>,
+    /// Maximum concurrent MCP sessions (each has its own upstream process).
+    #[arg(long, default_value_t = 64)]
+    max_sessions: usize,
+    /// End a session after this many seconds without a request or an open stream.
+    #[arg(long, default_value_t = 600)]
+    idle_timeout: u64,
+    /// Maximum request body in bytes (default: the maximum message length).
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Requests per second per client IP (0: no limit).
+    #[arg(long, default_value_t = 500)]
+    rate_limit: u32,
+    /// Requests per second overall (0: no limit).
+    #[arg(long, default_value_t = 5000)]
+    global_rate_limit: u32,
+    /// Requests in flight per client IP (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    max_concurrent_per_ip: usize,
+    /// Requests in flight overall (0: no limit).
+    #[arg(long, default_value_t = 512)]
+    max_concurrent: usize,
+    /// Another host name clients may use in `Host` (repeatable; loopback names are always allowed).
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
+    /// A browser origin allowed in `Origin`, e.g. https://app.example.com (repeatable).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+}
+
+/// Starts one upstream per session under the loaded policy.
+struct PolicyLauncher {
+    policy: Policy,
+    argv: Vec<String>,
+    inspector: Arc<Inspector>,
+    audit: AuditSink,
+    server_id: String,
+    tool_auth: ToolAuth,
+}
+
+impl Launcher for PolicyLauncher {
+    fn launch(&self, session_id: &str, who: Option<&Principal>) -> Result<Launched, String> {
+        let plan = crate::policy::plan::sandbox_plan(&self.policy, &self.argv)?;
+        let upstream = Upstream::spawn(&plan).map_err(|e| e.to_string())?;
+        if let Some(e) = &upstream.enforcement {
+            if !e.fully_enforced() && self.policy.sandbox.level != SandboxLevel::Off {
+                tracing::warn!(session = session_id, "sandbox: {}", e.summary());
+            }
+        }
+        let config = session_config(
+            &self.policy,
+            &self.argv,
+            self.inspector.clone(),
+            self.audit.clone(),
+            self.server_id.clone(),
+            session_id.to_string(),
+            who.map(|p| p.subject.clone()),
+            self.tool_auth.filter_for(who),
+        );
+        Ok(Launched {
+            upstream,
+            config,
+            keep_alive: Box::new(plan),
+        })
+    }
+}
+
+/// The session configuration `vanguard start` builds, for one HTTP session.
+#[allow(clippy::too_many_arguments)]
+fn session_config(
+    policy: &Policy,
+    argv: &[String],
+    inspector: Arc<Inspector>,
+    audit: AuditSink,
+    server_id: String,
+    session_id: String,
+    principal: Option<String>,
+    tool_filter: Option<crate::gateway::server_side::ToolFilter>,
+) -> SessionConfig {
+    SessionConfig {
+        inspector,
+        audit,
+        mode: policy.mode,
+        profile: policy.name.clone(),
+        server_id,
+        session_id,
+        max_line_bytes: policy.max_line_bytes,
+        close_grace: policy.close_grace,
+        term_grace: policy.term_grace,
+        stderr_lines_per_sec: policy.stderr_lines_per_sec,
+        server_side: ServerSideConfig {
+            metadata: policy.metadata.clone(),
+            pinning: policy.pinning.clone(),
+            results: policy.results.clone(),
+            shadow: policy.mode == Mode::Shadow,
+            server_key: argv.join(" "),
+            tool_filter,
+        },
+        principal,
+    }
+}
+
+/// `strict` (or a profile built on it) never serves a non-loopback address
+/// without authentication.
+fn is_strict(policy: &Policy) -> bool {
+    policy.name == "strict"
+        || policy
+            .sources
+            .iter()
+            .any(|s| s.ends_with("/strict.toml") || s == "strict" || s.ends_with("strict"))
+}
+
+pub fn run(a: SseArgs) -> u8 {
+    let mut ov = a.policy.overrides();
+    ov.mode = a.mode;
+    ov.audit_path = a.audit_log.clone();
+    ov.max_line_bytes = a.max_line_bytes;
+    ov.pins = a.pins.clone();
+    let policy = match load_policy(&a.policy.profile, &ov) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let argv = match server_argv(a.server.as_deref(), &policy) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let auth_cfg = match &a.auth_config {
+        Some(p) => match AuthConfig::load(p) {
+            Ok(c) => c,
+            Err(e) => return fail(EXIT_CONFIG, format!("invalid auth configuration: {e}")),
+        },
+        None => AuthConfig::default(),
+    };
+    let key = std::env::var("VANGUARD_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let auth = match Authenticator::new(key.as_deref(), auth_cfg) {
+        Ok(a) => a,
+        Err(e) => return fail(EXIT_CONFIG, e),
+    };
+    if !a.host.is_loopback() && !auth.enabled() {
+        if is_strict(&policy) {
+            return fail(
+                EXIT_CONFIG,
+                format!(
+                    "profile {} refuses to listen on {} without authentication (set VANGUARD_API_KEY or --auth-config with [jwt])",
+                    policy.name, a.host
+                ),
+            );
+        }
+        tracing::warn!("listening on {} without authentication", a.host);
+    }
+    if !auth.tool_auth.is_empty() && !auth.enabled() {
+        tracing::warn!(
+            "[[tool_auth]] without authentication: the tools it names are hidden from everyone"
+        );
+    }
+    let inspector = match Inspector::new(&policy) {
+        Ok(i) => Arc::new(i),
+        Err(e) => return fail(EXIT_CONFIG, format!("profile {}: {e}", policy.name)),
+    };
+    let audit = match &policy.audit.path {
+        Some(p) => match AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep) {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    EXIT_CONFIG,
+                    format!("{e} (choose another path with --audit-log, or --audit-log off)"),
+                )
+            }
+        },
+        None => AuditSink::disabled(),
+    };
+    // Fail at start, not on the first session, when the plan cannot be made.
+    if let Err(e) = crate::policy::plan::sandbox_plan(&policy, &argv) {
+        return fail(EXIT_SPAWN, e);
+    }
+    let cfg = HttpConfig {
+        max_body_bytes: a.max_body_bytes.unwrap_or(policy.max_line_bytes),
+        max_sessions: a.max_sessions.max(1),
+        idle_timeout: Duration::from_secs(a.idle_timeout.max(1)),
+        limits: LimitConfig {
+            rate_per_ip: a.rate_limit,
+            rate_global: a.global_rate_limit,
+            concurrent_per_ip: a.max_concurrent_per_ip,
+            concurrent_global: a.max_concurrent,
+        },
+        allowed_hosts: a.allowed_hosts.clone(),
+        allowed_origins: a.allowed_origins.clone(),
+        max_line_bytes: policy.max_line_bytes,
+    };
+    let grace = policy.close_grace + policy.term_grace + Duration::from_secs(1);
+    let launcher = Arc::new(PolicyLauncher {
+        server_id: server_id(&policy, &argv),
+        tool_auth: auth.tool_auth.clone(),
+        policy,
+        argv,
+        inspector,
+        audit: audit.clone(),
+    });
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot start the async runtime: {e}"),
+            )
+        }
+    };
+    let code = rt.block_on(async move {
+        if let Err(e) = auth.preload().await {
+            return fail(EXIT_CONFIG, format!("auth: {e}"));
+        }
+        let listener = match tokio::net::TcpListener::bind(SocketAddr::new(a.host, a.port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                return fail(
+                    EXIT_CONFIG,
+                    format!("cannot listen on {}:{}: {e}", a.host, a.port),
+                )
+            }
+        };
+        let bound = match listener.local_addr() {
+            Ok(b) => b,
+            Err(e) => return fail(EXIT_INTERNAL, e),
+        };
+        eprintln!("vanguard: listening on http://{bound}/mcp (legacy SSE: /sse)");
+        let server = Server::new(cfg, bound, auth, launcher);
+        let (sig_tx, sig_rx) = tokio::sync::oneshot::channel::<i32>();
+        let stop = async move {
+            let n = stop_signal().await;
+            let _ = sig_tx.send(n);
+        };
+        server.serve(listener, stop, grace).await;
+        match sig_rx.await {
+            Ok(n) => 128u8.saturating_add(n as u8),
+            Err(_) => EXIT_OK,
+        }
+    });
+    audit.flush();
+    rt.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => 2,
+        _ = term.recv() => 15,
+    }
+}
