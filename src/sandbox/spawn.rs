@@ -141,7 +141,7 @@ const FORWARDED: [libc::c_int; 6] = [
 
 extern "C" fn forward_signal(sig: libc::c_int) {
     let pid = FORWARD_TO.load(Ordering::Relaxed);
-    if pid > 0 {
+    if pid != 0 {
         // SAFETY: kill is async-signal-safe.
         unsafe { libc::kill(pid, sig) };
     }
@@ -214,7 +214,8 @@ fn raw_fork() -> std::io::Result<libc::pid_t> {
 /// sees EOF as soon as the server execs), then waits for `child` and exits
 /// like it. `reap_all`: also reap re-parented orphans (PID 1 duty).
 fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
-    FORWARD_TO.store(child, Ordering::Relaxed);
+    // Negative: the child's whole process group (see fork_supervised).
+    FORWARD_TO.store(-child, Ordering::Relaxed);
     // SAFETY: raw syscalls only; this process never returns to Rust code that
     // could use the closed fds.
     unsafe {
@@ -287,8 +288,17 @@ fn fork_supervised(
     set_forwarding(forward_signal as *const () as libc::sighandler_t);
     let pid = raw_fork()?;
     if pid > 0 {
+        // Each level leads its own process group and a forwarded signal
+        // goes to the next level's group: a signal to vanguard's child's
+        // group reaches every level exactly once (the server no longer gets
+        // it both directly and relayed). Both sides call setpgid, so the
+        // group exists whichever runs first.
+        // SAFETY: setpgid on our own child.
+        unsafe { libc::setpgid(pid, pid) };
         supervise(pid, reap_all, progress);
     }
+    // SAFETY: setpgid on ourselves.
+    unsafe { libc::setpgid(0, 0) };
     set_forwarding(libc::SIG_DFL);
     die_with_parent(me)
 }
