@@ -854,7 +854,7 @@ impl Shared {
                 _ => view.on_result(&value),
             }
         };
-        if outcome.findings.is_empty() {
+        if outcome.findings.is_empty() && outcome.replace.is_none() && outcome.block.is_none() {
             return Relay::Original;
         }
         let shadow = self.cfg.mode == Mode::Shadow;

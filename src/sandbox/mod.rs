@@ -790,9 +790,8 @@ pub fn spawn_with_egress(
                 missing: enforcement.missing,
             })
         }
-        Level::BestEffort if !enforcement.fully_enforced() => {
-            tracing::warn!(missing = %enforcement.missing.join("; "), "sandbox partially enforced");
-        }
+        // BestEffort with something missing: the caller reports it (the
+        // library keeps human output to its callers, so it is said once).
         _ => {}
     }
     if plan.level == Level::Off {
@@ -812,7 +811,7 @@ pub fn spawn_with_egress(
     spawn::install(cmd, setup, Arc::clone(&progress));
     match cmd.spawn() {
         Ok(mut child) => {
-            tracing::info!(pid = child.id(), program = %plan.program.display(), "sandbox: {}", enforcement.summary());
+            tracing::debug!(pid = child.id(), program = %plan.program.display(), "sandbox: {}", enforcement.summary());
             // The child queued the listener before exec, so it is there now.
             let egress_listener = match receiver.map(egress::HandoffReceiver::receive) {
                 Some(Ok(listener)) => Some(listener),
