@@ -939,11 +939,15 @@ impl Shared {
                 let _ = agent_tx.send(r).await;
             }
             if out.hold {
-                // Still unknown (the listing failed to arrive): keep waiting.
+                // The name was not in the listing: one fresh listing first
+                // (see ServerView::check_call), then the call is decided.
                 self.held
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(line);
+                if let Some(req) = self.start_listing() {
+                    let _ = up_tx.send(req).await;
+                }
                 continue;
             }
             match out.forward {

@@ -771,6 +771,17 @@ pub(crate) mod phrases {
     /// Files that hold credentials.
     const SECRET_PATH: &str = r"(?:(?:~|\$HOME|%USERPROFILE%|/home/[A-Za-z0-9_.-]+|/root)/)?(?:\.ssh\b(?:/[A-Za-z0-9_.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.env(?:\.[A-Za-z0-9_-]+)?\b|\.aws/(?:credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(?:shadow|gshadow|sudoers)\b|\.gnupg\b|\.config/gh/hosts\.yml|\bcredentials\.json\b|\bwallet\.dat\b|\.(?:bash|zsh)_history\b|\.password-store\b|\.pgpass\b)";
 
+    /// The rest of a sentence, lazily. Unbounded here and capped by
+    /// [`MAX_SPAN`] in code: a counted window (`{0,80}`) multiplies the
+    /// automaton's states by its bound and made the set four times slower.
+    const SENTENCE: &str = r"(?u:[^.\n])*?";
+
+    /// The rest of a line, lazily (capped like [`SENTENCE`]).
+    const LINE: &str = r"(?u:[^\n])*?";
+
+    /// Longest phrase match kept; longer ones span unrelated clauses.
+    const MAX_SPAN: usize = 320;
+
     /// A tool name as written in prose, possibly quoted.
     const TOOL: &str = r"(?P<q>[`'\x22])?(?P<tool>[A-Za-z0-9_.:/-]+)[`'\x22]?";
 
@@ -811,7 +822,7 @@ pub(crate) mod phrases {
             ),
             (
                 Override,
-                r"\b(?:from\s+now\s+on|henceforth|for\s+the\s+rest\s+of\s+(?:this|the)\s+(?:conversation|session|chat))\b[^.\n]{0,30}?\b(?:you|always|never|ignore|respond|reply|answer|act|call|use|only)\b",
+                r"\b(?:from\s+now\s+on|henceforth|for\s+the\s+rest\s+of\s+(?:this|the)\s+(?:conversation|session|chat))\b{S}\b(?:you|always|never|ignore|respond|reply|answer|act|call|use|only)\b",
             ),
             (
                 Override,
@@ -882,21 +893,18 @@ pub(crate) mod phrases {
                 r"\byou\s+(?:are|will\s+be)\s+(?:no\s+longer\s+bound|not\s+bound|freed?\s+from|released\s+from)\b",
             ),
             // --- secrets, history, system prompt
+            (SecretFile, r"{SECRET_PATH}"),
             (
-                SecretFile,
-                r"\b(?:read|cat|open|load|get|fetch|retrieve|collect|grab|extract|dump|print|output|reveal|show|include|attach|append|embed|insert|pass|send|upload|post|forward|share|provide|copy|paste|exfiltrate|leak|transmit|email|put|add|access|parse|scan)\b[^\n]{0,80}?{SECRET_PATH}",
+                Exfiltrate,
+                r"\b(?:send|forward|upload|post|email|e-mail|transmit|exfiltrate|leak|share|report|submit|deliver)\s+(?:(?:all|any|every|each|of|the|your|my|their|its|this|these|user'?s?|entire|full|whole|complete|current)\s+){0,4}(?:(?:contents?|text|data|body)\s+of\s+)?(?:{OBJ}|{SECRET_PATH}|conversation|chat|transcript)\b{S}\b(?:to|into|via|through|at|with|using)\b",
             ),
             (
                 Exfiltrate,
-                r"\b(?:send|forward|upload|post|email|e-mail|transmit|exfiltrate|leak|share|report|submit|deliver)\s+(?:(?:all|any|every|each|of|the|your|my|their|its|this|these|user'?s?|entire|full|whole|complete|current)\s+){0,4}(?:(?:contents?|text|data|body)\s+of\s+)?(?:{OBJ}|{SECRET_PATH}|conversation|chat|transcript)\b[^.\n]{0,80}?\b(?:to|into|via|through|at|with|using)\b",
+                r"\b(?:include|pass|put|insert|embed|add|append|attach|provide|supply|fill|place|paste|copy|set|encode|inject)\s+{S}(?:{OBJ}|{SECRET_PATH}){S}\b(?:parameter|argument|field|param|arg|url|query|request|body|header|link|payload|notes?|metadata|context)s?\b",
             ),
             (
                 Exfiltrate,
-                r"\b(?:include|pass|put|insert|embed|add|append|attach|provide|supply|fill|place|paste|copy|set|encode|inject)\s+[^.\n]{0,60}?(?:{OBJ}|{SECRET_PATH})[^.\n]{0,60}?\b(?:parameter|argument|field|param|arg|url|query|request|body|header|link|payload|notes?|metadata|context)s?\b",
-            ),
-            (
-                Exfiltrate,
-                r"\b(?:parameter|argument|field|param)s?\b[^.\n]{0,40}?\b(?:must|should|shall|will)\s+(?:always\s+)?(?:contain|include|hold|carry|be\s+(?:set\s+to|filled\s+with|populated\s+with))\b[^.\n]{0,60}?(?:{OBJ}|{SECRET_PATH})",
+                r"\b(?:parameter|argument|field|param)s?\b{S}\b(?:must|should|shall|will)\s+(?:always\s+)?(?:contain|include|hold|carry|be\s+(?:set\s+to|filled\s+with|populated\s+with))\b{S}(?:{OBJ}|{SECRET_PATH})",
             ),
             (
                 Exfiltrate,
@@ -917,11 +925,11 @@ pub(crate) mod phrases {
             ),
             (
                 Redirect,
-                r"\b(?:use|call|invoke|prefer|choose|pick|select)\s+this\s+(?:tool|function|server|one)\b[^.\n]{0,80}?\b(?:instead|rather\s+than|in\s+place\s+of|not\s+the|over\s+(?:the|any))\b",
+                r"\b(?:use|call|invoke|prefer|choose|pick|select)\s+this\s+(?:tool|function|server|one)\b{S}\b(?:instead|rather\s+than|in\s+place\s+of|not\s+the|over\s+(?:the|any))\b",
             ),
             (
                 Redirect,
-                r"\binstead\b[^.\n]{0,40}?\b(?:use|call|invoke)\s+this\s+(?:tool|function)\b",
+                r"\binstead\b{S}\b(?:use|call|invoke)\s+this\s+(?:tool|function)\b",
             ),
             (
                 Redirect,
@@ -949,7 +957,7 @@ pub(crate) mod phrases {
             ),
             (
                 Redirect,
-                r"\b(?:other|another|all\s+other|every\s+other|any\s+other|the\s+other)\s+(?:mcp\s+)?servers?(?:'s?)?\b[^.\n]{0,60}?\b(?:tools?|must|should|instead|ignore|disable|don'?t|do\s+not|never)\b",
+                r"\b(?:other|another|all\s+other|every\s+other|any\s+other|the\s+other)\s+(?:mcp\s+)?servers?(?:'s?)?\b{S}\b(?:tools?|must|should|instead|ignore|disable|don'?t|do\s+not|never)\b",
             ),
             (
                 Redirect,
@@ -983,8 +991,11 @@ pub(crate) mod phrases {
                     .replace("{OBJ}", OBJ)
                     .replace("{SECRET_PATH}", SECRET_PATH)
                     .replace("{TOOL}", TOOL)
-                    .replace(r"\b", r"(?-u:\b)");
-                (*intent, format!("(?i){p}"))
+                    .replace("{S}", SENTENCE)
+                    .replace("{L}", LINE);
+                // ASCII-only case folding: views are folded to ASCII where it
+                // matters, and a Unicode-folding automaton is several times larger.
+                (*intent, format!("(?i-u){p}"))
             })
             .collect()
     }
@@ -1025,19 +1036,54 @@ pub(crate) mod phrases {
             let (intent, re) = &c.each[idx];
             for caps in re.captures_iter(text).take(MAX_HITS_PER_PATTERN) {
                 let Some(m) = caps.get(0) else { continue };
+                if m.len() > MAX_SPAN {
+                    continue;
+                }
+                let mut start = m.start();
+                if *intent == Intent::SecretFile {
+                    // The path alone is data; a verb just before it makes it a request.
+                    match verb_before(text, start) {
+                        Some(verb) => start = verb,
+                        None => continue,
+                    }
+                }
                 let tool = caps.name("tool").map(|t| {
                     let quoted = caps.name("q").is_some();
                     tool_ref(t.as_str(), quoted, &text[t.end()..])
                 });
                 out.push(Hit {
                     intent: *intent,
-                    start: m.start(),
+                    start,
                     end: m.end(),
                     tool,
                 });
             }
         }
         out
+    }
+
+    /// Bytes before a secret file's name searched for a verb acting on it.
+    const VERB_REACH: usize = 80;
+
+    fn verb_re() -> &'static Regex {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| {
+            Regex::new(
+                r"(?i-u)\b(?:read|cat|open|load|get|fetch|retrieve|collect|grab|extract|dump|print|output|reveal|show|include|attach|append|embed|insert|pass|send|upload|post|forward|share|provide|copy|paste|exfiltrate|leak|transmit|email|put|add|access|parse|scan)\b",
+            )
+            .expect("verb regex")
+        })
+    }
+
+    /// Start of the first verb within [`VERB_REACH`] bytes before `at`, on the same line.
+    fn verb_before(text: &str, at: usize) -> Option<usize> {
+        let from = floor_boundary(text, at.saturating_sub(VERB_REACH));
+        let from = ceil_boundary(text, from);
+        let window = &text[from..at];
+        let line_start = window.rfind('\n').map_or(0, |i| i + 1);
+        verb_re()
+            .find(&window[line_start..])
+            .map(|m| from + line_start + m.start())
     }
 
     /// Classifies the tool a directive names.
