@@ -69,7 +69,7 @@ use super::metadata::phrases::{self, Intent, ToolRef};
 use super::normalize;
 use super::verdict::{Finding, Layer};
 use crate::policy::{Action, Severity};
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::Regex;
 use serde_json::Value;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -112,38 +112,77 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
     let mut found: Vec<(usize, SecretMatch)> = Vec::new();
     private_keys(s, &mut found);
     let d = detectors();
-    if !d.set.is_match(s) {
-        return resolve(found);
-    }
-    for idx in d.set.matches(s).iter() {
-        let det = &d.each[idx];
-        for caps in det.re.captures_iter(s) {
-            let value_group = ["v", "dq", "sq", "bare"].iter().find_map(|g| caps.name(g));
-            let Some(m) = value_group.or_else(|| caps.get(0)) else {
-                continue;
-            };
-            let value = m.as_str();
-            let ok = match det.check {
-                Check::None => true,
-                Check::MixedCase => mixed_classes(value),
-                Check::NotPlaceholder => !looks_placeholder(value),
-                Check::Credential => credential_ok(s, &caps, value),
-                Check::Entropy => {
-                    caps.name("k").is_some_and(|k| !benign_key(s, k.range())) && entropy_ok(value)
-                }
-            };
-            if ok {
-                found.push((
-                    det.priority,
-                    SecretMatch {
-                        kind: det.kind.name,
-                        range: m.range(),
-                    },
-                ));
-            }
+    for caps in d.shapes.captures_iter(s) {
+        let Some((m, det)) = d
+            .shape_kinds
+            .iter()
+            .find_map(|det| caps.name(det.group).map(|m| (m, det)))
+        else {
+            continue;
+        };
+        if det.check.accepts(s, &caps, m.as_str()) {
+            found.push((
+                det.priority,
+                SecretMatch {
+                    kind: det.kind.name,
+                    range: m.range(),
+                },
+            ));
         }
     }
+    context_secrets(s, d, &mut found);
     resolve(found)
+}
+
+/// Secrets recognised by a key-like word before them: each detector runs
+/// anchored at the places where one of its words occurs, found with
+/// `memmem` on an ASCII-lowercased copy. An unanchored case-insensitive
+/// pattern over the whole text was the slowest part of a scan.
+fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
+    let lower = s.to_ascii_lowercase();
+    let mut starts: Vec<(usize, u16)> = Vec::new();
+    for (bit, word) in d.words.iter().enumerate() {
+        for at in word.find_iter(lower.as_bytes()) {
+            starts.push((at, 1 << bit));
+        }
+    }
+    if starts.is_empty() {
+        return;
+    }
+    starts.sort_unstable();
+    let mut i = 0;
+    while i < starts.len() {
+        let at = starts[i].0;
+        let mut words = 0u16;
+        while i < starts.len() && starts[i].0 == at {
+            words |= starts[i].1;
+            i += 1;
+        }
+        let window = &s[at..ceil_boundary(s, at.saturating_add(CONTEXT_WINDOW))];
+        let word_start = at == 0 || !s.as_bytes()[at - 1].is_ascii_alphanumeric();
+        for det in &d.context {
+            if det.words & words == 0 || (det.word_start && !word_start) || !det.re.is_match(window)
+            {
+                continue;
+            }
+            let Some(caps) = det.re.captures(window) else {
+                continue;
+            };
+            let Some(m) = ["v", "dq", "sq", "bare"].iter().find_map(|g| caps.name(g)) else {
+                continue;
+            };
+            if m.len() > MAX_VALUE || !det.check.accepts_at(s, at, &caps, m.as_str()) {
+                continue;
+            }
+            found.push((
+                det.priority,
+                SecretMatch {
+                    kind: det.kind.name,
+                    range: at + m.start()..at + m.end(),
+                },
+            ));
+        }
+    }
 }
 
 /// Scans every string in a tool result (`content[].text`,
@@ -732,80 +771,175 @@ enum Check {
     Entropy,
 }
 
-struct Detector {
+impl Check {
+    /// For a shape match (`caps` over the whole string).
+    fn accepts(self, s: &str, caps: &regex::Captures<'_>, value: &str) -> bool {
+        self.accepts_at(s, 0, caps, value)
+    }
+
+    /// For a match whose `caps` are relative to `s[at..]`.
+    fn accepts_at(self, s: &str, at: usize, caps: &regex::Captures<'_>, value: &str) -> bool {
+        let key = caps.name("k").map(|k| at + k.start()..at + k.end());
+        match self {
+            Check::None => true,
+            Check::MixedCase => mixed_classes(value),
+            Check::NotPlaceholder => !looks_placeholder(value),
+            Check::Credential => key.is_some_and(|k| {
+                let sep = caps.name("sep").map_or("", |m| m.as_str());
+                let after = caps.get(0).map_or(s.len(), |m| at + m.end());
+                credential_ok(s, k, sep, caps.name("bare").is_some(), after, value)
+            }),
+            Check::Entropy => key.is_some_and(|k| !benign_key(s, k)) && entropy_ok(value),
+        }
+    }
+}
+
+/// A secret recognised by its shape: a fixed provider prefix.
+struct ShapeKind {
+    /// Capture group naming it in the combined pattern.
+    group: &'static str,
     kind: &'static Kind,
     /// Lower wins when two matches overlap (the more specific kind).
     priority: usize,
+    check: Check,
+}
+
+/// A secret recognised by a key-like word before it.
+struct ContextDetector {
+    kind: &'static Kind,
+    priority: usize,
+    /// Anchored at the key word.
     re: Regex,
+    /// Bit set over [`CONTEXT_WORDS`]: the words that start a match.
+    words: u16,
+    /// The word must not continue another word (`bearer`, `authorization`).
+    word_start: bool,
     check: Check,
 }
 
 struct Detectors {
-    set: RegexSet,
-    each: Vec<Detector>,
+    /// One alternation of every shape, each in its named group: the
+    /// provider prefixes give it a literal prefilter.
+    shapes: Regex,
+    shape_kinds: Vec<ShapeKind>,
+    words: Vec<memchr::memmem::Finder<'static>>,
+    context: Vec<ContextDetector>,
+}
+
+/// Bytes after a key word in which its value must lie.
+const CONTEXT_WINDOW: usize = 1024;
+
+/// Longest value taken for a context secret; longer runs are data blobs.
+const MAX_VALUE: usize = 512;
+
+/// Lowercase words that start a context match, in bit order.
+const CONTEXT_WORDS: &[&str] = &[
+    "pass",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "credential",
+    "bearer",
+    "api",
+    "access",
+    "private",
+    "client",
+    "refresh",
+];
+
+fn word_bits(words: &[&str]) -> u16 {
+    words
+        .iter()
+        .filter_map(|w| CONTEXT_WORDS.iter().position(|c| c == w))
+        .fold(0, |acc, i| acc | 1 << i)
 }
 
 /// Credential names: the value after one of these, assigned, is a secret.
 const CRED_KEY: &str = r"(?:password|passwd|passphrase|client[_-]?secret|secret[_-]?key|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|api[_-]?token|token|credentials?)";
 
+fn priority(kind: &Kind) -> usize {
+    KINDS
+        .iter()
+        .position(|x| x.name == kind.name)
+        .unwrap_or(KINDS.len())
+}
+
 fn detectors() -> &'static Detectors {
     static D: OnceLock<Detectors> = OnceLock::new();
     D.get_or_init(|| {
-        let specs: &[(&str, &str, Check)] = &[
-            ("aws-access-key", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b", Check::None),
+        // Order matters where prefixes overlap: `sk-ant-` before `sk-`.
+        let shapes: &[(&str, &str, &str, Check)] = &[
+            ("aws_access_key", "aws-access-key", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b", Check::None),
+            ("github_token", "github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b", Check::None),
+            ("gitlab_token", "gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}", Check::None),
+            ("slack_token", "slack-token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}", Check::None),
+            ("slack_webhook", "slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}", Check::None),
+            ("stripe_key", "stripe-key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b", Check::None),
+            ("google_api_key", "google-api-key", r"\bAIza[0-9A-Za-z_-]{35}", Check::None),
+            ("anthropic_key", "anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", Check::MixedCase),
+            ("openai_key", "openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", Check::MixedCase),
+            ("jwt", "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", Check::None),
+        ];
+        let alternation = shapes
+            .iter()
+            .map(|(group, _, p, _)| format!("(?P<{group}>{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let shape_kinds = shapes
+            .iter()
+            .map(|(group, name, _, check)| ShapeKind { group, kind: kind(name), priority: priority(kind(name)), check: *check })
+            .collect();
+
+        let context: &[(&str, &[&str], bool, String, Check)] = &[
             (
                 "aws-secret-key",
-                r#"(?i)(?:aws[_-]?)?secret[_-]?(?:access[_-]?)?key(?:[_-]?id)?\\?["'`]?\s*(?::=|=>|[:=])\s*\\?["'`]?(?P<v>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+                &["secret"],
+                false,
+                r#"secret[_-]?(?:access[_-]?)?key(?:[_-]?id)?\\?["'`]?\s*(?::=|=>|[:=])\s*\\?["'`]?(?P<v>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#.to_string(),
                 Check::MixedCase,
             ),
-            ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b", Check::None),
-            ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}", Check::None),
-            ("slack-token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}", Check::None),
-            ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}", Check::None),
-            ("stripe-key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b", Check::None),
-            ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}", Check::None),
-            ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", Check::MixedCase),
-            ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", Check::MixedCase),
-            ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", Check::None),
             (
                 "bearer-token",
-                r#"(?i)\b(?:proxy-)?authorization\\?["'`]?\s*[:=]\s*\\?["'`]?(?:bearer|basic|token|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"#,
+                &["auth"],
+                true,
+                r#"authorization\\?["'`]?\s*[:=]\s*\\?["'`]?(?:bearer|basic|token|digest)\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})"#.to_string(),
                 Check::NotPlaceholder,
             ),
-            ("bearer-token", r"(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", Check::NotPlaceholder),
+            ("bearer-token", &["bearer"], true, r"bearer\s+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)".to_string(), Check::NotPlaceholder),
             (
                 "credential",
-                &format!(
-                    r#"(?i)(?P<k>{CRED_KEY})(?:\\?["'`])?\s*(?P<sep>:=|=>|[:=])\s*(?:\\?"(?P<dq>[^"\\\n]{{6,256}})\\?"|'(?P<sq>[^'\n]{{6,256}})'|(?P<bare>[^\s"'`,;<>(){{}}\[\]]{{6,256}}))"#
+                &["pass", "secret", "token", "auth", "credential", "api", "access", "private", "client", "refresh"],
+                false,
+                format!(
+                    r#"(?P<k>{CRED_KEY})(?:\\?["'`])?\s*(?P<sep>:=|=>|[:=])\s*(?:\\?"(?P<dq>[^"\\\n]{{6,}})\\?"|'(?P<sq>[^'\n]{{6,}})'|(?P<bare>[^\s"'`,;<>(){{}}\[\]]{{6,}}))"#
                 ),
                 Check::Credential,
             ),
             (
                 "high-entropy",
-                r#"(?i)(?P<k>(?:key|secret|token|password|passwd|credential|auth)[a-z_-]{0,20})(?:\\?["'`])?(?:\s*(?:is|was|of|for|=|:|=>|->)?\s*|[^A-Za-z0-9\n]{1,4})(?P<v>[A-Za-z0-9+/_~.=-]{20,512})"#,
+                &["key", "secret", "token", "pass", "credential", "auth"],
+                false,
+                r#"(?P<k>(?:key|secret|token|password|passwd|credential|auth)[a-z_-]{0,20})(?:\\?["'`])?(?:\s*(?:is|was|of|for|=|:|=>|->)?\s*|[^A-Za-z0-9\n]{1,4})(?P<v>[A-Za-z0-9+/_~.=-]{20,})"#.to_string(),
                 Check::Entropy,
             ),
         ];
-        let patterns: Vec<String> = specs.iter().map(|(_, p, _)| p.replace(r"\b", r"(?-u:\b)")).collect();
-        let set = RegexSetBuilder::new(&patterns)
-            .size_limit(64 << 20)
-            .dfa_size_limit(16 << 20)
-            .build()
-            .expect("secret patterns compile");
-        let each = specs
-            .iter()
-            .zip(&patterns)
-            .map(|((name, _, check), p)| {
-                let k = kind(name);
-                Detector {
-                    kind: k,
-                    priority: KINDS.iter().position(|x| x.name == k.name).unwrap_or(KINDS.len()),
-                    re: Regex::new(p).expect("secret pattern compiles"),
+        Detectors {
+            shapes: Regex::new(&alternation.replace(r"\b", r"(?-u:\b)")).expect("secret shapes compile"),
+            shape_kinds,
+            words: CONTEXT_WORDS.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned()).collect(),
+            context: context
+                .iter()
+                .map(|(name, words, word_start, p, check)| ContextDetector {
+                    kind: kind(name),
+                    priority: priority(kind(name)),
+                    re: Regex::new(&format!("^(?i){p}")).expect("context secret pattern compiles"),
+                    words: word_bits(words),
+                    word_start: *word_start,
                     check: *check,
-                }
-            })
-            .collect();
-        Detectors { set, each }
+                })
+                .collect(),
+        }
     })
 }
 
@@ -1046,40 +1180,40 @@ fn benign_key(s: &str, key: Range<usize>) -> bool {
 }
 
 /// Whether an assignment to a credential name holds a literal secret.
-fn credential_ok(s: &str, caps: &regex::Captures<'_>, value: &str) -> bool {
-    let Some(key) = caps.name("k") else {
-        return false;
-    };
-    if benign_key(s, key.range()) {
-        return false;
-    }
-    let ident_start = ident_start(s, key.start());
-    if looks_placeholder(value) || value.eq_ignore_ascii_case(key.as_str()) {
-        return false;
-    }
-    if value.parse::<f64>().is_ok() {
+/// `key` is the key word's range in `s`, `after` where the match ends.
+fn credential_ok(
+    s: &str,
+    key: Range<usize>,
+    sep: &str,
+    bare: bool,
+    after: usize,
+    value: &str,
+) -> bool {
+    if benign_key(s, key.clone()) {
         return false;
     }
-    if caps.name("bare").is_some() {
-        let after = &s[caps.get(0).map_or(s.len(), |m| m.end())..];
+    if looks_placeholder(value) || value.eq_ignore_ascii_case(&s[key.clone()]) {
+        return false;
+    }
+    if value.len() > 256 || value.parse::<f64>().is_ok() {
+        return false;
+    }
+    if bare {
         // A call (`token = make_token()`) or an attribute access is code.
-        if after.starts_with('(') || is_dotted_path(value) {
+        if s[after..].starts_with('(') || is_dotted_path(value) {
             return false;
         }
         if is_identifier(value) && !value.bytes().any(|c| c.is_ascii_digit()) {
-            let env_style = {
-                let whole = &s[ident_start..key.end()];
-                whole.bytes().all(|c| !c.is_ascii_lowercase())
-            };
+            let name = &s[ident_start(s, key.start)..key.end];
+            let env_style = name.bytes().all(|c| !c.is_ascii_lowercase());
             let compound =
                 value.contains('_') || value.bytes().skip(1).any(|c| c.is_ascii_uppercase());
-            let yaml_style = caps.name("sep").is_some_and(|m| m.as_str() == ":");
             // `password=user_password` in code is a variable; in a .env file
             // (`DB_PASSWORD=swordfish`) or YAML (`password: swordfish`) a word is the secret.
             if compound && !env_style {
                 return false;
             }
-            if !compound && !env_style && !yaml_style {
+            if !compound && !env_style && sep != ":" {
                 return false;
             }
         }
