@@ -610,6 +610,30 @@ fn big_result(items: usize) -> Value {
     json!({ "content": content })
 }
 
+/// Inputs shaped to multiply work: repeated key words, file names,
+/// markers and escapes. Each must scan in time proportional to its size.
+fn adversarial_texts() -> Vec<(&'static str, String)> {
+    const MIB: usize = 1024 * 1024;
+    let fill = |unit: &str| unit.repeat(MIB / unit.len());
+    vec![
+        ("key words back to back", fill("key")),
+        ("assignments chained", fill("password=")),
+        ("credential files", fill("read .ssh ")),
+        (
+            "PEM headers without END",
+            fill("-----BEGIN PRIVATE KEY----- x "),
+        ),
+        ("pseudo-tags", fill("<IMPORTANT>")),
+        ("escape introducers", fill("\x1b[")),
+        ("override verbs", fill("ignore ")),
+        (
+            "open sentence",
+            format!("use this tool {}", "a".repeat(MIB)),
+        ),
+        ("one long token", "A".repeat(MIB)),
+    ]
+}
+
 #[test]
 fn timing_tools_list_and_large_result() {
     let limits = MetadataLimits::default();
@@ -651,6 +675,20 @@ fn timing_tools_list_and_large_result() {
             median,
             rbest,
             rmedian
+        );
+    }
+    for (label, text) in adversarial_texts() {
+        let value = json!({"content": [{"type": "text", "text": text}]});
+        let (best, _) = time(3, || {
+            let mut v = value.clone();
+            std::hint::black_box(scan(&mut v, ScanMode::Redact));
+        });
+        let tool = json!({"name": "t", "description": text});
+        let (mbest, _) = time(3, || {
+            std::hint::black_box(inspect_tool(&tool, &limits));
+        });
+        println!(
+            "adversarial 1 MiB, {label}: result scan {best:?}, as a tool description {mbest:?}"
         );
     }
 }

@@ -279,7 +279,7 @@ async fn shutdown(
 
 async fn write_loop<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
     // Queued lines are coalesced in the buffer and written with one flush.
-    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut out = tokio::io::BufWriter::with_capacity(8 * 1024, out);
     while let Some(buf) = rx.recv().await {
         if out.write_all(&buf).await.is_err() {
             return;

@@ -86,7 +86,7 @@ const MAX_WALK_DEPTH: usize = 128;
 /// Without the sibling tools, every tool named in a directive counts as
 /// another server's tool; prefer [`inspect_tools`] for a whole listing.
 pub fn inspect_tool(tool: &Value, limits: &MetadataLimits) -> Vec<Finding> {
-    let mut scan = Scan::new(Subject::Tool, limits, own_name(tool), Vec::new());
+    let mut scan = Scan::new(Subject::Tool, limits, own_name(tool), &[]);
     scan.tool(tool);
     scan.out
 }
@@ -115,7 +115,7 @@ pub fn inspect_tools(list: &Value, limits: &MetadataLimits) -> Vec<Finding> {
         if out.len() >= MAX_FINDINGS {
             break;
         }
-        let mut scan = Scan::new(Subject::Tool, limits, own_name(tool), siblings.clone());
+        let mut scan = Scan::new(Subject::Tool, limits, own_name(tool), &siblings);
         scan.base = format!("{base}/{i}");
         scan.tool(tool);
         out.extend(scan.out);
@@ -129,7 +129,7 @@ pub fn inspect_tools(list: &Value, limits: &MetadataLimits) -> Vec<Finding> {
 /// Locations are relative to the result.
 pub fn inspect_initialize(result: &Value) -> Vec<Finding> {
     let limits = MetadataLimits::default();
-    let mut scan = Scan::new(Subject::Server, &limits, None, Vec::new());
+    let mut scan = Scan::new(Subject::Server, &limits, None, &[]);
     scan.walk(result, None, 0);
     scan.out
 }
@@ -145,7 +145,7 @@ pub fn inspect_listed_item(item: &Value, kind: &str) -> Vec<Finding> {
         _ => Subject::Resource,
     };
     let limits = MetadataLimits::default();
-    let mut scan = Scan::new(subject, &limits, None, Vec::new());
+    let mut scan = Scan::new(subject, &limits, None, &[]);
     scan.walk(item, None, 0);
     scan.out
 }
@@ -194,7 +194,8 @@ struct Scan<'a> {
     subject: Subject,
     limits: &'a MetadataLimits,
     own: Option<String>,
-    siblings: Vec<String>,
+    /// Normalized names of the other tools of the same listing.
+    siblings: &'a [String],
     base: String,
     path: Vec<Seg<'a>>,
     out: Vec<Finding>,
@@ -212,7 +213,7 @@ impl<'a> Scan<'a> {
         subject: Subject,
         limits: &'a MetadataLimits,
         own: Option<String>,
-        siblings: Vec<String>,
+        siblings: &'a [String],
     ) -> Self {
         Scan {
             subject,
@@ -315,6 +316,9 @@ impl<'a> Scan<'a> {
     }
 
     fn examine(&mut self, s: &str, role: Role) {
+        if is_vocabulary(s) {
+            return;
+        }
         if s.len() > self.limits.max_description_chars
             && s.chars().count() > self.limits.max_description_chars
         {
@@ -668,6 +672,84 @@ fn hidden_text(s: &str) -> HiddenText {
     h
 }
 
+/// JSON Schema and MCP keywords and type names: the bulk of the strings in
+/// a listing, and harmless as written. Skipping them keeps a 100-tool
+/// listing within its time budget. Sorted, for the binary search.
+fn is_vocabulary(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "$comment",
+        "$defs",
+        "$id",
+        "$ref",
+        "$schema",
+        "_meta",
+        "additionalItems",
+        "additionalProperties",
+        "allOf",
+        "annotations",
+        "anyOf",
+        "array",
+        "boolean",
+        "const",
+        "contains",
+        "contentEncoding",
+        "contentMediaType",
+        "default",
+        "definitions",
+        "dependentRequired",
+        "dependentSchemas",
+        "deprecated",
+        "description",
+        "destructiveHint",
+        "else",
+        "enum",
+        "examples",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "execution",
+        "format",
+        "icons",
+        "idempotentHint",
+        "if",
+        "inputSchema",
+        "integer",
+        "items",
+        "maxItems",
+        "maxLength",
+        "maxProperties",
+        "maximum",
+        "minItems",
+        "minLength",
+        "minProperties",
+        "minimum",
+        "multipleOf",
+        "name",
+        "not",
+        "null",
+        "number",
+        "object",
+        "oneOf",
+        "openWorldHint",
+        "outputSchema",
+        "pattern",
+        "patternProperties",
+        "prefixItems",
+        "properties",
+        "propertyNames",
+        "readOnly",
+        "readOnlyHint",
+        "required",
+        "string",
+        "taskSupport",
+        "then",
+        "title",
+        "type",
+        "uniqueItems",
+        "writeOnly",
+    ];
+    s.len() <= 24 && WORDS.binary_search(&s).is_ok()
+}
+
 /// An identifier's words (`ignore_previous`, `ignorePrevious` → `ignore previous`),
 /// so that phrases hidden in property names meet the phrase patterns.
 fn spaced_identifier(s: &str) -> Option<String> {
@@ -747,7 +829,7 @@ pub(crate) mod phrases {
     pub(crate) enum ToolRef {
         /// "any other tool", "every other server".
         AnyOther,
-        /// A tool-like identifier (`send_email`, `'get-docs'`, `searchCode`).
+        /// A tool-like identifier (`send_email`, `'get-docs'`, `github.search`).
         Named(String),
         /// A plain word or a self-reference ("after authentication", "this tool").
         NotATool,
@@ -761,15 +843,28 @@ pub(crate) mod phrases {
         pub tool: Option<ToolRef>,
     }
 
-    // Pieces shared by several patterns. `\b` is made ASCII-only at compile
-    // time: views are already folded to ASCII where it matters, and ASCII
-    // boundaries keep the automaton fast on non-ASCII text.
+    // Pieces shared by several patterns. All patterns are compiled with
+    // ASCII-only case folding and word boundaries (`(?i-u)`): views are
+    // already folded to ASCII where it matters, and Unicode classes make the
+    // automaton several times larger.
 
     /// Secrets and private context an attacker wants passed along.
     const OBJ: &str = r"(?:(?:private|secret|api|access|ssh|gpg|pgp|signing|encryption|aws|cloud)[\s_-]*keys?|(?:api|access|auth|authentication|bearer|session|refresh|github|slack|oauth)[\s_-]*tokens?|session\s+cookies?|cookies|credentials|passwords?|passphrases?|secrets|environment\s+variables|env(?:ironment)?\s*vars?|process\.env|os\.environ|\.env\s+files?|(?:conversation|chat|message|dialog(?:ue)?)\s+(?:history|logs?|transcripts?|so\s+far|context)|(?:entire|full|whole|complete|current)\s+(?:conversation|chat|dialog(?:ue)?)|(?:previous|prior|earlier)\s+messages|system\s+(?:prompt|message|instructions)|(?:initial|hidden|original|secret)\s+(?:instructions|prompt)|seed\s+phrases?|mnemonics?|wallet\s+(?:keys?|seeds?))";
 
-    /// Files that hold credentials.
-    const SECRET_PATH: &str = r"(?:(?:~|\$HOME|%USERPROFILE%|/home/[A-Za-z0-9_.-]+|/root)/)?(?:\.ssh\b(?:/[A-Za-z0-9_.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.env(?:\.[A-Za-z0-9_-]+)?\b|\.aws/(?:credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(?:shadow|gshadow|sudoers)\b|\.gnupg\b|\.config/gh/hosts\.yml|\bcredentials\.json\b|\bwallet\.dat\b|\.(?:bash|zsh)_history\b|\.password-store\b|\.pgpass\b)";
+    /// Files that hold credentials (the alternatives, shared by
+    /// [`SECRET_PATH`] and [`SECRET_FILE`]).
+    macro_rules! secret_files {
+        () => {
+            r"\.ssh\b(?:/[A-Za-z0-9_.-]+)?|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.env(?:\.[A-Za-z0-9_-]+)?\b|\.aws/(?:credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.git-credentials\b|\.docker/config\.json|\.kube/config\b|/etc/(?:shadow|gshadow|sudoers)\b|\.gnupg\b|\.config/gh/hosts\.yml|\bcredentials\.json\b|\bwallet\.dat\b|\.(?:bash|zsh)_history\b|\.password-store\b|\.pgpass\b"
+        };
+    }
+
+    /// A credential file, with the home directory it may be written under.
+    const SECRET_PATH: &str = concat!(
+        r"(?:(?:~|\$HOME|%USERPROFILE%|/home/[A-Za-z0-9_.-]+|/root)/)?(?:",
+        secret_files!(),
+        ")"
+    );
 
     /// The rest of a sentence, lazily. Unbounded here and capped by
     /// [`MAX_SPAN`] in code: a counted window (`{0,80}`) multiplies the
@@ -782,12 +877,24 @@ pub(crate) mod phrases {
     /// Longest phrase match kept; longer ones span unrelated clauses.
     const MAX_SPAN: usize = 320;
 
-    /// A tool name as written in prose, possibly quoted.
-    const TOOL: &str = r"(?P<q>[`'\x22])?(?P<tool>[A-Za-z0-9_.:/-]+)[`'\x22]?";
+    /// The credential file alone, each alternative led by a literal so that a
+    /// search skips ordinary text quickly. Case-sensitive, as file names are.
+    const SECRET_FILE: &str = concat!("(?-u:", secret_files!(), ")");
 
-    /// The patterns, each with the intent it reveals. Every pattern starts
-    /// with (or is dominated by) a keyword, which gives the set a literal
-    /// prefilter; most text is skipped at memchr speed.
+    /// A tool name as written in prose, possibly quoted.
+    ///
+    /// Only shapes that name a tool match: quoted (`'get-docs'`), or with a
+    /// separator (`send_email`, `github.search`), or "any/other" for every
+    /// other tool. A plain word ("use this tool", "after authentication")
+    /// does not: it is almost never a tool name, and a pattern that matches
+    /// at every word costs the full overlapping search on most descriptions.
+    const TOOL: &str = r"(?:[`'\x22](?P<qtool>[A-Za-z0-9_.:/-]{1,64})[`'\x22]|(?P<tool>[A-Za-z0-9]*[_.:/-][A-Za-z0-9_.:/-]*|any|all|every|each|other|others|another))";
+
+    /// The patterns, each with the intent it reveals. They run as one
+    /// `RegexSet` (one lazy-DFA pass, about 2 ms per MiB on a loaded 2-core
+    /// machine; a set gets no literal prefilter). What keeps it there: no
+    /// counted windows ([`SENTENCE`]), no pattern that can start at every
+    /// word ([`TOOL`]), and credential files matched apart ([`SECRET_FILE`]).
     fn patterns() -> Vec<(Intent, String)> {
         use Intent::*;
         let raw: &[(Intent, &str)] = &[
@@ -893,7 +1000,6 @@ pub(crate) mod phrases {
                 r"\byou\s+(?:are|will\s+be)\s+(?:no\s+longer\s+bound|not\s+bound|freed?\s+from|released\s+from)\b",
             ),
             // --- secrets, history, system prompt
-            (SecretFile, r"{SECRET_PATH}"),
             (
                 Exfiltrate,
                 r"\b(?:send|forward|upload|post|email|e-mail|transmit|exfiltrate|leak|share|report|submit|deliver)\s+(?:(?:all|any|every|each|of|the|your|my|their|its|this|these|user'?s?|entire|full|whole|complete|current)\s+){0,4}(?:(?:contents?|text|data|body)\s+of\s+)?(?:{OBJ}|{SECRET_PATH}|conversation|chat|transcript)\b{S}\b(?:to|into|via|through|at|with|using)\b",
@@ -1031,7 +1137,12 @@ pub(crate) mod phrases {
     /// Instruction-shaped phrases in `text` (one view of a string).
     pub(crate) fn hits(text: &str) -> Vec<Hit> {
         let c = compiled();
-        let mut out = Vec::new();
+        let mut out = secret_file_hits(text);
+        // `is_match` stops at the first match and needs no overlapping
+        // search: on ordinary text it is several times faster than `matches`.
+        if !c.set.is_match(text) {
+            return out;
+        }
         for idx in c.set.matches(text).iter() {
             let (intent, re) = &c.each[idx];
             for caps in re.captures_iter(text).take(MAX_HITS_PER_PATTERN) {
@@ -1039,23 +1150,63 @@ pub(crate) mod phrases {
                 if m.len() > MAX_SPAN {
                     continue;
                 }
-                let mut start = m.start();
-                if *intent == Intent::SecretFile {
-                    // The path alone is data; a verb just before it makes it a request.
-                    match verb_before(text, start) {
-                        Some(verb) => start = verb,
-                        None => continue,
-                    }
-                }
-                let tool = caps.name("tool").map(|t| {
-                    let quoted = caps.name("q").is_some();
-                    tool_ref(t.as_str(), quoted, &text[t.end()..])
-                });
+                let tool = match (caps.name("qtool"), caps.name("tool")) {
+                    (Some(t), _) => Some(tool_ref(t.as_str(), true)),
+                    (None, Some(t)) => Some(tool_ref(t.as_str(), false)),
+                    (None, None) => None,
+                };
                 out.push(Hit {
                     intent: *intent,
-                    start,
+                    start: m.start(),
                     end: m.end(),
                     tool,
+                });
+            }
+        }
+        out
+    }
+
+    fn secret_file_re() -> &'static Regex {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| Regex::new(SECRET_FILE).expect("secret file regex"))
+    }
+
+    /// Credential file names looked at per text; a text naming more is
+    /// judged on the first ones.
+    const MAX_FILE_CANDIDATES: usize = 256;
+
+    /// Suffixes of files that are templates and hold no secrets.
+    const TEMPLATE_SUFFIXES: &[&str] = &[".example", ".sample", ".template", ".dist", ".defaults"];
+
+    /// Credential files named after a verb acting on them ("read
+    /// ~/.ssh/id_rsa"). Matched apart from the set: file names are frequent
+    /// in ordinary text (`.env.example` in every README), and one match in
+    /// the set costs the full overlapping search of the text.
+    fn secret_file_hits(text: &str) -> Vec<Hit> {
+        let mut out = Vec::new();
+        // Bounded: each candidate costs a look-behind for a verb.
+        for m in secret_file_re().find_iter(text).take(MAX_FILE_CANDIDATES) {
+            if out.len() >= MAX_HITS_PER_PATTERN {
+                break;
+            }
+            let name = m.as_str().to_ascii_lowercase();
+            let next = &text.as_bytes()[m.end()..];
+            let template = TEMPLATE_SUFFIXES.iter().any(|t| {
+                name.ends_with(t)
+                    || next
+                        .get(..t.len())
+                        .is_some_and(|n| n.eq_ignore_ascii_case(t.as_bytes()))
+            });
+            if template {
+                continue;
+            }
+            // The path alone is data; a verb just before it makes it a request.
+            if let Some(verb) = verb_before(text, m.start()) {
+                out.push(Hit {
+                    intent: Intent::SecretFile,
+                    start: verb,
+                    end: m.end(),
+                    tool: None,
                 });
             }
         }
@@ -1077,8 +1228,7 @@ pub(crate) mod phrases {
 
     /// Start of the first verb within [`VERB_REACH`] bytes before `at`, on the same line.
     fn verb_before(text: &str, at: usize) -> Option<usize> {
-        let from = floor_boundary(text, at.saturating_sub(VERB_REACH));
-        let from = ceil_boundary(text, from);
+        let from = ceil_boundary(text, at.saturating_sub(VERB_REACH));
         let window = &text[from..at];
         let line_start = window.rfind('\n').map_or(0, |i| i + 1);
         verb_re()
@@ -1087,7 +1237,7 @@ pub(crate) mod phrases {
     }
 
     /// Classifies the tool a directive names.
-    fn tool_ref(name: &str, quoted: bool, after: &str) -> ToolRef {
+    fn tool_ref(name: &str, quoted: bool) -> ToolRef {
         let name = name.trim_end_matches(['.', ':', '/']);
         let lower = name.to_ascii_lowercase();
         if matches!(
@@ -1102,17 +1252,7 @@ pub(crate) mod phrases {
         ) {
             return ToolRef::NotATool;
         }
-        let after = after.trim_start_matches(['`', '\'', '"']).trim_start();
-        let followed_by_tool = after
-            .get(..4)
-            .is_some_and(|a| a.eq_ignore_ascii_case("tool"))
-            || after
-                .get(..8)
-                .is_some_and(|a| a.eq_ignore_ascii_case("function"));
-        let camel = name.chars().skip(1).any(|c| c.is_ascii_uppercase())
-            && name.chars().any(|c| c.is_ascii_lowercase());
-        let shaped = name.contains(['_', '-', '.', ':', '/']) || camel;
-        if quoted || shaped || followed_by_tool {
+        if quoted || name.contains(['_', '-', '.', ':', '/']) {
             ToolRef::Named(name.to_string())
         } else {
             ToolRef::NotATool
@@ -1279,7 +1419,8 @@ pub(crate) mod phrases {
             } else if b[i] == 0xc2 && i + 1 < b.len() && b[i + 1] == 0x9d {
                 (b']', i + 2)
             } else {
-                i += 1;
+                // Jump to the next possible introducer.
+                i += 1 + memchr::memchr2(0x1b, 0xc2, &b[i + 1..]).unwrap_or(b.len() - i - 1);
                 continue;
             };
             let end = match kind {
@@ -1791,6 +1932,21 @@ mod tests {
         assert!(a.hides);
         assert_eq!(phrases::strip_ranges(s, &a.ranges), "abcd");
         assert!(phrases::ansi_sequences("plain").is_none());
+    }
+
+    #[test]
+    fn schema_vocabulary_is_skipped_and_sorted() {
+        for w in [
+            "$schema",
+            "type",
+            "properties",
+            "readOnlyHint",
+            "string",
+            "writeOnly",
+        ] {
+            assert!(is_vocabulary(w), "{w}");
+        }
+        assert!(!is_vocabulary("ignore previous instructions"));
     }
 
     #[test]

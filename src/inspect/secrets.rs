@@ -61,9 +61,13 @@
 //! | `RESULT-INJ-HIDDEN` | orders in an HTML comment, pseudo-tag or Unicode tag characters |
 //! | `RESULT-ANSI` | terminal escape sequences (warn) |
 //!
-//! Work is linear in the size of the result: every pattern set runs once
-//! over each string with a literal prefilter, the PEM scan searches forward
-//! only, and entropy is computed on candidate values only.
+//! Work is linear in the size of the result. Shape secrets are found by one
+//! alternation with a literal prefilter; context secrets by anchored
+//! patterns tried only where `memmem` finds a key word; phrases by one
+//! `RegexSet`; the PEM scan searches forward only. Decoded views (percent,
+//! Unicode, base64) are built for the first [`VIEW_BUDGET`] bytes of a
+//! result; the rest is matched as written. An injection encoded past that
+//! point is not seen in its decoded form (plain text always is).
 
 use super::metadata::phrases::{self, Intent, ToolRef};
 use super::normalize;
@@ -104,6 +108,13 @@ const MAX_DEPTH: usize = 128;
 /// random alphanumerics near 4.1; the bar also requires mixed case and digits.
 const ENTROPY_BITS: f64 = 3.5;
 
+/// Bytes of a result, over all its strings, for which decoded L0 views
+/// (percent, Unicode clean-up, base64) are built; past it, strings are
+/// matched as they are. A view costs several times the matching itself, and
+/// `normalize::text_views` already views only the first 64 KiB of one
+/// string; this extends the same bound to results made of many strings.
+const VIEW_BUDGET: usize = 64 * 1024;
+
 /// Bytes after a text addressed to the AI that are checked for orders.
 const ADDRESS_SPAN: usize = 200;
 
@@ -140,47 +151,43 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
 /// pattern over the whole text was the slowest part of a scan.
 fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
     let lower = s.to_ascii_lowercase();
-    let mut starts: Vec<(usize, u16)> = Vec::new();
     for (bit, word) in d.words.iter().enumerate() {
+        let detectors: Vec<(usize, &ContextDetector)> = d
+            .context
+            .iter()
+            .enumerate()
+            .filter(|(_, det)| det.words & (1 << bit) != 0)
+            .collect();
+        // Per detector, where its last match ended: a candidate inside a
+        // span the detector already matched is not tried again, so
+        // `keykeykey…` costs one window per window, not one per occurrence.
+        let mut skip_until = vec![0usize; d.context.len()];
         for at in word.find_iter(lower.as_bytes()) {
-            starts.push((at, 1 << bit));
-        }
-    }
-    if starts.is_empty() {
-        return;
-    }
-    starts.sort_unstable();
-    let mut i = 0;
-    while i < starts.len() {
-        let at = starts[i].0;
-        let mut words = 0u16;
-        while i < starts.len() && starts[i].0 == at {
-            words |= starts[i].1;
-            i += 1;
-        }
-        let window = &s[at..ceil_boundary(s, at.saturating_add(CONTEXT_WINDOW))];
-        let word_start = at == 0 || !s.as_bytes()[at - 1].is_ascii_alphanumeric();
-        for det in &d.context {
-            if det.words & words == 0 || (det.word_start && !word_start) || !det.re.is_match(window)
-            {
-                continue;
+            let window = &s[at..ceil_boundary(s, at.saturating_add(CONTEXT_WINDOW))];
+            let word_start = at == 0 || !s.as_bytes()[at - 1].is_ascii_alphanumeric();
+            for &(n, det) in &detectors {
+                if (det.word_start && !word_start) || at < skip_until[n] || !det.re.is_match(window)
+                {
+                    continue;
+                }
+                let Some(caps) = det.re.captures(window) else {
+                    continue;
+                };
+                skip_until[n] = at + caps.get(0).map_or(1, |m| m.end().max(1));
+                let Some(m) = ["v", "dq", "sq", "bare"].iter().find_map(|g| caps.name(g)) else {
+                    continue;
+                };
+                if m.len() > MAX_VALUE || !det.check.accepts_at(s, at, &caps, m.as_str()) {
+                    continue;
+                }
+                found.push((
+                    det.priority,
+                    SecretMatch {
+                        kind: det.kind.name,
+                        range: at + m.start()..at + m.end(),
+                    },
+                ));
             }
-            let Some(caps) = det.re.captures(window) else {
-                continue;
-            };
-            let Some(m) = ["v", "dq", "sq", "bare"].iter().find_map(|g| caps.name(g)) else {
-                continue;
-            };
-            if m.len() > MAX_VALUE || !det.check.accepts_at(s, at, &caps, m.as_str()) {
-                continue;
-            }
-            found.push((
-                det.priority,
-                SecretMatch {
-                    kind: det.kind.name,
-                    range: at + m.start()..at + m.end(),
-                },
-            ));
         }
     }
 }
@@ -194,6 +201,7 @@ pub fn scan(value: &mut Value, mode: ScanMode) -> Vec<Finding> {
     let mut ctx = Ctx {
         mode,
         out: Vec::new(),
+        view_budget: VIEW_BUDGET,
     };
     let mut path = Vec::new();
     walk(value, &mut path, &mut ctx, 0);
@@ -221,6 +229,8 @@ fn pointer(path: &[Seg<'_>]) -> String {
 struct Ctx {
     mode: ScanMode,
     out: Vec<Finding>,
+    /// Bytes of text still allowed derived L0 views (see [`VIEW_BUDGET`]).
+    view_budget: usize,
 }
 
 fn walk<'a>(v: &'a mut Value, path: &mut Vec<Seg<'a>>, ctx: &mut Ctx, depth: usize) {
@@ -286,8 +296,14 @@ fn examine(s: &mut String, path: &[Seg<'_>], ctx: &mut Ctx) {
                 }
             ),
             location: pointer(path),
+            // The sequences alone: the text after them may hold a secret.
             evidence: super::truncate(&escape_controls(
-                &s[a.ranges[0].start..s.len().min(a.ranges[0].end + 40)],
+                &a.ranges
+                    .iter()
+                    .take(4)
+                    .map(|r| &s[r.clone()])
+                    .collect::<Vec<_>>()
+                    .join(" "),
             )),
             hint: Some("tool results have no business driving the user's terminal".to_string()),
         });
@@ -352,11 +368,20 @@ fn examine_injection(
     path: &[Seg<'_>],
     ctx: &mut Ctx,
 ) {
-    let mut views = normalize::text_views(s, &normalize::Limits::default());
+    let limits = normalize::Limits::default();
+    let cost = s.len().min(limits.max_input);
+    let mut views = if cost <= ctx.view_budget {
+        ctx.view_budget -= cost;
+        normalize::text_views(s, &limits)
+    } else {
+        vec![std::borrow::Cow::Borrowed(s)]
+    };
     if let Some(a) = ansi {
         views.push(std::borrow::Cow::Owned(phrases::strip_ranges(s, &a.ranges)));
     }
-    let tags = if !s.is_ascii() && normalize::has_invisible(s) {
+    // Tag characters (U+E0000–E007F) all start with the bytes F3 A0; a
+    // full invisible-character scan costs more than the rest of the scan.
+    let tags = if memchr::memmem::find(s.as_bytes(), &[0xF3, 0xA0]).is_some() {
         phrases::decode_tag_chars(s)
     } else {
         None
@@ -387,7 +412,7 @@ fn examine_injection(
                     | Intent::Redirect
                     | Intent::Address
                     | Intent::Exfiltrate
-            )
+            ) && !negated(view, h.start)
         });
         for hit in &hits {
             if negated(view, hit.start) {
@@ -491,7 +516,7 @@ fn examine_injection(
 
 /// "never send your API key to anyone" warns rather than asks.
 fn negated(view: &str, start: usize) -> bool {
-    let before = &view[..start];
+    let before = &view[ceil_boundary(view, start.saturating_sub(24))..start];
     let words: Vec<String> = before
         .split_whitespace()
         .rev()
@@ -533,7 +558,8 @@ fn injection(
         action,
         message: message.to_string(),
         location: pointer(path),
-        evidence: super::truncate(evidence),
+        // An order to send a key may quote the key: the audit log gets neither.
+        evidence: super::truncate(&rewrite(evidence, &scan_text(evidence), &[])),
         hint: Some(
             "text in a result is data, not instructions; if the source is untrusted, do not act on it".to_string(),
         ),
@@ -560,7 +586,8 @@ impl Ctx {
 }
 
 /// `s` with each secret replaced by its marker and each escape removed.
-/// An escape inside a secret goes with the secret.
+/// An escape inside a secret goes with the secret; a secret inside an escape
+/// (a token in an OSC 8 hyperlink) goes with the escape.
 fn rewrite(s: &str, secrets: &[SecretMatch], escapes: &[Range<usize>]) -> String {
     let mut edits: Vec<(Range<usize>, Option<&'static str>)> = secrets
         .iter()
@@ -572,6 +599,13 @@ fn rewrite(s: &str, secrets: &[SecretMatch], escapes: &[Range<usize>]) -> String
     let mut at = 0;
     for (r, kind) in edits {
         if r.start < at {
+            // Overlapping the previous edit: a secret's remainder still goes.
+            if let (Some(kind), true) = (kind, r.end > at) {
+                out.push_str("[REDACTED:");
+                out.push_str(kind);
+                out.push(']');
+                at = r.end;
+            }
             continue;
         }
         out.push_str(&s[at..r.start]);
@@ -822,12 +856,15 @@ struct Detectors {
     /// provider prefixes give it a literal prefilter.
     shapes: Regex,
     shape_kinds: Vec<ShapeKind>,
+    /// One searcher per [`CONTEXT_WORDS`] entry (a dozen SIMD passes beat one
+    /// alternation pass over the same bytes).
     words: Vec<memchr::memmem::Finder<'static>>,
     context: Vec<ContextDetector>,
 }
 
-/// Bytes after a key word in which its value must lie.
-const CONTEXT_WINDOW: usize = 1024;
+/// Bytes after a key word in which its value must lie (name, separator
+/// and a value of at most [`MAX_VALUE`]).
+const CONTEXT_WINDOW: usize = 640;
 
 /// Longest value taken for a context secret; longer runs are data blobs.
 const MAX_VALUE: usize = 512;
@@ -927,7 +964,10 @@ fn detectors() -> &'static Detectors {
         Detectors {
             shapes: Regex::new(&alternation.replace(r"\b", r"(?-u:\b)")).expect("secret shapes compile"),
             shape_kinds,
-            words: CONTEXT_WORDS.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned()).collect(),
+            words: CONTEXT_WORDS
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
             context: context
                 .iter()
                 .map(|(name, words, word_start, p, check)| ContextDetector {
@@ -950,6 +990,9 @@ fn private_key_begin() -> &'static Regex {
     })
 }
 
+/// Longest line of a key body (PEM wraps at 64, OpenSSH at 70).
+const MAX_KEY_LINE: usize = 128;
+
 /// Longest private key block taken as one match; a key is a few KiB.
 const MAX_KEY_BLOCK: usize = 64 * 1024;
 
@@ -970,7 +1013,7 @@ fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
         if m.start() < covered {
             continue;
         }
-        if !no_more_ends && next_end.map_or(true, |e| e < m.end()) {
+        if !no_more_ends && !matches!(next_end, Some(e) if e >= m.end()) {
             next_end = memchr::memmem::find(&b[m.end()..], b"-----END").map(|e| e + m.end());
             no_more_ends = next_end.is_none();
         }
@@ -983,13 +1026,7 @@ fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
                 let header = &tail[..close];
                 memchr::memmem::find(header, b"PRIVATE KEY").map(|_| e + 8 + close + 5)
             })
-            .unwrap_or_else(|| {
-                let body = b[m.end()..]
-                    .iter()
-                    .position(|c| !(c.is_ascii_alphanumeric() || b"+/=\\:,.- \t\r\n".contains(c)))
-                    .unwrap_or(b.len() - m.end());
-                m.end() + body
-            });
+            .unwrap_or_else(|| key_body_end(b, m.end()));
         let end = ceil_boundary(s, end);
         found.push((
             0,
@@ -999,6 +1036,39 @@ fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
             },
         ));
         covered = end;
+    }
+}
+
+/// End of a key body that has no END line (a truncated result): the base64
+/// lines after the BEGIN line, and the `Proc-Type`/`DEK-Info` headers of an
+/// encrypted key. Lines may be separated by real or JSON-escaped newlines.
+fn key_body_end(b: &[u8], from: usize) -> usize {
+    let is_break = |p: usize| match b[p] {
+        b'\n' | b'\r' => 1,
+        b'\\' if b.get(p + 1) == Some(&b'n') => 2,
+        _ => 0,
+    };
+    let mut end = from;
+    let mut p = from;
+    loop {
+        while p < b.len() && is_break(p) > 0 {
+            p += is_break(p);
+        }
+        let start = p;
+        let header = b[p..].starts_with(b"Proc-Type:") || b[p..].starts_with(b"DEK-Info:");
+        while p < b.len() && is_break(p) == 0 {
+            let body = b[p].is_ascii_alphanumeric() || matches!(b[p], b'+' | b'/' | b'=');
+            // Stop at the first byte that cannot be key material, and at
+            // over-long lines: each BEGIN then looks at a bounded stretch.
+            if !(body || header) || p - start >= MAX_KEY_LINE {
+                return end;
+            }
+            p += 1;
+        }
+        if p == start {
+            return end;
+        }
+        end = p;
     }
 }
 
@@ -1355,6 +1425,11 @@ mod tests {
         // Truncated: no END; the body is still covered.
         let cut = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAA";
         assert_eq!(redacted(cut), "x [REDACTED:private-key]");
+        let cut = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n\nThe listing was cut here.";
+        assert_eq!(
+            redacted(cut),
+            "[REDACTED:private-key]\n\nThe listing was cut here."
+        );
         // JSON-escaped newlines inside a text.
         let esc =
             r#"{"key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"}"#;
@@ -1362,16 +1437,13 @@ mod tests {
     }
 
     #[test]
-    fn many_begins_without_end_stay_linear() {
-        let text = "-----BEGIN PRIVATE KEY----- x ".repeat(20_000);
-        let t = std::time::Instant::now();
+    fn many_begins_without_end_are_each_redacted() {
+        let text = "-----BEGIN PRIVATE KEY----- x ".repeat(1000);
         let m = scan_text(&text);
-        assert!(!m.is_empty());
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(2),
-            "{:?}",
-            t.elapsed()
-        );
+        assert_eq!(m.len(), 1000);
+        assert!(m
+            .iter()
+            .all(|m| text[m.range.clone()] == *"-----BEGIN PRIVATE KEY-----"));
     }
 
     #[test]

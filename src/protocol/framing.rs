@@ -34,12 +34,15 @@ pub struct LineReader<R> {
 }
 
 const READ_CHUNK: usize = 64 * 1024;
+/// A reader starts small and grows with the lines it sees: a hosted gateway
+/// holds several readers per session, most of them idle.
+const INITIAL_BUFFER: usize = 4 * 1024;
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
         LineReader {
             inner,
-            buf: vec![0; READ_CHUNK],
+            buf: vec![0; INITIAL_BUFFER],
             start: 0,
             end: 0,
             max: max_line_bytes.max(1),

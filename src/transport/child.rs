@@ -35,6 +35,21 @@ pub enum SpawnError {
     Sandbox(#[from] crate::sandbox::SandboxError),
 }
 
+/// A pidfd for `pid`, registered with the reactor (`None` when the kernel
+/// has no pidfd_open or no runtime is running).
+fn exit_watch(pid: u32) -> Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    use std::os::fd::FromRawFd;
+    tokio::runtime::Handle::try_current().ok()?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: `raw` is a fresh fd that nothing else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as i32) };
+    tokio::io::unix::AsyncFd::with_interest(fd, tokio::io::Interest::READABLE).ok()
+}
+
 impl Upstream {
     /// Starts `plan`'s command with piped stdin/stdout/stderr. Must be called
     /// from a thread that outlives the child (the parent-death signal fires
@@ -74,14 +89,25 @@ impl Upstream {
             .map_err(io_err)?;
         let pid = child.id();
         let (tx, rx) = oneshot::channel();
-        // A blocking wait on a plain thread: it works for any child, needs no
-        // SIGCHLD handler, and costs one parked thread per upstream.
-        std::thread::Builder::new()
-            .name("vanguard-wait".into())
-            .spawn(move || {
-                let _ = tx.send(child.wait());
-            })
-            .map_err(io_err)?;
+        match exit_watch(pid) {
+            // A pidfd becomes readable when the child exits: the reactor
+            // waits for it, no thread per upstream (a hosted gateway has many).
+            Some(fd) => {
+                tokio::spawn(async move {
+                    let _ = fd.readable().await;
+                    let _ = tx.send(child.wait());
+                });
+            }
+            // Kernels without pidfd_open (< 5.3): a parked thread per child.
+            None => {
+                std::thread::Builder::new()
+                    .name("vanguard-wait".into())
+                    .spawn(move || {
+                        let _ = tx.send(child.wait());
+                    })
+                    .map_err(io_err)?;
+            }
+        }
         Ok(Upstream {
             pid,
             stdin,
