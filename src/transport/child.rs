@@ -49,7 +49,8 @@ fn exit_watch(pid: u32) -> Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>
     let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as i32) };
     // SAFETY: the AsyncFd owns `fd` (an OwnedFd), so it stays open and the
     // same for as long as it is registered.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .ok()
 }
 
 impl Upstream {
