@@ -28,10 +28,15 @@
 //! `blob` (base64 payloads: random by construction, and not text the model
 //! reads as instructions), and object keys.
 //!
-//! Actions: a provider-shaped secret is `block` in [`ScanMode::Detect`]; the
-//! context-based kinds (`credential`, `high-entropy`, `bearer-token`) are
-//! `warn`. In [`ScanMode::Redact`] every secret finding is `warn`: the secret
-//! no longer reaches the agent. Evidence never contains a secret, only its
+//! [`scan_with`] chooses secrets and escapes apart ([`Rewrite`]).
+//!
+//! Actions: a provider-shaped secret is `block` when secrets are not
+//! rewritten; the context-based kinds (`credential`, `high-entropy`,
+//! `bearer-token`) are `warn`. When secrets are rewritten every secret
+//! finding is `warn`: the secret no longer reaches the agent. Injection:
+//! overrides, concealment, exfiltration, redirection, orders addressed to the
+//! AI and hidden orders are `block`; persona talk, a request to call a named
+//! tool and text merely addressed to the AI are `warn`. Escapes are `warn`. Evidence never contains a secret, only its
 //! first characters when they are a public prefix, and its length.
 //!
 //! | rule | what |
@@ -198,8 +203,35 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
 /// and terminal escapes; in [`ScanMode::Redact`], rewrites secrets and
 /// escapes in place. Locations are JSON pointers relative to `value`.
 pub fn scan(value: &mut Value, mode: ScanMode) -> Vec<Finding> {
+    scan_with(value, Rewrite::from(mode))
+}
+
+/// What [`scan_with`] rewrites: secrets and escapes can be chosen apart (a
+/// profile may redact escapes and only report secrets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rewrite {
+    /// Replace each secret with `[REDACTED:<kind>]`.
+    pub secrets: bool,
+    /// Remove terminal escape sequences.
+    pub escapes: bool,
+}
+
+impl From<ScanMode> for Rewrite {
+    fn from(mode: ScanMode) -> Rewrite {
+        let on = mode == ScanMode::Redact;
+        Rewrite {
+            secrets: on,
+            escapes: on,
+        }
+    }
+}
+
+/// [`scan`] with secrets and escapes rewritten independently. A secret
+/// finding is `warn` when `rewrite.secrets` (it no longer reaches the agent),
+/// else `block` for provider-shaped kinds.
+pub fn scan_with(value: &mut Value, rewrite: Rewrite) -> Vec<Finding> {
     let mut ctx = Ctx {
-        mode,
+        rewrite,
         out: Vec::new(),
         view_budget: VIEW_BUDGET,
     };
@@ -227,7 +259,7 @@ fn pointer(path: &[Seg<'_>]) -> String {
 }
 
 struct Ctx {
-    mode: ScanMode,
+    rewrite: Rewrite,
     out: Vec<Finding>,
     /// Bytes of text still allowed derived L0 views (see [`VIEW_BUDGET`]).
     view_budget: usize,
@@ -289,7 +321,7 @@ fn examine(s: &mut String, path: &[Seg<'_>], ctx: &mut Ctx) {
                 } else {
                     ""
                 },
-                if ctx.mode == ScanMode::Redact {
+                if ctx.rewrite.escapes {
                     " (removed)"
                 } else {
                     ""
@@ -309,10 +341,13 @@ fn examine(s: &mut String, path: &[Seg<'_>], ctx: &mut Ctx) {
         });
     }
     examine_injection(s, ansi.as_ref(), path, ctx);
-    if ctx.mode == ScanMode::Redact && (!secrets.is_empty() || ansi.is_some()) {
-        let empty = Vec::new();
-        let escapes = ansi.as_ref().map_or(&empty, |a| &a.ranges);
-        *s = rewrite(s, &secrets, escapes);
+    let secrets: &[SecretMatch] = if ctx.rewrite.secrets { &secrets } else { &[] };
+    let escapes: &[Range<usize>] = match (&ansi, ctx.rewrite.escapes) {
+        (Some(a), true) => &a.ranges,
+        _ => &[],
+    };
+    if !secrets.is_empty() || !escapes.is_empty() {
+        *s = rewrite(s, secrets, escapes);
     }
 }
 
@@ -334,9 +369,10 @@ fn report_secrets(s: &str, secrets: &[SecretMatch], path: &[Seg<'_>], ctx: &mut 
             .iter()
             .find(|m| m.kind == kind)
             .map_or("", |m| &s[m.range.clone()]);
-        let action = match (ctx.mode, k.confident) {
-            (ScanMode::Detect, true) => Action::Block,
-            _ => Action::Warn,
+        let action = if k.confident && !ctx.rewrite.secrets {
+            Action::Block
+        } else {
+            Action::Warn
         };
         let what = if count == 1 {
             k.label.to_string()
@@ -350,7 +386,7 @@ fn report_secrets(s: &str, secrets: &[SecretMatch], path: &[Seg<'_>], ctx: &mut 
             action,
             message: format!(
                 "{what} in the tool result{}",
-                if ctx.mode == ScanMode::Redact { " (redacted)" } else { "" }
+                if ctx.rewrite.secrets { " (redacted)" } else { "" }
             ),
             location: location.clone(),
             evidence: mask(first, k.public_prefix),
@@ -1498,6 +1534,34 @@ mod tests {
             ("SECRET-STRIPE-KEY", Action::Block)
         );
         assert_eq!(f[0].evidence, "sk_live_… (32 chars)");
+    }
+
+    #[test]
+    fn secrets_and_escapes_are_rewritten_independently() {
+        let text = "\x1b[31mtoken\x1b[0m sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+        let only_escapes = Rewrite {
+            secrets: false,
+            escapes: true,
+        };
+        let mut v = json!({"content": [{"type": "text", "text": text}]});
+        let f = scan_with(&mut v, only_escapes);
+        assert_eq!(
+            v["content"][0]["text"],
+            "token sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+        );
+        assert!(f
+            .iter()
+            .any(|f| f.rule == "SECRET-STRIPE-KEY" && f.action == Action::Block));
+        let only_secrets = Rewrite {
+            secrets: true,
+            escapes: false,
+        };
+        let mut v = json!({"content": [{"type": "text", "text": text}]});
+        scan_with(&mut v, only_secrets);
+        assert_eq!(
+            v["content"][0]["text"],
+            "\x1b[31mtoken\x1b[0m [REDACTED:stripe-key]"
+        );
     }
 
     #[test]
