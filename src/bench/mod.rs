@@ -231,16 +231,8 @@ impl Runner {
     }
 
     fn tool_list(&self, input: &Value) -> (Verdict, Vec<String>) {
-        let mut findings = Vec::new();
-        for t in input
-            .pointer("/result/tools")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            findings.extend(metadata::inspect_tool(t, &self.limits));
-        }
-        verdict_of(findings)
+        let r = input.get("result").cloned().unwrap_or(Value::Null);
+        verdict_of(metadata::inspect_tools(&r, &self.limits))
     }
 
     fn initialize(&self, input: &Value) -> (Verdict, Vec<String>) {

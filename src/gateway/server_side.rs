@@ -10,7 +10,7 @@
 use super::pins::{PinEntry, PinStore};
 use crate::inspect::metadata::{self, MetadataLimits};
 use crate::inspect::pinning::{self, Fingerprint};
-use crate::inspect::secrets::{self, ScanMode};
+use crate::inspect::secrets::{self, Rewrite};
 use crate::inspect::{Finding, Layer};
 use crate::policy::{
     Action, DriftAction, MetadataAction, MetadataConfig, NewTools, PinMode, PinningConfig,
@@ -208,7 +208,13 @@ impl ServerView {
 
     pub fn on_initialize(&mut self, result: &Value) -> Outcome {
         let mut out = Outcome {
-            findings: metadata::inspect_initialize(result),
+            findings: metadata::inspect_initialize(result)
+                .into_iter()
+                .map(|mut f| {
+                    f.location = format!("/result{}", f.location);
+                    f
+                })
+                .collect(),
             ..Default::default()
         };
         self.seen.server_info = result.get("serverInfo").map(pinning::hash_json);
@@ -251,31 +257,37 @@ impl ServerView {
         let complete = result.get("nextCursor").is_none_or(Value::is_null);
         let mut drop = HashSet::new();
         let mut page: BTreeMap<String, String> = BTreeMap::new();
+        // The whole list at once: a description may name its sibling tools
+        // ("call resolve-id before get-docs") without that being shadowing.
+        let mut per_tool: HashMap<usize, Vec<Finding>> = HashMap::new();
+        for mut f in metadata::inspect_tools(result, &self.limits) {
+            let index = f
+                .location
+                .strip_prefix("/tools/")
+                .and_then(|r| r.split('/').next())
+                .and_then(|i| i.parse::<usize>().ok());
+            f.location = format!("/result{}", f.location);
+            match index {
+                Some(i) => per_tool.entry(i).or_default().push(f),
+                None => out.findings.push(f),
+            }
+        }
         for (i, t) in tools.iter().enumerate() {
             let name = t
                 .get("name")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let mut f = metadata::inspect_tool(t, &self.limits);
-            for x in f.iter_mut() {
-                x.location = format!("/result/tools/{i}{}", x.location);
-            }
-            if f.iter().any(|x| x.action == Action::Block) {
-                let first = f
-                    .iter()
-                    .find(|x| x.action == Action::Block)
-                    .map(|x| (x.rule.clone(), x.message.clone()));
-                if let Some((rule, message)) = first {
-                    drop.insert(name.clone());
-                    self.hidden.insert(
-                        name.clone(),
-                        Hidden {
-                            rule,
-                            message: format!("tool {name:?} was withheld: {message}"),
-                        },
-                    );
-                }
+            let f = per_tool.remove(&i).unwrap_or_default();
+            if let Some(b) = f.iter().find(|x| x.action == Action::Block) {
+                drop.insert(name.clone());
+                self.hidden.insert(
+                    name.clone(),
+                    Hidden {
+                        rule: b.rule.clone(),
+                        message: format!("tool {name:?} was withheld: {}", b.message),
+                    },
+                );
             } else {
                 self.hidden
                     .retain(|k, h| k != &name || !h.rule.starts_with("META-"));
@@ -577,13 +589,14 @@ impl ServerView {
     /// A `tools/call` result or `resources/read` contents.
     pub fn on_result(&self, result: &Value) -> Outcome {
         let r = &self.cfg.results;
-        let mode = if r.secrets == ResultAction::Redact || r.escapes == ResultAction::Redact {
-            ScanMode::Redact
-        } else {
-            ScanMode::Detect
-        };
         let mut copy = result.clone();
-        let mut findings = secrets::scan(&mut copy, mode);
+        let mut findings = secrets::scan_with(
+            &mut copy,
+            Rewrite {
+                secrets: r.secrets == ResultAction::Redact,
+                escapes: r.escapes == ResultAction::Redact,
+            },
+        );
         let mut out = Outcome::default();
         let class = |rule: &str| {
             if rule.starts_with("SECRET") {
@@ -594,18 +607,18 @@ impl ServerView {
                 r.injection
             }
         };
+        // The profile's setting is a ceiling: a result is withheld only when
+        // the profile says block AND the finding itself is a block-level one
+        // (a document that merely mentions a tool is reported, not withheld).
         for f in findings.iter_mut() {
             f.location = format!("/result{}", f.location);
             f.action = match class(&f.rule) {
-                ResultAction::Block => Action::Block,
-                ResultAction::Redact | ResultAction::Warn => Action::Warn,
+                ResultAction::Block if f.action == Action::Block => Action::Block,
+                _ => f.action.min(Action::Warn),
             };
         }
         if !self.cfg.shadow {
-            if let Some(f) = findings
-                .iter()
-                .find(|f| class(&f.rule) == ResultAction::Block)
-            {
+            if let Some(f) = findings.iter().find(|f| f.action == Action::Block) {
                 out.block = Some((
                     format!("the tool result was withheld: {}", f.message),
                     f.rule.clone(),
