@@ -145,10 +145,27 @@ mod tests {
                 let mut got = [0u8; 4];
                 origin.read_exact(&mut got).await.expect("read");
                 assert_eq!(&got, b"ping");
-                origin.write_all(&vec![7u8; 1 << 20]).await.ok();
-                let mut sink = Vec::new();
-                client_app.read_to_end(&mut sink).await.ok();
-                sink.len()
+                // Write and read concurrently: once the budget stops the
+                // relay, the writer may block forever on a full socket, and
+                // the reader must still finish (the relay closed its side).
+                let writer = async {
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_secs(5),
+                        origin.write_all(&vec![7u8; 1 << 20]),
+                    )
+                    .await;
+                };
+                let reader = async {
+                    let mut sink = Vec::new();
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_secs(5),
+                        client_app.read_to_end(&mut sink),
+                    )
+                    .await;
+                    sink.len()
+                };
+                let ((), n) = tokio::join!(writer, reader);
+                n
             };
             let (result, received) = tokio::join!(relayed, traffic);
             assert!(result.is_err(), "the budget must end the relay");
