@@ -320,35 +320,7 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
                     .send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data)))
                     .await;
             }
-            Frame::Line(mut line) => {
-                let out = shared.agent_line(&line);
-                for reply in out.replies {
-                    let _ = agent_tx.send(reply).await;
-                }
-                if out.hold {
-                    shared
-                        .held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(line);
-                    if let Some(req) = shared.start_listing() {
-                        let _ = up_tx.send(req).await;
-                    }
-                    continue;
-                }
-                match out.forward {
-                    Forward::Original => {
-                        line.push(b'\n');
-                        let _ = up_tx.send(line).await;
-                    }
-                    Forward::Parts(parts) => {
-                        for p in parts {
-                            let _ = up_tx.send(p).await;
-                        }
-                    }
-                    Forward::Nothing => {}
-                }
-            }
+            Frame::Line(line) => shared.decide_and_send(line, &agent_tx, &up_tx).await,
         }
     }
 }
@@ -933,35 +905,40 @@ impl Shared {
     /// Decides the lines that waited for the tool list, in arrival order.
     async fn replay_held(&self, agent_tx: &Tx, up_tx: &Tx) {
         let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
-        for mut line in held {
-            let out = self.agent_line(&line);
-            for r in out.replies {
-                let _ = agent_tx.send(r).await;
+        for line in held {
+            self.decide_and_send(line, agent_tx, up_tx).await;
+        }
+    }
+
+    /// Decides one agent line and sends what follows from it: replies to the
+    /// agent, the line (or the allowed part of a batch) to the server, or —
+    /// when the server's tools must be listed first — holds it and asks.
+    async fn decide_and_send(&self, mut line: Vec<u8>, agent_tx: &Tx, up_tx: &Tx) {
+        let out = self.agent_line(&line);
+        for r in out.replies {
+            let _ = agent_tx.send(r).await;
+        }
+        if out.hold {
+            self.held
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line);
+            if let Some(req) = self.start_listing() {
+                let _ = up_tx.send(req).await;
             }
-            if out.hold {
-                // The name was not in the listing: one fresh listing first
-                // (see ServerView::check_call), then the call is decided.
-                self.held
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(line);
-                if let Some(req) = self.start_listing() {
-                    let _ = up_tx.send(req).await;
-                }
-                continue;
+            return;
+        }
+        match out.forward {
+            Forward::Original => {
+                line.push(b'\n');
+                let _ = up_tx.send(line).await;
             }
-            match out.forward {
-                Forward::Original => {
-                    line.push(b'\n');
-                    let _ = up_tx.send(line).await;
+            Forward::Parts(parts) => {
+                for p in parts {
+                    let _ = up_tx.send(p).await;
                 }
-                Forward::Parts(parts) => {
-                    for p in parts {
-                        let _ = up_tx.send(p).await;
-                    }
-                }
-                Forward::Nothing => {}
             }
+            Forward::Nothing => {}
         }
     }
 
