@@ -2,16 +2,15 @@
 //! legacy HTTP+SSE on `/sse`, and starts one sandboxed upstream per MCP
 //! session under the same policy as `vanguard start`.
 
-use super::start::{load_policy, server_argv, server_id, CommonPolicyArgs};
+use super::start::{server_id, GatewayArgs};
 use super::*;
 use crate::audit::AuditSink;
 use crate::auth::config::AuthConfig;
 use crate::auth::tool_auth::ToolAuth;
 use crate::auth::{Authenticator, Principal};
-use crate::gateway::server_side::ServerSideConfig;
 use crate::gateway::SessionConfig;
 use crate::inspect::Inspector;
-use crate::policy::{Mode, Policy, SandboxLevel};
+use crate::policy::{Policy, SandboxLevel};
 use crate::transport::child::Upstream;
 use crate::transport::http::guard::LimitConfig;
 use crate::transport::http::{HttpConfig, Launched, Launcher, Server};
@@ -22,23 +21,8 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct SseArgs {
-    /// The server command line (default: the profile's `[server] command`).
-    #[arg(long)]
-    server: Option<String>,
     #[command(flatten)]
-    policy: CommonPolicyArgs,
-    /// enforce: apply verdicts; shadow: decide and log, but forward everything.
-    #[arg(long, value_enum)]
-    mode: Option<Mode>,
-    /// JSONL audit log path, or "off".
-    #[arg(long)]
-    audit_log: Option<String>,
-    /// Maximum length of one JSON-RPC message in bytes (default 4 MiB).
-    #[arg(long)]
-    max_line_bytes: Option<usize>,
-    /// Pin file for tool definitions.
-    #[arg(long)]
-    pins: Option<PathBuf>,
+    gateway: GatewayArgs,
     /// Address to listen on. Anything but loopback needs authentication under `strict`.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -97,56 +81,21 @@ impl Launcher for PolicyLauncher {
                 tracing::warn!(session = session_id, "sandbox: {}", e.summary());
             }
         }
-        let config = session_config(
+        let mut config = SessionConfig::from_policy(
             &self.policy,
             &self.argv,
             self.inspector.clone(),
             self.audit.clone(),
             self.server_id.clone(),
             session_id.to_string(),
-            who.map(|p| p.subject.clone()),
-            self.tool_auth.filter_for(who),
         );
+        config.principal = who.map(|p| p.subject.clone());
+        config.server_side.tool_filter = self.tool_auth.filter_for(who);
         Ok(Launched {
             upstream,
             config,
             keep_alive: Box::new(plan),
         })
-    }
-}
-
-/// The session configuration `vanguard start` builds, for one HTTP session.
-#[allow(clippy::too_many_arguments)]
-fn session_config(
-    policy: &Policy,
-    argv: &[String],
-    inspector: Arc<Inspector>,
-    audit: AuditSink,
-    server_id: String,
-    session_id: String,
-    principal: Option<String>,
-    tool_filter: Option<crate::gateway::server_side::ToolFilter>,
-) -> SessionConfig {
-    SessionConfig {
-        inspector,
-        audit,
-        mode: policy.mode,
-        profile: policy.name.clone(),
-        server_id,
-        session_id,
-        max_line_bytes: policy.max_line_bytes,
-        close_grace: policy.close_grace,
-        term_grace: policy.term_grace,
-        stderr_lines_per_sec: policy.stderr_lines_per_sec,
-        server_side: ServerSideConfig {
-            metadata: policy.metadata.clone(),
-            pinning: policy.pinning.clone(),
-            results: policy.results.clone(),
-            shadow: policy.mode == Mode::Shadow,
-            server_key: argv.join(" "),
-            tool_filter,
-        },
-        principal,
     }
 }
 
@@ -161,17 +110,8 @@ fn is_strict(policy: &Policy) -> bool {
 }
 
 pub fn run(a: SseArgs) -> u8 {
-    let mut ov = a.policy.overrides();
-    ov.mode = a.mode;
-    ov.audit_path = a.audit_log.clone();
-    ov.max_line_bytes = a.max_line_bytes;
-    ov.pins = a.pins.clone();
-    let policy = match load_policy(&a.policy.profile, &ov) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let argv = match server_argv(a.server.as_deref(), &policy) {
-        Ok(v) => v,
+    let (policy, argv) = match a.gateway.load() {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let auth_cfg = match &a.auth_config {

@@ -49,26 +49,48 @@ impl CommonPolicyArgs {
     }
 }
 
+/// What every gateway command (`start`, `sse`) takes: the server, the
+/// policy, and the session settings.
 #[derive(clap::Args, Debug)]
-pub struct StartArgs {
+pub struct GatewayArgs {
     /// The server command line, e.g. "npx -y @modelcontextprotocol/server-everything".
     /// Default: the profile's `[server] command`.
     #[arg(long)]
-    server: Option<String>,
+    pub server: Option<String>,
     #[command(flatten)]
-    policy: CommonPolicyArgs,
+    pub policy: CommonPolicyArgs,
     /// enforce: apply verdicts; shadow: decide and log, but forward everything.
     #[arg(long, value_enum)]
-    mode: Option<Mode>,
+    pub mode: Option<Mode>,
     /// JSONL audit log path, or "off". Default: $XDG_STATE_HOME/vanguard/audit.jsonl.
     #[arg(long)]
-    audit_log: Option<String>,
+    pub audit_log: Option<String>,
     /// Maximum length of one JSON-RPC line in bytes (default 4 MiB).
     #[arg(long)]
-    max_line_bytes: Option<usize>,
+    pub max_line_bytes: Option<usize>,
     /// Pin file for tool definitions (default: the profile's, $XDG_STATE_HOME/vanguard/pins.json).
     #[arg(long)]
-    pins: Option<PathBuf>,
+    pub pins: Option<PathBuf>,
+}
+
+impl GatewayArgs {
+    /// Loads the policy with these settings and resolves the server argv.
+    pub(crate) fn load(&self) -> Result<(Policy, Vec<String>), u8> {
+        let mut ov = self.policy.overrides();
+        ov.mode = self.mode;
+        ov.audit_path = self.audit_log.clone();
+        ov.max_line_bytes = self.max_line_bytes;
+        ov.pins = self.pins.clone();
+        let policy = load_policy(&self.policy.profile, &ov)?;
+        let argv = server_argv(self.server.as_deref(), &policy)?;
+        Ok((policy, argv))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StartArgs {
+    #[command(flatten)]
+    gateway: GatewayArgs,
 }
 
 /// Loads the policy, naming the problem on failure.
@@ -94,17 +116,8 @@ pub(crate) fn server_argv(server: Option<&str>, policy: &Policy) -> Result<Vec<S
 }
 
 pub fn run(a: StartArgs) -> u8 {
-    let mut ov = a.policy.overrides();
-    ov.mode = a.mode;
-    ov.audit_path = a.audit_log.clone();
-    ov.max_line_bytes = a.max_line_bytes;
-    ov.pins = a.pins.clone();
-    let policy = match load_policy(&a.policy.profile, &ov) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let argv = match server_argv(a.server.as_deref(), &policy) {
-        Ok(v) => v,
+    let (policy, argv) = match a.gateway.load() {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let inspector = match Inspector::new(&policy) {
@@ -189,27 +202,7 @@ pub fn run(a: StartArgs) -> u8 {
         session = session_id,
         "session started"
     );
-    let cfg = SessionConfig {
-        inspector,
-        audit,
-        mode: policy.mode,
-        profile: policy.name.clone(),
-        server_id,
-        session_id,
-        max_line_bytes: policy.max_line_bytes,
-        close_grace: policy.close_grace,
-        term_grace: policy.term_grace,
-        stderr_lines_per_sec: policy.stderr_lines_per_sec,
-        server_side: crate::gateway::server_side::ServerSideConfig {
-            metadata: policy.metadata.clone(),
-            pinning: policy.pinning.clone(),
-            results: policy.results.clone(),
-            shadow: policy.mode == Mode::Shadow,
-            server_key: argv.join(" "),
-            tool_filter: None,
-        },
-        principal: None,
-    };
+    let cfg = SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
     let outcome = rt.block_on(gateway::run(
         crate::transport::stdio::agent_stdin(),
         crate::transport::stdio::agent_stdout(),

@@ -35,6 +35,41 @@ pub struct SessionConfig {
     pub principal: Option<String>,
 }
 
+impl SessionConfig {
+    /// The configuration a loaded policy gives a session for `argv`; an
+    /// authenticating transport then sets `principal` and the tool filter.
+    pub fn from_policy(
+        policy: &crate::policy::Policy,
+        argv: &[String],
+        inspector: Arc<Inspector>,
+        audit: AuditSink,
+        server_id: String,
+        session_id: String,
+    ) -> SessionConfig {
+        SessionConfig {
+            inspector,
+            audit,
+            mode: policy.mode,
+            profile: policy.name.clone(),
+            server_id,
+            session_id,
+            max_line_bytes: policy.max_line_bytes,
+            close_grace: policy.close_grace,
+            term_grace: policy.term_grace,
+            stderr_lines_per_sec: policy.stderr_lines_per_sec,
+            server_side: super::server_side::ServerSideConfig {
+                metadata: policy.metadata.clone(),
+                pinning: policy.pinning.clone(),
+                results: policy.results.clone(),
+                shadow: policy.mode == Mode::Shadow,
+                server_key: argv.join(" "),
+                tool_filter: None,
+            },
+            principal: None,
+        }
+    }
+}
+
 /// How a session ended.
 #[derive(Debug)]
 pub enum Outcome {
