@@ -508,6 +508,20 @@ fn fetch_server_reaches_an_allowed_origin_through_the_proxy() {
     assert_eq!(ev["detail"]["address"], "127.0.0.2", "{ev}");
     assert_eq!(ev["detail"]["port"], origin.addr.port(), "{ev}");
     assert_eq!(ev["detail"]["reason"], "allowed", "{ev}");
+    // The connection is linked to the tool call that caused it.
+    let call = wait_for_audit_event(peer.audit_log(), |e| {
+        e["kind"] == "decision" && e["method"] == "tools/call" && e["tool"] == "fetch"
+    })
+    .expect("the fetch call's decision event");
+    let ids = ev["detail"]["request_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        ids.contains(&call["request_id"]),
+        "egress event not linked to call {}: {ev}",
+        call["request_id"]
+    );
 }
 
 #[test]

@@ -187,7 +187,7 @@ pub fn run(a: StartArgs) -> u8 {
             } else {
                 "enforce"
             },
-            in_flight,
+            in_flight: in_flight.clone(),
         },
     ) {
         Ok(p) => p,
@@ -202,7 +202,9 @@ pub fn run(a: StartArgs) -> u8 {
         session = session_id,
         "session started"
     );
-    let cfg = SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
+    let mut cfg =
+        SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
+    cfg.egress_in_flight = in_flight;
     let outcome = rt.block_on(gateway::run(
         crate::transport::stdio::agent_stdin(),
         crate::transport::stdio::agent_stdout(),

@@ -33,6 +33,9 @@ pub struct SessionConfig {
     /// Who is on the agent side (set by an authenticating transport);
     /// recorded in every audit event.
     pub principal: Option<String>,
+    /// Requests in flight that may cause egress, shared with the egress
+    /// proxy so each connection's audit event names the calls behind it.
+    pub egress_in_flight: crate::sandbox::egress::InFlight,
 }
 
 impl SessionConfig {
@@ -66,6 +69,7 @@ impl SessionConfig {
                 tool_filter: None,
             },
             principal: None,
+            egress_in_flight: Default::default(),
         }
     }
 }
@@ -597,6 +601,12 @@ impl Shared {
                     tracing::warn!(method, tool = ?decision.tool, verdict = verdict.as_str(), rules = ?decision.rule_ids(), event_id, "forwarding despite findings");
                 }
                 if let Some(id) = id {
+                    if matches!(
+                        method.as_str(),
+                        "tools/call" | "resources/read" | "prompts/get"
+                    ) {
+                        self.cfg.egress_in_flight.insert(id.to_value());
+                    }
                     let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
                     pending.insert(
                         id,
@@ -784,6 +794,7 @@ impl Shared {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&id);
+                self.cfg.egress_in_flight.remove(&id.to_value());
                 let Some(p) = p else {
                     tracing::debug!(
                         id = id.as_json(),
@@ -1040,6 +1051,9 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .drain()
             .collect();
+        for (id, _) in &drained {
+            self.cfg.egress_in_flight.remove(&id.to_value());
+        }
         let detail = match outcome {
             Outcome::UpstreamExited(s) => format!("the server exited ({s}) before answering"),
             Outcome::AgentClosed { .. } => {

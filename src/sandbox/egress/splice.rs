@@ -139,7 +139,12 @@ mod tests {
             let (mut client_app, client) = pair().await;
             let (upstream, mut origin) = pair().await;
             let usage = Usage::new(300_000, Arc::new(AtomicU64::new(0)), u64::MAX);
-            let relayed = relay(&client, &upstream, &usage);
+            let relayed = async {
+                let result = relay(&client, &upstream, &usage).await;
+                // As in the proxy: the relay's end closes both sockets.
+                drop((client, upstream));
+                result
+            };
             let traffic = async {
                 client_app.write_all(b"ping").await.expect("write");
                 let mut got = [0u8; 4];
