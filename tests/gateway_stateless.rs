@@ -72,12 +72,11 @@ fn stateless_requests_are_relayed_and_inspected_without_a_handshake() {
 
 /// A first call to a tool the server never listed: vanguard lists (twice,
 /// in case the server was still registering tools), then refuses. It must
-/// answer promptly, never leave the call hanging.
+/// answer, never leave the call hanging (expect_response fails on timeout).
 #[test]
 fn first_call_to_an_unlisted_tool_is_refused_promptly() {
     let mut g = Peer::gateway(&demo_server(), &["--sandbox", "off"]);
     g.initialize("2025-06-18");
-    let started = std::time::Instant::now();
     let id = g.send_request(
         "tools/call",
         json!({"name": "test_simple_text", "arguments": {}}),
@@ -85,9 +84,4 @@ fn first_call_to_an_unlisted_tool_is_refused_promptly() {
     let r = g.expect_response(&id);
     assert_eq!(error_code(&r), Some(-32602), "{r}");
     assert_eq!(r["error"]["data"]["rule"], "META-UNLISTED", "{r}");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
 }
