@@ -1027,6 +1027,25 @@ fn base64_tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
     })
 }
 
+/// Base64 of text mixes upper- and lower-case letters and many distinct
+/// symbols; a run of one letter, a long word or an identifier does not.
+/// Cheap (looks at 64 bytes at most) and keeps a 4 KiB run of `x` from
+/// being decoded on every message.
+fn looks_encoded(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(64)];
+    let mut seen = [false; 256];
+    let (mut upper, mut lower, mut distinct) = (false, false, 0);
+    for &b in head {
+        upper |= b.is_ascii_uppercase();
+        lower |= b.is_ascii_lowercase();
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            distinct += 1;
+        }
+    }
+    upper && lower && distinct >= (head.len() / 2).min(10)
+}
+
 /// The engine to decode `token` with, or `None` when it is not a candidate.
 fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurpose> {
     let body_len = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
@@ -1038,6 +1057,9 @@ fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurp
         return None;
     }
     let body = &token[..body_len];
+    if !looks_encoded(body) {
+        return None;
+    }
     let standard = body.iter().any(|b| matches!(b, b'+' | b'/'));
     let url_safe = body.iter().any(|b| matches!(b, b'-' | b'_'));
     match (standard, url_safe) {
