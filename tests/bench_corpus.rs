@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// Agreements reached when this test was written; raise it as vanguard improves.
-const MIN_AGREE: u64 = 62;
+const MIN_AGREE: u64 = 65;
 
 #[test]
 fn peer_corpus_score_does_not_regress() {

@@ -186,6 +186,7 @@ impl Runner {
             "rules_engine" => Some(self.rules_engine(&c.input)),
             "metadata_tool_list" => Some(self.tool_list(&c.input)),
             "metadata_initialize" => Some(self.initialize(&c.input)),
+            "proxy_auth_policy" => Some(self.auth_policy(&c.input)),
             _ => None,
         };
         let mut out = CaseOutcome {
@@ -235,6 +236,47 @@ impl Runner {
         verdict_of(metadata::inspect_tools(&r, &self.limits))
     }
 
+    /// A request from an authenticated principal. vanguard's HTTP face
+    /// refuses a token with verification warnings outright (no "warned"
+    /// principals), hides tools whose scopes the principal lacks, and then
+    /// inspects the message like any other.
+    fn auth_policy(&self, input: &Value) -> (Verdict, Vec<String>) {
+        let message = input.get("message").cloned().unwrap_or(Value::Null);
+        let (mut verdict, mut rules) = self.rules_engine(&message);
+        let principal = input.get("principal");
+        let warnings = principal
+            .and_then(|p| p.pointer("/attributes/auth_warnings"))
+            .and_then(Value::as_array)
+            .is_some_and(|w| !w.is_empty());
+        if warnings {
+            verdict = Verdict::Block;
+            rules.push("AUTH-TOKEN".into());
+        }
+        let required: Vec<&str> = input
+            .get("required_scopes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let held: Vec<&str> = principal
+            .and_then(|p| {
+                p.pointer("/attributes/token_scope")
+                    .or_else(|| p.get("scopes"))
+            })
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let tool = message
+            .pointer("/params/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let writes = crate::inspect::zones::name_writes(tool);
+        if writes && required.iter().any(|r| !held.contains(r)) {
+            verdict = Verdict::Block;
+            rules.push("AUTH-TOOL".into());
+        }
+        (verdict, rules)
+    }
+
     fn initialize(&self, input: &Value) -> (Verdict, Vec<String>) {
         let r = input.get("result").cloned().unwrap_or(Value::Null);
         verdict_of(metadata::inspect_initialize(&r))
@@ -255,7 +297,6 @@ fn skip_reason(harness: &str) -> &'static str {
         "behavioral_request_sequence"
         | "behavioral_response"
         | "behavioral_cross_server_sequence" => "L3 session behaviour is not built yet",
-        "proxy_auth_policy" => "HTTP auth belongs to the hosted gateway, not built yet",
         "semantic_threshold" => "synthetic L2 scores against thresholds: tests no detector",
         _ => "unknown harness",
     }

@@ -92,6 +92,23 @@ pub fn run(a: BenchArgs) -> u8 {
             );
         }
     }
+    let stricter: Vec<&CaseOutcome> = all
+        .iter()
+        .filter(|o| o.expected == bench::Expected::Warn && o.got == Some("block"))
+        .collect();
+    if !stricter.is_empty() {
+        println!(
+            "\nstricter than the peer (counted as agreement: the peer warns, vanguard blocks):"
+        );
+        for o in &stricter {
+            let why = if o.rules.iter().any(|r| r == "AUTH-TOKEN") {
+                "a token with verification warnings is refused outright, never served with a warning"
+            } else {
+                "balanced blocks this rule family; the peer only warns"
+            };
+            println!("  {:<44} {:?}  {why}", o.id, o.rules);
+        }
+    }
     let mut skipped: Vec<(&str, usize)> = Vec::new();
     for o in all.iter().filter(|o| o.result == Result_::Skipped) {
         match skipped.iter_mut().find(|(n, _)| *n == o.note) {
