@@ -2,7 +2,7 @@
 //! legacy HTTP+SSE on `/sse`, and starts one sandboxed upstream per MCP
 //! session under the same policy as `vanguard start`.
 
-use super::start::{server_id, GatewayArgs};
+use super::start::{inspector_and_audit, server_id, GatewayArgs};
 use super::*;
 use crate::audit::AuditSink;
 use crate::auth::config::AuthConfig;
@@ -145,21 +145,9 @@ pub fn run(a: SseArgs) -> u8 {
             "[[tool_auth]] without authentication: the tools it names are hidden from everyone"
         );
     }
-    let inspector = match Inspector::new(&policy) {
-        Ok(i) => Arc::new(i),
-        Err(e) => return fail(EXIT_CONFIG, format!("profile {}: {e}", policy.name)),
-    };
-    let audit = match &policy.audit.path {
-        Some(p) => match AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep) {
-            Ok(s) => s,
-            Err(e) => {
-                return fail(
-                    EXIT_CONFIG,
-                    format!("{e} (choose another path with --audit-log, or --audit-log off)"),
-                )
-            }
-        },
-        None => AuditSink::disabled(),
+    let (inspector, audit) = match inspector_and_audit(&policy) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     // Fail at start, not on the first session, when the plan cannot be made.
     if let Err(e) = crate::policy::plan::sandbox_plan(&policy, &argv) {

@@ -93,6 +93,24 @@ pub struct StartArgs {
     gateway: GatewayArgs,
 }
 
+/// The compiled inspector and the opened audit log of a policy, naming the
+/// problem on failure (`start` and `sse` both need them before serving).
+pub(crate) fn inspector_and_audit(policy: &Policy) -> Result<(Arc<Inspector>, AuditSink), u8> {
+    let inspector = Inspector::new(policy)
+        .map(Arc::new)
+        .map_err(|e| fail(EXIT_CONFIG, format!("profile {}: {e}", policy.name)))?;
+    let audit = match &policy.audit.path {
+        Some(p) => AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep).map_err(|e| {
+            fail(
+                EXIT_CONFIG,
+                format!("{e} (choose another path with --audit-log, or --audit-log off)"),
+            )
+        })?,
+        None => AuditSink::disabled(),
+    };
+    Ok((inspector, audit))
+}
+
 /// Loads the policy, naming the problem on failure.
 pub(crate) fn load_policy(spec: &str, ov: &Overrides) -> Result<Policy, u8> {
     policy::load(spec, ov).map_err(|e| fail(EXIT_CONFIG, format!("invalid configuration: {e}")))
@@ -120,21 +138,9 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let inspector = match Inspector::new(&policy) {
-        Ok(i) => Arc::new(i),
-        Err(e) => return fail(EXIT_CONFIG, format!("profile {}: {e}", policy.name)),
-    };
-    let audit = match &policy.audit.path {
-        Some(p) => match AuditSink::open(p, policy.audit.max_bytes, policy.audit.keep) {
-            Ok(s) => s,
-            Err(e) => {
-                return fail(
-                    EXIT_CONFIG,
-                    format!("{e} (choose another path with --audit-log, or --audit-log off)"),
-                )
-            }
-        },
-        None => AuditSink::disabled(),
+    let (inspector, audit) = match inspector_and_audit(&policy) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let plan = match policy::plan::sandbox_plan(&policy, &argv) {
         Ok(p) => p,
