@@ -13,7 +13,6 @@
 //! Timings never gate anything.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,13 +24,6 @@ const RULE_COPIES: usize = 10;
 
 type Message = (String, Value);
 
-#[derive(Deserialize)]
-struct PeerCase {
-    harness: String,
-    #[serde(default)]
-    input: Value,
-}
-
 fn corpus_dir() -> PathBuf {
     std::env::var_os("VANGUARD_PEER_CORPUS")
         .map(PathBuf::from)
@@ -40,25 +32,16 @@ fn corpus_dir() -> PathBuf {
         })
 }
 
-/// The `rules_engine` inputs of every corpus file, as (method, params).
+/// The `rules_engine` inputs of every corpus file, as (method, params),
+/// read with the same loader `vanguard bench` uses.
 fn corpus_messages(dir: &Path) -> Vec<Message> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "peer corpus {}: {e} (set VANGUARD_PEER_CORPUS)",
-                dir.display()
-            )
-        })
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for p in files {
-        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        let cases: Vec<PeerCase> =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        for c in cases.into_iter().filter(|c| c.harness == "rules_engine") {
+    let files =
+        vanguard::bench::load_dir(dir).unwrap_or_else(|e| panic!("{e} (set VANGUARD_PEER_CORPUS)"));
+    files
+        .into_iter()
+        .flat_map(|(_, cases)| cases)
+        .filter(|c| c.harness == "rules_engine")
+        .map(|c| {
             let method = c
                 .input
                 .get("method")
@@ -66,10 +49,9 @@ fn corpus_messages(dir: &Path) -> Vec<Message> {
                 .unwrap_or("")
                 .to_string();
             let params = c.input.get("params").cloned().unwrap_or(Value::Null);
-            out.push((method, params));
-        }
-    }
-    out
+            (method, params)
+        })
+        .collect()
 }
 
 fn call(tool: &str, args: Value) -> Message {
