@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod behavior;
 pub mod bench;
 pub mod cli;
 pub mod gateway;
@@ -15,4 +16,5 @@ pub mod inspect;
 pub mod policy;
 pub mod protocol;
 pub mod sandbox;
+pub mod semantic;
 pub mod transport;

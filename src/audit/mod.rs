@@ -50,6 +50,9 @@ pub struct Event {
     /// The authenticated caller, when the transport has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The session's L3 risk score (decayed to this event), when L3 is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<f64>,
     pub mode: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,

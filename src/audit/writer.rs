@@ -215,6 +215,7 @@ mod tests {
             latency_us: 1,
             profile: "balanced".into(),
             principal: None,
+            risk: None,
             mode: "enforce",
             detail: None,
         }

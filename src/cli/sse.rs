@@ -70,6 +70,8 @@ struct PolicyLauncher {
     audit: AuditSink,
     server_id: String,
     tool_auth: ToolAuth,
+    layers: super::start::Layers,
+    behavior_key: Option<String>,
 }
 
 impl Launcher for PolicyLauncher {
@@ -91,6 +93,7 @@ impl Launcher for PolicyLauncher {
         );
         config.principal = who.map(|p| p.subject.clone());
         config.server_side.tool_filter = self.tool_auth.filter_for(who);
+        self.layers.apply(&mut config, self.behavior_key.as_deref());
         Ok(Launched {
             upstream,
             config,
@@ -167,15 +170,6 @@ pub fn run(a: SseArgs) -> u8 {
         allowed_origins: a.allowed_origins.clone(),
         max_line_bytes: policy.max_line_bytes,
     };
-    let grace = policy.close_grace + policy.term_grace + Duration::from_secs(1);
-    let launcher = Arc::new(PolicyLauncher {
-        server_id: server_id(&policy, &argv),
-        tool_auth: auth.tool_auth.clone(),
-        policy,
-        argv,
-        inspector,
-        audit: audit.clone(),
-    });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -188,6 +182,21 @@ pub fn run(a: SseArgs) -> u8 {
             )
         }
     };
+    let layers = match rt.block_on(super::start::open_layers(&policy)) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let grace = policy.close_grace + policy.term_grace + Duration::from_secs(1);
+    let launcher = Arc::new(PolicyLauncher {
+        layers,
+        behavior_key: a.gateway.behavior_key.clone(),
+        server_id: server_id(&policy, &argv),
+        tool_auth: auth.tool_auth.clone(),
+        policy,
+        argv,
+        inspector,
+        audit: audit.clone(),
+    });
     let code = rt.block_on(async move {
         if let Err(e) = auth.preload().await {
             return fail(EXIT_CONFIG, format!("auth: {e}"));

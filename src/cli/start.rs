@@ -71,6 +71,18 @@ pub struct GatewayArgs {
     /// Pin file for tool definitions (default: the profile's, $XDG_STATE_HOME/vanguard/pins.json).
     #[arg(long)]
     pub pins: Option<PathBuf>,
+    /// Score every tool call with L2 (the backend comes from VANGUARD_SEMANTIC_CUSTOM_URL,
+    /// VANGUARD_OPENAI_API_KEY or VANGUARD_OLLAMA_URL; see the README).
+    #[arg(long)]
+    pub semantic: bool,
+    /// Where L3 keeps session state: "memory" (default) or redis://HOST:PORT/DB, shared by
+    /// every gateway instance pointed at it.
+    #[arg(long, env = "VANGUARD_STATE_URL")]
+    pub state: Option<String>,
+    /// Whose behaviour L3 tracks: sessions and instances with the same key share one state
+    /// (default: the authenticated principal, else each session on its own).
+    #[arg(long, env = "VANGUARD_BEHAVIOR_KEY")]
+    pub behavior_key: Option<String>,
 }
 
 impl GatewayArgs {
@@ -81,6 +93,8 @@ impl GatewayArgs {
         ov.audit_path = self.audit_log.clone();
         ov.max_line_bytes = self.max_line_bytes;
         ov.pins = self.pins.clone();
+        ov.semantic = self.semantic;
+        ov.state = self.state.clone();
         let policy = load_policy(&self.policy.profile, &ov)?;
         let argv = server_argv(self.server.as_deref(), &policy)?;
         Ok((policy, argv))
@@ -109,6 +123,69 @@ pub(crate) fn inspector_and_audit(policy: &Policy) -> Result<(Arc<Inspector>, Au
         None => AuditSink::disabled(),
     };
     Ok((inspector, audit))
+}
+
+/// L2 and L3 for a gateway process.
+pub(crate) struct Layers {
+    pub behavior: Option<Arc<crate::behavior::Engine>>,
+    pub semantic: Option<Arc<crate::semantic::Scorer>>,
+}
+
+impl Layers {
+    /// Gives a session's configuration these layers.
+    pub(crate) fn apply(&self, cfg: &mut SessionConfig, behavior_key: Option<&str>) {
+        cfg.behavior = self.behavior.clone();
+        cfg.semantic = self.semantic.clone();
+        if let Some(k) = behavior_key {
+            cfg.behavior_key = Some(k.to_string());
+        }
+    }
+}
+
+/// Opens L3's state store and builds the L2 scorer, naming the problem on
+/// failure: L2 turned on without a backend, a half-configured backend, an
+/// unreachable Redis with `on_state_error = "closed"`.
+pub(crate) async fn open_layers(policy: &Policy) -> Result<Layers, u8> {
+    let behavior = if policy.behavior.enabled {
+        let engine =
+            crate::behavior::Engine::open(policy.behavior.clone(), policy.state_url.as_deref())
+                .await
+                .map_err(|e| fail(EXIT_CONFIG, e))?;
+        Some(Arc::new(engine))
+    } else {
+        None
+    };
+    let backend = crate::semantic::Backend::from_env()
+        .map_err(|e| fail(EXIT_CONFIG, format!("semantic backend: {e}")))?;
+    let semantic = match backend {
+        Some(b) => {
+            let sp = &policy.semantic;
+            let mut settings = crate::semantic::Settings {
+                warn: sp.warn,
+                block: sp.block,
+                fail_closed: sp.fail_closed,
+                timeout: sp.timeout,
+                retries: sp.retries,
+                concurrency: sp.concurrency,
+                cache_entries: sp.cache_entries,
+            };
+            settings
+                .apply_env()
+                .map_err(|e| fail(EXIT_CONFIG, format!("semantic: {e}")))?;
+            tracing::info!(backend = b.name(), model = b.model(), enabled = sp.enabled, "L2 semantic backend configured");
+            let scorer = crate::semantic::Scorer::new(b, settings)
+                .map_err(|e| fail(EXIT_CONFIG, format!("semantic: {e}")))?;
+            Some(Arc::new(scorer))
+        }
+        None if policy.semantic.enabled => {
+            return Err(fail(
+                EXIT_CONFIG,
+                "L2 is on (--semantic or [semantic] enabled) but no backend is configured: set VANGUARD_SEMANTIC_CUSTOM_URL and VANGUARD_SEMANTIC_CUSTOM_MODEL, VANGUARD_OPENAI_API_KEY, or VANGUARD_OLLAMA_URL",
+            ))
+        }
+        None => None,
+    };
+    Ok(Layers { behavior, semantic })
 }
 
 /// Loads the policy, naming the problem on failure.
@@ -164,6 +241,10 @@ pub fn run(a: StartArgs) -> u8 {
     };
     // The child's pipes register with this runtime's reactor.
     let guard = rt.enter();
+    let layers = match rt.block_on(open_layers(&policy)) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let mut upstream = match Upstream::spawn(&plan) {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),
@@ -211,6 +292,7 @@ pub fn run(a: StartArgs) -> u8 {
     let mut cfg =
         SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
     cfg.egress_in_flight = in_flight;
+    layers.apply(&mut cfg, a.gateway.behavior_key.as_deref());
     let outcome = rt.block_on(gateway::run(
         crate::transport::stdio::agent_stdin(),
         crate::transport::stdio::agent_stdout(),

@@ -2,6 +2,7 @@
 
 use super::server_side::{CallCheck, Hidden, ServerView};
 use crate::audit::{self, AuditSink, Direction, Event, EventIds};
+use crate::behavior::{CallObs, Caps, Sensitivity};
 use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
 use crate::policy::Mode;
 use crate::protocol::errors::{self, error_line};
@@ -36,6 +37,15 @@ pub struct SessionConfig {
     /// Requests in flight that may cause egress, shared with the egress
     /// proxy so each connection's audit event names the calls behind it.
     pub egress_in_flight: crate::sandbox::egress::InFlight,
+    /// L3: session behaviour, shared by the sessions of this process.
+    pub behavior: Option<Arc<crate::behavior::Engine>>,
+    /// Whose behaviour this is: sessions (and gateway instances sharing a
+    /// Redis) with the same key share their L3 state. Default: the
+    /// principal when there is one, else this session.
+    pub behavior_key: Option<String>,
+    /// L2: the semantic scorer, when a backend is configured.
+    pub semantic: Option<Arc<crate::semantic::Scorer>>,
+    pub semantic_policy: crate::policy::SemanticPolicy,
 }
 
 impl SessionConfig {
@@ -70,6 +80,10 @@ impl SessionConfig {
             },
             principal: None,
             egress_in_flight: Default::default(),
+            behavior: None,
+            behavior_key: None,
+            semantic: None,
+            semantic_policy: policy.semantic.clone(),
         }
     }
 }
@@ -96,6 +110,8 @@ struct Pending {
     /// Path-like arguments of a `tools/call` (at most a few), so a kernel
     /// denial in the result can name what the call was about.
     paths: Vec<String>,
+    /// The call read a sensitive path: its result taints the session.
+    sensitive: Option<(Sensitivity, String)>,
 }
 
 /// State both pumps share.
@@ -113,6 +129,27 @@ struct Shared {
     /// only then may vanguard send requests of its own.
     agent_ready: std::sync::atomic::AtomicBool,
     internal_ids: std::sync::atomic::AtomicU64,
+    /// What each listed tool can do (L3), from its name, description and
+    /// annotations.
+    tool_caps: Mutex<HashMap<String, Caps>>,
+    /// The L3 state key of this session.
+    l3_key: String,
+    /// The last risk score L3 returned and when (ms), for audit events.
+    risk: Mutex<(f64, u64)>,
+}
+
+/// A `tools/call` whose decision needs I/O (the Redis store, the L2
+/// scorer): finished off the agent pump so other requests go on.
+struct Deferred {
+    id: Option<RequestId>,
+    method: String,
+    params: Option<Value>,
+    decision: Decision,
+    started: Instant,
+    obs: Option<CallObs>,
+    sensitive: Option<(Sensitivity, String)>,
+    /// L2/L3 details for the audit event.
+    detail: serde_json::Map<String, Value>,
 }
 
 type Tx = mpsc::Sender<Vec<u8>>;
@@ -132,7 +169,15 @@ where
 {
     let mut cfg = cfg;
     let server_side = std::mem::take(&mut cfg.server_side);
+    let l3_key = cfg
+        .behavior_key
+        .clone()
+        .or_else(|| cfg.principal.clone())
+        .unwrap_or_else(|| cfg.session_id.clone());
     let shared = Arc::new(Shared {
+        tool_caps: Mutex::new(HashMap::new()),
+        l3_key,
+        risk: Mutex::new((0.0, 0)),
         ids: EventIds::new(&cfg.session_id),
         server: Mutex::new(ServerView::new(server_side)),
         held: Mutex::new(Vec::new()),
@@ -146,7 +191,12 @@ where
     });
     shared.lifecycle(
         "session_start",
-        json!({ "pid": upstream.pid, "sandbox": upstream.enforcement.as_ref().map(|e| e.summary()) }),
+        json!({ "pid": upstream.pid, "sandbox": upstream.enforcement.as_ref().map(|e| e.summary()),
+            "behavior": shared.cfg.behavior.as_ref().map(|b| json!({
+                "store": b.store.name(), "key": shared.l3_key, "degraded": b.degraded })),
+            "semantic": shared.cfg.semantic.as_ref().map(|s| json!({
+                "backend": s.backend().name(), "model": s.backend().model(),
+                "enabled": shared.cfg.semantic_policy.enabled })) }),
     );
 
     let (agent_tx, agent_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
@@ -379,7 +429,10 @@ async fn upstream_loop<R: AsyncRead + Unpin>(
                 ));
             }
             Frame::Line(line) => {
-                let out = shared.upstream_line(line);
+                let mut out = shared.upstream_line(line);
+                if let Some(l3) = out.l3.take() {
+                    shared.observe_result(l3, &mut out).await;
+                }
                 if let Some(bytes) = out.forward {
                     if agent_tx.send(bytes).await.is_err() {
                         return;
@@ -413,12 +466,30 @@ struct UpstreamOutput {
     request: Option<Vec<u8>>,
     /// Held agent lines can be decided now.
     replay: bool,
+    /// A result for L3 to observe before it is relayed.
+    l3: Option<(RequestId, Option<String>, crate::behavior::ResultObs)>,
 }
 
 enum Forward {
     Original,
     Parts(Vec<Vec<u8>>),
+    /// Batch elements to send together with the allowed deferred ones.
+    Batch(Vec<String>),
     Nothing,
+}
+
+/// A JSON-RPC batch of elements, each element's text unchanged.
+fn batch_of(parts: &[String]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.push(b'[');
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(p.as_bytes());
+    }
+    b.extend_from_slice(b"]\n");
+    b
 }
 
 struct AgentOutput {
@@ -426,6 +497,9 @@ struct AgentOutput {
     replies: Vec<Vec<u8>>,
     /// Keep the line until the server's tools are known.
     hold: bool,
+    /// Decisions to finish with I/O: the whole line (`None`) or a batch
+    /// element's text.
+    deferred: Vec<(Option<String>, Box<Deferred>)>,
 }
 
 /// What to do with one message (or batch element) from the agent.
@@ -434,6 +508,7 @@ enum Handled {
     Reply(Vec<u8>),
     Drop,
     Hold,
+    Defer(Box<Deferred>),
 }
 
 impl Shared {
@@ -443,11 +518,13 @@ impl Shared {
                 forward: Forward::Nothing,
                 replies: vec![self.invalid(&inv)],
                 hold: false,
+                deferred: Vec::new(),
             },
             Ok(Message::Batch(items)) => {
                 let mut replies = Vec::new();
                 let mut parts = Vec::new();
                 let mut hold = false;
+                let mut deferred = Vec::new();
                 for raw in &items {
                     match classify_raw(raw) {
                         Err(inv) => replies.push(self.invalid(&inv)),
@@ -456,6 +533,7 @@ impl Shared {
                             Handled::Reply(r) => replies.push(r),
                             Handled::Drop => {}
                             Handled::Hold => hold = true,
+                            Handled::Defer(d) => deferred.push((Some(raw.get().to_string()), d)),
                         },
                     }
                 }
@@ -466,6 +544,18 @@ impl Shared {
                         forward: Forward::Nothing,
                         replies: Vec::new(),
                         hold: true,
+                        deferred: Vec::new(),
+                    };
+                }
+                if !deferred.is_empty() {
+                    // Decided elements go with the deferred ones once those
+                    // are finished (see `decide_and_send`).
+                    let parts = parts.into_iter().map(String::from).collect();
+                    return AgentOutput {
+                        forward: Forward::Batch(parts),
+                        replies,
+                        hold: false,
+                        deferred,
                     };
                 }
                 let forward = if replies.is_empty() && parts.len() == items.len() {
@@ -490,19 +580,26 @@ impl Shared {
                     forward,
                     replies,
                     hold: false,
+                    deferred: Vec::new(),
                 }
             }
             Ok(m) => {
+                let mut deferred = Vec::new();
                 let (forward, replies, hold) = match self.agent_message(m) {
                     Handled::Forward => (Forward::Original, vec![], false),
                     Handled::Reply(r) => (Forward::Nothing, vec![r], false),
                     Handled::Drop => (Forward::Nothing, vec![], false),
                     Handled::Hold => (Forward::Nothing, vec![], true),
+                    Handled::Defer(d) => {
+                        deferred.push((None, d));
+                        (Forward::Nothing, vec![], false)
+                    }
                 };
                 AgentOutput {
                     forward,
                     replies,
                     hold,
+                    deferred,
                 }
             }
         }
@@ -573,6 +670,313 @@ impl Shared {
                 .inspector
                 .inspect_request(&method, params.as_ref(), hints)
         };
+        let mut d = Deferred {
+            id,
+            method,
+            params,
+            decision,
+            started,
+            obs: None,
+            sensitive: None,
+            detail: serde_json::Map::new(),
+        };
+        if d.method != "tools/call" {
+            return self.conclude(d);
+        }
+        let engine = self.cfg.behavior.clone().filter(|e| e.cfg.enabled);
+        if let Some(engine) = engine {
+            let obs = self.call_obs(&engine, &d);
+            d.sensitive = obs.sensitive.clone();
+            match engine.store.memory() {
+                Some(mem) if self.cfg.semantic.is_none() => {
+                    // In memory and no L2: decided here, without awaiting.
+                    let st = mem.observe_call(&self.l3_key, &obs);
+                    let (require_l2, add) = self.apply_l3(&engine, &obs, &st, &mut d);
+                    if add > 0.0 {
+                        let r = mem.add_risk(&self.l3_key, obs.now_ms, add);
+                        self.set_risk(r, obs.now_ms);
+                    }
+                    if require_l2 && d.decision.verdict != Verdict::Block {
+                        self.l2_failed(
+                            &mut d,
+                            "the session's risk requires L2 and no semantic backend is configured",
+                        );
+                    }
+                    self.conclude(d)
+                }
+                _ => {
+                    d.obs = Some(obs);
+                    Handled::Defer(Box::new(d))
+                }
+            }
+        } else if self.cfg.semantic.is_some() && self.cfg.semantic_policy.enabled {
+            Handled::Defer(Box::new(d))
+        } else {
+            self.conclude(d)
+        }
+    }
+
+    /// The L3 observation of a `tools/call`.
+    fn call_obs(&self, engine: &crate::behavior::Engine, d: &Deferred) -> CallObs {
+        use crate::behavior::{capability, fingerprint, path_sensitivity, Capability};
+        let tool = d.decision.tool.clone().unwrap_or_default();
+        let args = d.params.as_ref().and_then(|p| p.get("arguments"));
+        let caps = match engine.cfg.override_for(&tool) {
+            Some(c) => c,
+            None => {
+                let listed = self
+                    .tool_caps
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&tool)
+                    .copied();
+                let mut c = listed.unwrap_or_else(|| capability::infer_tool(&tool, None, None));
+                c = c.union(capability::infer_args(args));
+                c
+            }
+        };
+        let paths = call_paths("tools/call", d.params.as_ref());
+        let reads = caps.has(Capability::Read) || caps.has(Capability::List) || caps.is_empty();
+        let sensitive = if reads {
+            paths
+                .iter()
+                .find_map(|p| path_sensitivity(p).map(|l| (l, p.clone())))
+        } else {
+            None
+        };
+        let mut fingerprints = Vec::new();
+        if caps.carries_out() {
+            if let Some(a) = args {
+                crate::inspect::arguments::walk(a, |s| {
+                    fingerprint::of_argument(s.value, &mut fingerprints)
+                });
+            }
+        }
+        CallObs {
+            now_ms: crate::behavior::now_ms(),
+            call_hash: fingerprint::call_hash(&tool, args),
+            tool,
+            caps,
+            fingerprints,
+            paths,
+            risk_add: crate::behavior::risk_of(&d.decision.findings),
+            sensitive,
+        }
+    }
+
+    /// Adds L3's findings to the decision; returns whether L2 is required
+    /// and the risk points to add.
+    fn apply_l3(
+        &self,
+        engine: &crate::behavior::Engine,
+        obs: &CallObs,
+        st: &crate::behavior::CallState,
+        d: &mut Deferred,
+    ) -> (bool, f64) {
+        self.set_risk(st.risk, obs.now_ms);
+        let a = crate::behavior::assess_call(&engine.cfg, obs, st);
+        d.detail.insert(
+            "l3".into(),
+            json!({ "capabilities": obs.caps, "tool_rate": st.tool_rate, "repeat": st.repeat,
+                "tainted": st.taint.as_ref().map(|t| &t.reason) }),
+        );
+        if a.exfiltration && engine.cfg.cut_egress {
+            let why = format!(
+                "exfiltration sequence after a sensitive read ({})",
+                st.taint.as_ref().map(|t| t.reason.as_str()).unwrap_or("")
+            );
+            self.cfg.egress_in_flight.cut(&why);
+            tracing::warn!("L3 cut the session's egress: {why}");
+            self.lifecycle("egress_cut", json!({ "reason": why }));
+        }
+        for f in a.findings {
+            d.decision.push(f);
+        }
+        d.decision.finish();
+        (a.require_l2, a.risk_add)
+    }
+
+    /// The state store failed: the profile's fail mode decides.
+    fn store_failed(
+        &self,
+        engine: &crate::behavior::Engine,
+        d: &mut Deferred,
+        e: &dyn std::fmt::Display,
+    ) {
+        let closed = engine.cfg.on_store_error == crate::behavior::FailMode::Closed;
+        tracing::error!(
+            "L3 state store failed: {e} (failing {})",
+            if closed { "closed" } else { "open" }
+        );
+        d.decision.push(crate::inspect::Finding {
+            rule: "BEH-STATE-UNAVAILABLE".into(),
+            layer: Layer::L3,
+            severity: crate::policy::Severity::High,
+            action: if closed {
+                crate::policy::Action::Block
+            } else {
+                crate::policy::Action::Warn
+            },
+            message: format!("the L3 state store failed: {e}"),
+            location: "/params".into(),
+            evidence: String::new(),
+            hint: Some(
+                "set [behavior] on_state_error to choose between failing open and closed".into(),
+            ),
+        });
+        d.decision.finish();
+    }
+
+    /// L2 was needed and gave no score: the profile's fail mode decides.
+    fn l2_failed(&self, d: &mut Deferred, why: &str) {
+        let closed = self.cfg.semantic_policy.fail_closed;
+        tracing::error!(
+            "L2 semantic scoring failed: {why} (failing {})",
+            if closed { "closed" } else { "open" }
+        );
+        d.detail.insert("l2".into(), json!({ "error": why }));
+        d.decision.push(crate::inspect::Finding {
+            rule: "L2-UNAVAILABLE".into(),
+            layer: Layer::L2,
+            severity: crate::policy::Severity::High,
+            action: if closed {
+                crate::policy::Action::Block
+            } else {
+                crate::policy::Action::Warn
+            },
+            message: format!("semantic scoring failed: {why}"),
+            location: "/params".into(),
+            evidence: String::new(),
+            hint: Some("set [semantic] fail to choose between failing open and closed".into()),
+        });
+        d.decision.finish();
+    }
+
+    /// Finishes a deferred decision: L3 against a remote store, then L2.
+    async fn finish(self: &Arc<Self>, mut d: Box<Deferred>) -> Handled {
+        let mut require_l2 = false;
+        if let (Some(engine), Some(obs)) = (self.cfg.behavior.clone(), d.obs.take()) {
+            match engine.store.observe_call(&self.l3_key, &obs).await {
+                Ok(st) => {
+                    let (req, add) = self.apply_l3(&engine, &obs, &st, &mut d);
+                    require_l2 = req;
+                    if add > 0.0 {
+                        match engine.store.add_risk(&self.l3_key, obs.now_ms, add).await {
+                            Ok(r) => self.set_risk(r, obs.now_ms),
+                            Err(e) => self.store_failed(&engine, &mut d, &e),
+                        }
+                    }
+                }
+                Err(e) => self.store_failed(&engine, &mut d, &e),
+            }
+        }
+        let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
+        if wants_l2 && d.decision.verdict != Verdict::Block {
+            match self.cfg.semantic.clone() {
+                Some(scorer) => self.score(&scorer, &mut d).await,
+                None => self.l2_failed(
+                    &mut d,
+                    "the session's risk requires L2 and no semantic backend is configured",
+                ),
+            }
+        }
+        self.conclude(*d)
+    }
+
+    /// Asks L2 for a score; it can only raise the verdict.
+    async fn score(&self, scorer: &crate::semantic::Scorer, d: &mut Deferred) {
+        let null = Value::Null;
+        let tool = d.decision.tool.clone();
+        let result = {
+            let input = crate::semantic::Input {
+                kind: &d.method,
+                tool: tool.as_deref(),
+                payload: d.params.as_ref().unwrap_or(&null),
+                findings: &d.decision.findings,
+            };
+            scorer.score(&input).await
+        };
+        let sc = match result {
+            Ok(sc) => sc,
+            Err(e) => return self.l2_failed(d, &e.to_string()),
+        };
+        let p = &self.cfg.semantic_policy;
+        d.detail.insert(
+            "l2".into(),
+            json!({ "score": sc.score, "reason": sc.reason, "cached": sc.cached,
+                "attempts": sc.attempts, "latency_us": sc.latency.as_micros() as u64 }),
+        );
+        let verdict = crate::semantic::verdict_for(sc.score, p.warn, p.block);
+        let action = match verdict {
+            Verdict::Block => crate::policy::Action::Block,
+            Verdict::Warn => crate::policy::Action::Warn,
+            _ => return,
+        };
+        let bound = if action == crate::policy::Action::Block {
+            p.block
+        } else {
+            p.warn
+        };
+        d.decision.push(crate::inspect::Finding {
+            rule: "L2-SEMANTIC".into(),
+            layer: Layer::L2,
+            severity: if action == crate::policy::Action::Block {
+                crate::policy::Severity::High
+            } else {
+                crate::policy::Severity::Medium
+            },
+            action,
+            message: format!(
+                "semantic score {:.2} (threshold {bound:.2}): {}",
+                sc.score, sc.reason
+            ),
+            location: "/params".into(),
+            evidence: sc.reason.chars().take(160).collect(),
+            hint: None,
+        });
+        d.decision.finish();
+        if let Some(engine) = self.cfg.behavior.as_ref() {
+            let add = if action == crate::policy::Action::Block {
+                crate::behavior::weight::L2_BLOCK
+            } else {
+                crate::behavior::weight::L2_WARN
+            };
+            let now = crate::behavior::now_ms();
+            if let Ok(r) = engine.store.add_risk(&self.l3_key, now, add).await {
+                self.set_risk(r, now);
+            }
+        }
+    }
+
+    fn set_risk(&self, score: f64, at_ms: u64) {
+        *self.risk.lock().unwrap_or_else(|p| p.into_inner()) = (score, at_ms);
+    }
+
+    /// The session's risk now (decayed since L3 last reported it).
+    fn risk_now(&self) -> Option<f64> {
+        let engine = self.cfg.behavior.as_ref().filter(|e| e.cfg.enabled)?;
+        let (score, at) = *self.risk.lock().unwrap_or_else(|p| p.into_inner());
+        let r = crate::behavior::decay(
+            score,
+            at,
+            crate::behavior::now_ms(),
+            engine.cfg.risk.half_life,
+        );
+        Some((r * 10.0).round() / 10.0)
+    }
+
+    /// Applies the verdict: the audit event, the reply or the forward.
+    fn conclude(&self, d: Deferred) -> Handled {
+        let Deferred {
+            id,
+            method,
+            params,
+            decision,
+            started,
+            sensitive,
+            detail,
+            ..
+        } = d;
         let latency = started.elapsed();
         let mut verdict = decision.verdict;
         if verdict == Verdict::Block && self.cfg.mode == Mode::Shadow {
@@ -587,6 +991,7 @@ impl Shared {
             &decision,
             verdict,
             latency,
+            (!detail.is_empty()).then_some(Value::Object(detail)),
         );
         match verdict {
             Verdict::Block => match id {
@@ -616,6 +1021,7 @@ impl Shared {
                             tool: decision.tool,
                             since: started,
                             internal: false,
+                            sensitive,
                         },
                     );
                 }
@@ -656,6 +1062,7 @@ impl Shared {
             &d,
             Verdict::Block,
             started.elapsed(),
+            None,
         );
         let Some(id) = id else { return Handled::Drop };
         let data = json!({ "rule": h.rule, "layer": Layer::L1, "event_id": event_id, "reason": h.message });
@@ -691,6 +1098,7 @@ impl Shared {
                     since: Instant::now(),
                     internal: true,
                     paths: Vec::new(),
+                    sensitive: None,
                 },
             );
         Some(line)
@@ -813,13 +1221,14 @@ impl Shared {
                 let Some(result) = result else {
                     return Relay::Original;
                 };
+                let mut denied = false;
                 if p.method == "tools/call" {
                     let text = std::str::from_utf8(raw).unwrap_or("");
                     if crate::inspect::denial::may_contain_denial(text) {
-                        self.kernel_denial(&id, &p, text);
+                        denied = self.kernel_denial(&id, &p, text);
                     }
                 }
-                self.inspect_result(&id, &p, result.get(), raw)
+                self.inspect_result(&id, &p, result.get(), raw, denied, out)
             }
             Message::Notification { method, .. }
                 if method == "notifications/tools/list_changed" =>
@@ -840,7 +1249,15 @@ impl Shared {
     }
 
     /// Metadata and result inspection for a response to `p`.
-    fn inspect_result(&self, id: &RequestId, p: &Pending, result: &str, raw: &[u8]) -> Relay {
+    fn inspect_result(
+        &self,
+        id: &RequestId,
+        p: &Pending,
+        result: &str,
+        raw: &[u8],
+        denied: bool,
+        out: &mut UpstreamOutput,
+    ) -> Relay {
         let kind = match p.method.as_str() {
             "initialize"
             | "tools/list"
@@ -872,6 +1289,9 @@ impl Shared {
                 _ => view.on_result(&value),
             }
         };
+        if kind == "tools/call" || kind == "resources/read" {
+            self.result_obs(id, p, &value, raw.len(), denied, &outcome.findings, out);
+        }
         if outcome.findings.is_empty() && outcome.replace.is_none() && outcome.block.is_none() {
             return Relay::Original;
         }
@@ -949,7 +1369,7 @@ impl Shared {
     }
 
     /// Decides the lines that waited for the tool list, in arrival order.
-    async fn replay_held(&self, agent_tx: &Tx, up_tx: &Tx) {
+    async fn replay_held(self: &Arc<Self>, agent_tx: &Tx, up_tx: &Tx) {
         let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
         for line in held {
             self.decide_and_send(line, agent_tx, up_tx).await;
@@ -959,8 +1379,48 @@ impl Shared {
     /// Decides one agent line and sends what follows from it: replies to the
     /// agent, the line (or the allowed part of a batch) to the server, or —
     /// when the server's tools must be listed first — holds it and asks.
-    async fn decide_and_send(&self, mut line: Vec<u8>, agent_tx: &Tx, up_tx: &Tx) {
-        let out = self.agent_line(&line);
+    async fn decide_and_send(self: &Arc<Self>, mut line: Vec<u8>, agent_tx: &Tx, up_tx: &Tx) {
+        let mut out = self.agent_line(&line);
+        if let Some((None, _)) = out.deferred.first() {
+            // One message whose decision needs I/O: finished in its own task,
+            // so a slow scorer holds back only this call.
+            let Some((_, d)) = out.deferred.pop() else {
+                return;
+            };
+            let me = Arc::clone(self);
+            let (agent_tx, up_tx) = (agent_tx.clone(), up_tx.clone());
+            tokio::spawn(async move {
+                match me.finish(d).await {
+                    Handled::Forward => {
+                        line.push(b'\n');
+                        let _ = up_tx.send(line).await;
+                    }
+                    Handled::Reply(r) => {
+                        let _ = agent_tx.send(r).await;
+                    }
+                    _ => {}
+                }
+            });
+            return;
+        }
+        if !out.deferred.is_empty() {
+            // A batch: its deferred elements are finished here, then the
+            // allowed ones go with the rest as one batch.
+            let mut parts = match std::mem::replace(&mut out.forward, Forward::Nothing) {
+                Forward::Batch(p) => p,
+                _ => Vec::new(),
+            };
+            for (raw, d) in std::mem::take(&mut out.deferred) {
+                match self.finish(d).await {
+                    Handled::Forward => parts.extend(raw),
+                    Handled::Reply(r) => out.replies.push(r),
+                    _ => {}
+                }
+            }
+            if !parts.is_empty() {
+                out.forward = Forward::Parts(vec![batch_of(&parts)]);
+            }
+        }
         for r in out.replies {
             let _ = agent_tx.send(r).await;
         }
@@ -984,12 +1444,147 @@ impl Shared {
                     let _ = up_tx.send(p).await;
                 }
             }
+            Forward::Batch(parts) => {
+                let _ = up_tx.send(batch_of(&parts)).await;
+            }
             Forward::Nothing => {}
         }
     }
 
+    /// What L3 learns from a result: its size, the taint of a sensitive
+    /// read or of secrets in it (fingerprints of the text as the server
+    /// sent it, before redaction), and risk from result findings.
+    #[allow(clippy::too_many_arguments)]
+    fn result_obs(
+        &self,
+        id: &RequestId,
+        p: &Pending,
+        value: &Value,
+        bytes: usize,
+        denied: bool,
+        findings: &[crate::inspect::Finding],
+        out: &mut UpstreamOutput,
+    ) {
+        use crate::behavior::{fingerprint, weight, ResultObs, TaintAdd};
+        if !self.cfg.behavior.as_ref().is_some_and(|e| e.cfg.enabled) {
+            return;
+        }
+        let secret = findings.iter().find(|f| f.rule.starts_with("SECRET-"));
+        let injection = findings.iter().any(|f| f.rule.starts_with("RESULT-INJ"));
+        let mut risk_add: f64 = 0.0;
+        if denied {
+            risk_add = risk_add.max(weight::KERNEL_DENIAL);
+        }
+        if secret.is_some() {
+            risk_add = risk_add.max(weight::RESULT_SECRET);
+        }
+        if injection {
+            risk_add = risk_add.max(weight::RESULT_INJECTION);
+        }
+        let taint = if p.sensitive.is_some() || secret.is_some() {
+            let mut set = std::collections::HashSet::new();
+            crate::inspect::arguments::walk(value, |a| {
+                fingerprint::of_text(a.value, &mut set, fingerprint::MAX_PER_TAINT)
+            });
+            let (level, reason, source) = match &p.sensitive {
+                Some((l, path)) => (*l, path.clone(), Some(path.clone())),
+                None => {
+                    let f = secret.map(|f| f.rule.as_str()).unwrap_or("SECRET");
+                    let level = if f.contains("PRIVATE-KEY") {
+                        Sensitivity::System
+                    } else {
+                        Sensitivity::Project
+                    };
+                    let tool = p.tool.as_deref().unwrap_or(&p.method);
+                    (level, format!("{f} in a result of {tool}"), None)
+                }
+            };
+            Some(TaintAdd {
+                level,
+                reason,
+                fingerprints: set.into_iter().collect(),
+                source,
+            })
+        } else {
+            None
+        };
+        out.l3 = Some((
+            id.clone(),
+            p.tool.clone(),
+            ResultObs {
+                now_ms: crate::behavior::now_ms(),
+                bytes: bytes as u64,
+                taint,
+                risk_add,
+            },
+        ));
+    }
+
+    /// Records a result with L3 (awaiting a remote store) and applies the
+    /// response-volume verdict.
+    async fn observe_result(
+        &self,
+        (id, tool, obs): (RequestId, Option<String>, crate::behavior::ResultObs),
+        out: &mut UpstreamOutput,
+    ) {
+        let Some(engine) = self.cfg.behavior.clone() else {
+            return;
+        };
+        let (finding, closed) = match engine.store.observe_result(&self.l3_key, &obs).await {
+            Ok(st) => {
+                self.set_risk(st.risk, obs.now_ms);
+                (crate::behavior::assess_result(&engine.cfg, &st), false)
+            }
+            Err(e) => {
+                let closed = engine.cfg.on_store_error == crate::behavior::FailMode::Closed;
+                tracing::error!("L3 state store failed on a result: {e}");
+                let f = crate::inspect::Finding {
+                    rule: "BEH-STATE-UNAVAILABLE".into(),
+                    layer: Layer::L3,
+                    severity: crate::policy::Severity::High,
+                    action: if closed {
+                        crate::policy::Action::Block
+                    } else {
+                        crate::policy::Action::Warn
+                    },
+                    message: format!("the L3 state store failed: {e}"),
+                    location: "/result".into(),
+                    evidence: String::new(),
+                    hint: None,
+                };
+                (Some(f), closed)
+            }
+        };
+        let Some(f) = finding else { return };
+        let block = f.action == crate::policy::Action::Block || closed;
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let verdict = match (block, shadow) {
+            (true, true) => Verdict::ShadowBlock,
+            (true, false) => Verdict::Block,
+            _ => Verdict::Warn,
+        };
+        let mut d = Decision::new();
+        d.tool = tool;
+        d.push(f);
+        d.finish();
+        let event_id = self.ids.next();
+        self.decision_event(
+            &event_id,
+            Direction::ServerToAgent,
+            "tools/call",
+            Some(&id),
+            &d,
+            verdict,
+            Duration::ZERO,
+            None,
+        );
+        if verdict == Verdict::Block && out.forward.is_some() {
+            out.forward = Some(self.block_response(&id, &d, &event_id));
+        }
+    }
+
     /// Links an OS refusal reported in a tool result to the call.
-    fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) {
+    fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) -> bool {
         // Decode the result's text so JSON escapes don't hide the path.
         let text = match serde_json::from_str::<Value>(line) {
             Ok(v) => {
@@ -1003,7 +1598,7 @@ impl Shared {
             Err(_) => line.to_string(),
         };
         let Some(mut f) = crate::inspect::denial::find(&text) else {
-            return;
+            return false;
         };
         if f.hint.is_none() && !p.paths.is_empty() {
             // The error text named no path: attribute it to the call's paths.
@@ -1020,6 +1615,7 @@ impl Shared {
         ev.findings = vec![f];
         ev.latency_us = p.since.elapsed().as_micros() as u64;
         self.cfg.audit.record(ev);
+        true
     }
 
     /// Remembers tool annotations from a `tools/list` result.
@@ -1033,6 +1629,15 @@ impl Shared {
                 continue;
             };
             let a = t.get("annotations");
+            let caps = crate::behavior::capability::infer_tool(
+                name,
+                t.get("description").and_then(Value::as_str),
+                a,
+            );
+            self.tool_caps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_string(), caps);
             let flag = |k: &str| a.and_then(|a| a.get(k)).and_then(Value::as_bool);
             tools.insert(
                 name.to_string(),
@@ -1093,6 +1698,7 @@ impl Shared {
             latency_us: 0,
             profile: self.cfg.profile.clone(),
             principal: self.cfg.principal.clone(),
+            risk: self.risk_now(),
             mode: match self.cfg.mode {
                 Mode::Enforce => "enforce",
                 Mode::Shadow => "shadow",
@@ -1111,6 +1717,7 @@ impl Shared {
         d: &Decision,
         verdict: Verdict,
         latency: Duration,
+        detail: Option<Value>,
     ) {
         if !self.cfg.audit.is_enabled() {
             return;
@@ -1125,6 +1732,7 @@ impl Shared {
         ev.rules = d.rule_ids().into_iter().map(String::from).collect();
         ev.findings = d.findings.clone();
         ev.latency_us = latency.as_micros() as u64;
+        ev.detail = detail;
         self.cfg.audit.record(ev);
     }
 

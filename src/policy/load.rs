@@ -18,6 +18,10 @@ pub struct Overrides {
     pub net: Option<NetMode>,
     pub allow_hosts: Vec<String>,
     pub pins: Option<PathBuf>,
+    /// `--semantic`: turn L2 on.
+    pub semantic: bool,
+    /// `--state`: where L3 keeps its state.
+    pub state: Option<String>,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -400,6 +404,48 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 escapes
             }
         ),
+        behavior: section!(
+            base.behavior,
+            top.behavior,
+            BehaviorSection {
+                enabled,
+                window_secs,
+                taint_secs,
+                sequence,
+                cut_egress,
+                state,
+                on_state_error,
+                risk_half_life_secs,
+                risk_log,
+                risk_require_l2,
+                risk_block,
+                per_tool,
+                read,
+                list,
+                write,
+                exec,
+                network,
+                repeat,
+                enumeration,
+                response_bytes,
+                capabilities
+            }
+        ),
+        semantic: section!(
+            base.semantic,
+            top.semantic,
+            SemanticSection {
+                enabled,
+                warn,
+                block,
+                fail,
+                timeout_secs,
+                retries,
+                concurrency,
+                cache_entries,
+                metadata
+            }
+        ),
         tool_access: Some(tool_access),
         rules: None,
         rule_actions: Some(rule_actions),
@@ -483,6 +529,14 @@ fn finish(
     let meta = f.metadata.unwrap_or_default();
     let pin = f.pinning.unwrap_or_default();
     let res = f.results.unwrap_or_default();
+    let bsec = f.behavior.unwrap_or_default();
+    let state_url = ov
+        .state
+        .clone()
+        .or_else(|| bsec.state.clone())
+        .filter(|s| !s.is_empty() && s != "memory");
+    let behavior = behavior_config(&top, bsec)?;
+    let semantic = semantic_config(&top, f.semantic.unwrap_or_default(), ov.semantic)?;
 
     let canon = |p: &Path| -> PathBuf {
         let abs = if p.is_absolute() {
@@ -620,7 +674,124 @@ fn finish(
         tool_access: f.tool_access.unwrap_or_default(),
         rules,
         rule_actions,
+        behavior,
+        state_url,
+        semantic,
     })
+}
+
+fn behavior_config(
+    top: &str,
+    b: BehaviorSection,
+) -> Result<crate::behavior::BehaviorConfig, PolicyError> {
+    use crate::behavior::{BehaviorConfig, Capability, Caps, Limit};
+    let d = BehaviorConfig::default();
+    let lim =
+        |x: Option<LimitDef>, dflt: Limit| x.map(|l| Limit::new(l.warn, l.block)).unwrap_or(dflt);
+    let secs = |field: &str, v: Option<u64>, dflt: Duration| -> Result<Duration, PolicyError> {
+        match v {
+            Some(0) => Err(err(top, None, field, "must be at least 1 second")),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(dflt),
+        }
+    };
+    let mut capabilities = Vec::new();
+    for (tool, names) in b.capabilities.unwrap_or_default() {
+        let mut caps = Caps::default();
+        for n in &names {
+            let c = Capability::parse(n).ok_or_else(|| {
+                err(
+                    top,
+                    None,
+                    &format!("behavior.capabilities.{tool}"),
+                    &format!("unknown capability {n:?}: use read, list, write, exec or network"),
+                )
+            })?;
+            caps.add(c);
+        }
+        capabilities.push((tool, caps));
+    }
+    // Longer (more specific) globs first.
+    capabilities.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+    let risk = crate::behavior::RiskConfig {
+        half_life: secs(
+            "behavior.risk_half_life_secs",
+            b.risk_half_life_secs,
+            d.risk.half_life,
+        )?,
+        log: b.risk_log.unwrap_or(d.risk.log),
+        require_l2: b.risk_require_l2.unwrap_or(d.risk.require_l2),
+        block: b.risk_block.unwrap_or(d.risk.block),
+    };
+    if !(risk.log <= risk.require_l2 && risk.require_l2 <= risk.block) || risk.log < 0.0 {
+        return Err(err(
+            top,
+            None,
+            "behavior.risk_*",
+            "risk thresholds must satisfy 0 <= risk_log <= risk_require_l2 <= risk_block",
+        ));
+    }
+    Ok(BehaviorConfig {
+        enabled: b.enabled.unwrap_or(d.enabled),
+        window: secs("behavior.window_secs", b.window_secs, d.window)?,
+        per_tool: lim(b.per_tool, d.per_tool),
+        read: lim(b.read, d.read),
+        list: lim(b.list, d.list),
+        write: lim(b.write, d.write),
+        exec: lim(b.exec, d.exec),
+        network: lim(b.network, d.network),
+        repeat: lim(b.repeat, d.repeat),
+        enumeration: lim(b.enumeration, d.enumeration),
+        response_bytes: lim(b.response_bytes, d.response_bytes),
+        taint_ttl: secs("behavior.taint_secs", b.taint_secs, d.taint_ttl)?,
+        sequence: b.sequence.unwrap_or(d.sequence),
+        cut_egress: b.cut_egress.unwrap_or(d.cut_egress),
+        risk,
+        capabilities,
+        on_store_error: b.on_state_error.unwrap_or(d.on_store_error),
+    })
+}
+
+fn semantic_config(
+    top: &str,
+    s: SemanticSection,
+    force: bool,
+) -> Result<crate::policy::SemanticPolicy, PolicyError> {
+    let d = crate::policy::SemanticPolicy::default();
+    let p = crate::policy::SemanticPolicy {
+        enabled: force || s.enabled.unwrap_or(d.enabled),
+        warn: s.warn.unwrap_or(d.warn),
+        block: s.block.unwrap_or(d.block),
+        fail_closed: s
+            .fail
+            .map(|f| f == crate::behavior::FailMode::Closed)
+            .unwrap_or(d.fail_closed),
+        timeout: match s.timeout_secs {
+            Some(t) if !(t > 0.0 && t <= 600.0) => {
+                return Err(err(
+                    top,
+                    None,
+                    "semantic.timeout_secs",
+                    "must be between 0 and 600 seconds",
+                ))
+            }
+            Some(t) => Duration::from_secs_f64(t),
+            None => d.timeout,
+        },
+        retries: s.retries.unwrap_or(d.retries),
+        concurrency: s.concurrency.unwrap_or(d.concurrency).max(1),
+        cache_entries: s.cache_entries.unwrap_or(d.cache_entries),
+        metadata: s.metadata.unwrap_or(d.metadata),
+    };
+    if !(0.0..=1.0).contains(&p.warn) || !(0.0..=1.0).contains(&p.block) || p.warn > p.block {
+        return Err(err(
+            top,
+            None,
+            "semantic.warn/block",
+            "thresholds must satisfy 0 <= warn <= block <= 1",
+        ));
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

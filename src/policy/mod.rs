@@ -145,6 +145,42 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Action overrides by rule id or glob, also for built-in checks (`ZONE-*`, `L0-*`).
     pub rule_actions: BTreeMap<String, Action>,
+    /// L3 session behaviour.
+    pub behavior: crate::behavior::BehaviorConfig,
+    /// Where L3 keeps its state (`None`: in memory).
+    pub state_url: Option<String>,
+    /// L2 semantic scoring.
+    pub semantic: SemanticPolicy,
+}
+
+/// The profile's L2 settings (the backend comes from the environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticPolicy {
+    pub enabled: bool,
+    pub warn: f64,
+    pub block: f64,
+    pub fail_closed: bool,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub concurrency: usize,
+    pub cache_entries: usize,
+    pub metadata: bool,
+}
+
+impl Default for SemanticPolicy {
+    fn default() -> Self {
+        SemanticPolicy {
+            enabled: false,
+            warn: 0.5,
+            block: 0.8,
+            fail_closed: false,
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            concurrency: 4,
+            cache_entries: 1024,
+            metadata: false,
+        }
+    }
 }
 
 /// Names of the profiles built into the binary.

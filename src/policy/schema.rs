@@ -27,6 +27,8 @@ pub struct ProfileFile {
     pub metadata: Option<MetadataSection>,
     pub pinning: Option<PinningSection>,
     pub results: Option<ResultsSection>,
+    pub behavior: Option<BehaviorSection>,
+    pub semantic: Option<SemanticSection>,
     pub tool_access: Option<Vec<ToolAccessDef>>,
     pub rules: Option<Vec<RuleDef>>,
     /// Override the action of rules by id or glob (`"CMD-*" = "block"`).
@@ -220,6 +222,67 @@ pub struct ResultsSection {
     pub injection: Option<ResultAction>,
     /// Terminal escape sequences.
     pub escapes: Option<ResultAction>,
+}
+
+/// A warn and a block threshold (0 turns either off).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitDef {
+    #[serde(default)]
+    pub warn: u64,
+    #[serde(default)]
+    pub block: u64,
+}
+
+/// L3: session behaviour (`[behavior]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorSection {
+    pub enabled: Option<bool>,
+    /// Sliding-window length in seconds.
+    pub window_secs: Option<u64>,
+    /// How long a sensitive read taints the session, in seconds.
+    pub taint_secs: Option<u64>,
+    /// `content` (a later call must carry the data) or `any`.
+    pub sequence: Option<crate::behavior::SequenceMode>,
+    /// Cut the session's egress through the proxy on an exfiltration sequence.
+    pub cut_egress: Option<bool>,
+    /// `memory` or a `redis://` URL (also `--state`, `VANGUARD_STATE_URL`).
+    pub state: Option<String>,
+    /// When the state store cannot be reached: `open` or `closed`.
+    pub on_state_error: Option<crate::behavior::FailMode>,
+    pub risk_half_life_secs: Option<u64>,
+    pub risk_log: Option<f64>,
+    pub risk_require_l2: Option<f64>,
+    pub risk_block: Option<f64>,
+    pub per_tool: Option<LimitDef>,
+    pub read: Option<LimitDef>,
+    pub list: Option<LimitDef>,
+    pub write: Option<LimitDef>,
+    pub exec: Option<LimitDef>,
+    pub network: Option<LimitDef>,
+    pub repeat: Option<LimitDef>,
+    pub enumeration: Option<LimitDef>,
+    pub response_bytes: Option<LimitDef>,
+    /// Tool name or glob → capabilities (`read`, `list`, `write`, `exec`, `network`).
+    pub capabilities: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// L2: semantic scoring by a model (`[semantic]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticSection {
+    pub enabled: Option<bool>,
+    pub warn: Option<f64>,
+    pub block: Option<f64>,
+    /// When scoring fails: `open` (allow, logged) or `closed` (block).
+    pub fail: Option<crate::behavior::FailMode>,
+    pub timeout_secs: Option<f64>,
+    pub retries: Option<u32>,
+    pub concurrency: Option<usize>,
+    pub cache_entries: Option<usize>,
+    /// Also score server metadata (tool descriptions).
+    pub metadata: Option<bool>,
 }
 
 /// How a tool uses its path arguments, when name and annotations are not enough.

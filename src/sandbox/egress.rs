@@ -113,10 +113,27 @@ impl EgressConfig {
 /// The request ids of the tool calls in flight, shared with the session
 /// that updates it, so every egress event names the calls that may have
 /// caused it (all of them when several run at once).
+///
+/// It also carries the session's egress switch: L3 turns it off when it sees
+/// a sensitive read followed by an attempt to carry the data out (`strict`),
+/// and the proxy then refuses every new connection of the session.
 #[derive(Debug, Clone, Default)]
-pub struct InFlight(Arc<Mutex<Vec<Value>>>);
+pub struct InFlight(Arc<Mutex<Vec<Value>>>, Arc<Mutex<Option<String>>>);
 
 impl InFlight {
+    /// Refuse the session's egress from now on, for `reason`.
+    pub fn cut(&self, reason: &str) {
+        let mut c = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if c.is_none() {
+            *c = Some(reason.to_string());
+        }
+    }
+
+    /// Why egress was cut, if it was.
+    pub fn cut_reason(&self) -> Option<String> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// A call was forwarded to the server.
     pub fn insert(&self, id: Value) {
         self.lock().push(id);

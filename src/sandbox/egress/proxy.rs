@@ -227,6 +227,7 @@ impl Drop for Attempt {
             latency_us: duration.as_micros() as u64,
             profile: a.profile.clone(),
             principal: None,
+            risk: None,
             mode: a.mode,
             detail: Some(json!({
                 "protocol": self.protocol,
@@ -279,7 +280,14 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
         }
     };
     attempt.target = Some(target.clone());
-    let addrs = match decide(&shared.config, &target).await {
+    let decided = match shared.audit.in_flight.cut_reason() {
+        Some(why) => Err(Denial {
+            rule: "EGRESS-CUT",
+            reason: format!("the session's egress was cut: {why}"),
+        }),
+        None => decide(&shared.config, &target).await,
+    };
+    let addrs = match decided {
         Ok(a) => a,
         Err(d) => {
             attempt.deny(d.rule, d.reason.clone());

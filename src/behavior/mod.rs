@@ -1,0 +1,678 @@
+//! L3: what a session does over time.
+//!
+//! Every `tools/call` (allowed or not) is *observed*: counted in sliding
+//! windows per tool, per capability and per identical call, checked against
+//! the session's taint (a sensitive read earlier in the session), and folded
+//! into a decaying risk score. Every result is observed too: its size counts
+//! towards the session's response volume, and a sensitive read's result or a
+//! result in which secrets were found taints the session with fingerprints
+//! of what the agent saw.
+//!
+//! The state lives in a [`store::Store`]: in this process by default, or in
+//! Redis so several gateway instances share it. Judging is done here, in
+//! plain functions over what the store returns, so both stores give the same
+//! verdicts. See `docs/ARCHITECTURE.md` ("L3") for the reasoning behind the
+//! defaults.
+
+pub mod capability;
+pub mod fingerprint;
+pub mod redis;
+pub mod store;
+
+pub use capability::{Capability, Caps};
+
+use crate::inspect::{Finding, Layer};
+use crate::policy::{Action, Severity};
+use serde::Serialize;
+use std::time::Duration;
+
+/// A warn and a block threshold; 0 turns either off. A count above `warn`
+/// warns, above `block` blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    pub warn: u64,
+    pub block: u64,
+}
+
+impl Limit {
+    pub const fn new(warn: u64, block: u64) -> Limit {
+        Limit { warn, block }
+    }
+
+    /// The action a count calls for, if any.
+    pub fn action(&self, count: u64) -> Option<Action> {
+        if self.block > 0 && count > self.block {
+            Some(Action::Block)
+        } else if self.warn > 0 && count > self.warn {
+            Some(Action::Warn)
+        } else {
+            None
+        }
+    }
+
+    /// `count` is the first one over a threshold (risk is added once per
+    /// crossing, not for every call above it).
+    pub fn crossed(&self, count: u64) -> bool {
+        (self.warn > 0 && count == self.warn + 1) || (self.block > 0 && count == self.block + 1)
+    }
+}
+
+/// How much a sensitive read must be echoed for a later call to count as
+/// carrying its data out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SequenceMode {
+    /// A write, exec or network call must carry text the sensitive read
+    /// returned (a line or a token of it, also base64-encoded); system
+    /// credential stores (`/etc/shadow`, `~/.ssh`, …) taint every such call.
+    Content,
+    /// Any write, exec or network call after a sensitive read.
+    Any,
+}
+
+/// What happens when the state store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    Open,
+    Closed,
+}
+
+/// Session risk: points added by findings, halved every `half_life`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RiskConfig {
+    pub half_life: Duration,
+    /// From here the score is reported as elevated (`risk_level: "log"`).
+    pub log: f64,
+    /// From here every call is scored by L2 (or handled as L2 failing, by
+    /// the semantic fail mode, when no backend is configured).
+    pub require_l2: f64,
+    /// From here every tool call is blocked until the score decays.
+    pub block: f64,
+}
+
+/// Points a kind of event adds to the risk score.
+pub mod weight {
+    pub const L1_WARN: f64 = 10.0;
+    pub const L1_BLOCK: f64 = 20.0;
+    pub const L3_WARN: f64 = 10.0;
+    pub const L3_BLOCK: f64 = 40.0;
+    pub const EXFIL: f64 = 60.0;
+    pub const KERNEL_DENIAL: f64 = 20.0;
+    pub const RESULT_SECRET: f64 = 10.0;
+    pub const RESULT_INJECTION: f64 = 25.0;
+    pub const L2_WARN: f64 = 10.0;
+    pub const L2_BLOCK: f64 = 30.0;
+}
+
+/// The L3 part of a policy (`[behavior]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BehaviorConfig {
+    pub enabled: bool,
+    /// Length of the sliding windows (counted in one-second buckets).
+    pub window: Duration,
+    pub per_tool: Limit,
+    pub read: Limit,
+    pub list: Limit,
+    pub write: Limit,
+    pub exec: Limit,
+    pub network: Limit,
+    /// The same tool with the same arguments.
+    pub repeat: Limit,
+    /// Listing and searching calls (directory walks, globbing).
+    pub enumeration: Limit,
+    /// Bytes of results per session (not windowed).
+    pub response_bytes: Limit,
+    /// How long a sensitive read taints the session.
+    pub taint_ttl: Duration,
+    pub sequence: SequenceMode,
+    /// Cut the session's egress through the proxy when an exfiltration
+    /// sequence is seen.
+    pub cut_egress: bool,
+    pub risk: RiskConfig,
+    /// Capability overrides: tool name or glob → capabilities.
+    pub capabilities: Vec<(String, Caps)>,
+    pub on_store_error: FailMode,
+}
+
+impl Default for BehaviorConfig {
+    fn default() -> Self {
+        BehaviorConfig {
+            enabled: true,
+            window: Duration::from_secs(60),
+            per_tool: Limit::new(200, 1000),
+            read: Limit::new(300, 1500),
+            list: Limit::new(0, 0),
+            write: Limit::new(150, 800),
+            exec: Limit::new(60, 400),
+            network: Limit::new(60, 400),
+            repeat: Limit::new(20, 50),
+            enumeration: Limit::new(20, 300),
+            response_bytes: Limit::new(64 << 20, 512 << 20),
+            taint_ttl: Duration::from_secs(300),
+            sequence: SequenceMode::Content,
+            cut_egress: false,
+            risk: RiskConfig {
+                half_life: Duration::from_secs(120),
+                log: 30.0,
+                require_l2: 60.0,
+                block: 100.0,
+            },
+            capabilities: Vec::new(),
+            on_store_error: FailMode::Open,
+        }
+    }
+}
+
+impl BehaviorConfig {
+    pub fn limit_for(&self, c: Capability) -> Limit {
+        match c {
+            Capability::Read => self.read,
+            Capability::List => self.list,
+            Capability::Write => self.write,
+            Capability::Exec => self.exec,
+            Capability::Network => self.network,
+        }
+    }
+
+    /// The capabilities a profile assigns to `tool`, if any.
+    pub fn override_for(&self, tool: &str) -> Option<Caps> {
+        self.capabilities
+            .iter()
+            .find(|(pat, _)| crate::policy::glob_match(pat, tool))
+            .map(|(_, c)| *c)
+    }
+}
+
+/// How sensitive a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sensitivity {
+    /// Project secrets: `.env`, files named like credentials or tokens, a
+    /// result in which secrets were found.
+    Project,
+    /// System credential stores: account databases, SSH and GPG keys,
+    /// cloud and cluster credentials, private key files, process environments.
+    System,
+}
+
+/// Whether `path` looks like it holds secrets.
+pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
+    let p = path.trim().trim_start_matches("file://");
+    let lower = p.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    const SYSTEM_EXACT: &[&str] = &[
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/passwd",
+        "/etc/sudoers",
+        "/etc/master.passwd",
+    ];
+    const SYSTEM_PARTS: &[&str] = &[
+        "/.ssh/",
+        "/.gnupg/",
+        "/.aws/credentials",
+        "/.aws/config",
+        "/.kube/config",
+        "/.docker/config.json",
+        "/.config/gcloud/",
+        "/.azure/",
+        "/run/secrets/",
+        "/etc/ssl/private/",
+    ];
+    const SYSTEM_NAMES: &[&str] = &[
+        ".netrc",
+        ".pgpass",
+        ".git-credentials",
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        "environ",
+    ];
+    if SYSTEM_EXACT.contains(&lower.as_str())
+        || SYSTEM_PARTS.iter().any(|s| lower.contains(s))
+        || SYSTEM_NAMES.contains(&name)
+        || (name == "environ" && lower.starts_with("/proc/"))
+    {
+        return Some(Sensitivity::System);
+    }
+    if name.ends_with(".pem")
+        || name.ends_with(".key")
+        || name.ends_with(".p12")
+        || name.ends_with(".pfx")
+        || name.ends_with(".keystore")
+        || name.ends_with(".jks")
+    {
+        return Some(Sensitivity::System);
+    }
+    let project = name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".env")
+        || name == ".npmrc"
+        || name == ".pypirc"
+        || [
+            "secret",
+            "credential",
+            "password",
+            "passwd",
+            "token",
+            "apikey",
+            "api_key",
+        ]
+        .iter()
+        .any(|w| name.contains(w));
+    project.then_some(Sensitivity::Project)
+}
+
+/// What the session knows of its taint when a call is judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaintView {
+    pub level: Sensitivity,
+    /// What tainted the session (the path or the kind of secret).
+    pub reason: String,
+    /// Some of the call's text matches a fingerprint of the sensitive data.
+    pub matched: bool,
+    /// The call writes back to the path that tainted the session.
+    pub same_target: bool,
+}
+
+/// One `tools/call` as L3 sees it.
+#[derive(Debug, Clone, Default)]
+pub struct CallObs {
+    pub now_ms: u64,
+    pub tool: String,
+    pub caps: Caps,
+    /// Hash of the tool name and its canonical arguments.
+    pub call_hash: u64,
+    /// Fingerprints of the argument text (checked against the taint).
+    pub fingerprints: Vec<u64>,
+    /// Paths the call names (for the same-target exemption and the taint).
+    pub paths: Vec<String>,
+    /// Risk points from the findings of earlier layers.
+    pub risk_add: f64,
+    /// The call reads a sensitive path: taint the session now.
+    pub sensitive: Option<(Sensitivity, String)>,
+}
+
+/// The session's counters after a call was observed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CallState {
+    pub tool_rate: u64,
+    /// Per capability of the call, in [`Capability::ALL`] order (0 for
+    /// capabilities the call does not have).
+    pub cap_rates: [u64; 5],
+    pub repeat: u64,
+    pub enumeration: u64,
+    pub taint: Option<TaintView>,
+    pub risk: f64,
+}
+
+/// A result the server sent for a call.
+#[derive(Debug, Clone, Default)]
+pub struct ResultObs {
+    pub now_ms: u64,
+    pub bytes: u64,
+    /// Taint the session with these fingerprints.
+    pub taint: Option<TaintAdd>,
+    pub risk_add: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaintAdd {
+    pub level: Sensitivity,
+    pub reason: String,
+    pub fingerprints: Vec<u64>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResultState {
+    pub response_bytes: u64,
+    pub risk: f64,
+}
+
+/// The level a risk score is at.
+pub fn risk_level(cfg: &RiskConfig, score: f64) -> &'static str {
+    if score >= cfg.block {
+        "block"
+    } else if score >= cfg.require_l2 {
+        "require_l2"
+    } else if score >= cfg.log {
+        "log"
+    } else {
+        "normal"
+    }
+}
+
+/// Risk decayed from `at_ms` to `now_ms`.
+pub fn decay(score: f64, at_ms: u64, now_ms: u64, half_life: Duration) -> f64 {
+    if score <= 0.0 {
+        return 0.0;
+    }
+    let dt = now_ms.saturating_sub(at_ms) as f64;
+    let hl = half_life.as_millis().max(1) as f64;
+    let v = score * (0.5f64).powf(dt / hl);
+    if v < 0.01 {
+        0.0
+    } else {
+        v
+    }
+}
+
+fn finding(rule: &str, action: Action, severity: Severity, message: String) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        layer: Layer::L3,
+        severity,
+        action,
+        message,
+        location: "/params".into(),
+        evidence: String::new(),
+        hint: None,
+    }
+}
+
+/// What L3 concludes about one call.
+#[derive(Debug, Clone, Default)]
+pub struct CallAssessment {
+    pub findings: Vec<Finding>,
+    /// Risk points this call's own L3 findings add.
+    pub risk_add: f64,
+    /// The session's risk requires L2 for this call.
+    pub require_l2: bool,
+    /// An exfiltration sequence: cut the session's egress if configured.
+    pub exfiltration: bool,
+}
+
+/// Judges a call from the state the store returned.
+pub fn assess_call(cfg: &BehaviorConfig, obs: &CallObs, st: &CallState) -> CallAssessment {
+    let mut a = CallAssessment::default();
+    let window = cfg.window.as_secs();
+    let counted = |a: &mut CallAssessment, rule: &str, limit: Limit, count: u64, what: String| {
+        if let Some(action) = limit.action(count) {
+            let (sev, bound) = if action == Action::Block {
+                (Severity::High, limit.block)
+            } else {
+                (Severity::Medium, limit.warn)
+            };
+            let mut f = finding(
+                rule,
+                action,
+                sev,
+                format!("{what}: {count} in {window} s (limit {bound})"),
+            );
+            f.hint = Some(format!(
+                "behaviour limits are set in the profile's [behavior] section; the window is {window} s"
+            ));
+            a.findings.push(f);
+            if limit.crossed(count) {
+                a.risk_add += if action == Action::Block {
+                    weight::L3_BLOCK
+                } else {
+                    weight::L3_WARN
+                };
+            }
+        }
+    };
+    counted(
+        &mut a,
+        "BEH-REPEAT",
+        cfg.repeat,
+        st.repeat,
+        format!("the same call to {} repeated", obs.tool),
+    );
+    counted(
+        &mut a,
+        "BEH-RATE-TOOL",
+        cfg.per_tool,
+        st.tool_rate,
+        format!("calls to {}", obs.tool),
+    );
+    for (i, c) in Capability::ALL.iter().enumerate() {
+        if obs.caps.has(*c) {
+            let rule = format!("BEH-RATE-{}", c.as_str().to_ascii_uppercase());
+            counted(
+                &mut a,
+                &rule,
+                cfg.limit_for(*c),
+                st.cap_rates[i],
+                format!("{} calls", c.as_str()),
+            );
+        }
+    }
+    if obs.caps.has(Capability::List) {
+        counted(
+            &mut a,
+            "BEH-ENUM",
+            cfg.enumeration,
+            st.enumeration,
+            "listing and search calls (enumeration)".into(),
+        );
+    }
+    if let Some(t) = &st.taint {
+        if obs.caps.carries_out() && !t.same_target {
+            let hit =
+                t.level == Sensitivity::System || cfg.sequence == SequenceMode::Any || t.matched;
+            if hit {
+                let how = if t.matched {
+                    "carries data the sensitive read returned"
+                } else {
+                    "follows it"
+                };
+                let mut f = finding(
+                    "BEH-EXFIL",
+                    Action::Block,
+                    Severity::Critical,
+                    format!(
+                        "{} call after a sensitive read ({}) {how}",
+                        obs.caps.describe_out(),
+                        t.reason
+                    ),
+                );
+                f.hint = Some(format!(
+                    "the session stays tainted for {} s after a sensitive read",
+                    cfg.taint_ttl.as_secs()
+                ));
+                a.findings.push(f);
+                a.risk_add += weight::EXFIL;
+                a.exfiltration = true;
+            }
+        }
+    }
+    if st.risk >= cfg.risk.block {
+        let mut f = finding(
+            "BEH-RISK",
+            Action::Block,
+            Severity::High,
+            format!(
+                "the session's risk score {:.0} is at or above {:.0}",
+                st.risk, cfg.risk.block
+            ),
+        );
+        f.hint = Some(format!(
+            "the score halves every {} s without new findings",
+            cfg.risk.half_life.as_secs()
+        ));
+        a.findings.push(f);
+    } else if st.risk >= cfg.risk.require_l2 {
+        a.require_l2 = true;
+    }
+    a
+}
+
+/// Judges the session's response volume after a result.
+pub fn assess_result(cfg: &BehaviorConfig, st: &ResultState) -> Option<Finding> {
+    let action = cfg.response_bytes.action(st.response_bytes)?;
+    let bound = if action == Action::Block {
+        cfg.response_bytes.block
+    } else {
+        cfg.response_bytes.warn
+    };
+    Some(finding(
+        "BEH-VOLUME",
+        action,
+        if action == Action::Block {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        format!(
+            "the session received {} bytes of results (limit {bound})",
+            st.response_bytes
+        ),
+    ))
+}
+
+/// Risk points for the findings of earlier layers (the strongest one).
+pub fn risk_of(findings: &[Finding]) -> f64 {
+    findings
+        .iter()
+        .map(|f| match (f.layer, f.action) {
+            (Layer::L2, Action::Block) => weight::L2_BLOCK,
+            (Layer::L2, Action::Warn) => weight::L2_WARN,
+            (Layer::L3, _) => 0.0,
+            (Layer::Kernel, _) => weight::KERNEL_DENIAL,
+            (_, Action::Block) => weight::L1_BLOCK,
+            (_, Action::Warn) => weight::L1_WARN,
+            _ => 0.0,
+        })
+        .fold(0.0, f64::max)
+}
+
+/// L3 for a gateway process: the policy and the store its sessions share.
+pub struct Engine {
+    pub cfg: BehaviorConfig,
+    pub store: store::Store,
+    /// Set when the configured store could not be used and this process
+    /// keeps its state in memory instead (fail-open only; said loudly).
+    pub degraded: Option<String>,
+}
+
+impl Engine {
+    /// Opens the store `url` names. Unreachable with `on_state_error =
+    /// "closed"` is an error (the gateway refuses to start); with `"open"`
+    /// the process keeps its L3 state in memory and says so in the log and
+    /// in every session's start event.
+    pub async fn open(cfg: BehaviorConfig, url: Option<&str>) -> Result<Engine, String> {
+        match store::Store::open(url, &cfg).await {
+            Ok(store) => Ok(Engine {
+                cfg,
+                store,
+                degraded: None,
+            }),
+            Err(e) if cfg.on_store_error == FailMode::Open && e.store != "config" => {
+                let why = format!(
+                    "{e}; L3 state is kept in this process only (on_state_error = \"open\")"
+                );
+                tracing::error!("{why}");
+                Ok(Engine {
+                    store: store::Store::Memory(store::MemoryStore::new(&cfg)),
+                    cfg,
+                    degraded: Some(why),
+                })
+            }
+            Err(e) => Err(format!(
+                "{e} (on_state_error = \"closed\": vanguard does not run without its L3 state)"
+            )),
+        }
+    }
+}
+
+/// Milliseconds since the epoch (the stores' clock; Redis instances share it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_paths() {
+        for p in [
+            "/etc/shadow",
+            "/etc/passwd",
+            "/root/.ssh/id_rsa",
+            "/home/a/.aws/credentials",
+            "/proc/1/environ",
+            "/srv/tls/server.key",
+            "file:///home/a/.netrc",
+        ] {
+            assert_eq!(path_sensitivity(p), Some(Sensitivity::System), "{p}");
+        }
+        for p in [
+            "/work/app/.env",
+            "/work/app/.env.production",
+            "/work/deploy/credentials.txt",
+            "/work/api_token.json",
+        ] {
+            assert_eq!(path_sensitivity(p), Some(Sensitivity::Project), "{p}");
+        }
+        for p in [
+            "/work/app/src/main.rs",
+            "/etc/hosts",
+            "/work/README.md",
+            "/work/envoy.yaml",
+        ] {
+            assert_eq!(path_sensitivity(p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn limits_and_crossings() {
+        let l = Limit::new(20, 50);
+        assert_eq!(l.action(20), None);
+        assert_eq!(l.action(21), Some(Action::Warn));
+        assert_eq!(l.action(51), Some(Action::Block));
+        assert!(l.crossed(21) && l.crossed(51) && !l.crossed(22));
+        assert_eq!(Limit::new(0, 0).action(1_000_000), None);
+    }
+
+    #[test]
+    fn risk_decays_by_half_life() {
+        let hl = Duration::from_secs(10);
+        assert!((decay(100.0, 0, 10_000, hl) - 50.0).abs() < 1e-9);
+        assert!((decay(100.0, 0, 20_000, hl) - 25.0).abs() < 1e-9);
+        assert_eq!(decay(0.001, 0, 1, hl), 0.0);
+    }
+
+    #[test]
+    fn exfiltration_needs_content_for_project_secrets_in_content_mode() {
+        let cfg = BehaviorConfig::default();
+        let mut obs = CallObs {
+            tool: "write_file".into(),
+            caps: Caps::of(&[Capability::Write]),
+            ..Default::default()
+        };
+        let mut st = CallState {
+            taint: Some(TaintView {
+                level: Sensitivity::Project,
+                reason: "/w/.env".into(),
+                matched: false,
+                same_target: false,
+            }),
+            ..Default::default()
+        };
+        assert!(!assess_call(&cfg, &obs, &st).exfiltration);
+        st.taint.as_mut().unwrap().matched = true;
+        assert!(assess_call(&cfg, &obs, &st).exfiltration);
+        st.taint.as_mut().unwrap().same_target = true;
+        assert!(
+            !assess_call(&cfg, &obs, &st).exfiltration,
+            "editing the file itself"
+        );
+        st.taint.as_mut().unwrap().same_target = false;
+        st.taint.as_mut().unwrap().matched = false;
+        st.taint.as_mut().unwrap().level = Sensitivity::System;
+        assert!(assess_call(&cfg, &obs, &st).exfiltration);
+        obs.caps = Caps::of(&[Capability::Read]);
+        assert!(
+            !assess_call(&cfg, &obs, &st).exfiltration,
+            "reads carry nothing out"
+        );
+    }
+}

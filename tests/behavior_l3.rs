@@ -1,0 +1,469 @@
+//! L3 session behaviour through the real gateway in front of the real
+//! filesystem server (`@modelcontextprotocol/server-filesystem`): a
+//! credential file read and then written elsewhere is stopped before the
+//! server sees the write, a burst of identical reads gets the rate verdict,
+//! a long ordinary session is never blocked, the risk score is in every
+//! audit event, and two gateway processes sharing one Redis share one
+//! session state.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CREDENTIALS: &str = "# deploy credentials\n\
+db_host: prod-db.internal.example\n\
+service_user: deploy-bot-7781\n\
+service_password: Zx9kq2Lm77vQ\n";
+
+struct Ws {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    log: PathBuf,
+}
+
+impl Ws {
+    fn new() -> Ws {
+        let dir = tempfile::Builder::new()
+            .prefix("vanguard-l3-")
+            .tempdir()
+            .expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(root.join("deploy")).expect("mkdir");
+        std::fs::create_dir_all(root.join("notes")).expect("mkdir");
+        std::fs::write(root.join("deploy/credentials.txt"), CREDENTIALS).expect("write");
+        for d in ["src", "docs", "tests", "src/util", "assets"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            for i in 0..6 {
+                std::fs::write(
+                    root.join(d).join(format!("file{i}.txt")),
+                    format!("{d} file {i}\nsome ordinary project text line {i}\n"),
+                )
+                .expect("write");
+            }
+        }
+        let log = root.join("upstream.jsonl");
+        Ws {
+            _dir: dir,
+            root,
+            log,
+        }
+    }
+
+    fn p(&self, rel: &str) -> String {
+        self.root.join(rel).to_string_lossy().into_owned()
+    }
+
+    fn gateway(&self, extra: &[&str]) -> Peer {
+        let server = recording_cmd(&self.log, &filesystem_cmd(&[&self.root]));
+        let ws = self.root.to_string_lossy().into_owned();
+        let code = npm_servers_dir();
+        let mut args = vec!["--workspace", ws.as_str(), "--read", code.as_str()];
+        args.extend_from_slice(extra);
+        let mut peer = Peer::gateway_in(Some(&self.root), &server, &args);
+        peer.initialize("2025-06-18");
+        peer
+    }
+}
+
+fn text_of(resp: &Value) -> String {
+    resp["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text result: {resp}"))
+        .to_string()
+}
+
+fn block_rule(resp: &Value) -> String {
+    assert_eq!(resp["error"]["code"], POLICY_BLOCKED, "not blocked: {resp}");
+    resp["error"]["data"]["rule"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A barrier: once the server answered a later ping, the recording shim
+/// has everything sent before it.
+fn barrier(peer: &mut Peer) {
+    let ping = peer.request("ping", json!({}));
+    assert_eq!(ping["result"], json!({}), "{ping}");
+}
+
+/// Reads the credential file through a gateway; [`exfiltration_blocked`]
+/// then asks a gateway (the same or another one) to write what came back
+/// to another file: the write is blocked by L3 and never reaches the server.
+fn read_credentials(ws: &Ws, a: &mut Peer) -> String {
+    let read = a.call_tool(
+        "read_text_file",
+        json!({"path": ws.p("deploy/credentials.txt")}),
+    );
+    let seen = text_of(&read);
+    assert!(seen.contains("prod-db.internal.example"), "{read}");
+    seen
+}
+
+fn exfiltration_blocked(ws: &Ws, b: &mut Peer, b_log: &Path, seen: String) {
+    let target = ws.root.join("notes/copy.txt");
+    let id = b.send_request(
+        "tools/call",
+        json!({"name": "write_file", "arguments": {"path": target.to_string_lossy(), "content": seen}}),
+    );
+    let resp = b.expect_response(&id);
+    assert_eq!(block_rule(&resp), "BEH-EXFIL", "{resp}");
+    assert_eq!(resp["error"]["data"]["layer"], "L3", "{resp}");
+    barrier(b);
+    assert!(
+        !upstream_saw_id(b_log, &id),
+        "the server received the exfiltrating write"
+    );
+    assert!(!target.exists(), "the file was written");
+    let event_id = resp["error"]["data"]["event_id"]
+        .as_str()
+        .expect("event id");
+    let ev = wait_for_audit_event(b.audit_log(), |e| e["event_id"] == event_id)
+        .expect("audit event for the block");
+    assert_eq!(ev["verdict"], "block", "{ev}");
+    assert!(
+        ev["risk"].as_f64().is_some_and(|r| r > 0.0),
+        "risk in the event: {ev}"
+    );
+}
+
+#[test]
+fn credentials_read_then_written_elsewhere_is_stopped() {
+    let ws = Ws::new();
+    let mut peer = ws.gateway(&[]);
+    let seen = read_credentials(&ws, &mut peer);
+    exfiltration_blocked(&ws, &mut peer, &ws.log, seen);
+
+    // Ordinary work goes on: a write that carries none of it is allowed,
+    // and so is editing the credential file itself.
+    let ok = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/todo.txt"), "content": "rotate the deploy key on monday\n"}),
+    );
+    assert!(ok.get("error").is_none(), "{ok}");
+    assert!(ws.root.join("notes/todo.txt").exists());
+    let edit = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("deploy/credentials.txt"), "content": format!("{CREDENTIALS}extra: 1\n")}),
+    );
+    assert!(
+        edit.get("error").is_none(),
+        "editing the file itself: {edit}"
+    );
+
+    // Base64 of the secret line in a command-like argument is still it.
+    use base64::Engine;
+    let enc = base64::engine::general_purpose::STANDARD.encode("service_user: deploy-bot-7781");
+    let resp = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/enc.txt"), "content": format!("payload {enc}\n")}),
+    );
+    assert_eq!(block_rule(&resp), "BEH-EXFIL", "{resp}");
+    assert!(!ws.root.join("notes/enc.txt").exists());
+}
+
+#[test]
+fn a_system_secret_read_attempt_taints_even_when_blocked() {
+    let ws = Ws::new();
+    let mut peer = ws.gateway(&[]);
+    let r = peer.call_tool("read_text_file", json!({"path": "/etc/shadow"}));
+    assert_eq!(r["error"]["code"], POLICY_BLOCKED, "{r}");
+    let w = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/x.txt"), "content": "stolen data"}),
+    );
+    assert_eq!(block_rule(&w), "BEH-EXFIL", "{w}");
+    assert!(!ws.root.join("notes/x.txt").exists());
+}
+
+#[test]
+fn a_burst_of_identical_reads_gets_the_rate_verdict() {
+    let ws = Ws::new();
+    let mut peer = ws.gateway(&[]);
+    let path = ws.p("docs/file1.txt");
+    let mut first_block = None;
+    for i in 1..=55 {
+        let r = peer.call_tool("read_text_file", json!({"path": path}));
+        if r.get("error").is_some() {
+            assert_eq!(block_rule(&r), "BEH-REPEAT", "{r}");
+            first_block.get_or_insert(i);
+        } else {
+            assert!(text_of(&r).contains("docs file 1"), "{r}");
+        }
+    }
+    assert_eq!(first_block, Some(51), "the 51st identical call is blocked");
+    // Calls 21..50 were forwarded with a warning.
+    let warned = || {
+        audit_events(peer.audit_log())
+            .iter()
+            .filter(|e| {
+                e["verdict"] == "warn"
+                    && e["rules"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|x| x == "BEH-REPEAT"))
+            })
+            .count()
+    };
+    wait_until(Duration::from_secs(5), || warned() >= 30);
+    assert_eq!(warned(), 30, "warnings for calls 21..=50");
+    // Other calls are not held back by the repeat limit.
+    let other = peer.call_tool("read_text_file", json!({"path": ws.p("docs/file2.txt")}));
+    assert!(other.get("error").is_none(), "{other}");
+}
+
+#[test]
+fn a_profile_can_lower_the_read_rate() {
+    let ws = Ws::new();
+    let profile = ws.root.join("tight.toml");
+    std::fs::write(
+        &profile,
+        "extends = \"balanced\"\n[behavior]\nread = { warn = 5, block = 10 }\n",
+    )
+    .expect("profile");
+    let mut peer = ws.gateway(&["--profile", &profile.to_string_lossy()]);
+    let mut blocked = Vec::new();
+    for i in 0..12 {
+        let d = ["src", "docs"][i % 2];
+        let r = peer.call_tool(
+            "read_text_file",
+            json!({"path": ws.p(&format!("{d}/file{}.txt", i / 2))}),
+        );
+        if r.get("error").is_some() {
+            assert_eq!(block_rule(&r), "BEH-RATE-READ", "{r}");
+            blocked.push(i);
+        }
+    }
+    assert_eq!(
+        blocked,
+        vec![10, 11],
+        "reads 11 and 12 in the window are blocked"
+    );
+}
+
+#[test]
+fn a_long_ordinary_session_is_never_blocked() {
+    let ws = Ws::new();
+    let mut peer = ws.gateway(&[]);
+    let dirs = ["src", "docs", "tests", "src/util", "assets"];
+    let mut calls = 0;
+    for round in 0..10 {
+        for (k, d) in dirs.iter().enumerate() {
+            let list = peer.call_tool("list_directory", json!({"path": ws.p(d)}));
+            assert!(list.get("error").is_none(), "{list}");
+            for i in 0..3 {
+                let f = format!("{d}/file{}.txt", (round + i) % 6);
+                let r = peer.call_tool("read_text_file", json!({"path": ws.p(&f)}));
+                assert!(r.get("error").is_none(), "call {calls}: {r}");
+                calls += 1;
+            }
+            let info = peer.call_tool(
+                "get_file_info",
+                json!({"path": ws.p(&format!("{d}/file{k}.txt"))}),
+            );
+            assert!(info.get("error").is_none(), "{info}");
+            let new = format!("{d}/gen_{round}.txt");
+            let w = peer.call_tool(
+                "write_file",
+                json!({"path": ws.p(&new), "content": format!("generated in round {round}\nline two of {d}\n")}),
+            );
+            assert!(w.get("error").is_none(), "call {calls}: {w}");
+            calls += 3;
+        }
+        let s = peer.call_tool(
+            "search_files",
+            json!({"path": ws.p("."), "pattern": "file1"}),
+        );
+        assert!(s.get("error").is_none(), "{s}");
+        calls += 1;
+    }
+    assert!(calls >= 300, "{calls} calls");
+    let events = audit_events(peer.audit_log());
+    let decisions: Vec<&Value> = events.iter().filter(|e| e["kind"] == "decision").collect();
+    assert!(decisions.len() >= 300, "{} decisions", decisions.len());
+    for e in &decisions {
+        assert_ne!(e["verdict"], "block", "an ordinary call was blocked: {e}");
+        assert!(
+            e["risk"].is_number(),
+            "risk missing from an audit event: {e}"
+        );
+    }
+    let max_risk = decisions
+        .iter()
+        .filter_map(|e| e["risk"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(
+        max_risk < 30.0,
+        "risk rose to {max_risk} in an ordinary session"
+    );
+}
+
+// ------------------------------------------------------------------ Redis
+
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_server_bin() -> String {
+    if let Some(p) = test_env("VANGUARD_TEST_REDIS_SERVER") {
+        return p;
+    }
+    for d in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
+        let p = Path::new(d).join("redis-server");
+        if p.exists() {
+            return p.to_string_lossy().into_owned();
+        }
+    }
+    panic!(
+        "redis-server not found: run scripts/setup-test-env.sh (it installs Debian's redis-server)"
+    );
+}
+
+fn start_redis() -> Redis {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let child = Command::new(redis_server_bin())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server");
+    let up = wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "redis-server did not start on port {port}");
+    Redis {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn two_gateways_sharing_redis_share_the_session() {
+    let redis = start_redis();
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let ws = Ws::new();
+    let args = ["--state", url.as_str(), "--behavior-key", "agent-7"];
+    let mut a = ws.gateway(&args);
+    // The second gateway records into its own log.
+    let b_log = ws.root.join("upstream-b.jsonl");
+    let server_b = recording_cmd(&b_log, &filesystem_cmd(&[&ws.root]));
+    let wsd = ws.root.to_string_lossy().into_owned();
+    let code = npm_servers_dir();
+    let mut b_args = vec!["--workspace", wsd.as_str(), "--read", code.as_str()];
+    b_args.extend_from_slice(&args);
+    let mut b = Peer::gateway_in(Some(&ws.root), &server_b, &b_args);
+    b.initialize("2025-06-18");
+
+    let seen = read_credentials(&ws, &mut a);
+    exfiltration_blocked(&ws, &mut b, &b_log, seen);
+
+    // Counts add up across instances: 25 identical calls through each.
+    let path = ws.p("docs/file3.txt");
+    for _ in 0..25 {
+        assert!(a
+            .call_tool("read_text_file", json!({"path": path}))
+            .get("error")
+            .is_none());
+    }
+    for _ in 0..25 {
+        assert!(b
+            .call_tool("read_text_file", json!({"path": path}))
+            .get("error")
+            .is_none());
+    }
+    let r = a.call_tool("read_text_file", json!({"path": path}));
+    assert_eq!(
+        block_rule(&r),
+        "BEH-REPEAT",
+        "the 51st call over both gateways: {r}"
+    );
+
+    // A gateway with another key has its own state.
+    let mut c = ws.gateway(&["--state", url.as_str(), "--behavior-key", "agent-8"]);
+    let r = c.call_tool("read_text_file", json!({"path": path}));
+    assert!(r.get("error").is_none(), "{r}");
+}
+
+#[test]
+fn unreachable_redis_fails_as_the_profile_says() {
+    let ws = Ws::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let url = format!("redis://127.0.0.1:{port}/");
+    // strict-like: closed → vanguard refuses to start, saying why.
+    let closed = ws.root.join("closed.toml");
+    std::fs::write(
+        &closed,
+        "extends = \"balanced\"\n[behavior]\non_state_error = \"closed\"\n",
+    )
+    .expect("profile");
+    let out = Command::new(vanguard_bin())
+        .args([
+            "start",
+            "--server",
+            "true",
+            "--audit-log",
+            "off",
+            "--state",
+            &url,
+        ])
+        .args(["--profile", &closed.to_string_lossy()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vanguard");
+    assert_eq!(out.status.code(), Some(2), "config error exit");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("redis") && err.contains("closed"), "{err}");
+
+    // balanced: open → starts, says so loudly, and L3 still works in memory.
+    let mut peer = ws.gateway(&["--state", &url]);
+    let r = peer.call_tool("read_text_file", json!({"path": "/etc/shadow"}));
+    assert_eq!(r["error"]["code"], POLICY_BLOCKED, "{r}");
+    let w = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/y.txt"), "content": "x y z w v"}),
+    );
+    assert_eq!(block_rule(&w), "BEH-EXFIL", "{w}");
+    assert!(
+        peer.stderr_text().contains("redis"),
+        "{}",
+        peer.stderr_text()
+    );
+    let start = audit_events(peer.audit_log())
+        .into_iter()
+        .find(|e| e["kind"] == "session_start")
+        .expect("session_start");
+    assert!(
+        start["detail"]["behavior"]["degraded"].is_string(),
+        "{start}"
+    );
+}
