@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// Agreements reached when this test was written; raise it as vanguard improves.
-const MIN_AGREE: u64 = 65;
+const MIN_AGREE: u64 = 77;
 
 #[test]
 fn peer_corpus_score_does_not_regress() {
@@ -33,12 +33,20 @@ fn peer_corpus_score_does_not_regress() {
         "agree",
         "false_positives",
         "false_negatives",
+        "on_purpose",
         "skipped",
     ] {
         assert!(summary[key].is_u64(), "missing {key}: {summary}");
     }
     assert_eq!(summary["false_negatives"], 0, "{text}");
     assert_eq!(summary["false_positives"], 0, "{text}");
+    // Disagreements on purpose are listed with their reason; only the one
+    // known today (an 11 KB response the peer blocks) may be among them.
+    assert!(summary["on_purpose"].as_u64().unwrap_or(99) <= 1, "{text}");
+    assert!(
+        summary["on_purpose"] == 0 || text.contains("bench-mcp24-large-response"),
+        "{text}"
+    );
     assert!(
         summary["agree"].as_u64().unwrap_or(0) >= MIN_AGREE,
         "{text}"

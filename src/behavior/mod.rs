@@ -540,6 +540,68 @@ pub fn risk_of(findings: &[Finding]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Path-like arguments of a call (at most four), as the inspector
+/// classifies them.
+pub fn call_paths(args: Option<&serde_json::Value>) -> Vec<String> {
+    use crate::inspect::arguments::{classify, walk, Kind};
+    let mut out = Vec::new();
+    if let Some(a) = args {
+        walk(a, |s| {
+            if out.len() < 4 && classify(&s, false).contains(Kind::PATH) {
+                out.push(s.value.to_string());
+            }
+        });
+    }
+    out
+}
+
+/// Builds L3's view of a `tools/call`: its capabilities (profile override,
+/// else what the listing said, else the name; plus what the arguments
+/// show), whether it reads a sensitive path, fingerprints of what it could
+/// carry out, and the earlier layers' risk.
+pub fn call_obs(
+    cfg: &BehaviorConfig,
+    tool: &str,
+    args: Option<&serde_json::Value>,
+    listed: Option<Caps>,
+    findings: &[Finding],
+    now_ms: u64,
+) -> CallObs {
+    let caps = match cfg.override_for(tool) {
+        Some(c) => c,
+        None => listed
+            .unwrap_or_else(|| capability::infer_tool(tool, None, None))
+            .union(capability::infer_args(args)),
+    };
+    let paths = call_paths(args);
+    let reads = caps.has(Capability::Read) || caps.has(Capability::List) || caps.is_empty();
+    let sensitive = if reads {
+        paths
+            .iter()
+            .find_map(|p| path_sensitivity(p).map(|l| (l, p.clone())))
+    } else {
+        None
+    };
+    let mut fingerprints = Vec::new();
+    if caps.carries_out() {
+        if let Some(a) = args {
+            crate::inspect::arguments::walk(a, |s| {
+                fingerprint::of_argument(s.value, &mut fingerprints)
+            });
+        }
+    }
+    CallObs {
+        now_ms,
+        call_hash: fingerprint::call_hash(tool, args),
+        tool: tool.to_string(),
+        caps,
+        fingerprints,
+        paths,
+        risk_add: risk_of(findings),
+        sensitive,
+    }
+}
+
 /// L3 for a gateway process: the policy and the store its sessions share.
 pub struct Engine {
     pub cfg: BehaviorConfig,

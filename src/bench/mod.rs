@@ -38,7 +38,19 @@ pub enum Result_ {
     FalsePositive,
     /// An attack (or a warn case) was let through.
     FalseNegative,
+    /// vanguard disagrees on purpose ([`on_purpose`] says why).
+    OnPurpose,
     Skipped,
+}
+
+/// Cases where vanguard disagrees with the peer on purpose, and why.
+pub fn on_purpose(id: &str) -> Option<&'static str> {
+    match id {
+        "bench-mcp24-large-response" => Some(
+            "an 11 KB tool result is an ordinary file read; vanguard limits response volume per session (balanced: warn at 64 MiB, block at 512 MiB; [behavior] response_bytes)",
+        ),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +162,8 @@ pub fn profile_for(path: &Path) -> &'static str {
 pub struct Runner {
     inspector: Inspector,
     limits: MetadataLimits,
+    behavior: crate::behavior::BehaviorConfig,
+    semantic: crate::policy::SemanticPolicy,
     profile: String,
     _workspace: PathBuf,
 }
@@ -172,6 +186,8 @@ impl Runner {
         Ok(Runner {
             inspector,
             limits,
+            behavior: p.behavior.clone(),
+            semantic: p.semantic.clone(),
             profile: profile.to_string(),
             _workspace: workspace.to_path_buf(),
         })
@@ -187,6 +203,11 @@ impl Runner {
             "metadata_tool_list" => Some(self.tool_list(&c.input)),
             "metadata_initialize" => Some(self.initialize(&c.input)),
             "proxy_auth_policy" => Some(self.auth_policy(&c.input)),
+            "behavioral_request_sequence" | "behavioral_cross_server_sequence" => {
+                Some(self.sequence(&c.input))
+            }
+            "behavioral_response" => Some(self.response(&c.input)),
+            "semantic_threshold" => Some(self.semantic_threshold(&c.input)),
             _ => None,
         };
         let mut out = CaseOutcome {
@@ -217,6 +238,12 @@ impl Runner {
             (Expected::Allow, Verdict::Block) => Result_::FalsePositive,
             (Expected::Allow, _) => Result_::Agree,
         };
+        if matches!(out.result, Result_::FalsePositive | Result_::FalseNegative) {
+            if let Some(why) = on_purpose(&c.id) {
+                out.result = Result_::OnPurpose;
+                out.note = why.to_string();
+            }
+        }
         out
     }
 
@@ -277,6 +304,96 @@ impl Runner {
         (verdict, rules)
     }
 
+    /// A sequence of calls in one session (per server: the state key is
+    /// the session and the server, as one gateway session fronts one
+    /// server). Each call goes through L1 as in the gateway, its findings
+    /// feed L3's risk, and the case's verdict is L3's on the last call (L1
+    /// alone is what the `rules_engine` cases measure). Calls are 10 ms
+    /// apart on a synthetic clock.
+    fn sequence(&self, input: &Value) -> (Verdict, Vec<String>) {
+        use crate::behavior::{self as b, store::MemoryStore};
+        let store = MemoryStore::new(&self.behavior);
+        let session = input
+            .get("session_id")
+            .and_then(Value::as_str)
+            .unwrap_or("s");
+        let default_server = input
+            .get("server_id")
+            .and_then(Value::as_str)
+            .unwrap_or("srv");
+        let mut now = 1_000_000u64;
+        let mut last = (Verdict::Allow, Vec::new());
+        let steps = input
+            .get("steps")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for step in &steps {
+            let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+            let server = step
+                .get("server_id")
+                .and_then(Value::as_str)
+                .unwrap_or(default_server);
+            let key = format!("{session}|{server}");
+            let msg = step.get("message").cloned().unwrap_or(Value::Null);
+            let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+            let params = msg.get("params");
+            for _ in 0..repeat {
+                now += 10;
+                let d = self.inspector.inspect_request(method, params, None);
+                if method != "tools/call" {
+                    last = (Verdict::Allow, Vec::new());
+                    continue;
+                }
+                let tool = params
+                    .and_then(|p| p.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let args = params.and_then(|p| p.get("arguments"));
+                let obs = b::call_obs(&self.behavior, tool, args, None, &d.findings, now);
+                let st = store.observe_call(&key, &obs);
+                let a = b::assess_call(&self.behavior, &obs, &st);
+                if a.risk_add > 0.0 {
+                    store.add_risk(&key, now, a.risk_add);
+                }
+                last = verdict_of(a.findings);
+            }
+        }
+        last
+    }
+
+    /// A response of `repeat` chunks, judged by L3's response volume.
+    fn response(&self, input: &Value) -> (Verdict, Vec<String>) {
+        use crate::behavior::{self as b, store::MemoryStore};
+        let chunk = input
+            .get("response_chunk")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let repeat = input.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+        let store = MemoryStore::new(&self.behavior);
+        let st = store.observe_result(
+            "s",
+            &b::ResultObs {
+                now_ms: 1_000_000,
+                bytes: chunk.len() as u64 * repeat,
+                taint: None,
+                risk_add: 0.0,
+            },
+        );
+        verdict_of(b::assess_result(&self.behavior, &st).into_iter().collect())
+    }
+
+    /// A synthetic L2 score against thresholds: the arithmetic vanguard's
+    /// L2 applies (`semantic::verdict_for`); it tests no detector.
+    fn semantic_threshold(&self, input: &Value) -> (Verdict, Vec<String>) {
+        let num = |k: &str| input.get(k).and_then(Value::as_f64);
+        let score = num("score").unwrap_or(0.0);
+        let warn = num("threshold_warn").unwrap_or(self.semantic.warn);
+        let block = num("threshold_block").unwrap_or(self.semantic.block);
+        let v = crate::semantic::verdict_for(score, warn, block);
+        (v, vec!["L2-SEMANTIC".into()])
+    }
+
     fn initialize(&self, input: &Value) -> (Verdict, Vec<String>) {
         let r = input.get("result").cloned().unwrap_or(Value::Null);
         verdict_of(metadata::inspect_initialize(&r))
@@ -294,10 +411,6 @@ fn verdict_of(findings: Vec<crate::inspect::Finding>) -> (Verdict, Vec<String>) 
 
 fn skip_reason(harness: &str) -> &'static str {
     match harness {
-        "behavioral_request_sequence"
-        | "behavioral_response"
-        | "behavioral_cross_server_sequence" => "L3 session behaviour is not built yet",
-        "semantic_threshold" => "synthetic L2 scores against thresholds: tests no detector",
         _ => "unknown harness",
     }
 }
@@ -309,6 +422,8 @@ pub struct Summary {
     pub agree: usize,
     pub false_positives: usize,
     pub false_negatives: usize,
+    /// Disagreements on purpose, each explained in the output.
+    pub on_purpose: usize,
     pub skipped: usize,
 }
 
@@ -321,6 +436,7 @@ impl Summary {
                 Result_::Agree => s.agree += 1,
                 Result_::FalsePositive => s.false_positives += 1,
                 Result_::FalseNegative => s.false_negatives += 1,
+                Result_::OnPurpose => s.on_purpose += 1,
                 Result_::Skipped => s.skipped += 1,
             }
         }

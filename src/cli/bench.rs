@@ -28,8 +28,8 @@ pub fn run(a: BenchArgs) -> u8 {
     }
     let mut all: Vec<CaseOutcome> = Vec::new();
     println!(
-        "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>8}",
-        "file", "profile", "cases", "agree", "FP", "FN", "skipped"
+        "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>6} {:>8}",
+        "file", "profile", "cases", "agree", "FP", "FN", "differ", "skipped"
     );
     for (path, cases) in &files {
         let name = path
@@ -47,13 +47,14 @@ pub fn run(a: BenchArgs) -> u8 {
         let outcomes: Vec<CaseOutcome> = cases.iter().map(|c| runner.run(&name, c)).collect();
         let s = Summary::of(&outcomes);
         println!(
-            "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>8}",
+            "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>6} {:>8}",
             name,
             runner.profile(),
             s.total,
             s.agree,
             s.false_positives,
             s.false_negatives,
+            s.on_purpose,
             s.skipped
         );
         all.extend(outcomes);
@@ -61,13 +62,14 @@ pub fn run(a: BenchArgs) -> u8 {
     let _ = std::fs::remove_dir_all(&ws);
     let total = Summary::of(&all);
     println!(
-        "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>8}",
+        "{:<44} {:<9} {:>5} {:>6} {:>4} {:>4} {:>6} {:>8}",
         "TOTAL",
         "",
         total.total,
         total.agree,
         total.false_positives,
         total.false_negatives,
+        total.on_purpose,
         total.skipped
     );
     let disagreements: Vec<&CaseOutcome> = all
@@ -88,7 +90,23 @@ pub fn run(a: BenchArgs) -> u8 {
                 o.expected,
                 o.got.unwrap_or("-"),
                 o.rules,
-                known_disagreement(&o.id).unwrap_or("")
+                ""
+            );
+        }
+    }
+    let differ: Vec<&CaseOutcome> = all
+        .iter()
+        .filter(|o| o.result == Result_::OnPurpose)
+        .collect();
+    if !differ.is_empty() {
+        println!("\ndisagreements on purpose:");
+        for o in &differ {
+            println!(
+                "  {:<44} expected {:?}, got {}: {}",
+                o.id,
+                o.expected,
+                o.got.unwrap_or("-"),
+                o.note
             );
         }
     }
@@ -101,7 +119,9 @@ pub fn run(a: BenchArgs) -> u8 {
             "\nstricter than the peer (counted as agreement: the peer warns, vanguard blocks):"
         );
         for o in &stricter {
-            let why = if o.rules.iter().any(|r| r == "AUTH-TOKEN") {
+            let why = if o.rules.iter().any(|r| r == "BEH-RISK") {
+                "every call in the sequence was refused by L1 (outside the zones), so the session's L3 risk reached the block level"
+            } else if o.rules.iter().any(|r| r == "AUTH-TOKEN") {
                 "a token with verification warnings is refused outright, never served with a warning"
             } else {
                 "balanced blocks this rule family; the peer only warns"
@@ -126,9 +146,4 @@ pub fn run(a: BenchArgs) -> u8 {
         println!("{}", serde_json::to_string(&total).unwrap_or_default());
     }
     EXIT_OK
-}
-
-/// Cases where vanguard disagrees with the peer on purpose, and why.
-fn known_disagreement(_id: &str) -> Option<&'static str> {
-    None
 }

@@ -718,50 +718,22 @@ impl Shared {
 
     /// The L3 observation of a `tools/call`.
     fn call_obs(&self, engine: &crate::behavior::Engine, d: &Deferred) -> CallObs {
-        use crate::behavior::{capability, fingerprint, path_sensitivity, Capability};
         let tool = d.decision.tool.clone().unwrap_or_default();
         let args = d.params.as_ref().and_then(|p| p.get("arguments"));
-        let caps = match engine.cfg.override_for(&tool) {
-            Some(c) => c,
-            None => {
-                let listed = self
-                    .tool_caps
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&tool)
-                    .copied();
-                let mut c = listed.unwrap_or_else(|| capability::infer_tool(&tool, None, None));
-                c = c.union(capability::infer_args(args));
-                c
-            }
-        };
-        let paths = call_paths("tools/call", d.params.as_ref());
-        let reads = caps.has(Capability::Read) || caps.has(Capability::List) || caps.is_empty();
-        let sensitive = if reads {
-            paths
-                .iter()
-                .find_map(|p| path_sensitivity(p).map(|l| (l, p.clone())))
-        } else {
-            None
-        };
-        let mut fingerprints = Vec::new();
-        if caps.carries_out() {
-            if let Some(a) = args {
-                crate::inspect::arguments::walk(a, |s| {
-                    fingerprint::of_argument(s.value, &mut fingerprints)
-                });
-            }
-        }
-        CallObs {
-            now_ms: crate::behavior::now_ms(),
-            call_hash: fingerprint::call_hash(&tool, args),
-            tool,
-            caps,
-            fingerprints,
-            paths,
-            risk_add: crate::behavior::risk_of(&d.decision.findings),
-            sensitive,
-        }
+        let listed = self
+            .tool_caps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tool)
+            .copied();
+        crate::behavior::call_obs(
+            &engine.cfg,
+            &tool,
+            args,
+            listed,
+            &d.decision.findings,
+            crate::behavior::now_ms(),
+        )
     }
 
     /// Adds L3's findings to the decision; returns whether L2 is required
