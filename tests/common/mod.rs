@@ -376,6 +376,16 @@ impl Peer {
 
     /// Like [`Peer::gateway`], with vanguard (and so the server) started in `cwd`.
     pub fn gateway_in(cwd: Option<&Path>, server_cmd: &str, extra_args: &[&str]) -> Peer {
+        Peer::gateway_env(cwd, server_cmd, extra_args, &[])
+    }
+
+    /// Like [`Peer::gateway_in`], with extra environment variables for vanguard.
+    pub fn gateway_env(
+        cwd: Option<&Path>,
+        server_cmd: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Peer {
         let scratch = scratch_dir();
         let audit_log = scratch.path().join("audit.jsonl");
         let mut command = Command::new(vanguard_bin());
@@ -392,6 +402,7 @@ impl Peer {
         }
         command
             .args(extra_args)
+            .envs(env.iter().copied())
             .current_dir(cwd.unwrap_or(scratch.path()));
         let label = format!(
             "vanguard start --server {server_cmd} {}",
