@@ -221,7 +221,7 @@ impl Runner {
             note: String::new(),
         };
         let Some((got, rules)) = decided else {
-            out.note = skip_reason(&c.harness).to_string();
+            out.note = format!("unknown harness {:?}: not judged", c.harness);
             return out;
         };
         out.got = Some(match got {
@@ -407,12 +407,6 @@ fn verdict_of(findings: Vec<crate::inspect::Finding>) -> (Verdict, Vec<String>) 
         _ => Verdict::Allow,
     };
     (v, findings.into_iter().map(|f| f.rule).collect())
-}
-
-fn skip_reason(harness: &str) -> &'static str {
-    match harness {
-        _ => "unknown harness",
-    }
 }
 
 /// Totals over a set of outcomes.

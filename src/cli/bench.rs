@@ -85,12 +85,11 @@ pub fn run(a: BenchArgs) -> u8 {
                 "FN"
             };
             println!(
-                "  {kind} {:<40} expected {:?}, got {} {:?} {}",
+                "  {kind} {:<40} expected {:?}, got {} {:?}",
                 o.id,
                 o.expected,
                 o.got.unwrap_or("-"),
-                o.rules,
-                ""
+                o.rules
             );
         }
     }

@@ -202,7 +202,7 @@ impl Scorer {
             );
             let outcome = tokio::time::timeout(limit, self.attempt(body))
                 .await
-                .unwrap_or_else(|_| Err(Failure::AttemptTimeout(limit)));
+                .unwrap_or(Err(Failure::AttemptTimeout(limit)));
             drop(permit);
             let failure = match outcome {
                 Ok(judgement) => return Ok((judgement, attempt)),

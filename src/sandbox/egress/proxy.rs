@@ -668,4 +668,58 @@ mod tests {
             vec!["93.184.215.14:443".parse::<SocketAddr>().expect("addr")]
         );
     }
+
+    #[test]
+    fn a_cut_session_gets_no_new_connections() {
+        use std::io::{Read, Write};
+        let origin = std::net::TcpListener::bind("127.0.0.1:0").expect("origin");
+        let oport = origin.local_addr().expect("addr").port();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy");
+        let pport = listener.local_addr().expect("addr").port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("audit.jsonl");
+        let sink = crate::audit::AuditSink::open(&log, 1 << 20, 1).expect("audit");
+        let mut audit = EgressAudit::disabled();
+        audit.sink = sink.clone();
+        let in_flight = audit.in_flight.clone();
+        let entry = format!("127.0.0.1:{oport}");
+        let proxy = EgressProxy::start(listener, config(&[entry.as_str()]), audit).expect("start");
+        let connect = || {
+            let mut c = std::net::TcpStream::connect(("127.0.0.1", pport)).expect("proxy");
+            c.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            write!(
+                c,
+                "CONNECT 127.0.0.1:{oport} HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n"
+            )
+            .expect("write");
+            let mut buf = [0u8; 256];
+            let n = c.read(&mut buf).expect("read");
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        let first = connect();
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        origin.set_nonblocking(true).expect("nonblocking");
+        assert!(
+            origin.accept().is_ok(),
+            "the origin got the first connection"
+        );
+        in_flight.cut("exfiltration sequence after a sensitive read (/w/.env)");
+        let second = connect();
+        assert!(second.starts_with("HTTP/1.1 403"), "{second}");
+        assert!(second.contains("egress was cut"), "{second}");
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            origin.accept().is_err(),
+            "the origin got a connection after the cut"
+        );
+        drop(proxy);
+        sink.flush();
+        let text = std::fs::read_to_string(&log).expect("audit log");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("EGRESS-CUT") && l.contains("sensitive read")),
+            "{text}"
+        );
+    }
 }
