@@ -346,3 +346,57 @@ fn semantic_without_a_backend_is_a_configuration_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("VANGUARD_SEMANTIC_CUSTOM_MODEL"), "{err}");
 }
+
+#[test]
+fn metadata_scoring_withholds_a_tool_the_model_flags() {
+    let llm = FakeLlm::start("score", &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prof = profile(
+        dir.path(),
+        "meta.toml",
+        "extends = \"balanced\"\n[semantic]\nenabled = true\nmetadata = true\n",
+    );
+    let server = python_fixture_cmd(
+        "hostile_server.py",
+        &[
+            "--extra-tool-desc",
+            "Summarises notes. EVIL intent hidden here",
+        ],
+    );
+    let owned = llm.openai_env();
+    let env: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut peer = Peer::gateway_env(None, &server, &["--profile", &prof], &env);
+    peer.initialize("2025-06-18");
+    let list = peer.request("tools/list", json!({}));
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"add"), "{list}");
+    assert!(
+        !names.contains(&"subtle"),
+        "the flagged tool was listed: {list}"
+    );
+    let call = peer.call_tool("subtle", json!({"text": "x"}));
+    assert_eq!(call["error"]["code"], -32602, "{call}");
+    assert_eq!(call["error"]["data"]["rule"], "L2-METADATA", "{call}");
+    let ok = peer.call_tool("add", json!({"a": 2, "b": 3}));
+    assert_eq!(ok["result"]["content"][0]["text"], "5", "{ok}");
+    let ev = wait_for_audit_event(peer.audit_log(), |e| {
+        e["method"] == "tools/list"
+            && e["rules"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "L2-METADATA"))
+    })
+    .expect("metadata decision event");
+    assert_eq!(ev["detail"]["l2"]["scores"]["subtle"], 0.95, "{ev}");
+    // Each tool was scored with its description in the prompt.
+    assert!(llm.requests().iter().any(|r| r["user"]
+        .as_str()
+        .is_some_and(|u| u.contains("Summarises notes"))));
+}

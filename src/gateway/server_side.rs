@@ -162,6 +162,34 @@ impl ServerView {
         }
     }
 
+    /// Withholds a tool another layer (L2 on metadata) judged: hidden from
+    /// calls until a later listing clears it.
+    pub fn hide_tool(&mut self, name: &str, rule: &str, message: String) {
+        if self.cfg.shadow {
+            return;
+        }
+        self.hidden.insert(
+            name.to_string(),
+            Hidden {
+                rule: rule.to_string(),
+                message,
+            },
+        );
+        if let Some(l) = self.listed.as_mut() {
+            l.remove(name);
+        }
+    }
+
+    /// A later judgement cleared a tool `hide_tool` withheld under `rule`.
+    pub fn unhide_tool(&mut self, name: &str, rule: &str) {
+        if self.hidden.get(name).is_some_and(|h| h.rule == rule) {
+            self.hidden.remove(name);
+            if let Some(l) = self.listed.as_mut() {
+                l.insert(name.to_string());
+            }
+        }
+    }
+
     pub fn check_call(&mut self, tool: &str) -> CallCheck {
         // Authorisation holds in every mode; shadow only relaxes inspection.
         if let Some(f) = &self.cfg.tool_filter {

@@ -433,6 +433,9 @@ async fn upstream_loop<R: AsyncRead + Unpin>(
                 if let Some(l3) = out.l3.take() {
                     shared.observe_result(l3, &mut out).await;
                 }
+                if let Some(id) = out.tools_list.take() {
+                    shared.score_metadata(&id, &mut out).await;
+                }
                 if let Some(bytes) = out.forward {
                     if agent_tx.send(bytes).await.is_err() {
                         return;
@@ -468,6 +471,8 @@ struct UpstreamOutput {
     replay: bool,
     /// A result for L3 to observe before it is relayed.
     l3: Option<(RequestId, Option<String>, crate::behavior::ResultObs)>,
+    /// An agent's `tools/list` answer, for L2 to score before it is relayed.
+    tools_list: Option<RequestId>,
 }
 
 enum Forward {
@@ -1193,6 +1198,12 @@ impl Shared {
                 let Some(result) = result else {
                     return Relay::Original;
                 };
+                if p.method == "tools/list"
+                    && self.cfg.semantic_policy.metadata
+                    && self.cfg.semantic.is_some()
+                {
+                    out.tools_list = Some(id.clone());
+                }
                 let mut denied = false;
                 if p.method == "tools/call" {
                     let text = std::str::from_utf8(raw).unwrap_or("");
@@ -1553,6 +1564,153 @@ impl Shared {
         if verdict == Verdict::Block && out.forward.is_some() {
             out.forward = Some(self.block_response(&id, &d, &event_id));
         }
+    }
+
+    /// L2 on server metadata: every tool of an agent's `tools/list` answer
+    /// is scored (concurrently, cached across sessions); a tool at or above
+    /// the block threshold is withheld from the list and refused if called.
+    /// A failed score withholds the tool when L2 fails closed.
+    async fn score_metadata(&self, id: &RequestId, out: &mut UpstreamOutput) {
+        let Some(scorer) = self.cfg.semantic.clone() else {
+            return;
+        };
+        let Some(bytes) = out.forward.as_ref() else {
+            return;
+        };
+        let Ok(mut whole) = serde_json::from_slice::<Value>(bytes) else {
+            return;
+        };
+        let Some(tools) = whole
+            .pointer("/result/tools")
+            .and_then(Value::as_array)
+            .cloned()
+        else {
+            return;
+        };
+        let started = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in tools.iter().enumerate() {
+            let scorer = Arc::clone(&scorer);
+            let t = t.clone();
+            set.spawn(async move {
+                let name = t
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let input = crate::semantic::Input {
+                    kind: "tools/list",
+                    tool: Some(&name),
+                    payload: &t,
+                    findings: &[],
+                };
+                let r = scorer.score(&input).await;
+                (i, name, r)
+            });
+        }
+        let p = self.cfg.semantic_policy.clone();
+        let mut withheld: Vec<usize> = Vec::new();
+        let mut findings = Vec::new();
+        let mut scores = serde_json::Map::new();
+        while let Some(Ok((i, name, r))) = set.join_next().await {
+            let (action, message) = match r {
+                Ok(sc) => {
+                    scores.insert(name.clone(), json!(sc.score));
+                    match crate::semantic::verdict_for(sc.score, p.warn, p.block) {
+                        Verdict::Block => (
+                            crate::policy::Action::Block,
+                            format!(
+                                "semantic score {:.2} for tool {name:?}: {}",
+                                sc.score, sc.reason
+                            ),
+                        ),
+                        Verdict::Warn => (
+                            crate::policy::Action::Warn,
+                            format!(
+                                "semantic score {:.2} for tool {name:?}: {}",
+                                sc.score, sc.reason
+                            ),
+                        ),
+                        _ => {
+                            self.server
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .unhide_tool(&name, "L2-METADATA");
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("L2 could not score tool {name:?}: {e}");
+                    let action = if p.fail_closed {
+                        crate::policy::Action::Block
+                    } else {
+                        crate::policy::Action::Warn
+                    };
+                    (
+                        action,
+                        format!("semantic scoring of tool {name:?} failed: {e}"),
+                    )
+                }
+            };
+            if action == crate::policy::Action::Block {
+                withheld.push(i);
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .hide_tool(
+                        &name,
+                        "L2-METADATA",
+                        format!("tool {name:?} was withheld: {message}"),
+                    );
+            }
+            findings.push(crate::inspect::Finding {
+                rule: "L2-METADATA".into(),
+                layer: Layer::L2,
+                severity: crate::policy::Severity::High,
+                action,
+                message,
+                location: format!("/result/tools/{i}"),
+                evidence: name,
+                hint: None,
+            });
+        }
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let mut d = Decision::new();
+        d.findings = findings;
+        d.finish();
+        let verdict = match (d.verdict, shadow) {
+            (Verdict::Block, true) => Verdict::ShadowBlock,
+            (v, _) => v,
+        };
+        let event_id = self.ids.next();
+        self.decision_event(
+            &event_id,
+            Direction::ServerToAgent,
+            "tools/list",
+            Some(id),
+            &d,
+            verdict,
+            started.elapsed(),
+            Some(json!({ "l2": { "scores": scores } })),
+        );
+        if withheld.is_empty() || shadow {
+            return;
+        }
+        if let Some(list) = whole
+            .pointer_mut("/result/tools")
+            .and_then(Value::as_array_mut)
+        {
+            let mut i = 0;
+            list.retain(|_| {
+                let keep = !withheld.contains(&i);
+                i += 1;
+                keep
+            });
+        }
+        let mut b = serde_json::to_vec(&whole).unwrap_or_default();
+        b.push(b'\n');
+        out.forward = Some(b);
     }
 
     /// Links an OS refusal reported in a tool result to the call.
