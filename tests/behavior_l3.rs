@@ -467,3 +467,58 @@ fn unreachable_redis_fails_as_the_profile_says() {
         "{start}"
     );
 }
+
+#[test]
+fn strict_blocks_any_outbound_call_after_a_sensitive_read_and_cuts_egress() {
+    let ws = Ws::new();
+    // strict, with the risk score halving every 2 s so recovery is quick.
+    let profile = ws.root.join("strict-fast.toml");
+    std::fs::write(
+        &profile,
+        "extends = \"strict\"\n[behavior]\nrisk_half_life_secs = 2\n",
+    )
+    .expect("profile");
+    let mut peer = ws.gateway(&["--profile", &profile.to_string_lossy()]);
+    let r = peer.call_tool(
+        "read_text_file",
+        json!({"path": ws.p("deploy/credentials.txt")}),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    // Content that carries nothing of it is refused too under strict.
+    let w = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/plan.txt"), "content": "nothing secret here at all"}),
+    );
+    assert_eq!(block_rule(&w), "BEH-EXFIL", "{w}");
+    assert!(!ws.root.join("notes/plan.txt").exists());
+    let cut = wait_for_audit_event(peer.audit_log(), |e| e["kind"] == "egress_cut")
+        .expect("an egress_cut event");
+    assert!(
+        cut["detail"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("credentials.txt")),
+        "{cut}"
+    );
+    // The attempt raised the session's risk past strict's "require L2"
+    // level; with no L2 backend configured strict fails closed, so even a
+    // read is refused now...
+    let held = peer.call_tool("read_text_file", json!({"path": ws.p("docs/file0.txt")}));
+    assert_eq!(block_rule(&held), "L2-UNAVAILABLE", "{held}");
+    let ev = wait_for_audit_event(peer.audit_log(), |e| {
+        e["rules"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "L2-UNAVAILABLE"))
+    })
+    .expect("event");
+    assert!(ev["risk"].as_f64().is_some_and(|r| r >= 40.0), "{ev}");
+    // ...until the score decays: reading goes on.
+    std::thread::sleep(Duration::from_secs(6));
+    let again = peer.call_tool("read_text_file", json!({"path": ws.p("docs/file0.txt")}));
+    assert!(again.get("error").is_none(), "{again}");
+    // The taint has not decayed: writing out is still refused.
+    let w2 = peer.call_tool(
+        "write_file",
+        json!({"path": ws.p("notes/later.txt"), "content": "later"}),
+    );
+    assert_eq!(block_rule(&w2), "BEH-EXFIL", "{w2}");
+}
