@@ -69,6 +69,50 @@ pub fn explain(p: &Policy) -> String {
             let _ = writeln!(s, "audit: OFF");
         }
     }
+    let b = &p.behavior;
+    if b.enabled {
+        let lim = |l: crate::behavior::Limit| format!("{}/{}", l.warn, l.block);
+        let _ = writeln!(
+            s,
+            "L3 behaviour: window {}s, warn/block per tool {}, read {}, write {}, exec {}, network {}, \
+             repeat {}, enumeration {}, response bytes {}; taint {}s ({:?}{}); risk half-life {}s, \
+             log {} / require L2 {} / block {}; state {} (on error: {:?})",
+            b.window.as_secs(),
+            lim(b.per_tool),
+            lim(b.read),
+            lim(b.write),
+            lim(b.exec),
+            lim(b.network),
+            lim(b.repeat),
+            lim(b.enumeration),
+            lim(b.response_bytes),
+            b.taint_ttl.as_secs(),
+            b.sequence,
+            if b.cut_egress { ", cuts egress" } else { "" },
+            b.risk.half_life.as_secs(),
+            b.risk.log,
+            b.risk.require_l2,
+            b.risk.block,
+            p.state_url.as_deref().unwrap_or("memory"),
+            b.on_store_error,
+        );
+    } else {
+        let _ = writeln!(s, "L3 behaviour: OFF");
+    }
+    let sem = &p.semantic;
+    let _ =
+        writeln!(
+        s,
+        "L2 semantic: {} (warn {} / block {}, fail {}, timeout {:?}, retries {}, concurrency {}{})",
+        if sem.enabled { "on" } else { "off unless --semantic or the risk requires it" },
+        sem.warn,
+        sem.block,
+        if sem.fail_closed { "closed" } else { "open" },
+        sem.timeout,
+        sem.retries,
+        sem.concurrency,
+        if sem.metadata { ", scores tool metadata" } else { "" },
+    );
     if !p.tool_access.is_empty() {
         let _ = writeln!(s, "\ntool access:");
         for t in &p.tool_access {

@@ -822,6 +822,74 @@ mod tests {
     }
 
     #[test]
+    fn behavior_and_semantic_sections_are_checked() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            (
+                "[behavior]\ncapabilities = { t = [\"fly\"] }\n",
+                "behavior.capabilities.t",
+                "fly",
+            ),
+            (
+                "[behavior]\nrisk_log = 90\nrisk_block = 50\n",
+                "behavior.risk_*",
+                "risk_log",
+            ),
+            (
+                "[behavior]\nwindow_secs = 0\n",
+                "behavior.window_secs",
+                "at least 1",
+            ),
+            (
+                "[behavior]\nsequence = \"sometimes\"\n",
+                "sequence",
+                "sometimes",
+            ),
+            (
+                "[behavior]\nrepeat = { warn = 1, blok = 2 }\n",
+                "repeat",
+                "blok",
+            ),
+            (
+                "[semantic]\nwarn = 0.9\nblock = 0.5\n",
+                "semantic.warn/block",
+                "warn <= block",
+            ),
+            (
+                "[semantic]\ntimeout_secs = 0\n",
+                "semantic.timeout_secs",
+                "between",
+            ),
+            ("[semantic]\nfail = \"maybe\"\n", "fail", "maybe"),
+        ];
+        for (i, (text, field, word)) in cases.iter().enumerate() {
+            let p = write_profile(d.path(), &format!("b{i}.toml"), text);
+            let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+            let shown = e.to_string();
+            assert!(
+                e.field.contains(field) || shown.contains(field),
+                "{text}: field {field} not named: {shown}"
+            );
+            assert!(shown.contains(word), "{text}: {shown}");
+        }
+        let p = write_profile(
+            d.path(),
+            "ok.toml",
+            "extends = \"balanced\"\n[behavior]\nsequence = \"any\"\nread = { warn = 5, block = 10 }\n\
+             [behavior.capabilities]\n\"my_*\" = [\"write\", \"network\"]\n",
+        );
+        let pol = load(p.to_str().expect("utf8"), &Overrides::default()).expect("valid");
+        assert_eq!(pol.behavior.read, crate::behavior::Limit::new(5, 10));
+        assert_eq!(
+            pol.behavior.repeat,
+            crate::behavior::Limit::new(20, 50),
+            "inherited"
+        );
+        let caps = pol.behavior.override_for("my_tool").expect("override");
+        assert_eq!(caps.names(), ["write", "network"]);
+    }
+
+    #[test]
     fn errors_name_file_line_and_field() {
         let d = tempfile::tempdir().expect("tempdir");
         let p = write_profile(
