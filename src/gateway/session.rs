@@ -148,6 +148,8 @@ struct Deferred {
     started: Instant,
     obs: Option<CallObs>,
     sensitive: Option<(Sensitivity, String)>,
+    /// L3 (already applied) found that the session's risk requires L2.
+    require_l2: bool,
     /// L2/L3 details for the audit event.
     detail: serde_json::Map<String, Value>,
 }
@@ -683,6 +685,7 @@ impl Shared {
             started,
             obs: None,
             sensitive: None,
+            require_l2: false,
             detail: serde_json::Map::new(),
         };
         if d.method != "tools/call" {
@@ -693,21 +696,28 @@ impl Shared {
             let obs = self.call_obs(&engine, &d);
             d.sensitive = obs.sensitive.clone();
             match engine.store.memory() {
-                Some(mem) if self.cfg.semantic.is_none() => {
-                    // In memory and no L2: decided here, without awaiting.
+                Some(mem) => {
+                    // In memory: L3 is decided here, without awaiting; only
+                    // a call that L2 must score is finished off the pump.
                     let st = mem.observe_call(&self.l3_key, &obs);
                     let (require_l2, add) = self.apply_l3(&engine, &obs, &st, &mut d);
                     if add > 0.0 {
                         let r = mem.add_risk(&self.l3_key, obs.now_ms, add);
                         self.set_risk(r, obs.now_ms);
                     }
-                    if require_l2 && d.decision.verdict != Verdict::Block {
+                    let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
+                    if !wants_l2 || d.decision.verdict == Verdict::Block {
+                        return self.conclude(d);
+                    }
+                    if self.cfg.semantic.is_none() {
                         self.l2_failed(
                             &mut d,
                             "the session's risk requires L2 and no semantic backend is configured",
                         );
+                        return self.conclude(d);
                     }
-                    self.conclude(d)
+                    d.require_l2 = require_l2;
+                    Handled::Defer(Box::new(d))
                 }
                 _ => {
                     d.obs = Some(obs);
@@ -831,7 +841,7 @@ impl Shared {
 
     /// Finishes a deferred decision: L3 against a remote store, then L2.
     async fn finish(self: &Arc<Self>, mut d: Box<Deferred>) -> Handled {
-        let mut require_l2 = false;
+        let mut require_l2 = d.require_l2;
         if let (Some(engine), Some(obs)) = (self.cfg.behavior.clone(), d.obs.take()) {
             match engine.store.observe_call(&self.l3_key, &obs).await {
                 Ok(st) => {
