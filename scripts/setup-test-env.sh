@@ -3,7 +3,8 @@
 #   .test-env/npm    the npm MCP servers and clients (scripts/test-env/package-lock.json)
 #   .test-env/venv   the Python MCP SDK and servers (scripts/test-env/requirements.txt)
 #   .test-env/env.sh the VANGUARD_TEST_* variables the tests read
-# plus a few Debian packages when they are missing (root only).
+# plus a few Debian packages when they are missing (root only), among them
+# redis-server for the L3 shared-state tests and benchmark.
 #
 # Idempotent: a stamp keyed on the hash of this script and its pin files makes a
 # second run return at once. Delete .test-env/ to force a reinstall.
@@ -34,6 +35,7 @@ install_debian_packages() {
     local -a missing=()
     command -v bwrap >/dev/null || missing+=(bubblewrap)
     command -v hyperfine >/dev/null || missing+=(hyperfine)
+    command -v redis-server >/dev/null || missing+=(redis-server)
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
     command -v python3 >/dev/null || missing+=(python3)
@@ -99,6 +101,13 @@ write_env_file() {
         [VANGUARD_TEST_PYTHON]="$venv/bin/python"
         [VANGUARD_TEST_VENV]="$venv"
     )
+    # Debian's redis-server; the Redis store tests fail without it.
+    local redis
+    if redis=$(command -v redis-server); then
+        vars[VANGUARD_TEST_REDIS_SERVER]="$redis"
+    else
+        log "warning: redis-server missing; tests/behavior_redis.rs will fail"
+    fi
     local name
     {
         echo "# Written by scripts/setup-test-env.sh; source it before cargo test."
@@ -114,7 +123,7 @@ print_summary() {
     log "environment in $env_dir/env.sh:"
     sed -n 's/^export /  /p' "$env_dir/env.sh" >&2
     local tool
-    for tool in bwrap hyperfine; do
+    for tool in bwrap hyperfine redis-server; do
         log "  $tool: $(command -v "$tool" || echo missing)"
     done
 }

@@ -225,20 +225,19 @@ struct Scripts {
 }
 
 impl Scripts {
-    fn new() -> Scripts {
-        Scripts {
-            observe_call: Script::new(&script_source(LUA_OBSERVE_CALL)),
-            add_risk: Script::new(&script_source(LUA_ADD_RISK)),
-            observe_result: Script::new(&script_source(LUA_OBSERVE_RESULT)),
-        }
-    }
-
-    fn sources() -> [String; 3] {
-        [
+    /// The scripts and their sources (to upload them in one round trip).
+    fn new() -> (Scripts, [String; 3]) {
+        let sources = [
             script_source(LUA_OBSERVE_CALL),
             script_source(LUA_ADD_RISK),
             script_source(LUA_OBSERVE_RESULT),
-        ]
+        ];
+        let scripts = Scripts {
+            observe_call: Script::new(&sources[0]),
+            add_risk: Script::new(&sources[1]),
+            observe_result: Script::new(&sources[2]),
+        };
+        (scripts, sources)
     }
 }
 
@@ -290,6 +289,15 @@ pub struct RedisStore {
     scripts: Scripts,
 }
 
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("target", &self.target)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RedisStore {
     /// Connects and uploads the scripts, within [`CONNECT_TIMEOUT`]. Fails
     /// at once when Redis cannot be reached, so the gateway can apply the
@@ -305,12 +313,25 @@ impl RedisStore {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(OP_TIMEOUT))
             .set_number_of_retries(0);
+        let silent = || {
+            store_error(format!(
+                "no answer from {target} within {} ms (connect and script load)",
+                CONNECT_TIMEOUT.as_millis()
+            ))
+        };
+        let (scripts, sources) = Scripts::new();
         let setup = async {
             let mut conn = ConnectionManager::new_with_config(client, config)
                 .await
-                .map_err(|e| store_error(format!("cannot connect to {target}: {e}")))?;
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        silent()
+                    } else {
+                        store_error(format!("cannot connect to {target}: {e}"))
+                    }
+                })?;
             let mut load = redis::pipe();
-            for src in Scripts::sources() {
+            for src in &sources {
                 load.cmd("SCRIPT").arg("LOAD").arg(src);
             }
             load.query_async::<Vec<String>>(&mut conn)
@@ -322,17 +343,12 @@ impl RedisStore {
         };
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, setup)
             .await
-            .map_err(|_| {
-                store_error(format!(
-                    "no answer from {target} within {} ms (connect and script load)",
-                    CONNECT_TIMEOUT.as_millis()
-                ))
-            })??;
+            .map_err(|_| silent())??;
         Ok(RedisStore {
             conn,
             params: StoreParams::from(cfg),
             target,
-            scripts: Scripts::new(),
+            scripts,
         })
     }
 
@@ -353,7 +369,8 @@ impl RedisStore {
                 )
             } else if e.is_io_error() {
                 format!("{op}: connection to {} failed: {e}", self.target)
-            } else if matches!(e.kind(), redis::ErrorKind::Server(_)) {
+            } else if e.code().is_some() {
+                // An error reply: the script (or a command in it) failed.
                 format!("{op}: script error on {}: {e}", self.target)
             } else {
                 format!("{op}: unexpected reply from {}: {e}", self.target)

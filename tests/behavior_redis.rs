@@ -1,0 +1,834 @@
+//! The Redis L3 store against a real `redis-server`: the same states as the
+//! memory store, state shared between gateway instances, and failures that
+//! come back as errors within the store's timeouts.
+//!
+//! Each test starts its own `redis-server` on a free loopback port (found
+//! through `VANGUARD_TEST_REDIS_SERVER` or `PATH`; a missing one fails the
+//! test with a pointer to `scripts/setup-test-env.sh`).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use vanguard::behavior::redis::{session_key, RedisStore, CONNECT_TIMEOUT, OP_TIMEOUT};
+use vanguard::behavior::store::{MemoryStore, StoreParams};
+use vanguard::behavior::{
+    BehaviorConfig, CallObs, CallState, Capability, Caps, ResultObs, ResultState, Sensitivity,
+    TaintAdd,
+};
+
+// ------------------------------------------------------------------ server
+
+fn redis_server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("VANGUARD_TEST_REDIS_SERVER").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "VANGUARD_TEST_REDIS_SERVER={} does not exist; run scripts/setup-test-env.sh",
+            p.display()
+        );
+        return p;
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("redis-server"))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "redis-server not found (set VANGUARD_TEST_REDIS_SERVER or put it on PATH); \
+                 scripts/setup-test-env.sh installs Debian's redis-server"
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a loopback port")
+}
+
+/// A `redis-server` of this test's own, killed on drop.
+struct RedisServer {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        // The port is free when picked; another process may take it before
+        // redis-server binds it, so a few tries.
+        for _ in 0..2 {
+            if let Ok(server) = Self::try_start_on(free_port()) {
+                return server;
+            }
+        }
+        Self::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> RedisServer {
+        Self::try_start_on(port).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start_on(port: u16) -> Result<RedisServer, String> {
+        let dir = tempfile::tempdir().expect("redis work dir");
+        let child = Command::new(redis_server_bin())
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let mut server = RedisServer {
+            child,
+            port,
+            _dir: dir,
+        };
+        server.wait_ready().map(|()| server)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "redis-server on port {} exited: {status}",
+                    self.port
+                ));
+            }
+            let ping = redis::Client::open(self.url())
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if ping.is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "redis-server on port {} did not answer within 10 s",
+            self.port
+        ))
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection())
+            .expect("plain connection to redis-server")
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill({}, {sig})", self.child.id());
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn connect(server: &RedisServer, cfg: &BehaviorConfig) -> RedisStore {
+    RedisStore::connect(&server.url(), cfg)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()))
+}
+
+// ------------------------------------------------------------------ scripts
+
+fn cfg() -> BehaviorConfig {
+    BehaviorConfig {
+        window: Duration::from_secs(10),
+        taint_ttl: Duration::from_secs(30),
+        risk: vanguard::behavior::RiskConfig {
+            half_life: Duration::from_secs(20),
+            ..BehaviorConfig::default().risk
+        },
+        ..Default::default()
+    }
+}
+
+/// A realistic epoch time in ms, not on a second boundary.
+const T0: u64 = 1_760_000_000_437;
+
+fn call(now_ms: u64, tool: &str, caps: &[Capability]) -> CallObs {
+    CallObs {
+        now_ms,
+        tool: tool.into(),
+        caps: Caps::of(caps),
+        call_hash: vanguard::behavior::fingerprint::hash(tool),
+        ..Default::default()
+    }
+}
+
+fn sensitive_read(now_ms: u64, path: &str, level: Sensitivity) -> CallObs {
+    let mut c = call(now_ms, "read_file", &[Capability::Read]);
+    c.call_hash = vanguard::behavior::fingerprint::hash(path);
+    c.paths = vec![path.into()];
+    c.sensitive = Some((level, path.into()));
+    c
+}
+
+fn result(now_ms: u64, bytes: u64, risk_add: f64, taint: Option<TaintAdd>) -> ResultObs {
+    ResultObs {
+        now_ms,
+        bytes,
+        taint,
+        risk_add,
+    }
+}
+
+fn taint(level: Sensitivity, reason: &str, fps: Vec<u64>, source: Option<&str>) -> TaintAdd {
+    TaintAdd {
+        level,
+        reason: reason.into(),
+        fingerprints: fps,
+        source: source.map(str::to_string),
+    }
+}
+
+enum Op {
+    Call(CallObs),
+    Risk(u64, f64),
+    Result(ResultObs),
+}
+
+#[derive(Debug, PartialEq)]
+enum Out {
+    Call(CallState),
+    Risk(f64),
+    Result(ResultState),
+}
+
+/// A session's life, step by step: (label, session key, operation).
+fn scripted() -> Vec<(String, &'static str, Op)> {
+    use Capability::*;
+    let mut ops: Vec<(String, &'static str, Op)> = Vec::new();
+    let mut push = |label: &str, key: &'static str, op: Op| ops.push((label.into(), key, op));
+    // Rates across window edges: a call every 450 ms for 14 s, mixed tools.
+    for i in 0..32u64 {
+        let t = T0 + i * 450;
+        let (tool, caps): (&str, &[Capability]) = match i % 4 {
+            0 => ("read_file", &[Read]),
+            1 => ("list_directory", &[List]),
+            2 => ("search_files", &[List]),
+            _ => ("fetch_and_save", &[Write, Network]),
+        };
+        push(&format!("rate {i}"), "s1", Op::Call(call(t, tool, caps)));
+        push(
+            &format!("other session {i}"),
+            "s2",
+            Op::Call(call(t + 1, "read_file", &[Read])),
+        );
+    }
+    // A window's edge: three calls in second s, one in s + 9 (all four
+    // counted), one in s + 10 (the first three have left the window).
+    let s = T0 / 1000 + 15;
+    for i in 0..3 {
+        push(
+            "edge start",
+            "s1",
+            Op::Call(call(s * 1000 + 250 + i * 100, "stat_file", &[])),
+        );
+    }
+    push(
+        "just before edge",
+        "s1",
+        Op::Call(call((s + 10) * 1000 - 1, "stat_file", &[])),
+    );
+    push(
+        "on the edge",
+        "s1",
+        Op::Call(call((s + 10) * 1000, "stat_file", &[])),
+    );
+    // A sensitive read, its result with fingerprints, then calls that do or
+    // do not carry them out.
+    let t = T0 + 30_000;
+    push(
+        "read .env",
+        "s1",
+        Op::Call(sensitive_read(t, "/w/.env", Sensitivity::Project)),
+    );
+    push(
+        "result of .env",
+        "s1",
+        Op::Result(result(
+            t + 5,
+            1200,
+            0.0,
+            Some(taint(
+                Sensitivity::Project,
+                "/w/.env",
+                vec![u64::MAX, 42, 1 << 60],
+                Some("/w/.env"),
+            )),
+        )),
+    );
+    let mut w = call(t + 10, "write_file", &[Write]);
+    w.fingerprints = vec![7, u64::MAX];
+    w.paths = vec!["/w/out.txt".into()];
+    push("write carrying the secret", "s1", Op::Call(w.clone()));
+    w.paths = vec!["/w/.env".into()];
+    w.now_ms += 1;
+    push("write back to .env", "s1", Op::Call(w.clone()));
+    w.paths = vec!["/w/.env".into(), "/w/other".into()];
+    w.now_ms += 1;
+    push("write to .env and another", "s1", Op::Call(w.clone()));
+    let mut x = call(t + 15, "run_command", &[Exec]);
+    x.fingerprints = vec![(1 << 60) + 1];
+    x.risk_add = 20.0;
+    push("exec without the secret", "s1", Op::Call(x));
+    // A system credential raises the level and the reason; a later project
+    // read does not lower it.
+    push(
+        "read shadow",
+        "s1",
+        Op::Call(sensitive_read(t + 20, "/etc/shadow", Sensitivity::System)),
+    );
+    push(
+        "read token",
+        "s1",
+        Op::Call(sensitive_read(t + 25, "/w/token.txt", Sensitivity::Project)),
+    );
+    push(
+        "call after both",
+        "s1",
+        Op::Call(call(t + 30, "fetch", &[Network])),
+    );
+    // More sources than a taint keeps: the 17th path is not remembered.
+    for i in 0..18 {
+        let p = format!("/w/secrets/{i}.env");
+        push(
+            &format!("source {i}"),
+            "s1",
+            Op::Call(sensitive_read(t + 40 + i, &p, Sensitivity::Project)),
+        );
+    }
+    for i in [0u64, 12, 13, 17] {
+        let mut c = call(t + 60 + i, "edit_file", &[Write]);
+        c.paths = vec![format!("/w/secrets/{i}.env")];
+        push(&format!("same target {i}"), "s1", Op::Call(c));
+    }
+    // More fingerprints than a taint keeps: the last ones are not matched.
+    let many: Vec<u64> = (0..4200u64)
+        .map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i + 1))
+        .collect();
+    push(
+        "result with 4200 fingerprints",
+        "s1",
+        Op::Result(result(
+            t + 100,
+            9_000_000,
+            10.0,
+            Some(taint(
+                Sensitivity::Project,
+                "secret in result",
+                many.clone(),
+                None,
+            )),
+        )),
+    );
+    for i in [0usize, 4000, 4092, 4093, 4199] {
+        let mut c = call(t + 110, "http_post", &[Network]);
+        c.fingerprints = vec![many[i]];
+        push(&format!("fingerprint {i}"), "s1", Op::Call(c));
+    }
+    // Risk: added, decayed, and decayed away.
+    push("risk +50", "s1", Op::Risk(t + 200, 50.0));
+    push("risk one half-life later", "s1", Op::Risk(t + 20_200, 0.0));
+    push("risk +0.3", "s1", Op::Risk(t + 20_201, 0.1 + 0.2));
+    push(
+        "risk with the clock behind",
+        "s1",
+        Op::Risk(t + 20_000, 1.0),
+    );
+    push(
+        "result risk",
+        "s1",
+        Op::Result(result(t + 21_000, 10, 25.0, None)),
+    );
+    // Below 0.01 a score reads as 0: 0.5 halved five times stays (1/64),
+    // a sixth time goes (1/128).
+    push("small risk", "s3", Op::Risk(T0, 0.5));
+    push(
+        "small risk, 5 half-lives",
+        "s3",
+        Op::Risk(T0 + 100_000, 0.0),
+    );
+    push(
+        "small risk, 6 half-lives",
+        "s3",
+        Op::Risk(T0 + 120_000, 0.0),
+    );
+    // The taint expires exactly at its end (30 s after the last taint).
+    let last_taint = t + 100;
+    let mut late = call(last_taint + 29_999, "write_file", &[Write]);
+    push("one ms before expiry", "s1", Op::Call(late.clone()));
+    late.now_ms = last_taint + 30_000;
+    push("at expiry", "s1", Op::Call(late.clone()));
+    // A new taint after expiry starts afresh: no old sources or fingerprints.
+    let t2 = last_taint + 31_000;
+    push(
+        "new taint",
+        "s1",
+        Op::Result(result(
+            t2,
+            5,
+            0.0,
+            Some(taint(
+                Sensitivity::Project,
+                "/w/b.env",
+                vec![5],
+                Some("/w/b.env"),
+            )),
+        )),
+    );
+    let mut c = call(t2 + 1, "write_file", &[Write]);
+    c.paths = vec!["/w/.env".into()];
+    c.fingerprints = vec![42, u64::MAX];
+    push("old source and fingerprints gone", "s1", Op::Call(c));
+    // Long idle: the risk decays below 0.01 and reads as 0.
+    push(
+        "risk after 100 half-lives",
+        "s1",
+        Op::Risk(t2 + 2_000_000, 0.0),
+    );
+    push(
+        "bytes keep adding up",
+        "s1",
+        Op::Result(result(t2 + 2_000_001, u64::from(u32::MAX), 0.0, None)),
+    );
+    ops
+}
+
+/// A pseudo-random session mix (fixed seed): several keys, tools, paths and
+/// fingerprints, times moving forward by 0–1.5 s.
+fn shuffled(n: usize) -> Vec<(String, &'static str, Op)> {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    let keys = ["r1", "r2", "r3"];
+    let tools = [
+        "read_file",
+        "list_directory",
+        "write_file",
+        "run_command",
+        "fetch",
+    ];
+    let paths = ["/w/a.env", "/w/b.txt", "/home/u/.ssh/id_rsa", "/w/c.rs"];
+    let mut t = T0;
+    let mut ops = Vec::new();
+    for i in 0..n {
+        t += next(1500);
+        let key = keys[next(3) as usize];
+        let op = match next(10) {
+            0..=5 => {
+                let tool = tools[next(5) as usize];
+                let caps = Caps::of(&[
+                    Capability::ALL[next(5) as usize],
+                    Capability::ALL[next(5) as usize],
+                ]);
+                let mut c = call(t, tool, &[]);
+                c.caps = caps;
+                c.call_hash = next(4);
+                c.paths = (0..next(3))
+                    .map(|_| paths[next(4) as usize].to_string())
+                    .collect();
+                c.fingerprints = (0..next(4)).map(|_| next(40)).collect();
+                c.risk_add = [0.0, 10.0, 20.0][next(3) as usize];
+                if next(8) == 0 {
+                    let p = paths[next(4) as usize];
+                    let level = if next(2) == 0 {
+                        Sensitivity::Project
+                    } else {
+                        Sensitivity::System
+                    };
+                    c.sensitive = Some((level, p.into()));
+                }
+                Op::Call(c)
+            }
+            6 | 7 => {
+                let add = (next(4) == 0).then(|| {
+                    let fps = (0..next(6)).map(|_| next(40)).collect();
+                    let src = paths[next(4) as usize];
+                    taint(
+                        Sensitivity::Project,
+                        src,
+                        fps,
+                        (next(2) == 0).then_some(src),
+                    )
+                });
+                Op::Result(result(t, next(100_000), [0.0, 10.0][next(2) as usize], add))
+            }
+            _ => Op::Risk(t, next(50) as f64 / 3.0),
+        };
+        ops.push((format!("shuffled {i}"), key, op));
+    }
+    ops
+}
+
+async fn apply_redis(r: &RedisStore, key: &str, op: &Op) -> Out {
+    match op {
+        Op::Call(c) => Out::Call(r.observe_call(key, c).await.expect("redis observe_call")),
+        Op::Risk(t, d) => Out::Risk(r.add_risk(key, *t, *d).await.expect("redis add_risk")),
+        Op::Result(o) => Out::Result(
+            r.observe_result(key, o)
+                .await
+                .expect("redis observe_result"),
+        ),
+    }
+}
+
+fn apply_memory(m: &MemoryStore, key: &str, op: &Op) -> Out {
+    match op {
+        Op::Call(c) => Out::Call(m.observe_call(key, c)),
+        Op::Risk(t, d) => Out::Risk(m.add_risk(key, *t, *d)),
+        Op::Result(o) => Out::Result(m.observe_result(key, o)),
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+#[tokio::test]
+async fn same_states_as_memory_store() {
+    let server = RedisServer::start();
+    let cfg = cfg();
+    let redis = connect(&server, &cfg).await;
+    let memory = MemoryStore::new(&cfg);
+    let mut ops = scripted();
+    ops.extend(shuffled(2000));
+    let mut tainted = 0;
+    let mut matched = 0;
+    for (label, key, op) in &ops {
+        let want = apply_memory(&memory, key, op);
+        let got = apply_redis(&redis, key, op).await;
+        assert_eq!(got, want, "{label} ({key})");
+        if let Out::Call(CallState { taint: Some(t), .. }) = &want {
+            tainted += 1;
+            matched += usize::from(t.matched);
+        }
+    }
+    // The sequence must exercise what it claims to.
+    assert!(
+        tainted > 50 && matched > 10,
+        "tainted {tainted}, matched {matched}"
+    );
+}
+
+#[tokio::test]
+async fn scripted_states_are_the_ones_expected() {
+    // Spot checks of the scripted sequence, so the comparison above cannot
+    // pass with both stores wrong in the same way unnoticed.
+    let server = RedisServer::start();
+    let redis = connect(&server, &cfg()).await;
+    let mut seen = std::collections::HashMap::new();
+    for (label, key, op) in scripted() {
+        seen.insert(label, apply_redis(&redis, key, &op).await);
+    }
+    let call = |l: &str| match &seen[l] {
+        Out::Call(c) => c.clone(),
+        other => panic!("{l}: {other:?}"),
+    };
+    let risk = |l: &str| match &seen[l] {
+        Out::Risk(r) => *r,
+        Out::Result(r) => r.risk,
+        other => panic!("{l}: {other:?}"),
+    };
+    assert!(
+        call("read .env").taint.is_none(),
+        "taint is as it stood before"
+    );
+    let t = call("write carrying the secret").taint.expect("tainted");
+    assert!(t.matched && !t.same_target && t.level == Sensitivity::Project);
+    assert!(
+        call("write back to .env")
+            .taint
+            .expect("tainted")
+            .same_target
+    );
+    assert!(
+        !call("write to .env and another")
+            .taint
+            .expect("tainted")
+            .same_target
+    );
+    assert!(
+        !call("exec without the secret")
+            .taint
+            .expect("tainted")
+            .matched
+    );
+    let t = call("call after both").taint.expect("tainted");
+    assert_eq!(
+        (t.level, t.reason.as_str()),
+        (Sensitivity::System, "/etc/shadow")
+    );
+    // Three sources before the loop, so the cap of 16 keeps 0..=12.
+    assert!(call("same target 12").taint.expect("tainted").same_target);
+    assert!(
+        !call("same target 13").taint.expect("tainted").same_target,
+        "17th source"
+    );
+    // Three fingerprints before, so the cap of 4096 keeps 0..=4092.
+    assert!(call("fingerprint 4092").taint.expect("tainted").matched);
+    assert!(
+        !call("fingerprint 4093").taint.expect("tainted").matched,
+        "over the cap"
+    );
+    assert!(call("one ms before expiry").taint.is_some());
+    assert!(call("at expiry").taint.is_none());
+    let c = call("old source and fingerprints gone");
+    let t = c.taint.expect("tainted");
+    assert!(!t.matched && !t.same_target);
+    assert!((risk("risk one half-life later") - risk("risk +50") / 2.0).abs() < 1e-9);
+    assert_eq!(risk("risk after 100 half-lives"), 0.0);
+    assert_eq!(risk("small risk, 5 half-lives"), 0.5 / 32.0);
+    assert_eq!(risk("small risk, 6 half-lives"), 0.0);
+    assert_eq!(call("just before edge").tool_rate, 4);
+    assert_eq!(call("on the edge").tool_rate, 2);
+    // Listing calls at 450, 900 and 2250 ms.
+    assert_eq!(call("rate 5").enumeration, 3);
+}
+
+#[tokio::test]
+async fn two_gateways_share_one_session() {
+    let server = RedisServer::start();
+    let cfg = cfg();
+    let a = connect(&server, &cfg).await;
+    let b = connect(&server, &cfg).await;
+    for i in 0..10u64 {
+        let gw = if i % 2 == 0 { &a } else { &b };
+        let st = gw
+            .observe_call("shared", &call(T0 + i, "read_file", &[Capability::Read]))
+            .await
+            .expect("observe_call");
+        assert_eq!(
+            (st.tool_rate, st.cap_rates[0], st.repeat),
+            (i + 1, i + 1, i + 1)
+        );
+    }
+    a.observe_call(
+        "shared",
+        &sensitive_read(T0 + 100, "/w/.env", Sensitivity::Project),
+    )
+    .await
+    .expect("sensitive read via A");
+    let r = a
+        .observe_result(
+            "shared",
+            &result(
+                T0 + 110,
+                300,
+                10.0,
+                Some(taint(
+                    Sensitivity::Project,
+                    "/w/.env",
+                    vec![99],
+                    Some("/w/.env"),
+                )),
+            ),
+        )
+        .await
+        .expect("result via A");
+    let mut w = call(T0 + 120, "http_post", &[Capability::Network]);
+    w.fingerprints = vec![99];
+    let st = b.observe_call("shared", &w).await.expect("call via B");
+    let t = st.taint.expect("B sees the taint A recorded");
+    assert!(t.matched && t.reason == "/w/.env");
+    assert!(
+        st.risk >= r.risk * 0.99,
+        "B sees A's risk: {} vs {}",
+        st.risk,
+        r.risk
+    );
+    let r = b
+        .observe_result("shared", &result(T0 + 130, 700, 0.0, None))
+        .await
+        .expect("result via B");
+    assert_eq!(r.response_bytes, 1000);
+    let other = b
+        .observe_call("elsewhere", &w)
+        .await
+        .expect("other session via B");
+    assert!(other.taint.is_none() && other.tool_rate == 1);
+}
+
+#[tokio::test]
+async fn unreachable_redis_is_a_quick_clear_error() {
+    let port = free_port();
+    let start = Instant::now();
+    let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), &cfg())
+        .await
+        .expect_err("nothing listens there");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    let msg = err.to_string();
+    assert_eq!(err.store, "redis");
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.to_lowercase().contains("refused"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn silent_server_is_a_connect_timeout() {
+    // A socket that completes the TCP handshake (the kernel's backlog) but
+    // never answers, like a wedged Redis.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let start = Instant::now();
+    let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), &cfg())
+        .await
+        .expect_err("no Redis answers");
+    let took = start.elapsed();
+    assert!(
+        took >= CONNECT_TIMEOUT - Duration::from_millis(100) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(err.to_string().contains("no answer"), "{err}");
+    drop(listener);
+}
+
+#[tokio::test]
+async fn killed_redis_fails_the_next_operation_quickly() {
+    let mut server = RedisServer::start();
+    let store = connect(&server, &cfg()).await;
+    store
+        .add_risk("s", T0, 1.0)
+        .await
+        .expect("while Redis runs");
+    server.kill();
+    for i in 0..2 {
+        let start = Instant::now();
+        let err = store
+            .observe_call("s", &call(T0 + 1 + i, "read_file", &[Capability::Read]))
+            .await
+            .expect_err("Redis is gone");
+        let took = start.elapsed();
+        assert!(
+            took <= OP_TIMEOUT + Duration::from_millis(500),
+            "attempt {i}: {took:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("redis") && msg.contains("observe_call"),
+            "{msg}"
+        );
+    }
+    // A Redis back on the same address is used again without reconnecting
+    // by hand (its state is new: Redis ran without persistence).
+    let _again = RedisServer::start_on(server.port);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match store
+            .observe_call("s", &call(T0 + 10, "read_file", &[Capability::Read]))
+            .await
+        {
+            Ok(st) => {
+                assert_eq!(st.tool_rate, 1);
+                break;
+            }
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("no reconnect within 5 s: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn stalled_redis_times_out() {
+    let server = RedisServer::start();
+    let store = connect(&server, &cfg()).await;
+    store
+        .add_risk("s", T0, 1.0)
+        .await
+        .expect("while Redis runs");
+    server.signal(libc::SIGSTOP);
+    let start = Instant::now();
+    let err = store
+        .add_risk("s", T0 + 1, 1.0)
+        .await
+        .expect_err("Redis is stopped");
+    let took = start.elapsed();
+    server.signal(libc::SIGCONT);
+    assert!(took >= OP_TIMEOUT - Duration::from_millis(50), "{took:?}");
+    assert!(took < OP_TIMEOUT + Duration::from_secs(1), "{took:?}");
+    assert!(err.to_string().contains("no reply"), "{err}");
+}
+
+#[tokio::test]
+async fn script_errors_are_reported() {
+    let server = RedisServer::start();
+    let store = connect(&server, &cfg()).await;
+    let mut c = server.client();
+    // A key of the wrong type: every command on it fails inside the script.
+    redis::cmd("SET")
+        .arg(session_key("s", "state"))
+        .arg("not a hash")
+        .exec(&mut c)
+        .expect("SET");
+    let err = store.add_risk("s", T0, 1.0).await.expect_err("WRONGTYPE");
+    let msg = err.to_string();
+    assert!(msg.contains("add_risk: script error"), "{msg}");
+}
+
+#[tokio::test]
+async fn every_key_expires_when_idle() {
+    let server = RedisServer::start();
+    let cfg = cfg();
+    let store = connect(&server, &cfg).await;
+    let mut c = call(T0, "write_file", &[Capability::Write, Capability::List]);
+    c.sensitive = Some((Sensitivity::Project, "/w/.env".into()));
+    store.observe_call("s", &c).await.expect("observe_call");
+    store
+        .observe_result(
+            "s",
+            &result(
+                T0,
+                10,
+                1.0,
+                Some(taint(Sensitivity::Project, "x", vec![1], None)),
+            ),
+        )
+        .await
+        .expect("observe_result");
+    let mut conn = server.client();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("vg:l3:*")
+        .query(&mut conn)
+        .expect("KEYS");
+    let idle = StoreParams::from(&cfg).idle_expiry().as_millis() as i64;
+    // state, fp, src, tool, repeat, two capabilities.
+    assert_eq!(keys.len(), 7, "{keys:?}");
+    for k in keys {
+        assert!(k.starts_with("vg:l3:{s}:"), "{k}");
+        let ttl: i64 = redis::cmd("PTTL").arg(&k).query(&mut conn).expect("PTTL");
+        assert!(
+            ttl > idle - 60_000 && ttl <= idle,
+            "{k}: PTTL {ttl}, idle expiry {idle}"
+        );
+    }
+}
