@@ -522,6 +522,8 @@ fn fetch_server_reaches_an_allowed_origin_through_the_proxy() {
         "egress event not linked to call {}: {ev}",
         call["request_id"]
     );
+    // The session's L3 risk score is in egress events too.
+    assert!(ev["risk"].is_number(), "{ev}");
 }
 
 #[test]

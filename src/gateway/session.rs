@@ -191,6 +191,9 @@ where
         tools: Mutex::new(HashMap::new()),
         upstream_noise: Default::default(),
     });
+    if shared.cfg.behavior.as_ref().is_some_and(|e| e.cfg.enabled) {
+        shared.set_risk(0.0, crate::behavior::now_ms());
+    }
     shared.lifecycle(
         "session_start",
         json!({ "pid": upstream.pid, "sandbox": upstream.enforcement.as_ref().map(|e| e.summary()),
@@ -937,6 +940,9 @@ impl Shared {
 
     fn set_risk(&self, score: f64, at_ms: u64) {
         *self.risk.lock().unwrap_or_else(|p| p.into_inner()) = (score, at_ms);
+        self.cfg
+            .egress_in_flight
+            .set_risk((score * 10.0).round() / 10.0);
     }
 
     /// The session's risk now (decayed since L3 last reported it).

@@ -118,9 +118,22 @@ impl EgressConfig {
 /// a sensitive read followed by an attempt to carry the data out (`strict`),
 /// and the proxy then refuses every new connection of the session.
 #[derive(Debug, Clone, Default)]
-pub struct InFlight(Arc<Mutex<Vec<Value>>>, Arc<Mutex<Option<String>>>);
+pub struct InFlight(
+    Arc<Mutex<Vec<Value>>>,
+    Arc<Mutex<Option<String>>>,
+    Arc<Mutex<Option<f64>>>,
+);
 
 impl InFlight {
+    /// The session's latest L3 risk score, for the proxy's audit events.
+    pub fn set_risk(&self, score: f64) {
+        *self.2.lock().unwrap_or_else(|p| p.into_inner()) = Some(score);
+    }
+
+    pub fn risk(&self) -> Option<f64> {
+        *self.2.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Refuse the session's egress from now on, for `reason`.
     pub fn cut(&self, reason: &str) {
         let mut c = self.1.lock().unwrap_or_else(|p| p.into_inner());

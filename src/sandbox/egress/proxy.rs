@@ -227,7 +227,7 @@ impl Drop for Attempt {
             latency_us: duration.as_micros() as u64,
             profile: a.profile.clone(),
             principal: None,
-            risk: None,
+            risk: a.in_flight.risk(),
             mode: a.mode,
             detail: Some(json!({
                 "protocol": self.protocol,
