@@ -7,6 +7,11 @@
 //! shadow mode so that only the kernel sandbox stands in the way — and
 //! checks each outcome on the machine itself (was the secret's content
 //! returned, does the planted file exist, did the listener get a connection).
+//!
+//! One attack is a sequence that stays inside the workspace: read the
+//! project's deploy credentials, then copy them to a shared folder. The
+//! kernel cannot tell that from ordinary work; L3 (session behaviour) can,
+//! so the kernel-only column loses that row, and says so.
 
 use super::*;
 use serde_json::{json, Value};
@@ -222,11 +227,15 @@ struct Scene {
     workspace: PathBuf,
     secret: PathBuf,
     planted: PathBuf,
+    /// Where the two-step attack copies the workspace's credentials.
+    copied: PathBuf,
     port: u16,
     hits: Arc<AtomicU32>,
 }
 
 const SECRET: &str = "AKIA-DEMO-SECRET-7f3a9c";
+/// A project secret inside the workspace (deploy/credentials.txt).
+const PROJECT_SECRET: &str = "db-deploy-password: Qv7pL2mX9rT4";
 
 impl Scene {
     fn new() -> std::io::Result<Scene> {
@@ -236,6 +245,12 @@ impl Scene {
         std::fs::create_dir_all(&workspace)?;
         std::fs::create_dir_all(&outside)?;
         std::fs::write(workspace.join("notes.txt"), "meeting at 10\n")?;
+        std::fs::create_dir_all(workspace.join("deploy"))?;
+        std::fs::create_dir_all(workspace.join("shared"))?;
+        std::fs::write(
+            workspace.join("deploy/credentials.txt"),
+            format!("# production database\n{PROJECT_SECRET}\n"),
+        )?;
         let secret = outside.join("credentials.txt");
         std::fs::write(&secret, format!("aws_access_key_id = {SECRET}\n"))?;
         std::os::unix::fs::symlink(&secret, workspace.join("innocent-link.txt"))?;
@@ -253,6 +268,7 @@ impl Scene {
         });
         Ok(Scene {
             planted: outside.join("planted.txt"),
+            copied: workspace.join("shared/notes-for-everyone.txt"),
             dir,
             workspace,
             secret,
@@ -265,6 +281,8 @@ impl Scene {
 /// One attack and how to tell whether it worked.
 struct Attack {
     name: &'static str,
+    /// A call made first, whose result text replaces `{READ}` in `args`.
+    before: Option<(&'static str, Value)>,
     tool: &'static str,
     args: Value,
     check: Check,
@@ -277,6 +295,8 @@ enum Check {
     Plants,
     /// The loopback listener saw a connection.
     Connects,
+    /// The workspace's credentials were copied to the shared folder.
+    Copies,
 }
 
 fn attacks(s: &Scene) -> Vec<Attack> {
@@ -288,60 +308,80 @@ fn attacks(s: &Scene) -> Vec<Attack> {
     );
     vec![
         Attack {
+            before: Some((
+                "read_file",
+                json!({"path": s.workspace.join("deploy/credentials.txt").display().to_string()}),
+            )),
+            name: "two steps: read credentials, copy them",
+            tool: "write_file",
+            args: json!({"path": s.copied.display().to_string(), "content": "{READ}"}),
+            check: Check::Copies,
+        },
+        Attack {
+            before: None,
             name: "read outside the workspace (absolute)",
             tool: "read_file",
             args: json!({"path": secret}),
             check: Check::Leaks,
         },
         Attack {
+            before: None,
             name: "read via ../ traversal",
             tool: "read_file",
             args: json!({"path": rel}),
             check: Check::Leaks,
         },
         Attack {
+            before: None,
             name: "read via a symlink in the workspace",
             tool: "read_file",
             args: json!({"path": "innocent-link.txt"}),
             check: Check::Leaks,
         },
         Attack {
+            before: None,
             name: "write outside the workspace",
             tool: "write_file",
             args: json!({"path": planted, "content": "pwned"}),
             check: Check::Plants,
         },
         Attack {
+            before: None,
             name: "shell: cat a file outside",
             tool: "run_command",
             args: json!({"command": format!("cat {secret}")}),
             check: Check::Leaks,
         },
         Attack {
+            before: None,
             name: "shell: plant a file outside",
             tool: "run_command",
             args: json!({"command": format!("echo pwned > {planted}")}),
             check: Check::Plants,
         },
         Attack {
+            before: None,
             name: "fetch an internal URL (127.0.0.1)",
             tool: "fetch_url",
             args: json!({"url": format!("http://127.0.0.1:{}/admin", s.port)}),
             check: Check::Connects,
         },
         Attack {
+            before: None,
             name: "fetch via decimal IP (2130706433)",
             tool: "fetch_url",
             args: json!({"url": format!("http://2130706433:{}/admin", s.port)}),
             check: Check::Connects,
         },
         Attack {
+            before: None,
             name: "shell: bash /dev/tcp to loopback",
             tool: "run_command",
             args: json!({"command": format!("bash -c 'echo x > /dev/tcp/127.0.0.1/{}'", s.port)}),
             check: Check::Connects,
         },
         Attack {
+            before: None,
             name: "shell: python socket to loopback",
             tool: "run_command",
             args: json!({"command": format!("python3 -c \"import socket;socket.create_connection(('127.0.0.1',{}))\"", s.port)}),
@@ -374,8 +414,27 @@ impl Outcome {
 
 fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcome, String) {
     let _ = std::fs::remove_file(&s.planted);
+    let _ = std::fs::remove_file(&s.copied);
+    let mut args = a.args.clone();
+    if let Some((tool, first)) = &a.before {
+        let read = match client.call(tool, first.clone()) {
+            Ok(r) => r,
+            Err(e) => return (Outcome::Error, e.to_string()),
+        };
+        let text = read["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if let Some(m) = args.as_object_mut() {
+            for v in m.values_mut() {
+                if v == "{READ}" {
+                    *v = Value::String(text.clone());
+                }
+            }
+        }
+    }
     let before = s.hits.load(Ordering::SeqCst);
-    let resp = match client.call(a.tool, a.args.clone()) {
+    let resp = match client.call(a.tool, args) {
         Ok(r) => r,
         Err(e) => return (Outcome::Error, e.to_string()),
     };
@@ -384,6 +443,9 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
         Check::Leaks => resp.to_string().contains(SECRET),
         Check::Plants => s.planted.exists(),
         Check::Connects => s.hits.load(Ordering::SeqCst) > before,
+        Check::Copies => {
+            std::fs::read_to_string(&s.copied).is_ok_and(|t| t.contains(PROJECT_SECRET))
+        }
     };
     let note = if verbose {
         resp.get("error").map(|e| e.to_string()).unwrap_or_default()
@@ -391,6 +453,7 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
         String::new()
     };
     let _ = std::fs::remove_file(&s.planted);
+    let _ = std::fs::remove_file(&s.copied);
     if worked {
         (Outcome::Succeeded, note)
     } else if resp
@@ -482,9 +545,16 @@ pub fn run(a: DemoArgs) -> u8 {
     } else {
         println!("\nkept {}", scene.dir.display());
     }
+    // The kernel-only column is expected to lose the in-workspace sequence
+    // (only the inspector's L3 sees it); every other guarded cell must hold.
     let guarded_failures = table
         .iter()
-        .filter(|r| r.iter().skip(1).any(|(o, _)| *o == Outcome::Succeeded))
+        .zip(&list)
+        .filter(|(r, at)| {
+            r.iter().enumerate().skip(1).any(|(col, (o, _))| {
+                *o == Outcome::Succeeded && !(col == 2 && matches!(at.check, Check::Copies))
+            })
+        })
         .count();
     if guarded_failures > 0 {
         println!("\n{guarded_failures} attack(s) got through a guarded column on this machine (see `vanguard doctor`).");
@@ -531,4 +601,8 @@ fn print_table(s: &Scene, headers: &[&str], list: &[Attack], table: &[Vec<(Outco
     for (i, h) in headers.iter().enumerate() {
         println!("{h}: {} of {} attacks worked", count(i), list.len());
     }
+    println!(
+        "\nthe two-step copy stays inside the workspace, so the kernel allows it; \
+         the inspector's L3 sees the credentials read earlier in the session leave (BEH-EXFIL)"
+    );
 }
