@@ -122,11 +122,68 @@ pub fn of_argument(text: &str, out: &mut Vec<u64>) {
     out.extend(set);
 }
 
-/// Hash of a tool name and its arguments (serde_json's map is ordered, so
-/// the same arguments in another order hash the same).
+/// Hash of a tool name and its arguments, walking the value (serde_json's
+/// maps are ordered, so the same arguments in another order hash the same;
+/// no text is built).
 pub fn call_hash(tool: &str, args: Option<&serde_json::Value>) -> u64 {
-    let body = args.map(|v| v.to_string()).unwrap_or_default();
-    hash(tool) ^ hash(&body).rotate_left(17)
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.bytes(tool.as_bytes());
+    h.byte(0xff);
+    if let Some(v) = args {
+        h.value(v);
+    }
+    h.0
+}
+
+struct Fnv(u64);
+
+impl Fnv {
+    fn byte(&mut self, b: u8) {
+        self.0 ^= b as u64;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    fn bytes(&mut self, s: &[u8]) {
+        for b in s {
+            self.byte(*b);
+        }
+        // Length-terminated, so ["ab","c"] and ["a","bc"] differ.
+        for b in (s.len() as u64).to_le_bytes() {
+            self.byte(b);
+        }
+    }
+    fn value(&mut self, v: &serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Null => self.byte(0),
+            Value::Bool(b) => {
+                self.byte(1);
+                self.byte(*b as u8);
+            }
+            Value::Number(n) => {
+                self.byte(2);
+                self.bytes(n.to_string().as_bytes());
+            }
+            Value::String(s) => {
+                self.byte(3);
+                self.bytes(s.as_bytes());
+            }
+            Value::Array(a) => {
+                self.byte(4);
+                for x in a {
+                    self.value(x);
+                }
+                self.byte(5);
+            }
+            Value::Object(m) => {
+                self.byte(6);
+                for (k, x) in m {
+                    self.bytes(k.as_bytes());
+                    self.value(x);
+                }
+                self.byte(7);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +214,19 @@ mod tests {
         let mut call = Vec::new();
         of_argument("fn main() { println!(\"hello\"); }", &mut call);
         assert!(!call.iter().any(|h| taint.contains(h)));
+    }
+
+    #[test]
+    fn call_hashes_ignore_key_order_and_see_every_value() {
+        let a = serde_json::json!({"path": "/a", "n": [1, "x"]});
+        let b: serde_json::Value = serde_json::from_str(r#"{"n":[1,"x"],"path":"/a"}"#).unwrap();
+        assert_eq!(call_hash("t", Some(&a)), call_hash("t", Some(&b)));
+        let c = serde_json::json!({"path": "/a", "n": [1, "y"]});
+        assert_ne!(call_hash("t", Some(&a)), call_hash("t", Some(&c)));
+        assert_ne!(call_hash("t", Some(&a)), call_hash("u", Some(&a)));
+        let d = serde_json::json!(["ab", "c"]);
+        let e = serde_json::json!(["a", "bc"]);
+        assert_ne!(call_hash("t", Some(&d)), call_hash("t", Some(&e)));
     }
 
     #[test]

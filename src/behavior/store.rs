@@ -164,7 +164,15 @@ struct Taint {
 
 #[derive(Default)]
 struct KeyState {
-    counters: HashMap<String, Counter>,
+    /// Per tool (looked up by `&str`, so a known tool costs no allocation).
+    tools: HashMap<String, Counter>,
+    /// Per identical call (tool + arguments hash).
+    repeats: HashMap<u64, Counter>,
+    /// Size at which expired repeat counters are next swept (doubles, so
+    /// the sweep costs O(1) per call amortised).
+    repeats_gc_at: usize,
+    /// Per capability, in [`Capability::ALL`] order.
+    caps: [Counter; 5],
     taint: Option<Taint>,
     risk: f64,
     risk_at_ms: u64,
@@ -173,8 +181,27 @@ struct KeyState {
 }
 
 impl KeyState {
-    fn count(&mut self, name: String, now_s: u64, window_s: u64) -> u64 {
-        self.counters.entry(name).or_default().add(now_s, window_s)
+    fn count_tool(&mut self, tool: &str, now_s: u64, window_s: u64) -> u64 {
+        if let Some(c) = self.tools.get_mut(tool) {
+            return c.add(now_s, window_s);
+        }
+        let mut c = Counter::default();
+        let n = c.add(now_s, window_s);
+        self.tools.insert(tool.to_string(), c);
+        n
+    }
+
+    fn count_repeat(&mut self, hash: u64, now_s: u64, window_s: u64) -> u64 {
+        // Drop counters whose window has passed, so a long session with
+        // many distinct calls stays small.
+        if self.repeats.len() >= self.repeats_gc_at.max(4096) {
+            self.repeats.retain(|_, c| {
+                c.trim(now_s, window_s);
+                !c.buckets.is_empty()
+            });
+            self.repeats_gc_at = (self.repeats.len() * 2).max(4096);
+        }
+        self.repeats.entry(hash).or_default().add(now_s, window_s)
     }
 
     fn add_risk(&mut self, now_ms: u64, delta: f64, half_life: Duration) -> f64 {
@@ -249,13 +276,13 @@ impl MemoryStore {
         let now_s = obs.now_ms / 1000;
         self.with(key, obs.now_ms, |st| {
             let mut out = CallState {
-                tool_rate: st.count(format!("t:{}", obs.tool), now_s, p.window_s),
-                repeat: st.count(format!("r:{:016x}", obs.call_hash), now_s, p.window_s),
+                tool_rate: st.count_tool(&obs.tool, now_s, p.window_s),
+                repeat: st.count_repeat(obs.call_hash, now_s, p.window_s),
                 ..Default::default()
             };
             for (i, c) in Capability::ALL.iter().enumerate() {
                 if obs.caps.has(*c) {
-                    out.cap_rates[i] = st.count(format!("c:{}", c.as_str()), now_s, p.window_s);
+                    out.cap_rates[i] = st.caps[i].add(now_s, p.window_s);
                 }
             }
             if obs.caps.has(Capability::List) {

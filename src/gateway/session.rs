@@ -449,11 +449,21 @@ async fn upstream_loop<R: AsyncRead + Unpin>(
                 let Some(up_tx) = up_weak.upgrade() else {
                     continue;
                 };
+                // Never wait on the server's input here: this pump is what
+                // drains the server's output, and a server blocked writing
+                // stops reading (a deadlock once the queue is full).
                 if let Some(req) = out.request {
-                    let _ = up_tx.send(req).await;
+                    if let Err(mpsc::error::TrySendError::Full(req)) = up_tx.try_send(req) {
+                        let up_tx = up_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = up_tx.send(req).await;
+                        });
+                    }
                 }
                 if out.replay {
-                    shared.replay_held(&agent_tx, &up_tx).await;
+                    let (shared, agent_tx, up_tx) =
+                        (Arc::clone(&shared), agent_tx.clone(), up_tx.clone());
+                    tokio::spawn(async move { shared.replay_held(&agent_tx, &up_tx).await });
                 }
             }
         }
@@ -765,11 +775,15 @@ impl Shared {
     ) -> (bool, f64) {
         self.set_risk(st.risk, obs.now_ms);
         let a = crate::behavior::assess_call(&engine.cfg, obs, st);
-        d.detail.insert(
-            "l3".into(),
-            json!({ "capabilities": obs.caps, "tool_rate": st.tool_rate, "repeat": st.repeat,
-                "tainted": st.taint.as_ref().map(|t| &t.reason) }),
-        );
+        // The counters go into the audit event when L3 has something to
+        // say (every event carries the risk score anyway).
+        if !a.findings.is_empty() || st.taint.is_some() || obs.sensitive.is_some() {
+            d.detail.insert(
+                "l3".into(),
+                json!({ "capabilities": obs.caps, "tool_rate": st.tool_rate, "repeat": st.repeat,
+                    "tainted": st.taint.as_ref().map(|t| &t.reason) }),
+            );
+        }
         if a.exfiltration && engine.cfg.cut_egress {
             let why = format!(
                 "exfiltration sequence after a sensitive read ({})",

@@ -119,7 +119,7 @@ impl EgressConfig {
 /// and the proxy then refuses every new connection of the session.
 #[derive(Debug, Clone, Default)]
 pub struct InFlight(
-    Arc<Mutex<Vec<Value>>>,
+    Arc<Mutex<std::collections::VecDeque<Value>>>,
     Arc<Mutex<Option<String>>>,
     Arc<Mutex<Option<f64>>>,
 );
@@ -149,22 +149,24 @@ impl InFlight {
 
     /// A call was forwarded to the server.
     pub fn insert(&self, id: Value) {
-        self.lock().push(id);
+        self.lock().push_back(id);
     }
 
     /// The call was answered (or failed).
     pub fn remove(&self, id: &Value) {
+        // Answers mostly come in order: searching from the oldest keeps
+        // this O(1) with thousands of calls in flight.
         let mut ids = self.lock();
         if let Some(i) = ids.iter().position(|v| v == id) {
-            ids.swap_remove(i);
+            ids.remove(i);
         }
     }
 
     pub fn snapshot(&self) -> Vec<Value> {
-        self.lock().clone()
+        self.lock().iter().cloned().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Value>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Value>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
