@@ -417,7 +417,27 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
             Frame::Line(line) => shared.decide_and_send(line, &agent_tx, &up_tx).await,
         }
     }
+    // The agent is done sending. Calls still held for the tool list are
+    // decided (and answered) before the server's input is closed: this
+    // pump's sender keeps it open until then.
+    let deadline = Instant::now() + HELD_AT_EOF;
+    while !shared
+        .held
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+    {
+        if Instant::now() >= deadline {
+            shared.fail_held(&agent_tx).await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
+
+/// How long calls held for the tool list may wait once the agent has
+/// closed its side.
+const HELD_AT_EOF: Duration = Duration::from_secs(10);
 
 async fn upstream_loop<R: AsyncRead + Unpin>(
     shared: Arc<Shared>,
@@ -1377,6 +1397,34 @@ impl Shared {
             _ => {
                 tracing::warn!("the server did not list its tools; tool calls cannot be checked against a listing");
                 view.listing_failed();
+            }
+        }
+    }
+
+    /// Answers the calls still held for a tool list that never came.
+    async fn fail_held(&self, agent_tx: &Tx) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        for line in held {
+            let ids: Vec<Value> = match serde_json::from_slice::<Value>(&line) {
+                Ok(Value::Array(items)) => {
+                    items.iter().filter_map(|m| m.get("id").cloned()).collect()
+                }
+                Ok(m) => m.get("id").cloned().into_iter().collect(),
+                Err(_) => Vec::new(),
+            };
+            for id in ids {
+                let Some(id) = RequestId::from_value(&id) else {
+                    continue;
+                };
+                let msg = "the server did not list its tools before the session ended";
+                let _ = agent_tx
+                    .send(error_line(
+                        Some(&id),
+                        errors::UPSTREAM_UNAVAILABLE,
+                        msg,
+                        None,
+                    ))
+                    .await;
             }
         }
     }
