@@ -78,6 +78,25 @@ fn agent_eof_shuts_down_cleanly_with_status_0() {
 }
 
 #[test]
+fn calls_held_for_a_tool_list_that_never_comes_are_answered_at_eof() {
+    let mut f = Fixture::start(&["--no-tools-list"]);
+    // The first call waits for vanguard's own tools/list, which the server
+    // never answers; the agent then closes its side.
+    let id = f.peer.send_request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "x"}}),
+    );
+    f.peer.close_stdin();
+    let resp = f
+        .peer
+        .recv_until_id(&id, Duration::from_secs(30))
+        .expect("an answer to the held call");
+    assert_eq!(resp["error"]["code"], -31003, "{resp}");
+    assert_eq!(exit_code_of(&mut f.peer, TIMEOUT), 0);
+    f.assert_server_gone(Duration::from_secs(5));
+}
+
+#[test]
 fn a_server_that_ignores_eof_and_sigterm_is_killed() {
     let mut f = Fixture::start(&["--stubborn"]);
     f.peer.close_stdin();
