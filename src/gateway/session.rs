@@ -809,9 +809,15 @@ impl Shared {
                 "exfiltration sequence after a sensitive read ({})",
                 st.taint.as_ref().map(|t| t.reason.as_str()).unwrap_or("")
             );
-            self.cfg.egress_in_flight.cut(&why);
-            tracing::warn!("L3 cut the session's egress: {why}");
-            self.lifecycle("egress_cut", json!({ "reason": why }));
+            if self.cfg.mode == Mode::Shadow {
+                // Shadow mode observes: the cut is recorded, not made.
+                tracing::warn!("L3 would cut the session's egress: {why}");
+                self.lifecycle("egress_cut", json!({ "reason": why, "shadow": true }));
+            } else {
+                self.cfg.egress_in_flight.cut(&why);
+                tracing::warn!("L3 cut the session's egress: {why}");
+                self.lifecycle("egress_cut", json!({ "reason": why }));
+            }
         }
         for f in a.findings {
             d.decision.push(f);
