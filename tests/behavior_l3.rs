@@ -556,3 +556,52 @@ fn a_secret_read_then_sent_in_a_url_is_stopped() {
         "an unrelated fetch was taken for a leak: {g}"
     );
 }
+
+#[test]
+fn an_egress_cut_on_one_gateway_reaches_the_other_through_redis() {
+    let redis = start_redis();
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let ws = Ws::new();
+    let profile = ws.root.join("cut.toml");
+    std::fs::write(
+        &profile,
+        "extends = \"balanced\"\n[behavior]\ncut_egress = true\n",
+    )
+    .expect("profile");
+    let prof = profile.to_string_lossy().into_owned();
+    let args = [
+        "--state",
+        url.as_str(),
+        "--behavior-key",
+        "agent-9",
+        "--profile",
+        prof.as_str(),
+    ];
+    let mut a = ws.gateway(&args);
+    let b_log = ws.root.join("upstream-b.jsonl");
+    let server_b = recording_cmd(&b_log, &filesystem_cmd(&[&ws.root]));
+    let wsd = ws.root.to_string_lossy().into_owned();
+    let code = npm_servers_dir();
+    let mut b_args = vec!["--workspace", wsd.as_str(), "--read", code.as_str()];
+    b_args.extend_from_slice(&args);
+    let mut b = Peer::gateway_in(Some(&ws.root), &server_b, &b_args);
+    b.initialize("2025-06-18");
+
+    let seen = read_credentials(&ws, &mut a);
+    exfiltration_blocked(&ws, &mut b, &b_log, seen);
+    let local = wait_for_audit_event(b.audit_log(), |e| e["kind"] == "egress_cut")
+        .expect("B cut its own egress");
+    assert!(local["detail"]["shared"].is_null(), "{local}");
+    // A learns of it with its next call and cuts its own proxy.
+    let r = a.call_tool("read_text_file", json!({"path": ws.p("docs/file0.txt")}));
+    assert!(r.get("error").is_none(), "{r}");
+    let shared = wait_for_audit_event(a.audit_log(), |e| e["kind"] == "egress_cut")
+        .expect("A cut its egress too");
+    assert_eq!(shared["detail"]["shared"], true, "{shared}");
+    assert!(
+        shared["detail"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("credentials.txt")),
+        "{shared}"
+    );
+}

@@ -832,3 +832,48 @@ async fn every_key_expires_when_idle() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_egress_cut_is_seen_by_every_instance_and_matches_memory() {
+    let server = RedisServer::start();
+    let cfg = cfg();
+    let a = connect(&server, &cfg).await;
+    let b = connect(&server, &cfg).await;
+    let m = MemoryStore::new(&cfg);
+    let c = a
+        .observe_call("cut", &call(T0, "read_file", &[Capability::Read]))
+        .await
+        .expect("observe_call");
+    assert_eq!(c.egress_cut, None);
+    a.cut_egress("cut", T0 + 1, "exfiltration sequence (/w/.env)")
+        .await
+        .expect("cut via A");
+    m.cut_egress("cut", T0 + 1, "exfiltration sequence (/w/.env)");
+    // A second cut keeps the first reason, in both stores.
+    b.cut_egress("cut", T0 + 2, "another reason")
+        .await
+        .expect("cut via B");
+    m.cut_egress("cut", T0 + 2, "another reason");
+    let via_b = b
+        .observe_call("cut", &call(T0 + 3, "fetch", &[Capability::Network]))
+        .await
+        .expect("observe_call via B");
+    assert_eq!(
+        via_b.egress_cut.as_deref(),
+        Some("exfiltration sequence (/w/.env)")
+    );
+    m.observe_call("cut", &call(T0, "read_file", &[Capability::Read]));
+    let in_memory = m.observe_call("cut", &call(T0 + 3, "fetch", &[Capability::Network]));
+    assert_eq!(via_b.egress_cut, in_memory.egress_cut);
+    let r = b
+        .observe_result("cut", &result(T0 + 4, 10, 0.0, None))
+        .await
+        .expect("observe_result via B");
+    assert_eq!(r.egress_cut, via_b.egress_cut);
+    // Another key is not cut.
+    let other = b
+        .observe_call("other", &call(T0 + 5, "fetch", &[Capability::Network]))
+        .await
+        .expect("observe_call");
+    assert_eq!(other.egress_cut, None);
+}

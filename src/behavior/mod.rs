@@ -306,6 +306,8 @@ pub struct CallState {
     pub enumeration: u64,
     pub taint: Option<TaintView>,
     pub risk: f64,
+    /// The session's egress was cut (by this or another gateway instance).
+    pub egress_cut: Option<String>,
 }
 
 /// A result the server sent for a call.
@@ -330,6 +332,8 @@ pub struct TaintAdd {
 pub struct ResultState {
     pub response_bytes: u64,
     pub risk: f64,
+    /// The session's egress was cut (by this or another gateway instance).
+    pub egress_cut: Option<String>,
 }
 
 /// The level a risk score is at.

@@ -172,12 +172,16 @@ if ARGV[8] ~= '0' then
 end
 local risk = add_risk(ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6]))
 touch(ARGV[4])
-return {counts, view, risk}
+return {counts, view, risk, redis.call('HGET', state, 'egress_cut')}
 "#;
 
-/// KEYS: state. ARGV: 1 now_ms, 2 idle_ms, 3 half_life_ms, 4 delta.
+/// KEYS: state. ARGV: 1 now_ms, 2 idle_ms, 3 half_life_ms, 4 delta, 5 an
+/// egress-cut reason to record when not empty (the first one stays).
 /// Returns the risk.
 const LUA_ADD_RISK: &str = r#"
+if ARGV[5] ~= '' then
+  redis.call('HSETNX', state, 'egress_cut', ARGV[5])
+end
 local risk = add_risk(ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
 touch(ARGV[2])
 return risk
@@ -208,7 +212,7 @@ if ARGV[6] ~= '0' then
 end
 local risk = add_risk(ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
 touch(ARGV[2])
-return {redis.call('HGET', state, 'bytes'), risk}
+return {redis.call('HGET', state, 'bytes'), risk, redis.call('HGET', state, 'egress_cut')}
 "#;
 
 /// One script's source: the limits, the prelude, then its body.
@@ -443,8 +447,13 @@ impl RedisStore {
         for h in &obs.fingerprints {
             inv.arg(h.to_string());
         }
-        type Reply = (Vec<u64>, Option<(u8, String, u8, u8)>, String);
-        let (counts, view, risk): Reply = self.run(OP, &inv).await?;
+        type Reply = (
+            Vec<u64>,
+            Option<(u8, String, u8, u8)>,
+            String,
+            Option<String>,
+        );
+        let (counts, view, risk, egress_cut): Reply = self.run(OP, &inv).await?;
         if counts.len() != 2 + caps.len() {
             return Err(store_error(format!(
                 "{OP}: {} counts from {}, expected {}",
@@ -457,6 +466,7 @@ impl RedisStore {
             tool_rate: counts[0],
             repeat: counts[1],
             risk: self.risk_of(OP, &risk)?,
+            egress_cut,
             ..Default::default()
         };
         for (&i, &n) in caps.iter().zip(&counts[2..]) {
@@ -483,15 +493,33 @@ impl RedisStore {
     }
 
     pub async fn add_risk(&self, key: &str, now_ms: u64, delta: f64) -> Result<f64, StoreError> {
-        const OP: &str = "add_risk";
+        self.add_risk_op("add_risk", key, now_ms, delta, "").await
+    }
+
+    /// Records the session's egress cut (the add_risk script with no risk).
+    pub async fn cut_egress(&self, key: &str, now_ms: u64, reason: &str) -> Result<(), StoreError> {
+        self.add_risk_op("cut_egress", key, now_ms, 0.0, reason)
+            .await
+            .map(|_| ())
+    }
+
+    async fn add_risk_op(
+        &self,
+        op: &str,
+        key: &str,
+        now_ms: u64,
+        delta: f64,
+        cut: &str,
+    ) -> Result<f64, StoreError> {
         let mut inv = self.scripts.add_risk.prepare_invoke();
         inv.key(session_key(key, "state"))
             .arg(now_ms.to_string())
             .arg(self.idle_ms())
             .arg(self.half_life_ms())
-            .arg(delta.to_string());
-        let risk: String = self.run(OP, &inv).await?;
-        self.risk_of(OP, &risk)
+            .arg(delta.to_string())
+            .arg(cut);
+        let risk: String = self.run(op, &inv).await?;
+        self.risk_of(op, &risk)
     }
 
     pub async fn observe_result(
@@ -524,7 +552,8 @@ impl RedisStore {
                 inv.arg("0").arg("").arg("0").arg("0").arg("");
             }
         }
-        let (bytes, risk): (String, String) = self.run(OP, &inv).await?;
+        let (bytes, risk, egress_cut): (String, String, Option<String>) =
+            self.run(OP, &inv).await?;
         let response_bytes = bytes.parse().map_err(|_| {
             store_error(format!(
                 "{OP}: unexpected byte count {bytes:?} from {}",
@@ -534,6 +563,7 @@ impl RedisStore {
         Ok(ResultState {
             response_bytes,
             risk: self.risk_of(OP, &risk)?,
+            egress_cut,
         })
     }
 }

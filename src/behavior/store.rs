@@ -115,6 +115,18 @@ impl Store {
         }
     }
 
+    /// Records that the session's egress was cut, so every instance
+    /// sharing the state cuts its own proxy too.
+    pub async fn cut_egress(&self, key: &str, now_ms: u64, reason: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(m) => {
+                m.cut_egress(key, now_ms, reason);
+                Ok(())
+            }
+            Store::Redis(r) => r.cut_egress(key, now_ms, reason).await,
+        }
+    }
+
     pub async fn observe_result(
         &self,
         key: &str,
@@ -178,6 +190,7 @@ struct KeyState {
     risk_at_ms: u64,
     response_bytes: u64,
     last_ms: u64,
+    egress_cut: Option<String>,
 }
 
 impl KeyState {
@@ -307,7 +320,14 @@ impl MemoryStore {
                 }
             }
             out.risk = st.add_risk(obs.now_ms, obs.risk_add, p.half_life);
+            out.egress_cut = st.egress_cut.clone();
             out
+        })
+    }
+
+    pub fn cut_egress(&self, key: &str, now_ms: u64, reason: &str) {
+        self.with(key, now_ms, |st| {
+            st.egress_cut.get_or_insert_with(|| reason.to_string());
         })
     }
 
@@ -337,6 +357,7 @@ impl MemoryStore {
             ResultState {
                 response_bytes: st.response_bytes,
                 risk: st.add_risk(obs.now_ms, obs.risk_add, p.half_life),
+                egress_cut: st.egress_cut.clone(),
             }
         })
     }

@@ -150,6 +150,8 @@ struct Deferred {
     sensitive: Option<(Sensitivity, String)>,
     /// L3 (already applied) found that the session's risk requires L2.
     require_l2: bool,
+    /// L3 cut the egress for this reason: record it in the store.
+    cut: Option<String>,
     /// L2/L3 details for the audit event.
     detail: serde_json::Map<String, Value>,
 }
@@ -719,6 +721,7 @@ impl Shared {
             obs: None,
             sensitive: None,
             require_l2: false,
+            cut: None,
             detail: serde_json::Map::new(),
         };
         if d.method != "tools/call" {
@@ -737,6 +740,9 @@ impl Shared {
                     if add > 0.0 {
                         let r = mem.add_risk(&self.l3_key, obs.now_ms, add);
                         self.set_risk(r, obs.now_ms);
+                    }
+                    if let Some(why) = d.cut.take() {
+                        mem.cut_egress(&self.l3_key, obs.now_ms, &why);
                     }
                     let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
                     if !wants_l2 || d.decision.verdict == Verdict::Block {
@@ -817,13 +823,30 @@ impl Shared {
                 self.cfg.egress_in_flight.cut(&why);
                 tracing::warn!("L3 cut the session's egress: {why}");
                 self.lifecycle("egress_cut", json!({ "reason": why }));
+                d.cut = Some(why);
             }
+        } else if let Some(why) = &st.egress_cut {
+            self.shared_cut(engine, why);
         }
         for f in a.findings {
             d.decision.push(f);
         }
         d.decision.finish();
         (a.require_l2, a.risk_add)
+    }
+
+    /// Another session with this state key (possibly on another gateway
+    /// instance) cut the egress: cut this session's too.
+    fn shared_cut(&self, engine: &crate::behavior::Engine, why: &str) {
+        if !engine.cfg.cut_egress
+            || self.cfg.mode == Mode::Shadow
+            || self.cfg.egress_in_flight.cut_reason().is_some()
+        {
+            return;
+        }
+        self.cfg.egress_in_flight.cut(why);
+        tracing::warn!("L3 cut the session's egress (cut for this agent elsewhere): {why}");
+        self.lifecycle("egress_cut", json!({ "reason": why, "shared": true }));
     }
 
     /// The state store failed: the profile's fail mode decides.
@@ -894,6 +917,17 @@ impl Shared {
                         match engine.store.add_risk(&self.l3_key, obs.now_ms, add).await {
                             Ok(r) => self.set_risk(r, obs.now_ms),
                             Err(e) => self.store_failed(&engine, &mut d, &e),
+                        }
+                    }
+                    if let Some(why) = d.cut.take() {
+                        if let Err(e) = engine
+                            .store
+                            .cut_egress(&self.l3_key, obs.now_ms, &why)
+                            .await
+                        {
+                            tracing::error!(
+                                "L3 could not record the egress cut in the state store: {e}"
+                            );
                         }
                     }
                 }
@@ -1600,6 +1634,9 @@ impl Shared {
         let (finding, closed) = match engine.store.observe_result(&self.l3_key, &obs).await {
             Ok(st) => {
                 self.set_risk(st.risk, obs.now_ms);
+                if let Some(why) = &st.egress_cut {
+                    self.shared_cut(&engine, why);
+                }
                 (crate::behavior::assess_result(&engine.cfg, &st), false)
             }
             Err(e) => {
