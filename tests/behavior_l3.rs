@@ -57,6 +57,20 @@ impl Ws {
         self.root.join(rel).to_string_lossy().into_owned()
     }
 
+    /// Another gateway in front of another server process on the same
+    /// workspace, recording into its own log.
+    fn second_gateway(&self, extra: &[&str]) -> (Peer, PathBuf) {
+        let log = self.root.join("upstream-b.jsonl");
+        let server = recording_cmd(&log, &filesystem_cmd(&[&self.root]));
+        let ws = self.root.to_string_lossy().into_owned();
+        let code = npm_servers_dir();
+        let mut args = vec!["--workspace", ws.as_str(), "--read", code.as_str()];
+        args.extend_from_slice(extra);
+        let mut peer = Peer::gateway_in(Some(&self.root), &server, &args);
+        peer.initialize("2025-06-18");
+        (peer, log)
+    }
+
     fn gateway(&self, extra: &[&str]) -> Peer {
         let server = recording_cmd(&self.log, &filesystem_cmd(&[&self.root]));
         let ws = self.root.to_string_lossy().into_owned();
@@ -371,15 +385,7 @@ fn two_gateways_sharing_redis_share_the_session() {
     let ws = Ws::new();
     let args = ["--state", url.as_str(), "--behavior-key", "agent-7"];
     let mut a = ws.gateway(&args);
-    // The second gateway records into its own log.
-    let b_log = ws.root.join("upstream-b.jsonl");
-    let server_b = recording_cmd(&b_log, &filesystem_cmd(&[&ws.root]));
-    let wsd = ws.root.to_string_lossy().into_owned();
-    let code = npm_servers_dir();
-    let mut b_args = vec!["--workspace", wsd.as_str(), "--read", code.as_str()];
-    b_args.extend_from_slice(&args);
-    let mut b = Peer::gateway_in(Some(&ws.root), &server_b, &b_args);
-    b.initialize("2025-06-18");
+    let (mut b, b_log) = ws.second_gateway(&args);
 
     let seen = read_credentials(&ws, &mut a);
     exfiltration_blocked(&ws, &mut b, &b_log, seen);
@@ -578,14 +584,7 @@ fn an_egress_cut_on_one_gateway_reaches_the_other_through_redis() {
         prof.as_str(),
     ];
     let mut a = ws.gateway(&args);
-    let b_log = ws.root.join("upstream-b.jsonl");
-    let server_b = recording_cmd(&b_log, &filesystem_cmd(&[&ws.root]));
-    let wsd = ws.root.to_string_lossy().into_owned();
-    let code = npm_servers_dir();
-    let mut b_args = vec!["--workspace", wsd.as_str(), "--read", code.as_str()];
-    b_args.extend_from_slice(&args);
-    let mut b = Peer::gateway_in(Some(&ws.root), &server_b, &b_args);
-    b.initialize("2025-06-18");
+    let (mut b, b_log) = ws.second_gateway(&args);
 
     let seen = read_credentials(&ws, &mut a);
     exfiltration_blocked(&ws, &mut b, &b_log, seen);

@@ -520,6 +520,30 @@ enum Forward {
     Nothing,
 }
 
+/// A layer could not judge: a block when it fails closed, else a warning.
+fn fail_mode_finding(
+    rule: &str,
+    layer: Layer,
+    closed: bool,
+    message: String,
+    hint: &str,
+) -> crate::inspect::Finding {
+    crate::inspect::Finding {
+        rule: rule.into(),
+        layer,
+        severity: crate::policy::Severity::High,
+        action: if closed {
+            crate::policy::Action::Block
+        } else {
+            crate::policy::Action::Warn
+        },
+        message,
+        location: "/params".into(),
+        evidence: String::new(),
+        hint: Some(hint.into()),
+    }
+}
+
 /// A JSON-RPC batch of elements, each element's text unchanged.
 fn batch_of(parts: &[String]) -> Vec<u8> {
     let mut b = Vec::new();
@@ -861,22 +885,13 @@ impl Shared {
             "L3 state store failed: {e} (failing {})",
             if closed { "closed" } else { "open" }
         );
-        d.decision.push(crate::inspect::Finding {
-            rule: "BEH-STATE-UNAVAILABLE".into(),
-            layer: Layer::L3,
-            severity: crate::policy::Severity::High,
-            action: if closed {
-                crate::policy::Action::Block
-            } else {
-                crate::policy::Action::Warn
-            },
-            message: format!("the L3 state store failed: {e}"),
-            location: "/params".into(),
-            evidence: String::new(),
-            hint: Some(
-                "set [behavior] on_state_error to choose between failing open and closed".into(),
-            ),
-        });
+        d.decision.push(fail_mode_finding(
+            "BEH-STATE-UNAVAILABLE",
+            Layer::L3,
+            closed,
+            format!("the L3 state store failed: {e}"),
+            "set [behavior] on_state_error to choose between failing open and closed",
+        ));
         d.decision.finish();
     }
 
@@ -888,20 +903,13 @@ impl Shared {
             if closed { "closed" } else { "open" }
         );
         d.detail.insert("l2".into(), json!({ "error": why }));
-        d.decision.push(crate::inspect::Finding {
-            rule: "L2-UNAVAILABLE".into(),
-            layer: Layer::L2,
-            severity: crate::policy::Severity::High,
-            action: if closed {
-                crate::policy::Action::Block
-            } else {
-                crate::policy::Action::Warn
-            },
-            message: format!("semantic scoring failed: {why}"),
-            location: "/params".into(),
-            evidence: String::new(),
-            hint: Some("set [semantic] fail to choose between failing open and closed".into()),
-        });
+        d.decision.push(fail_mode_finding(
+            "L2-UNAVAILABLE",
+            Layer::L2,
+            closed,
+            format!("semantic scoring failed: {why}"),
+            "set [semantic] fail to choose between failing open and closed",
+        ));
         d.decision.finish();
     }
 
@@ -1642,20 +1650,14 @@ impl Shared {
             Err(e) => {
                 let closed = engine.cfg.on_store_error == crate::behavior::FailMode::Closed;
                 tracing::error!("L3 state store failed on a result: {e}");
-                let f = crate::inspect::Finding {
-                    rule: "BEH-STATE-UNAVAILABLE".into(),
-                    layer: Layer::L3,
-                    severity: crate::policy::Severity::High,
-                    action: if closed {
-                        crate::policy::Action::Block
-                    } else {
-                        crate::policy::Action::Warn
-                    },
-                    message: format!("the L3 state store failed: {e}"),
-                    location: "/result".into(),
-                    evidence: String::new(),
-                    hint: None,
-                };
+                let mut f = fail_mode_finding(
+                    "BEH-STATE-UNAVAILABLE",
+                    Layer::L3,
+                    closed,
+                    format!("the L3 state store failed: {e}"),
+                    "set [behavior] on_state_error to choose between failing open and closed",
+                );
+                f.location = "/result".into();
                 (Some(f), closed)
             }
         };

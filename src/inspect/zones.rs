@@ -73,7 +73,7 @@ const WRITE_VERBS: &[&str] = &[
 ];
 
 /// Splits `read_text_file`, `writeFile`, `git-add` into lowercase words.
-fn name_words(tool: &str) -> Vec<String> {
+pub(crate) fn name_words(tool: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
