@@ -388,8 +388,8 @@ impl Runner {
     fn semantic_threshold(&self, input: &Value) -> (Verdict, Vec<String>) {
         let num = |k: &str| input.get(k).and_then(Value::as_f64);
         let score = num("score").unwrap_or(0.0);
-        let warn = num("threshold_warn").unwrap_or(self.semantic.warn);
-        let block = num("threshold_block").unwrap_or(self.semantic.block);
+        let warn = num("threshold_warn").unwrap_or(self.semantic.settings.warn);
+        let block = num("threshold_block").unwrap_or(self.semantic.settings.block);
         let v = crate::semantic::verdict_for(score, warn, block);
         (v, vec!["L2-SEMANTIC".into()])
     }

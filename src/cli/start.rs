@@ -160,15 +160,7 @@ pub(crate) async fn open_layers(policy: &Policy) -> Result<Layers, u8> {
     let semantic = match backend {
         Some(b) => {
             let sp = &policy.semantic;
-            let mut settings = crate::semantic::Settings {
-                warn: sp.warn,
-                block: sp.block,
-                fail_closed: sp.fail_closed,
-                timeout: sp.timeout,
-                retries: sp.retries,
-                concurrency: sp.concurrency,
-                cache_entries: sp.cache_entries,
-            };
+            let mut settings = sp.settings.clone();
             settings
                 .apply_env()
                 .map_err(|e| fail(EXIT_CONFIG, format!("semantic: {e}")))?;

@@ -897,7 +897,7 @@ impl Shared {
 
     /// L2 was needed and gave no score: the profile's fail mode decides.
     fn l2_failed(&self, d: &mut Deferred, why: &str) {
-        let closed = self.cfg.semantic_policy.fail_closed;
+        let closed = self.cfg.semantic_policy.settings.fail_closed;
         tracing::error!(
             "L2 semantic scoring failed: {why} (failing {})",
             if closed { "closed" } else { "open" }
@@ -972,7 +972,7 @@ impl Shared {
             Ok(sc) => sc,
             Err(e) => return self.l2_failed(d, &e.to_string()),
         };
-        let p = &self.cfg.semantic_policy;
+        let p = &self.cfg.semantic_policy.settings;
         d.detail.insert(
             "l2".into(),
             json!({ "score": sc.score, "reason": sc.reason, "cached": sc.cached,
@@ -1731,7 +1731,7 @@ impl Shared {
                 (i, name, r)
             });
         }
-        let p = self.cfg.semantic_policy.clone();
+        let p = self.cfg.semantic_policy.settings.clone();
         let mut withheld: Vec<usize> = Vec::new();
         let mut findings = Vec::new();
         let mut scores = serde_json::Map::new();

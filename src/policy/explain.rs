@@ -105,12 +105,12 @@ pub fn explain(p: &Policy) -> String {
         s,
         "L2 semantic: {} (warn {} / block {}, fail {}, timeout {:?}, retries {}, concurrency {}{})",
         if sem.enabled { "on" } else { "off unless --semantic or the risk requires it" },
-        sem.warn,
-        sem.block,
-        if sem.fail_closed { "closed" } else { "open" },
-        sem.timeout,
-        sem.retries,
-        sem.concurrency,
+        sem.settings.warn,
+        sem.settings.block,
+        if sem.settings.fail_closed { "closed" } else { "open" },
+        sem.settings.timeout,
+        sem.settings.retries,
+        sem.settings.concurrency,
         if sem.metadata { ", scores tool metadata" } else { "" },
     );
     if !p.tool_access.is_empty() {

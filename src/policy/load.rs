@@ -757,9 +757,8 @@ fn semantic_config(
     s: SemanticSection,
     force: bool,
 ) -> Result<crate::policy::SemanticPolicy, PolicyError> {
-    let d = crate::policy::SemanticPolicy::default();
-    let p = crate::policy::SemanticPolicy {
-        enabled: force || s.enabled.unwrap_or(d.enabled),
+    let d = crate::semantic::Settings::default();
+    let settings = crate::semantic::Settings {
         warn: s.warn.unwrap_or(d.warn),
         block: s.block.unwrap_or(d.block),
         fail_closed: s
@@ -781,9 +780,9 @@ fn semantic_config(
         retries: s.retries.unwrap_or(d.retries),
         concurrency: s.concurrency.unwrap_or(d.concurrency).max(1),
         cache_entries: s.cache_entries.unwrap_or(d.cache_entries),
-        metadata: s.metadata.unwrap_or(d.metadata),
     };
-    if !(0.0..=1.0).contains(&p.warn) || !(0.0..=1.0).contains(&p.block) || p.warn > p.block {
+    let (w, b) = (settings.warn, settings.block);
+    if !(0.0..=1.0).contains(&w) || !(0.0..=1.0).contains(&b) || w > b {
         return Err(err(
             top,
             None,
@@ -791,7 +790,11 @@ fn semantic_config(
             "thresholds must satisfy 0 <= warn <= block <= 1",
         ));
     }
-    Ok(p)
+    Ok(crate::policy::SemanticPolicy {
+        enabled: force || s.enabled.unwrap_or(false),
+        metadata: s.metadata.unwrap_or(false),
+        settings,
+    })
 }
 
 #[cfg(test)]

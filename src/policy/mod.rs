@@ -154,33 +154,15 @@ pub struct Policy {
 }
 
 /// The profile's L2 settings (the backend comes from the environment).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SemanticPolicy {
+    /// Score every tool call (`--semantic`); otherwise only when the
+    /// session's risk requires it.
     pub enabled: bool,
-    pub warn: f64,
-    pub block: f64,
-    pub fail_closed: bool,
-    pub timeout: Duration,
-    pub retries: u32,
-    pub concurrency: usize,
-    pub cache_entries: usize,
+    /// Also score each tool of a `tools/list` answer.
     pub metadata: bool,
-}
-
-impl Default for SemanticPolicy {
-    fn default() -> Self {
-        SemanticPolicy {
-            enabled: false,
-            warn: 0.5,
-            block: 0.8,
-            fail_closed: false,
-            timeout: Duration::from_secs(5),
-            retries: 2,
-            concurrency: 4,
-            cache_entries: 1024,
-            metadata: false,
-        }
-    }
+    /// Thresholds, fail mode, timeout, retries, concurrency, cache.
+    pub settings: crate::semantic::Settings,
 }
 
 /// Names of the profiles built into the binary.
