@@ -93,14 +93,6 @@ impl Store {
         matches!(self, Store::Redis(_))
     }
 
-    /// The memory store, for deciding a call without awaiting.
-    pub fn memory(&self) -> Option<&MemoryStore> {
-        match self {
-            Store::Memory(m) => Some(m),
-            Store::Redis(_) => None,
-        }
-    }
-
     pub async fn observe_call(&self, key: &str, obs: &CallObs) -> Result<CallState, StoreError> {
         match self {
             Store::Memory(m) => Ok(m.observe_call(key, obs)),

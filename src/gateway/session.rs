@@ -545,17 +545,38 @@ fn fail_mode_finding(
 }
 
 /// A JSON-RPC batch of elements, each element's text unchanged.
-fn batch_of(parts: &[String]) -> Vec<u8> {
-    let mut b = Vec::new();
+fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.as_ref().len() + 1).sum();
+    let mut b = Vec::with_capacity(len + 2);
     b.push(b'[');
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             b.push(b',');
         }
-        b.extend_from_slice(p.as_bytes());
+        b.extend_from_slice(p.as_ref().as_bytes());
     }
     b.extend_from_slice(b"]\n");
     b
+}
+
+/// The action a verdict stands for, if it is more than "allow".
+fn action_of(v: Verdict) -> Option<crate::policy::Action> {
+    match v {
+        Verdict::Block | Verdict::ShadowBlock => Some(crate::policy::Action::Block),
+        Verdict::Warn => Some(crate::policy::Action::Warn),
+        Verdict::Allow => None,
+    }
+}
+
+/// Runs a future that never waits (the memory store's operations) to its
+/// end on this thread, so a call L3 decides in memory needs no task.
+fn without_waiting<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => unreachable!("an in-memory L3 operation waited"),
+    }
 }
 
 struct AgentOutput {
@@ -631,16 +652,7 @@ impl Shared {
                 } else {
                     // Forward the allowed elements as one batch, each element's
                     // bytes unchanged.
-                    let mut b = Vec::with_capacity(line.len());
-                    b.push(b'[');
-                    for (i, p) in parts.iter().enumerate() {
-                        if i > 0 {
-                            b.push(b',');
-                        }
-                        b.extend_from_slice(p.as_bytes());
-                    }
-                    b.extend_from_slice(b"]\n");
-                    Forward::Parts(vec![b])
+                    Forward::Parts(vec![batch_of(&parts)])
                 };
                 AgentOutput {
                     forward,
@@ -755,38 +767,26 @@ impl Shared {
         if let Some(engine) = engine {
             let obs = self.call_obs(&engine, &d);
             d.sensitive = obs.sensitive.clone();
-            match engine.store.memory() {
-                Some(mem) => {
-                    // In memory: L3 is decided here, without awaiting; only
-                    // a call that L2 must score is finished off the pump.
-                    let st = mem.observe_call(&self.l3_key, &obs);
-                    let (require_l2, add) = self.apply_l3(&engine, &obs, &st, &mut d);
-                    if add > 0.0 {
-                        let r = mem.add_risk(&self.l3_key, obs.now_ms, add);
-                        self.set_risk(r, obs.now_ms);
-                    }
-                    if let Some(why) = d.cut.take() {
-                        mem.cut_egress(&self.l3_key, obs.now_ms, &why);
-                    }
-                    let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
-                    if !wants_l2 || d.decision.verdict == Verdict::Block {
-                        return self.conclude(d);
-                    }
-                    if self.cfg.semantic.is_none() {
-                        self.l2_failed(
-                            &mut d,
-                            "the session's risk requires L2 and no semantic backend is configured",
-                        );
-                        return self.conclude(d);
-                    }
-                    d.require_l2 = require_l2;
-                    Handled::Defer(Box::new(d))
-                }
-                _ => {
-                    d.obs = Some(obs);
-                    Handled::Defer(Box::new(d))
-                }
+            if engine.store.is_remote() {
+                d.obs = Some(obs);
+                return Handled::Defer(Box::new(d));
             }
+            // In memory: L3 is decided here, without a task; only a call
+            // that L2 must score is finished off the pump.
+            let require_l2 = without_waiting(self.run_l3(&engine, &obs, &mut d));
+            let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
+            if !wants_l2 || d.decision.verdict == Verdict::Block {
+                return self.conclude(d);
+            }
+            if self.cfg.semantic.is_none() {
+                self.l2_failed(
+                    &mut d,
+                    "the session's risk requires L2 and no semantic backend is configured",
+                );
+                return self.conclude(d);
+            }
+            d.require_l2 = require_l2;
+            Handled::Defer(Box::new(d))
         } else if self.cfg.semantic.is_some() && self.cfg.semantic_policy.enabled {
             Handled::Defer(Box::new(d))
         } else {
@@ -812,6 +812,45 @@ impl Shared {
             &d.decision.findings,
             crate::behavior::now_ms(),
         )
+    }
+
+    /// L3 for one call: observe it in the store, judge it, add the risk its
+    /// findings carry and record an egress cut. Returns whether the
+    /// session's risk requires L2.
+    async fn run_l3(
+        &self,
+        engine: &crate::behavior::Engine,
+        obs: &CallObs,
+        d: &mut Deferred,
+    ) -> bool {
+        let st = match engine.store.observe_call(&self.l3_key, obs).await {
+            Ok(st) => st,
+            Err(e) => {
+                d.decision.push(self.store_failure(engine, &e));
+                d.decision.finish();
+                return false;
+            }
+        };
+        let (require_l2, add) = self.apply_l3(engine, obs, &st, d);
+        if add > 0.0 {
+            match engine.store.add_risk(&self.l3_key, obs.now_ms, add).await {
+                Ok(r) => self.set_risk(r, obs.now_ms),
+                Err(e) => {
+                    d.decision.push(self.store_failure(engine, &e));
+                    d.decision.finish();
+                }
+            }
+        }
+        if let Some(why) = d.cut.take() {
+            if let Err(e) = engine
+                .store
+                .cut_egress(&self.l3_key, obs.now_ms, &why)
+                .await
+            {
+                tracing::error!("L3 could not record the egress cut in the state store: {e}");
+            }
+        }
+        require_l2
     }
 
     /// Adds L3's findings to the decision; returns whether L2 is required
@@ -874,25 +913,23 @@ impl Shared {
     }
 
     /// The state store failed: the profile's fail mode decides.
-    fn store_failed(
+    fn store_failure(
         &self,
         engine: &crate::behavior::Engine,
-        d: &mut Deferred,
         e: &dyn std::fmt::Display,
-    ) {
+    ) -> crate::inspect::Finding {
         let closed = engine.cfg.on_store_error == crate::behavior::FailMode::Closed;
         tracing::error!(
             "L3 state store failed: {e} (failing {})",
             if closed { "closed" } else { "open" }
         );
-        d.decision.push(fail_mode_finding(
+        fail_mode_finding(
             "BEH-STATE-UNAVAILABLE",
             Layer::L3,
             closed,
             format!("the L3 state store failed: {e}"),
             "set [behavior] on_state_error to choose between failing open and closed",
-        ));
-        d.decision.finish();
+        )
     }
 
     /// L2 was needed and gave no score: the profile's fail mode decides.
@@ -917,30 +954,7 @@ impl Shared {
     async fn finish(self: &Arc<Self>, mut d: Box<Deferred>) -> Handled {
         let mut require_l2 = d.require_l2;
         if let (Some(engine), Some(obs)) = (self.cfg.behavior.clone(), d.obs.take()) {
-            match engine.store.observe_call(&self.l3_key, &obs).await {
-                Ok(st) => {
-                    let (req, add) = self.apply_l3(&engine, &obs, &st, &mut d);
-                    require_l2 = req;
-                    if add > 0.0 {
-                        match engine.store.add_risk(&self.l3_key, obs.now_ms, add).await {
-                            Ok(r) => self.set_risk(r, obs.now_ms),
-                            Err(e) => self.store_failed(&engine, &mut d, &e),
-                        }
-                    }
-                    if let Some(why) = d.cut.take() {
-                        if let Err(e) = engine
-                            .store
-                            .cut_egress(&self.l3_key, obs.now_ms, &why)
-                            .await
-                        {
-                            tracing::error!(
-                                "L3 could not record the egress cut in the state store: {e}"
-                            );
-                        }
-                    }
-                }
-                Err(e) => self.store_failed(&engine, &mut d, &e),
-            }
+            require_l2 = self.run_l3(&engine, &obs, &mut d).await;
         }
         let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
         if wants_l2 && d.decision.verdict != Verdict::Block {
@@ -978,18 +992,16 @@ impl Shared {
             json!({ "score": sc.score, "reason": sc.reason, "cached": sc.cached,
                 "attempts": sc.attempts, "latency_us": sc.latency.as_micros() as u64 }),
         );
-        let verdict = crate::semantic::verdict_for(sc.score, p.warn, p.block);
-        let action = match verdict {
-            Verdict::Block => crate::policy::Action::Block,
-            Verdict::Warn => crate::policy::Action::Warn,
-            _ => return,
+        let Some(action) = action_of(crate::semantic::verdict_for(sc.score, p.warn, p.block))
+        else {
+            return;
         };
         let bound = if action == crate::policy::Action::Block {
             p.block
         } else {
             p.warn
         };
-        d.decision.push(crate::inspect::Finding {
+        let finding = crate::inspect::Finding {
             rule: "L2-SEMANTIC".into(),
             layer: Layer::L2,
             severity: if action == crate::policy::Action::Block {
@@ -1005,14 +1017,11 @@ impl Shared {
             location: "/params".into(),
             evidence: sc.reason.chars().take(160).collect(),
             hint: None,
-        });
+        };
+        let add = crate::behavior::risk_of(std::slice::from_ref(&finding));
+        d.decision.push(finding);
         d.decision.finish();
         if let Some(engine) = self.cfg.behavior.as_ref() {
-            let add = if action == crate::policy::Action::Block {
-                crate::behavior::weight::L2_BLOCK
-            } else {
-                crate::behavior::weight::L2_WARN
-            };
             let now = crate::behavior::now_ms();
             if let Ok(r) = engine.store.add_risk(&self.l3_key, now, add).await {
                 self.set_risk(r, now);
@@ -1639,30 +1648,22 @@ impl Shared {
         let Some(engine) = self.cfg.behavior.clone() else {
             return;
         };
-        let (finding, closed) = match engine.store.observe_result(&self.l3_key, &obs).await {
+        let finding = match engine.store.observe_result(&self.l3_key, &obs).await {
             Ok(st) => {
                 self.set_risk(st.risk, obs.now_ms);
                 if let Some(why) = &st.egress_cut {
                     self.shared_cut(&engine, why);
                 }
-                (crate::behavior::assess_result(&engine.cfg, &st), false)
+                crate::behavior::assess_result(&engine.cfg, &st)
             }
             Err(e) => {
-                let closed = engine.cfg.on_store_error == crate::behavior::FailMode::Closed;
-                tracing::error!("L3 state store failed on a result: {e}");
-                let mut f = fail_mode_finding(
-                    "BEH-STATE-UNAVAILABLE",
-                    Layer::L3,
-                    closed,
-                    format!("the L3 state store failed: {e}"),
-                    "set [behavior] on_state_error to choose between failing open and closed",
-                );
+                let mut f = self.store_failure(&engine, &e);
                 f.location = "/result".into();
-                (Some(f), closed)
+                Some(f)
             }
         };
         let Some(f) = finding else { return };
-        let block = f.action == crate::policy::Action::Block || closed;
+        let block = f.action == crate::policy::Action::Block;
         let shadow = self.cfg.mode == Mode::Shadow;
         let verdict = match (block, shadow) {
             (true, true) => Verdict::ShadowBlock,
@@ -1739,29 +1740,19 @@ impl Shared {
             let (action, message) = match r {
                 Ok(sc) => {
                     scores.insert(name.clone(), json!(sc.score));
-                    match crate::semantic::verdict_for(sc.score, p.warn, p.block) {
-                        Verdict::Block => (
-                            crate::policy::Action::Block,
-                            format!(
-                                "semantic score {:.2} for tool {name:?}: {}",
-                                sc.score, sc.reason
-                            ),
-                        ),
-                        Verdict::Warn => (
-                            crate::policy::Action::Warn,
-                            format!(
-                                "semantic score {:.2} for tool {name:?}: {}",
-                                sc.score, sc.reason
-                            ),
-                        ),
-                        _ => {
-                            self.server
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .unhide_tool(&name, "L2-METADATA");
-                            continue;
-                        }
-                    }
+                    let verdict = crate::semantic::verdict_for(sc.score, p.warn, p.block);
+                    let Some(action) = action_of(verdict) else {
+                        self.server
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .unhide_tool(&name, "L2-METADATA");
+                        continue;
+                    };
+                    let message = format!(
+                        "semantic score {:.2} for tool {name:?}: {}",
+                        sc.score, sc.reason
+                    );
+                    (action, message)
                 }
                 Err(e) => {
                     tracing::error!("L2 could not score tool {name:?}: {e}");
