@@ -19,8 +19,6 @@
 
 use criterion::{black_box, Criterion};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use vanguard::behavior::redis::RedisStore;
 use vanguard::behavior::store::MemoryStore;
@@ -186,66 +184,9 @@ fn time_memory(cfg: &BehaviorConfig, calls: &[ToolCall], n: usize) -> MemoryFigu
 
 // ------------------------------------------------------------------ redis
 
-fn redis_server_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("VANGUARD_TEST_REDIS_SERVER").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("redis-server"))
-        .find(|p| p.is_file())
-}
-
-/// A `redis-server` for this run, killed on drop.
-struct RedisServer {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start(bin: &PathBuf) -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
-        let dir = tempfile::tempdir().expect("redis work dir");
-        let child = Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let server = RedisServer {
-            child,
-            url: format!("redis://127.0.0.1:{port}/"),
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let ping = redis::Client::open(server.url.as_str())
-                .and_then(|c| c.get_connection())
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if ping.is_ok() {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../tests/fixtures/redis/support.rs"]
+mod redis_support;
+use redis_support::{find_redis_server, RedisServer};
 
 struct RedisFigures {
     call: (f64, f64),
@@ -326,7 +267,7 @@ fn main() {
         });
     }
 
-    match redis_server_bin() {
+    match find_redis_server() {
         None => {
             println!(
                 "behavior: redis part skipped: redis-server not found \
@@ -334,17 +275,17 @@ fn main() {
             );
             summary.push("redis skipped (no redis-server)".into());
         }
-        Some(bin) => {
-            let server = RedisServer::start(&bin);
+        Some(_) => {
+            let server = RedisServer::start();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("tokio runtime");
             let (store, mut ping) = rt.block_on(async {
-                let store = RedisStore::connect(&server.url, &cfg)
+                let store = RedisStore::connect(&server.url(), &cfg)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-                let ping = redis::Client::open(server.url.as_str())
+                let ping = redis::Client::open(server.url())
                     .expect("redis URL")
                     .get_multiplexed_async_connection()
                     .await

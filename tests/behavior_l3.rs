@@ -7,11 +7,14 @@
 //! session state.
 
 mod common;
+#[path = "fixtures/redis/support.rs"]
+mod redis_support;
 
 use common::*;
+use redis_support::RedisServer;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const CREDENTIALS: &str = "# deploy credentials\n\
@@ -317,70 +320,9 @@ fn a_long_ordinary_session_is_never_blocked() {
 
 // ------------------------------------------------------------------ Redis
 
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_server_bin() -> String {
-    if let Some(p) = test_env("VANGUARD_TEST_REDIS_SERVER") {
-        return p;
-    }
-    for d in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
-        let p = Path::new(d).join("redis-server");
-        if p.exists() {
-            return p.to_string_lossy().into_owned();
-        }
-    }
-    panic!(
-        "redis-server not found: run scripts/setup-test-env.sh (it installs Debian's redis-server)"
-    );
-}
-
-fn start_redis() -> Redis {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let child = Command::new(redis_server_bin())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn redis-server");
-    let up = wait_until(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(up, "redis-server did not start on port {port}");
-    Redis {
-        child,
-        port,
-        _dir: dir,
-    }
-}
-
 #[test]
 fn two_gateways_sharing_redis_share_the_session() {
-    let redis = start_redis();
+    let redis = RedisServer::start();
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let ws = Ws::new();
     let args = ["--state", url.as_str(), "--behavior-key", "agent-7"];
@@ -565,7 +507,7 @@ fn a_secret_read_then_sent_in_a_url_is_stopped() {
 
 #[test]
 fn an_egress_cut_on_one_gateway_reaches_the_other_through_redis() {
-    let redis = start_redis();
+    let redis = RedisServer::start();
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let ws = Ws::new();
     let profile = ws.root.join("cut.toml");

@@ -7,8 +7,6 @@
 //! test with a pointer to `scripts/setup-test-env.sh`).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use vanguard::behavior::redis::{session_key, RedisStore, CONNECT_TIMEOUT, OP_TIMEOUT};
 use vanguard::behavior::store::{MemoryStore, StoreParams};
@@ -17,131 +15,9 @@ use vanguard::behavior::{
     TaintAdd,
 };
 
-// ------------------------------------------------------------------ server
-
-fn redis_server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("VANGUARD_TEST_REDIS_SERVER").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "VANGUARD_TEST_REDIS_SERVER={} does not exist; run scripts/setup-test-env.sh",
-            p.display()
-        );
-        return p;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join("redis-server"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "redis-server not found (set VANGUARD_TEST_REDIS_SERVER or put it on PATH); \
-                 scripts/setup-test-env.sh installs Debian's redis-server"
-            )
-        })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a loopback port")
-}
-
-/// A `redis-server` of this test's own, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        // The port is free when picked; another process may take it before
-        // redis-server binds it, so a few tries.
-        for _ in 0..2 {
-            if let Ok(server) = Self::try_start_on(free_port()) {
-                return server;
-            }
-        }
-        Self::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> RedisServer {
-        Self::try_start_on(port).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn try_start_on(port: u16) -> Result<RedisServer, String> {
-        let dir = tempfile::tempdir().expect("redis work dir");
-        let child = Command::new(redis_server_bin())
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let mut server = RedisServer {
-            child,
-            port,
-            _dir: dir,
-        };
-        server.wait_ready().map(|()| server)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "redis-server on port {} exited: {status}",
-                    self.port
-                ));
-            }
-            let ping = redis::Client::open(self.url())
-                .and_then(|c| c.get_connection())
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if ping.is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err(format!(
-            "redis-server on port {} did not answer within 10 s",
-            self.port
-        ))
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection())
-            .expect("plain connection to redis-server")
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
-        assert_eq!(rc, 0, "kill({}, {sig})", self.child.id());
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+#[path = "fixtures/redis/support.rs"]
+mod redis_support;
+use redis_support::{free_port, RedisServer};
 
 async fn connect(server: &RedisServer, cfg: &BehaviorConfig) -> RedisStore {
     RedisStore::connect(&server.url(), cfg)
