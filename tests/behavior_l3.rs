@@ -56,6 +56,13 @@ impl Ws {
         }
     }
 
+    /// Writes a profile into the workspace; returns its path.
+    fn profile(&self, name: &str, text: &str) -> String {
+        let p = self.root.join(name);
+        std::fs::write(&p, text).expect("profile");
+        p.to_string_lossy().into_owned()
+    }
+
     fn p(&self, rel: &str) -> String {
         self.root.join(rel).to_string_lossy().into_owned()
     }
@@ -235,13 +242,11 @@ fn a_burst_of_identical_reads_gets_the_rate_verdict() {
 #[test]
 fn a_profile_can_lower_the_read_rate() {
     let ws = Ws::new();
-    let profile = ws.root.join("tight.toml");
-    std::fs::write(
-        &profile,
+    let profile = ws.profile(
+        "tight.toml",
         "extends = \"balanced\"\n[behavior]\nread = { warn = 5, block = 10 }\n",
-    )
-    .expect("profile");
-    let mut peer = ws.gateway(&["--profile", &profile.to_string_lossy()]);
+    );
+    let mut peer = ws.gateway(&["--profile", &profile]);
     let mut blocked = Vec::new();
     for i in 0..12 {
         let d = ["src", "docs"][i % 2];
@@ -368,12 +373,10 @@ fn unreachable_redis_fails_as_the_profile_says() {
     };
     let url = format!("redis://127.0.0.1:{port}/");
     // strict-like: closed → vanguard refuses to start, saying why.
-    let closed = ws.root.join("closed.toml");
-    std::fs::write(
-        &closed,
+    let closed = ws.profile(
+        "closed.toml",
         "extends = \"balanced\"\n[behavior]\non_state_error = \"closed\"\n",
-    )
-    .expect("profile");
+    );
     let out = Command::new(vanguard_bin())
         .args([
             "start",
@@ -384,7 +387,7 @@ fn unreachable_redis_fails_as_the_profile_says() {
             "--state",
             &url,
         ])
-        .args(["--profile", &closed.to_string_lossy()])
+        .args(["--profile", &closed])
         .stdin(Stdio::null())
         .output()
         .expect("run vanguard");
@@ -420,13 +423,11 @@ fn unreachable_redis_fails_as_the_profile_says() {
 fn strict_blocks_any_outbound_call_after_a_sensitive_read_and_cuts_egress() {
     let ws = Ws::new();
     // strict, with the risk score halving every 2 s so recovery is quick.
-    let profile = ws.root.join("strict-fast.toml");
-    std::fs::write(
-        &profile,
+    let profile = ws.profile(
+        "strict-fast.toml",
         "extends = \"strict\"\n[behavior]\nrisk_half_life_secs = 2\n",
-    )
-    .expect("profile");
-    let mut peer = ws.gateway(&["--profile", &profile.to_string_lossy()]);
+    );
+    let mut peer = ws.gateway(&["--profile", &profile]);
     let r = peer.call_tool(
         "read_text_file",
         json!({"path": ws.p("deploy/credentials.txt")}),
@@ -510,13 +511,10 @@ fn an_egress_cut_on_one_gateway_reaches_the_other_through_redis() {
     let redis = RedisServer::start();
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let ws = Ws::new();
-    let profile = ws.root.join("cut.toml");
-    std::fs::write(
-        &profile,
+    let prof = ws.profile(
+        "cut.toml",
         "extends = \"balanced\"\n[behavior]\ncut_egress = true\n",
-    )
-    .expect("profile");
-    let prof = profile.to_string_lossy().into_owned();
+    );
     let args = [
         "--state",
         url.as_str(),

@@ -309,41 +309,42 @@ fn a_slow_score_holds_back_only_its_own_call() {
 
 #[test]
 fn semantic_without_a_backend_is_a_configuration_error() {
-    let out = Command::new(vanguard_bin())
-        .args([
+    // `vanguard start --semantic` with some backend variables set and
+    // others removed; returns its stderr after checking the exit status.
+    let refused = |set: &[(&str, &str)], removed: &[&str]| -> String {
+        let mut cmd = Command::new(vanguard_bin());
+        cmd.args([
             "start",
             "--semantic",
             "--server",
             "true",
             "--audit-log",
             "off",
-        ])
-        .env_remove("VANGUARD_SEMANTIC_CUSTOM_URL")
-        .env_remove("VANGUARD_OPENAI_API_KEY")
-        .env_remove("VANGUARD_OLLAMA_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vanguard");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        ]);
+        for (k, v) in set {
+            cmd.env(k, v);
+        }
+        for k in removed {
+            cmd.env_remove(k);
+        }
+        let out = cmd.stdin(Stdio::null()).output().expect("run vanguard");
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(
+        &[],
+        &[
+            "VANGUARD_SEMANTIC_CUSTOM_URL",
+            "VANGUARD_OPENAI_API_KEY",
+            "VANGUARD_OLLAMA_URL",
+        ],
+    );
     assert!(err.contains("VANGUARD_OLLAMA_URL"), "{err}");
     // Half a backend names what is missing.
-    let out = Command::new(vanguard_bin())
-        .args([
-            "start",
-            "--semantic",
-            "--server",
-            "true",
-            "--audit-log",
-            "off",
-        ])
-        .env("VANGUARD_SEMANTIC_CUSTOM_URL", "http://127.0.0.1:9/v1")
-        .env_remove("VANGUARD_SEMANTIC_CUSTOM_MODEL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vanguard");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(
+        &[("VANGUARD_SEMANTIC_CUSTOM_URL", "http://127.0.0.1:9/v1")],
+        &["VANGUARD_SEMANTIC_CUSTOM_MODEL"],
+    );
     assert!(err.contains("VANGUARD_SEMANTIC_CUSTOM_MODEL"), "{err}");
 }
 
