@@ -559,7 +559,8 @@ pub fn call_paths(args: Option<&serde_json::Value>) -> Vec<String> {
     out
 }
 
-/// Builds L3's view of a `tools/call`: its capabilities (profile override,
+/// Builds L3's view of a `tools/call` whose path arguments are `paths`
+/// ([`call_paths`]): its capabilities (profile override,
 /// else what the listing said, else the name; plus what the arguments
 /// show), whether it reads a sensitive path, fingerprints of what it could
 /// carry out, and the earlier layers' risk.
@@ -568,6 +569,7 @@ pub fn call_obs(
     tool: &str,
     args: Option<&serde_json::Value>,
     listed: Option<Caps>,
+    paths: Vec<String>,
     findings: &[Finding],
     now_ms: u64,
 ) -> CallObs {
@@ -577,7 +579,6 @@ pub fn call_obs(
             .unwrap_or_else(|| capability::infer_tool(tool, None, None))
             .union(capability::infer_args(args)),
     };
-    let paths = call_paths(args);
     let reads = caps.has(Capability::Read) || caps.has(Capability::List) || caps.is_empty();
     let sensitive = if reads {
         paths

@@ -350,7 +350,15 @@ impl Runner {
                     .and_then(Value::as_str)
                     .unwrap_or("");
                 let args = params.and_then(|p| p.get("arguments"));
-                let obs = b::call_obs(&self.behavior, tool, args, None, &d.findings, now);
+                let obs = b::call_obs(
+                    &self.behavior,
+                    tool,
+                    args,
+                    None,
+                    b::call_paths(args),
+                    &d.findings,
+                    now,
+                );
                 let st = store.observe_call(&key, &obs);
                 let a = b::assess_call(&self.behavior, &obs, &st);
                 if a.risk_add > 0.0 {

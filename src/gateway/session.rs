@@ -148,6 +148,9 @@ struct Deferred {
     started: Instant,
     obs: Option<CallObs>,
     sensitive: Option<(Sensitivity, String)>,
+    /// Path-like arguments of a `tools/call` (for L3, and for naming what a
+    /// kernel denial in the result was about).
+    paths: Vec<String>,
     /// L3 (already applied) found that the session's risk requires L2.
     require_l2: bool,
     /// L3 cut the egress for this reason: record it in the store.
@@ -284,25 +287,6 @@ where
     let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
     shared.cfg.audit.flush();
     outcome
-}
-
-/// The path-like arguments of a `tools/call` (at most four).
-fn call_paths(method: &str, params: Option<&Value>) -> Vec<String> {
-    let mut out = Vec::new();
-    if method != "tools/call" {
-        return out;
-    }
-    if let Some(args) = params.and_then(|p| p.get("arguments")) {
-        crate::inspect::arguments::walk(args, |a| {
-            if out.len() < 4
-                && crate::inspect::arguments::classify(&a, false)
-                    .contains(crate::inspect::arguments::Kind::PATH)
-            {
-                out.push(a.value.to_string());
-            }
-        });
-    }
-    out
 }
 
 /// Resolves when SIGINT, SIGTERM or SIGHUP arrives.
@@ -748,7 +732,13 @@ impl Shared {
                 .inspector
                 .inspect_request(&method, params.as_ref(), hints)
         };
+        let paths = if method == "tools/call" {
+            crate::behavior::call_paths(params.as_ref().and_then(|p| p.get("arguments")))
+        } else {
+            Vec::new()
+        };
         let mut d = Deferred {
+            paths,
             id,
             method,
             params,
@@ -809,6 +799,7 @@ impl Shared {
             &tool,
             args,
             listed,
+            d.paths.clone(),
             &d.decision.findings,
             crate::behavior::now_ms(),
         )
@@ -1054,10 +1045,10 @@ impl Shared {
         let Deferred {
             id,
             method,
-            params,
             decision,
             started,
             sensitive,
+            paths,
             detail,
             ..
         } = d;
@@ -1100,7 +1091,7 @@ impl Shared {
                     pending.insert(
                         id,
                         Pending {
-                            paths: call_paths(&method, params.as_ref()),
+                            paths,
                             method,
                             tool: decision.tool,
                             since: started,
