@@ -13,6 +13,8 @@ pub mod bench;
 pub mod cli;
 pub mod gateway;
 pub mod inspect;
+pub mod launch;
+pub mod pins;
 pub mod policy;
 pub mod protocol;
 pub mod sandbox;

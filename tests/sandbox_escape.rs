@@ -24,6 +24,7 @@ fn input(argv: &[&str]) -> PlanInput {
         cwd: None,
         strict_seccomp: false,
         limits: ResourceLimits::default(),
+        grants: vec![],
     }
 }
 

@@ -95,7 +95,15 @@ pub fn run(a: DoctorArgs) -> u8 {
         (None, None) => (vec!["true".to_string()], CommandSource::StandIn),
     };
     let support = probe::probe();
-    let plan = crate::policy::plan::sandbox_plan(&policy, &argv);
+    let plan = super::start::resolve_server(
+        &policy,
+        &argv,
+        a.policy.cache_dir.as_deref(),
+        crate::launch::Reach::Describe,
+        false,
+    )
+    .map_err(|_| "the server command could not be resolved".to_string())
+    .and_then(|r| super::start::plan_for(&policy, &r));
     let trial = match (&plan, policy.sandbox.level) {
         (Ok(_), SandboxLevel::Off) | (Err(_), _) => None,
         (Ok(_), _) => Some(trial(&policy)),
@@ -132,7 +140,7 @@ pub fn run(a: DoctorArgs) -> u8 {
 fn trial(policy: &Policy) -> Trial {
     let mut lenient = policy.clone();
     lenient.sandbox.level = SandboxLevel::BestEffort;
-    let plan = match crate::policy::plan::sandbox_plan(&lenient, &["true".to_string()]) {
+    let plan = match crate::policy::plan::sandbox_plan(&lenient, &["true".to_string()], &[], None) {
         Ok(p) => p,
         Err(e) => {
             return Trial {

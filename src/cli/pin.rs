@@ -1,8 +1,8 @@
 //! `vanguard pin show|diff|approve`: look at and accept pinned tool definitions.
 
 use super::*;
-use crate::gateway::pins::PinStore;
 use crate::inspect::pinning;
+use crate::pins::PinStore;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]

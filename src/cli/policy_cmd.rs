@@ -50,14 +50,32 @@ pub fn run(cmd: PolicyCmd) -> u8 {
                 None => p.server.command.clone(),
             };
             match argv {
-                Some(argv) => match crate::policy::plan::sandbox_plan(&p, &argv) {
-                    Ok(plan) => println!(
-                        "\nkernel sandbox plan for `{}`:\n{}",
-                        argv.join(" "),
-                        plan.explain()
-                    ),
-                    Err(e) => println!("\nkernel sandbox plan: cannot be built: {e}"),
-                },
+                Some(argv) => {
+                    let resolved = match super::start::resolve_server(
+                        &p,
+                        &argv,
+                        policy.cache_dir.as_deref(),
+                        crate::launch::Reach::Describe,
+                        false,
+                    ) {
+                        Ok(r) => r,
+                        Err(code) => return code,
+                    };
+                    if !resolved.explain.is_empty() {
+                        println!("\nserver command `{}`:", argv.join(" "));
+                        for line in &resolved.explain {
+                            println!("  {line}");
+                        }
+                    }
+                    match super::start::plan_for(&p, &resolved) {
+                        Ok(plan) => println!(
+                            "\nkernel sandbox plan for `{}`:\n{}",
+                            resolved.argv.join(" "),
+                            plan.explain()
+                        ),
+                        Err(e) => println!("\nkernel sandbox plan: cannot be built: {e}"),
+                    }
+                }
                 None => println!(
                     "\nkernel sandbox plan: pass --server \"CMD\" to see the plan for a command"
                 ),

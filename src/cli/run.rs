@@ -35,7 +35,17 @@ pub fn run(a: RunArgs) -> u8 {
     let name = a.command.first().cloned().unwrap_or_default();
     // The plan owns the private temp dir and the cgroup: it lives until the
     // command has been reaped, at the end of this function.
-    let plan = match crate::policy::plan::sandbox_plan(&policy, &a.command) {
+    let resolved = match super::start::resolve_server(
+        &policy,
+        &a.command,
+        a.policy.cache_dir.as_deref(),
+        crate::launch::Reach::Install,
+        false,
+    ) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let plan = match super::start::plan_for(&policy, &resolved) {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };

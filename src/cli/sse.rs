@@ -66,6 +66,8 @@ pub struct SseArgs {
 struct PolicyLauncher {
     policy: Policy,
     argv: Vec<String>,
+    /// What `argv` resolved to, once, at start (packages installed and verified).
+    resolved: crate::launch::Resolved,
     inspector: Arc<Inspector>,
     audit: AuditSink,
     server_id: String,
@@ -76,7 +78,7 @@ struct PolicyLauncher {
 
 impl Launcher for PolicyLauncher {
     fn launch(&self, session_id: &str, who: Option<&Principal>) -> Result<Launched, String> {
-        let plan = crate::policy::plan::sandbox_plan(&self.policy, &self.argv)?;
+        let plan = super::start::plan_for(&self.policy, &self.resolved)?;
         let upstream = Upstream::spawn(&plan).map_err(|e| e.to_string())?;
         if let Some(e) = &upstream.enforcement {
             if !e.fully_enforced() && self.policy.sandbox.level != SandboxLevel::Off {
@@ -152,8 +154,19 @@ pub fn run(a: SseArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Resolve (and install) the server once, before serving.
+    let resolved = match super::start::resolve_server(
+        &policy,
+        &argv,
+        a.gateway.policy.cache_dir.as_deref(),
+        crate::launch::Reach::Install,
+        false,
+    ) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     // Fail at start, not on the first session, when the plan cannot be made.
-    if let Err(e) = crate::policy::plan::sandbox_plan(&policy, &argv) {
+    if let Err(e) = super::start::plan_for(&policy, &resolved) {
         return fail(EXIT_SPAWN, e);
     }
     let cfg = HttpConfig {
@@ -194,6 +207,7 @@ pub fn run(a: SseArgs) -> u8 {
         tool_auth: auth.tool_auth.clone(),
         policy,
         argv,
+        resolved,
         inspector,
         audit: audit.clone(),
     });

@@ -4,6 +4,7 @@ use super::*;
 use crate::audit::AuditSink;
 use crate::gateway::{self, Outcome, SessionConfig};
 use crate::inspect::Inspector;
+use crate::launch;
 use crate::policy::{self, Mode, NetMode, Overrides, Policy, SandboxLevel};
 use crate::transport::child::Upstream;
 use std::path::PathBuf;
@@ -33,6 +34,14 @@ pub struct CommonPolicyArgs {
     /// (repeatable; used with --net allowlist).
     #[arg(long = "allow-host", value_name = "HOST:PORT")]
     pub allow_hosts: Vec<String>,
+    /// Where packages that launchers (npx, uvx, …) resolve are installed
+    /// (default: $XDG_CACHE_HOME/vanguard).
+    #[arg(long, env = "VANGUARD_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Pin file for tool definitions and resolved packages (default: the
+    /// profile's, $XDG_STATE_HOME/vanguard/pins.json).
+    #[arg(long)]
+    pub pins: Option<PathBuf>,
 }
 
 impl CommonPolicyArgs {
@@ -44,6 +53,7 @@ impl CommonPolicyArgs {
             sandbox: self.sandbox,
             net: self.net,
             allow_hosts: self.allow_hosts.clone(),
+            pins: self.pins.clone(),
             ..Default::default()
         }
     }
@@ -68,9 +78,6 @@ pub struct GatewayArgs {
     /// Maximum length of one JSON-RPC line in bytes (default 4 MiB).
     #[arg(long)]
     pub max_line_bytes: Option<usize>,
-    /// Pin file for tool definitions (default: the profile's, $XDG_STATE_HOME/vanguard/pins.json).
-    #[arg(long)]
-    pub pins: Option<PathBuf>,
     /// Score every tool call with L2 (the backend comes from VANGUARD_SEMANTIC_CUSTOM_URL,
     /// VANGUARD_OPENAI_API_KEY or VANGUARD_OLLAMA_URL; see the README).
     #[arg(long)]
@@ -92,7 +99,6 @@ impl GatewayArgs {
         ov.mode = self.mode;
         ov.audit_path = self.audit_log.clone();
         ov.max_line_bytes = self.max_line_bytes;
-        ov.pins = self.pins.clone();
         ov.semantic = self.semantic;
         ov.state = self.state.clone();
         let policy = load_policy(&self.policy.profile, &ov)?;
@@ -185,6 +191,56 @@ pub(crate) fn load_policy(spec: &str, ov: &Overrides) -> Result<Policy, u8> {
     policy::load(spec, ov).map_err(|e| fail(EXIT_CONFIG, format!("invalid configuration: {e}")))
 }
 
+/// Resolves the server command line as users configure it (npx, uvx, bins,
+/// version-manager shims) into what runs in the sandbox; `Install` may run
+/// the package manager (outside the sandbox) and prints progress.
+pub(crate) fn resolve_server(
+    policy: &Policy,
+    argv: &[String],
+    cache: Option<&std::path::Path>,
+    reach: launch::Reach,
+    update: bool,
+) -> Result<launch::Resolved, u8> {
+    let opts = launch::Options {
+        cache: cache
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(launch::Options::default_cache),
+        pins: pins_path(policy),
+        cwd: policy.server.cwd.clone(),
+        reach,
+        require_approval: policy.pinning.mode == policy::PinMode::Require,
+        install_scripts: policy.server.install_scripts,
+        update,
+        progress: reach == launch::Reach::Install,
+    };
+    launch::resolve(argv, &opts).map_err(|e| match e {
+        launch::LaunchError::Parse(_) => fail(EXIT_CONFIG, format!("server command: {e}")),
+        _ => fail(EXIT_SPAWN, e),
+    })
+}
+
+/// The pin file of a policy (tool pins and package pins).
+pub(crate) fn pins_path(policy: &Policy) -> PathBuf {
+    policy.pinning.file.clone().unwrap_or_else(|| {
+        policy::Vars::from_env(None)
+            .state
+            .join("vanguard/pins.json")
+    })
+}
+
+/// The sandbox plan for a resolved server under a policy.
+pub(crate) fn plan_for(
+    policy: &Policy,
+    r: &launch::Resolved,
+) -> Result<crate::sandbox::Plan, String> {
+    if let Some(why) = &r.unsandboxable {
+        if policy.sandbox.level != SandboxLevel::Enforce {
+            tracing::warn!("not sandboxed: {why}");
+        }
+    }
+    policy::plan::sandbox_plan(policy, &r.argv, &r.grants, r.unsandboxable.as_deref())
+}
+
 /// The server argv: `--server` split like a shell would, or the profile's.
 pub(crate) fn server_argv(server: Option<&str>, policy: &Policy) -> Result<Vec<String>, u8> {
     match server {
@@ -211,7 +267,17 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let plan = match policy::plan::sandbox_plan(&policy, &argv) {
+    let resolved = match resolve_server(
+        &policy,
+        &argv,
+        a.gateway.policy.cache_dir.as_deref(),
+        launch::Reach::Install,
+        false,
+    ) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let plan = match plan_for(&policy, &resolved) {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
@@ -367,5 +433,9 @@ pub(crate) fn exit_code(o: &Outcome) -> u8 {
             }
         }
         Outcome::Signalled(n) => 128u8.saturating_add(*n as u8),
+        Outcome::Failed(why) => {
+            tracing::error!("the session failed: {why}");
+            EXIT_INTERNAL
+        }
     }
 }

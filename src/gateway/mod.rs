@@ -9,7 +9,6 @@
 //! Both pumps write to the agent through one channel, so every line reaches
 //! the agent whole and in the order it was decided.
 
-pub mod pins;
 pub mod server_side;
 pub mod session;
 

@@ -7,11 +7,11 @@
 //! redacted, or either replaced by an error. In shadow mode every decision
 //! is recorded but nothing is changed.
 
-use super::pins::{PinEntry, PinStore};
 use crate::inspect::metadata::{self, MetadataLimits};
 use crate::inspect::pinning::{self, Fingerprint};
 use crate::inspect::secrets::{self, Rewrite};
 use crate::inspect::{Finding, Layer};
+use crate::pins::{PinEntry, PinStore};
 use crate::policy::{
     Action, DriftAction, MetadataAction, MetadataConfig, NewTools, PinMode, PinningConfig,
     ResultAction, ResultsConfig, Severity,

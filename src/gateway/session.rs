@@ -98,6 +98,9 @@ pub enum Outcome {
     UpstreamExited(ExitStatus),
     /// We were asked to stop by a signal.
     Signalled(i32),
+    /// The session failed inside vanguard (a panic caught at the session
+    /// boundary); the server was killed.
+    Failed(String),
 }
 
 struct Pending {
@@ -164,12 +167,7 @@ type Tx = mpsc::Sender<Vec<u8>>;
 const CHANNEL: usize = 1024;
 
 /// Runs a session until the agent or the server ends it.
-pub async fn run<R, W>(
-    agent_in: R,
-    agent_out: W,
-    mut upstream: Upstream,
-    cfg: SessionConfig,
-) -> Outcome
+pub async fn run<R, W>(agent_in: R, agent_out: W, upstream: Upstream, cfg: SessionConfig) -> Outcome
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -209,6 +207,39 @@ where
                 "enabled": shared.cfg.semantic_policy.enabled })) }),
     );
 
+    // The session boundary: a panic anywhere in the session's own task is
+    // caught here, the server's process group is killed and the session's
+    // end is still recorded, so nothing is orphaned and nothing is lost.
+    let pid = upstream.pid;
+    let task = tokio::spawn(drive(shared.clone(), agent_in, agent_out, upstream));
+    match task.await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            Upstream::signal_group(pid, libc::SIGKILL);
+            let why = if e.is_panic() {
+                "a panic in the session"
+            } else {
+                "the session task was cancelled"
+            };
+            tracing::error!(pid, "session ended by {why}; the server was killed");
+            shared.lifecycle("session_end", json!({ "outcome": "Failed", "error": why }));
+            shared.cfg.audit.flush();
+            Outcome::Failed(why.to_string())
+        }
+    }
+}
+
+/// The session proper: both pumps, then the shutdown order.
+async fn drive<R, W>(
+    shared: Arc<Shared>,
+    agent_in: R,
+    agent_out: W,
+    mut upstream: Upstream,
+) -> Outcome
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (agent_tx, agent_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
     let (up_tx, up_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
     let agent_writer = tokio::spawn(write_loop(agent_out, agent_rx));
@@ -349,11 +380,16 @@ async fn shutdown(
         "server did not exit after stdin closed; sending SIGTERM"
     );
     Upstream::signal_group(pid, libc::SIGTERM);
-    if tokio::time::timeout(term_grace, &mut *exit).await.is_err() {
+    // A oneshot receiver must not be polled again once it has completed.
+    let exited = tokio::time::timeout(term_grace, &mut *exit).await.is_ok();
+    if !exited {
         tracing::warn!(pid, "server ignored SIGTERM; sending SIGKILL");
     }
+    // Whatever is left of the group (the leader's children) goes too.
     Upstream::signal_group(pid, libc::SIGKILL);
-    let _ = tokio::time::timeout(Duration::from_secs(2), &mut *exit).await;
+    if !exited {
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut *exit).await;
+    }
     true
 }
 
@@ -1901,6 +1937,9 @@ impl Shared {
             }
             Outcome::Signalled(n) => {
                 format!("vanguard was stopped by signal {n} before the server answered")
+            }
+            Outcome::Failed(why) => {
+                format!("the session failed ({why}) before the server answered")
             }
         };
         for (id, p) in drained {

@@ -311,7 +311,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 command,
                 cwd,
                 env,
-                env_set
+                env_set,
+                install_scripts
             }
         ),
         limits: section!(
@@ -616,6 +617,7 @@ fn finish(
                 .unwrap_or_else(|| vars.cwd.clone()),
             env: server.env.unwrap_or_default(),
             env_set: server.env_set.unwrap_or_default(),
+            install_scripts: server.install_scripts.unwrap_or(false),
         },
         max_line_bytes,
         stderr_lines_per_sec: limits.stderr_lines_per_sec.unwrap_or(200),

@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub cwd: PathBuf,
     pub env: Vec<String>,
     pub env_set: BTreeMap<String, String>,
+    /// Run a launched package's install scripts (outside the sandbox).
+    pub install_scripts: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -7,16 +7,35 @@ use super::*;
 use crate::sandbox::egress::{AllowList, Budgets, EgressConfig};
 use crate::sandbox::{self, Plan, PlanInput, ResourceLimits};
 
-pub fn sandbox_plan(p: &Policy, argv: &[String]) -> Result<Plan, String> {
+/// The plan for `argv` under `p`. `grants` are read grants a launcher
+/// resolved (the package tree); `unsandboxable` says why the command cannot
+/// be sandboxed at all (a container launcher): `enforce` refuses it, the
+/// other levels run it without a sandbox.
+pub fn sandbox_plan(
+    p: &Policy,
+    argv: &[String],
+    grants: &[sandbox::BaselineEntry],
+    unsandboxable: Option<&str>,
+) -> Result<Plan, String> {
+    let mut level = p.sandbox.level;
+    if let Some(why) = unsandboxable {
+        if level == SandboxLevel::Enforce {
+            return Err(format!(
+                "sandbox level enforce refuses this server: {why} (use --sandbox best-effort to run it unsandboxed, with inspection only)"
+            ));
+        }
+        level = SandboxLevel::Off;
+    }
     let net = match p.network.mode {
         NetMode::None => sandbox::NetMode::None,
         NetMode::Host => sandbox::NetMode::Host,
-        NetMode::Allowlist if p.sandbox.level == SandboxLevel::Off => {
+        NetMode::Allowlist if level == SandboxLevel::Off && unsandboxable.is_none() => {
             return Err("network mode \"allowlist\" needs the sandbox (the server's own network namespace, whose only way out is the egress proxy); with --sandbox off the server would have the host's network".into())
         }
+        NetMode::Allowlist if level == SandboxLevel::Off => sandbox::NetMode::Host,
         NetMode::Allowlist => sandbox::NetMode::Allowlist,
     };
-    let level = match p.sandbox.level {
+    let level = match level {
         SandboxLevel::Enforce => sandbox::Level::Enforce,
         SandboxLevel::BestEffort => sandbox::Level::BestEffort,
         SandboxLevel::Off => sandbox::Level::Off,
@@ -48,6 +67,7 @@ pub fn sandbox_plan(p: &Policy, argv: &[String]) -> Result<Plan, String> {
         cwd: Some(p.server.cwd.clone()),
         strict_seccomp: p.sandbox.strict_seccomp,
         limits,
+        grants: grants.to_vec(),
     };
     Plan::build(input).map_err(|e| e.to_string())
 }

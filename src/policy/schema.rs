@@ -56,6 +56,9 @@ pub struct ServerSection {
     pub env: Option<Vec<String>>,
     /// Variables set for the server.
     pub env_set: Option<BTreeMap<String, String>>,
+    /// Run the install scripts of a package a launcher (npx, uvx, …)
+    /// installs. They run outside the sandbox, so the default is false.
+    pub install_scripts: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -142,84 +142,98 @@ pub fn compute(program: &Path, argv: &[String], cwd: &Path) -> Vec<BaselineEntry
             }
         }
     }
-    program_entries(&mut out, program, argv, cwd, 0);
+    program_entries(&mut out, program, argv, cwd);
     out
 }
 
 /// Adds the program's installation, its interpreter (via the shebang) and the
 /// script package it runs.
-fn program_entries(
-    out: &mut Vec<BaselineEntry>,
-    program: &Path,
-    argv: &[String],
-    cwd: &Path,
-    depth: u8,
-) {
+///
+/// A `#!` script (an npm bin such as `node_modules/.bin/mcp-server-filesystem`,
+/// a console script in a venv) is the script itself: its package tree is
+/// granted from its real path, and its interpreter's installation too.
+fn program_entries(out: &mut Vec<BaselineEntry>, program: &Path, argv: &[String], cwd: &Path) {
     let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    if let Some(interp) = shebang_interpreter(&real) {
+        interpreter_entries(out, &interp);
+        script_entries(out, program, &real, Runtime::of(&interp));
+        // `#!/usr/bin/env node` with arguments of its own is rare; the
+        // script's own arguments are the server's, never a script to grant.
+        return;
+    }
+    interpreter_entries(out, program);
     let runtime = Runtime::of(&real).max_with(Runtime::of(program));
-    if let Some(prefix) = install_prefix(&real) {
+    if runtime == Runtime::Git {
         push(
-            out,
-            prefix,
-            Access::Read,
-            "the program's installation prefix",
-        );
-    }
-    // A venv's bin/python is a link to the base interpreter; the venv itself
-    // (pyvenv.cfg, site-packages) sits next to the unresolved path.
-    if let Some(venv) = venv_root(program) {
-        push(
-            out,
-            venv,
-            Access::Read,
-            "the program's Python virtual environment",
-        );
-    }
-    if let Some(pyenv) = pyenv_root(program) {
-        push(
-            out,
-            pyenv,
-            Access::Read,
-            "pyenv, which the shim runs to pick the interpreter",
-        );
-    }
-    match runtime {
-        Runtime::Git => push(
             out,
             "/etc/gitconfig".into(),
             Access::Read,
             "system git configuration",
-        ),
-        Runtime::Node => {
-            if matches!(
-                program.file_name().and_then(|n| n.to_str()),
-                Some("npx" | "npm")
-            ) {
-                if let Some(home) = std::env::var_os("HOME") {
-                    push(
-                        out,
-                        Path::new(&home).join(".npm"),
-                        Access::Read,
-                        "npm's package cache, where npx runs packages from",
-                    );
-                }
-            }
-        }
-        _ => {}
+        );
     }
     if matches!(runtime, Runtime::Node | Runtime::Python | Runtime::Shell) {
         if let Some(script) = script_argument(runtime, argv.get(1..).unwrap_or_default(), cwd) {
-            let (root, reason) = match package_root(runtime, &script) {
-                Some(root) => (root, "the package of the script the interpreter runs"),
-                None => (script, "the script the interpreter runs"),
-            };
-            push(out, root, Access::Read, reason);
+            script_entries(out, &script, &script, runtime);
         }
     }
-    if depth == 0 {
-        if let Some(interp) = shebang_interpreter(&real) {
-            program_entries(out, &interp, argv, cwd, depth + 1);
+}
+
+/// An interpreter or native program: its installation prefix (or, under a
+/// home directory, only its version manager's version directory, else the
+/// file alone), and the venv it belongs to.
+fn interpreter_entries(out: &mut Vec<BaselineEntry>, program: &Path) {
+    let real = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    match install_prefix(&real) {
+        Some(Prefix::Dir(prefix, reason)) => push(out, prefix, Access::Read, reason),
+        Some(Prefix::File) => push(
+            out,
+            real.clone(),
+            Access::Read,
+            "the program itself (its directory is under a home directory)",
+        ),
+        None => {}
+    }
+    // A venv's bin/python is a link to the base interpreter; the venv itself
+    // (pyvenv.cfg, site-packages) sits next to the unresolved path.
+    for p in [program, real.as_path()] {
+        if let Some(venv) = venv_root(p) {
+            push(
+                out,
+                venv,
+                Access::Read,
+                "the program's Python virtual environment",
+            );
         }
+    }
+}
+
+/// The package a script belongs to (npm tree, site-packages, venv), or the
+/// script alone.
+fn script_entries(out: &mut Vec<BaselineEntry>, program: &Path, real: &Path, runtime: Runtime) {
+    for p in [program, real] {
+        if let Some(venv) = venv_root(p) {
+            push(
+                out,
+                venv,
+                Access::Read,
+                "the script's Python virtual environment",
+            );
+            return;
+        }
+    }
+    match package_root(runtime, real) {
+        Some(root) => push(
+            out,
+            root,
+            Access::Read,
+            "the package of the script the interpreter runs",
+        ),
+        None => push(
+            out,
+            real.to_path_buf(),
+            Access::Read,
+            "the script the interpreter runs",
+        ),
     }
 }
 
@@ -235,11 +249,95 @@ impl Runtime {
     }
 }
 
+/// What to grant for a program outside the system directories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prefix {
+    /// This directory, for this reason.
+    Dir(PathBuf, &'static str),
+    /// Only the program file: it lives under a home directory, outside any
+    /// version directory vanguard recognises.
+    File,
+}
+
+/// Version directories of language version managers and tool installers,
+/// relative to a home directory: a sequence of fixed components, then the
+/// number of components that name the version.
+const VERSION_DIRS: &[(&[&str], usize, &str)] = &[
+    (
+        &[".nvm", "versions", "node"],
+        1,
+        "the nvm version directory of the interpreter",
+    ),
+    (
+        &[".local", "share", "fnm", "node-versions"],
+        2,
+        "the fnm version directory of the interpreter",
+    ),
+    (
+        &[".fnm", "node-versions"],
+        2,
+        "the fnm version directory of the interpreter",
+    ),
+    (
+        &[".volta", "tools", "image", "node"],
+        1,
+        "the volta version directory of the interpreter",
+    ),
+    (
+        &[".asdf", "installs"],
+        2,
+        "the asdf version directory of the interpreter",
+    ),
+    (
+        &[".local", "share", "mise", "installs"],
+        2,
+        "the mise version directory of the interpreter",
+    ),
+    (
+        &[".pyenv", "versions"],
+        1,
+        "the pyenv version directory of the interpreter",
+    ),
+    (
+        &[".nodenv", "versions"],
+        1,
+        "the nodenv version directory of the interpreter",
+    ),
+    (
+        &[".local", "share", "uv", "python"],
+        1,
+        "the uv-managed Python installation",
+    ),
+    (&[".rustup", "toolchains"], 1, "the rustup toolchain"),
+    (&[".bun"], 0, "bun's installation"),
+    (&[".deno"], 0, "deno's installation"),
+];
+
 /// The prefix that holds a program and its libraries, when it is not already
-/// in the system baseline: `/opt/x/bin/tool` → `/opt/x`.
-pub fn install_prefix(real: &Path) -> Option<PathBuf> {
+/// in the system baseline: `/opt/x/bin/tool` → `/opt/x`. Under a home
+/// directory only a version manager's version directory counts
+/// (`~/.nvm/versions/node/v22.1.0`); anything else there is granted as the
+/// file alone, never a prefix like `~/.local` or `~/.cargo` that holds
+/// credentials next to programs.
+pub fn install_prefix(real: &Path) -> Option<Prefix> {
     if under_system(real) {
         return None;
+    }
+    if let Some(home) = home_of(real) {
+        let rel: Vec<_> = real.strip_prefix(&home).ok()?.components().collect();
+        for (fixed, version_parts, reason) in VERSION_DIRS {
+            let n = fixed.len() + version_parts;
+            let matches = rel.len() > n
+                && rel
+                    .iter()
+                    .zip(fixed.iter())
+                    .all(|(c, f)| c.as_os_str() == *f);
+            if matches {
+                let dir: PathBuf = rel.iter().take(n).collect();
+                return Some(Prefix::Dir(home.join(dir), reason));
+            }
+        }
+        return Some(Prefix::File);
     }
     let dir = real.parent()?;
     let prefix = if dir.file_name().is_some_and(|n| n == "bin") {
@@ -247,7 +345,26 @@ pub fn install_prefix(real: &Path) -> Option<PathBuf> {
     } else {
         dir.to_path_buf()
     };
-    Some(prefix)
+    Some(Prefix::Dir(prefix, "the program's installation prefix"))
+}
+
+/// The home directory `path` is under: `$HOME`, `/root` or `/home/NAME`.
+pub fn home_of(path: &Path) -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+        if home != Path::new("/") && path.starts_with(&home) {
+            return Some(home);
+        }
+    }
+    if path.starts_with("/root") {
+        return Some(PathBuf::from("/root"));
+    }
+    let mut comps = path.components();
+    match (comps.next(), comps.next(), comps.next()) {
+        (Some(Component::RootDir), Some(h), Some(user)) if h.as_os_str() == "home" => {
+            Some(Path::new("/home").join(user.as_os_str()))
+        }
+        _ => None,
+    }
 }
 
 fn under_system(path: &Path) -> bool {
@@ -262,16 +379,6 @@ fn venv_root(program: &Path) -> Option<PathBuf> {
     root.join("pyvenv.cfg")
         .is_file()
         .then(|| root.to_path_buf())
-}
-
-/// `~/.pyenv/shims/python3` → `~/.pyenv` (the shim is a script running `pyenv exec`).
-fn pyenv_root(program: &Path) -> Option<PathBuf> {
-    let shims = program.parent()?;
-    if shims.file_name()? != "shims" {
-        return None;
-    }
-    let root = shims.parent()?;
-    root.join("versions").is_dir().then(|| root.to_path_buf())
 }
 
 /// The interpreter named by a `#!` line, resolving `/usr/bin/env NAME` via PATH.
@@ -334,7 +441,25 @@ pub fn package_root(runtime: Runtime, script: &Path) -> Option<PathBuf> {
 
 /// Paths the baseline must never grant, whatever the command looks like.
 pub fn is_forbidden(path: &Path) -> bool {
-    const SECRET_PARTS: &[&str] = &[".ssh", ".gnupg", ".aws", ".kube", ".docker", ".config"];
+    // Credential stores and configuration directories, as path components.
+    const SECRET_PARTS: &[&str] = &[
+        ".ssh",
+        ".gnupg",
+        ".aws",
+        ".azure",
+        ".kube",
+        ".docker",
+        ".config",
+        ".netrc",
+        ".npmrc",
+        ".pypirc",
+        ".git-credentials",
+        ".password-store",
+        "keyrings",
+        "credentials.toml",
+        "credentials",
+        ".vault-token",
+    ];
     if path == Path::new("/") || path == Path::new("/root") || path == Path::new("/home") {
         return true;
     }
@@ -424,16 +549,107 @@ mod tests {
         assert!(!b.iter().any(|e| e.path == Path::new("/etc/shadow")));
     }
 
+    fn dir(p: Option<Prefix>) -> Option<PathBuf> {
+        match p {
+            Some(Prefix::Dir(d, _)) => Some(d),
+            _ => None,
+        }
+    }
+
     #[test]
     fn prefix_of_program_outside_usr() {
         assert_eq!(
-            install_prefix(Path::new("/root/.pyenv/versions/3.11.7/bin/python3.11")),
+            dir(install_prefix(Path::new(
+                "/root/.pyenv/versions/3.11.7/bin/python3.11"
+            ))),
             Some(PathBuf::from("/root/.pyenv/versions/3.11.7"))
         );
         assert_eq!(install_prefix(Path::new("/usr/bin/node")), None);
         assert_eq!(
-            install_prefix(Path::new("/opt/tool/tool")),
+            dir(install_prefix(Path::new("/opt/tool/tool"))),
             Some(PathBuf::from("/opt/tool"))
+        );
+        assert_eq!(
+            dir(install_prefix(Path::new("/opt/x/bin/tool"))),
+            Some(PathBuf::from("/opt/x"))
+        );
+    }
+
+    #[test]
+    fn under_home_only_version_directories_are_prefixes() {
+        for (program, want) in [
+            (
+                "/home/u/.nvm/versions/node/v22.1.0/bin/node",
+                "/home/u/.nvm/versions/node/v22.1.0",
+            ),
+            (
+                "/home/u/.local/share/fnm/node-versions/v20.0.0/installation/bin/node",
+                "/home/u/.local/share/fnm/node-versions/v20.0.0/installation",
+            ),
+            (
+                "/home/u/.volta/tools/image/node/22.0.0/bin/node",
+                "/home/u/.volta/tools/image/node/22.0.0",
+            ),
+            (
+                "/home/u/.asdf/installs/nodejs/22.0.0/bin/node",
+                "/home/u/.asdf/installs/nodejs/22.0.0",
+            ),
+            (
+                "/home/u/.local/share/mise/installs/python/3.12.1/bin/python3",
+                "/home/u/.local/share/mise/installs/python/3.12.1",
+            ),
+            (
+                "/home/u/.local/share/uv/python/cpython-3.12.8-linux-x86_64-gnu/bin/python3.12",
+                "/home/u/.local/share/uv/python/cpython-3.12.8-linux-x86_64-gnu",
+            ),
+        ] {
+            assert_eq!(
+                dir(install_prefix(Path::new(program))),
+                Some(PathBuf::from(want)),
+                "{program}"
+            );
+        }
+        // Never the parent of a bin/ under HOME: ~/.cargo holds credentials.toml,
+        // ~/.local holds keyrings and shell history lives in HOME.
+        for program in [
+            "/home/u/.cargo/bin/tool",
+            "/home/u/.local/bin/uvx",
+            "/root/bin/x",
+            "/home/u/.nvm/nvm.sh",
+        ] {
+            assert_eq!(
+                install_prefix(Path::new(program)),
+                Some(Prefix::File),
+                "{program}"
+            );
+        }
+        assert!(is_forbidden(Path::new("/home/u/.cargo/credentials.toml")));
+        assert!(is_forbidden(Path::new("/home/u/.npmrc")));
+    }
+
+    #[test]
+    fn a_bin_script_grants_its_package_tree() {
+        // `mcp-server-x` on PATH is node_modules/.bin/mcp-server-x, a link to
+        // the package's dist/index.js with `#!/usr/bin/env node`.
+        let d = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(d.path()).expect("canon");
+        let dist = root.join("proj/node_modules/@x/server/dist");
+        std::fs::create_dir_all(&dist).expect("mkdir");
+        std::fs::write(dist.join("index.js"), "#!/usr/bin/env node\n").expect("w");
+        std::fs::create_dir_all(root.join("proj/node_modules/.bin")).expect("mkdir");
+        std::os::unix::fs::symlink(
+            "../@x/server/dist/index.js",
+            root.join("proj/node_modules/.bin/mcp-server-x"),
+        )
+        .expect("link");
+        let b = compute(
+            &root.join("proj/node_modules/.bin/mcp-server-x"),
+            &strings(&["mcp-server-x", "/data"]),
+            Path::new("/"),
+        );
+        assert!(
+            b.iter().any(|e| e.path == root.join("proj/node_modules")),
+            "{b:#?}"
         );
     }
 

@@ -83,6 +83,9 @@ pub struct PlanInput {
     /// Add the default-deny allow-list seccomp profile.
     pub strict_seccomp: bool,
     pub limits: ResourceLimits,
+    /// Read grants a launcher resolved outside the sandbox (the installed
+    /// package tree), added to the runtime baseline with their reasons.
+    pub grants: Vec<BaselineEntry>,
 }
 
 /// Errors from building a plan or spawning under it.
@@ -323,6 +326,15 @@ impl Plan {
             None
         };
         let mut baseline = baseline::compute(&program, &input.command, &cwd_for_scripts);
+        // A launcher's grant replaces the same path found by the baseline
+        // heuristics: its reason is the precise one.
+        for g in input.grants {
+            if baseline::is_forbidden(&g.path) || !g.path.exists() {
+                continue;
+            }
+            baseline.retain(|e| e.path != g.path);
+            baseline.push(g);
+        }
         if let Some(t) = &tmp {
             baseline.push(BaselineEntry {
                 path: t.path.clone(),
@@ -949,6 +961,7 @@ mod tests {
             cwd: None,
             strict_seccomp: false,
             limits: ResourceLimits::default(),
+            grants: Vec::new(),
         };
         let plan = Plan::build_with(input, support()).expect("plan");
         assert!(plan.has_egress());
