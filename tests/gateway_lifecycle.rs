@@ -107,6 +107,50 @@ fn a_server_that_ignores_eof_and_sigterm_is_killed() {
     f.assert_server_gone(Duration::from_secs(5));
 }
 
+/// Most Node servers keep running after stdin closes and exit on SIGTERM:
+/// the shutdown must wait for that exit once (it panicked polling a
+/// finished exit watch twice), write `session_end` and exit 0.
+#[test]
+fn a_server_that_ignores_eof_but_exits_on_sigterm_shuts_down_with_status_0() {
+    let mut f = Fixture::start(&["--ignore-eof"]);
+    let echo = f.peer.call_tool("echo", json!({"text": "x"}));
+    assert_eq!(echo["result"]["content"][0]["text"], "x", "{echo}");
+    f.peer.close_stdin();
+    assert_eq!(exit_code_of(&mut f.peer, Duration::from_secs(15)), 0);
+    assert!(
+        !f.peer.stderr_text().contains("panicked"),
+        "{}",
+        f.peer.stderr_text()
+    );
+    f.assert_server_gone(Duration::from_secs(5));
+    let end = f
+        .peer
+        .audit_events()
+        .into_iter()
+        .find(|e| e["kind"] == "session_end")
+        .expect("a session_end event");
+    assert!(
+        end["detail"]["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("AgentClosed { forced: true }")),
+        "{end}"
+    );
+}
+
+#[test]
+fn a_stubborn_server_needing_sigkill_still_ends_with_status_0_and_session_end() {
+    let mut f = Fixture::start(&["--stubborn"]);
+    f.peer.close_stdin();
+    assert_eq!(exit_code_of(&mut f.peer, Duration::from_secs(15)), 0);
+    assert!(!f.peer.stderr_text().contains("panicked"));
+    f.assert_server_gone(Duration::from_secs(5));
+    assert!(f
+        .peer
+        .audit_events()
+        .iter()
+        .any(|e| e["kind"] == "session_end"));
+}
+
 #[test]
 fn server_exit_fails_the_pending_request_and_exits_4() {
     let mut f = Fixture::start(&[]);

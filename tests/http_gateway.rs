@@ -240,3 +240,58 @@ fn sse_answers_prime_and_resume() {
         r.text
     );
 }
+
+/// Sessions whose servers ignore stdin EOF and exit on SIGTERM (most Node
+/// servers): each teardown must finish (it panicked a worker), and SIGTERM
+/// must still stop the gateway within its grace period.
+#[test]
+fn sigterm_stops_the_gateway_with_sessions_whose_servers_need_sigterm() {
+    let server = common::python_fixture_cmd("lifecycle_server.py", &["--ignore-eof"]);
+    let mut g = Gateway::start(&server, &[], &[]);
+    let http = Http::default();
+    let url = g.url("/mcp");
+    for i in 0..2 {
+        let sid = http.open_session(&url, &[]);
+        let a = http.rpc(
+            &url,
+            Some(&sid),
+            &[],
+            &call(10 + i, "echo", json!({"text": "x"})),
+        );
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+    // One session ended by the client, one left open.
+    let sid = http.open_session(&url, &[]);
+    let del = http.send("DELETE", &url, &[("mcp-session-id", sid.as_str())], None);
+    assert!(del.status == 200 || del.status == 204, "{}", del.status);
+    assert!(
+        wait_until(Duration::from_secs(10), || descendants(g.pid()).len()
+            <= 2 * 3),
+        "{:?}",
+        descendants(g.pid())
+    );
+    let started = std::time::Instant::now();
+    unsafe { libc::kill(g.pid(), libc::SIGTERM) };
+    let status = g
+        .wait_exit(Duration::from_secs(12))
+        .unwrap_or_else(|| panic!("vanguard sse did not stop on SIGTERM:\n{}", g.stderr_text()));
+    // close grace (2 s) + term grace (2 s) + 1 s, with room for a loaded machine.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(128 + 15), "{}", g.stderr_text());
+    assert!(!g.stderr_text().contains("panicked"), "{}", g.stderr_text());
+    let audit = common::audit_events(&g.scratch.path().join("audit.jsonl"));
+    let starts = audit
+        .iter()
+        .filter(|e| e["kind"] == "session_start")
+        .count();
+    let ends = audit.iter().filter(|e| e["kind"] == "session_end").count();
+    assert_eq!(
+        (starts, ends),
+        (3, 3),
+        "every session ends in the audit log"
+    );
+}

@@ -14,6 +14,7 @@
 mod bench;
 mod demo;
 mod doctor;
+mod fetch;
 mod pin;
 mod policy_cmd;
 mod run;
@@ -57,8 +58,10 @@ enum Command {
     Run(run::RunArgs),
     /// Report what this kernel supports and what a profile would enforce here.
     Doctor(doctor::DoctorArgs),
-    /// Show, diff and approve pinned tool definitions (rug-pull defence).
+    /// Show, diff and approve pinned tool definitions and packages (rug-pull defence).
     Pin(pin::PinArgs),
+    /// Install and pin the package a server command launches (npx, uvx, …), for offline starts.
+    Fetch(fetch::FetchArgs),
     /// Run a case corpus (e.g. the peer's) through the real inspector and report agreement.
     Bench(bench::BenchArgs),
     /// Raw-vs-guarded demonstration with a built-in vulnerable server.
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Pin(a) => pin::run(a),
+        Command::Fetch(a) => fetch::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::DemoServer(a) => demo::serve(a),

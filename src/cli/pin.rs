@@ -21,9 +21,10 @@ enum PinCmd {
         /// Server identity (its command line, as in the audit log's session_start).
         server: Option<String>,
     },
-    /// Show what changed since the pin, for servers with pending drift.
+    /// Show what changed since the pin, for servers and packages with pending drift.
     Diff { server: Option<String> },
-    /// Accept the pending definitions of a server as its new pin.
+    /// Accept the pending definitions of a server, or the pending version of a
+    /// package (`npm:NAME`, `pypi:NAME`), as the new pin.
     Approve { server: String },
 }
 
@@ -41,7 +42,7 @@ pub fn run(a: PinArgs) -> u8 {
     };
     match a.cmd {
         PinCmd::Show { server: None } => {
-            if file.servers.is_empty() {
+            if file.servers.is_empty() && file.packages.is_empty() {
                 println!("no pinned servers in {}", store.path().display());
             }
             for (k, e) in &file.servers {
@@ -55,6 +56,34 @@ pub fn run(a: PinArgs) -> u8 {
                     e.pinned.tools.len(),
                     e.pinned_at
                 );
+            }
+            for (k, p) in &file.packages {
+                let pending = match &p.pending {
+                    Some(v) => format!("  (pending: {}; vanguard pin diff)", v.version),
+                    None => String::new(),
+                };
+                let pinned = if p.pinned.version.is_empty() {
+                    "not approved yet".to_string()
+                } else {
+                    format!(
+                        "{} ({} files, tree sha256 {}), pinned {}",
+                        p.pinned.version,
+                        p.pinned.files,
+                        short(&p.pinned.tree_sha256),
+                        p.pinned.at
+                    )
+                };
+                println!("{k}\n    package {pinned}{pending}");
+            }
+            EXIT_OK
+        }
+        PinCmd::Show { server: Some(s) } if file.packages.contains_key(&s) => {
+            if let Some(p) = file.packages.get(&s) {
+                print_package_version("pinned", &p.pinned);
+                if let Some(v) = &p.pending {
+                    print_package_version("pending", v);
+                }
+                println!("    asked for: {}", p.requested);
             }
             EXIT_OK
         }
@@ -101,10 +130,59 @@ pub fn run(a: PinArgs) -> u8 {
                     println!("    changed  capabilities");
                 }
             }
+            for (k, p) in file
+                .packages
+                .iter()
+                .filter(|(k, _)| server.as_ref().is_none_or(|s| s == *k))
+            {
+                let Some(v) = &p.pending else { continue };
+                any = true;
+                println!("{k}");
+                if p.pinned.version.is_empty() {
+                    println!("    new package, not approved yet");
+                } else {
+                    print_package_version("pinned ", &p.pinned);
+                }
+                print_package_version("pending", v);
+            }
             if !any {
                 println!("no pending drift");
             }
             EXIT_OK
+        }
+        PinCmd::Approve { server } if file.packages.contains_key(&server) => {
+            if file
+                .packages
+                .get(&server)
+                .is_none_or(|p| p.pending.is_none())
+            {
+                return fail(
+                    EXIT_CONFIG,
+                    format!("nothing pending for package {server:?}"),
+                );
+            }
+            let r = store.update(|f| {
+                f.packages.get_mut(&server).and_then(|p| {
+                    let v = p.pending.take()?;
+                    p.pinned = v.clone();
+                    Some(v)
+                })
+            });
+            match r {
+                Ok(Some(v)) => {
+                    println!(
+                        "approved {server} {} (tree sha256 {})",
+                        v.version,
+                        short(&v.tree_sha256)
+                    );
+                    EXIT_OK
+                }
+                Ok(None) => fail(
+                    EXIT_CONFIG,
+                    format!("nothing pending for package {server:?}"),
+                ),
+                Err(e) => fail(EXIT_INTERNAL, e),
+            }
         }
         PinCmd::Approve { server } => {
             if file
@@ -137,5 +215,23 @@ pub fn run(a: PinArgs) -> u8 {
                 Err(e) => fail(EXIT_INTERNAL, e),
             }
         }
+    }
+}
+
+fn short(h: &str) -> &str {
+    h.get(..16).unwrap_or(h)
+}
+
+fn print_package_version(label: &str, v: &crate::pins::PackageVersion) {
+    println!(
+        "    {label} {} ({} files, {:.1} MiB) at {}",
+        v.version,
+        v.files,
+        v.bytes as f64 / (1024.0 * 1024.0),
+        v.tree.display()
+    );
+    println!("        tree sha256 {}", v.tree_sha256);
+    for i in &v.integrity {
+        println!("        registry integrity {i}");
     }
 }

@@ -63,10 +63,15 @@ impl CommonPolicyArgs {
 /// policy, and the session settings.
 #[derive(clap::Args, Debug)]
 pub struct GatewayArgs {
-    /// The server command line, e.g. "npx -y @modelcontextprotocol/server-everything".
-    /// Default: the profile's `[server] command`.
-    #[arg(long)]
+    /// The server command line, e.g. "npx -y @modelcontextprotocol/server-everything",
+    /// split like a shell would. Default: the profile's `[server] command`.
+    #[arg(long, conflicts_with = "command")]
     pub server: Option<String>,
+    /// The server command as separate words after `--` (as an MCP client
+    /// configuration holds it: no shell splitting), e.g.
+    /// `vanguard start -- npx -y @modelcontextprotocol/server-filesystem /data`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
     #[command(flatten)]
     pub policy: CommonPolicyArgs,
     /// enforce: apply verdicts; shadow: decide and log, but forward everything.
@@ -102,7 +107,11 @@ impl GatewayArgs {
         ov.semantic = self.semantic;
         ov.state = self.state.clone();
         let policy = load_policy(&self.policy.profile, &ov)?;
-        let argv = server_argv(self.server.as_deref(), &policy)?;
+        let argv = if self.command.is_empty() {
+            server_argv(self.server.as_deref(), &policy)?
+        } else {
+            self.command.clone()
+        };
         Ok((policy, argv))
     }
 }

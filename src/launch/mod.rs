@@ -273,8 +273,54 @@ fn program(argv: &[String], opts: &Options) -> Result<Resolved, LaunchError> {
         python::module_grants(&found, argv, opts, &mut r);
         return Ok(r);
     }
+    if let Some(target) = cmd_shim_target(&real_prog) {
+        // pnpm's bins are `sh` scripts that exec node on the package's
+        // script: run node on it directly, so the sandbox sees (and grants)
+        // the package tree instead of a shell script.
+        let node = crate::sandbox::resolve_program("node").map_err(|_| LaunchError::Entry {
+            package: real_prog.display().to_string(),
+            detail: "a node bin script, but node is not in PATH".into(),
+        })?;
+        let node = match shims::detect(&node) {
+            Some(shim) => shims::real_program(&shim, "node", &opts.cwd)?,
+            None => node,
+        };
+        r.explain.push(format!(
+            "bin: {} is a package manager's shell shim for {}",
+            real_prog.display(),
+            target.display()
+        ));
+        let mut run = vec![
+            node.to_string_lossy().into_owned(),
+            target.to_string_lossy().into_owned(),
+        ];
+        run.extend(argv.iter().skip(1).cloned());
+        r.argv = run;
+        return Ok(r);
+    }
     python::module_grants(&real_prog, argv, opts, &mut r);
     Ok(r)
+}
+
+/// The script a pnpm-style `sh` bin shim runs with node
+/// (`exec node  "$basedir/../pkg/dist/index.js" "$@"`).
+fn cmd_shim_target(shim: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = vec![0u8; 8192];
+    let n = std::fs::File::open(shim).ok()?.read(&mut head).ok()?;
+    let text = std::str::from_utf8(head.get(..n)?).ok()?;
+    if !text.starts_with("#!/bin/sh") || !text.contains("basedir=") {
+        return None;
+    }
+    let rel = text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("exec node")?.trim_start();
+        let quoted = rest.strip_prefix("\"$basedir/")?;
+        let (rel, tail) = quoted.split_once('"')?;
+        (tail.trim() == "\"$@\"").then_some(rel)
+    })?;
+    let target = shim.parent()?.join(rel);
+    let real = std::fs::canonicalize(target).ok()?;
+    real.is_file().then_some(real)
 }
 
 /// A script whose `#!` names `env NAME`, where NAME resolves to a shim.
@@ -294,9 +340,25 @@ pub(crate) fn tool_output(
     cwd: &Path,
     stdin: Option<&str>,
 ) -> Result<String, String> {
+    tool_output_env(program, args, cwd, stdin, &[])
+}
+
+/// [`tool_output`] with variables set unless the user's environment has them.
+pub(crate) fn tool_output_env(
+    program: &Path,
+    args: &[&str],
+    cwd: &Path,
+    stdin: Option<&str>,
+    defaults: &[(&str, &str)],
+) -> Result<String, String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(program);
+    for (k, v) in defaults {
+        if std::env::var_os(k).is_none() {
+            cmd.env(k, v);
+        }
+    }
     cmd.args(args)
         .current_dir(if cwd.is_dir() { cwd } else { Path::new("/") })
         .env("NO_UPDATE_NOTIFIER", "1")
@@ -671,6 +733,30 @@ mod tests {
             "@modelcontextprotocol+server-filesystem"
         );
         assert_eq!(dir_safe("a/../b"), "a+..+b");
+    }
+
+    #[test]
+    fn pnpm_shims_point_at_their_script() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(d.path()).expect("canon");
+        let real = root.join("node_modules/.pnpm/@x+s@1.0.0/node_modules/@x/s/dist/index.js");
+        std::fs::create_dir_all(real.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&real, "").expect("w");
+        std::os::unix::fs::symlink(
+            ".pnpm/@x+s@1.0.0/node_modules/@x",
+            root.join("node_modules/@x"),
+        )
+        .expect("link");
+        std::fs::create_dir_all(root.join("node_modules/.bin")).expect("mkdir");
+        let shim = root.join("node_modules/.bin/s");
+        std::fs::write(
+            &shim,
+            "#!/bin/sh\nbasedir=$(dirname \"$0\")\nif [ -x \"$basedir/node\" ]; then\n  exec \"$basedir/node\"  \"$basedir/../@x/s/dist/index.js\" \"$@\"\nelse\n  exec node  \"$basedir/../@x/s/dist/index.js\" \"$@\"\nfi\n",
+        )
+        .expect("w");
+        assert_eq!(cmd_shim_target(&shim), Some(real));
+        std::fs::write(&shim, "#!/bin/sh\nexec rm -rf /\n").expect("w");
+        assert_eq!(cmd_shim_target(&shim), None);
     }
 
     #[test]

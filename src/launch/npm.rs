@@ -18,6 +18,10 @@ struct Npm<'a> {
     l: &'a NpmLaunch,
     opts: &'a Options,
     command: String,
+    /// The registry answered `npm ping` (asked once, before the first
+    /// network step, so no network fails in a second, not after npm's
+    /// minute of retries).
+    reachable: std::cell::OnceCell<()>,
 }
 
 impl Npm<'_> {
@@ -27,6 +31,23 @@ impl Npm<'_> {
             package: self.l.name.clone(),
             launcher: self.l.launcher.clone(),
         })
+    }
+
+    fn preflight(&self, npm: &Path) -> Result<(), LaunchError> {
+        if self.reachable.get().is_some() {
+            return Ok(());
+        }
+        let reg = self.registry_args();
+        let mut args = vec!["ping", "--fetch-retries=0", "--fetch-timeout=10000"];
+        args.extend(reg.iter().map(String::as_str));
+        tool_output(npm, &args, &self.opts.cwd, None).map_err(|detail| LaunchError::Resolve {
+            package: format!("{}@{}", self.l.name, self.l.version),
+            detail: format!("the npm registry is unreachable: {detail}"),
+            cache: self.opts.cache.display().to_string(),
+            command: self.command.clone(),
+        })?;
+        let _ = self.reachable.set(());
+        Ok(())
     }
 
     fn registry_args(&self) -> Vec<String> {
@@ -61,6 +82,7 @@ impl Ecosystem for Npm<'_> {
 
     fn resolve_version(&self) -> Result<String, LaunchError> {
         let npm = self.npm()?;
+        self.preflight(&npm)?;
         let spec = format!("{}@{}", self.l.name, self.l.version);
         let mut args = vec!["view", spec.as_str(), "version", "--json"];
         let reg = self.registry_args();
@@ -103,6 +125,7 @@ impl Ecosystem for Npm<'_> {
 
     fn install(&self, version: &str) -> Result<Vec<String>, LaunchError> {
         let npm = self.npm()?;
+        self.preflight(&npm)?;
         let tree = self.tree_dir(version)?;
         let parent = tree.parent().unwrap_or(&self.opts.cache).to_path_buf();
         // Install next to the final place, then rename: a half-installed
@@ -282,6 +305,7 @@ pub(super) fn resolve(
         l,
         opts,
         command: argv.join(" "),
+        reachable: std::cell::OnceCell::new(),
     };
     let mut r = Resolved::as_given(argv);
     r.explain.push(format!(

@@ -11,14 +11,19 @@
 
 use super::parse::{normalize_py_name, PyInstaller, PyLaunch, VersionReq};
 use super::{
-    io_err, pinned_tree, tool_output, tree_grant, Ecosystem, LaunchError, Options, PackageRef,
-    Resolved,
+    io_err, pinned_tree, tool_output, tool_output_env, tree_grant, Ecosystem, LaunchError, Options,
+    PackageRef, Resolved,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 const LOCK_FILE: &str = "vanguard-requirements.txt";
+
+/// The resolution is the first network step: without retries an offline
+/// machine fails in a moment instead of after uv's backoff (the user's own
+/// `UV_HTTP_RETRIES` wins).
+const NO_RETRIES: &[(&str, &str)] = &[("UV_HTTP_RETRIES", "0")];
 
 struct Py<'a> {
     l: &'a PyLaunch,
@@ -84,7 +89,7 @@ impl Py<'_> {
                     "--quiet",
                 ];
                 args.extend(self.l.index_args.iter().map(String::as_str));
-                tool_output(uv, &args, &self.opts.cwd, Some(&reqs))
+                tool_output_env(uv, &args, &self.opts.cwd, Some(&reqs), NO_RETRIES)
                     .map_err(|d| self.resolve_error(d))
             }
             None => {
@@ -113,6 +118,10 @@ impl Py<'_> {
             "--disable-pip-version-check",
             "--report",
             "-",
+            "--retries",
+            "0",
+            "--timeout",
+            "10",
             "-r",
             "/dev/stdin",
         ];
@@ -242,6 +251,7 @@ impl Ecosystem for Py<'_> {
             }
         };
         result.map_err(fail)?;
+        prepare_node_parts(&tree, self.opts).map_err(fail)?;
         Ok(self.integrity_of(&tree))
     }
 
@@ -250,6 +260,57 @@ impl Ecosystem for Py<'_> {
             .map(|lock| locked_hashes(&lock, &self.l.name))
             .unwrap_or_default()
     }
+}
+
+/// Python packages that run a bundled Node.js program and install its
+/// dependencies with `npm install` on first use, inside their own package
+/// directory. Inside the sandbox that directory is read-only and offline,
+/// so vanguard runs that step at install time (outside the sandbox, without
+/// install scripts), before the tree is hashed and pinned.
+const NODE_PARTS: &[(&str, &str)] = &[
+    // mcp-server-fetch → readabilipy → Readability.js
+    ("readabilipy", "javascript"),
+];
+
+fn prepare_node_parts(tree: &Path, opts: &Options) -> Result<(), String> {
+    let Ok(libs) = std::fs::read_dir(tree.join("lib")) else {
+        return Ok(());
+    };
+    for lib in libs.flatten() {
+        let site = lib.path().join("site-packages");
+        for (package, sub) in NODE_PARTS {
+            let dir = site.join(package).join(sub);
+            if !dir.join("package.json").is_file() || dir.join("node_modules").exists() {
+                continue;
+            }
+            let npm = crate::sandbox::resolve_program("npm").map_err(|_| {
+                format!(
+                    "{package} needs `npm install` in {} and npm is not in PATH",
+                    dir.display()
+                )
+            })?;
+            if opts.progress {
+                eprintln!(
+                    "vanguard: npm install for {package}'s bundled JavaScript in {}",
+                    dir.display()
+                );
+            }
+            tool_output(
+                &npm,
+                &[
+                    "install",
+                    "--ignore-scripts",
+                    "--no-audit",
+                    "--no-fund",
+                    "--omit=dev",
+                    "--loglevel=error",
+                ],
+                &dir,
+                None,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Splits a hashed requirements file into one logical line per requirement.
@@ -322,10 +383,12 @@ fn pip_lock(report: &Value) -> Result<String, String> {
             (Some(n), Some(v), Some(h)) => {
                 out.push_str(&format!("{n}=={v} --hash=sha256:{h}\n"));
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "pip resolved {} without an archive hash (a VCS or local source cannot be pinned)",
                 name.unwrap_or("a requirement")
-            )),
+            ))
+            }
         }
     }
     Ok(out)

@@ -423,7 +423,24 @@ pub fn package_root(runtime: Runtime, script: &Path) -> Option<PathBuf> {
         Runtime::Node => {
             let comps: Vec<Component> = script.components().collect();
             if let Some(i) = comps.iter().position(|c| c.as_os_str() == "node_modules") {
-                return Some(comps.iter().take(i + 1).collect());
+                let modules: PathBuf = comps.iter().take(i + 1).collect();
+                // A global prefix (`PREFIX/lib/node_modules/PKG`) holds every
+                // globally installed package, each with its own dependencies
+                // inside it: grant only this one.
+                let global = modules.parent().is_some_and(|lib| {
+                    lib.file_name().is_some_and(|n| n == "lib")
+                        && lib.parent().is_some_and(|p| p.join("bin").is_dir())
+                });
+                if global {
+                    let scoped = comps
+                        .get(i + 1)
+                        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with('@'));
+                    let take = if scoped { i + 3 } else { i + 2 };
+                    if comps.len() > take {
+                        return Some(comps.iter().take(take).collect());
+                    }
+                }
+                return Some(modules);
             }
             dirs.find(|d| d.join("package.json").is_file())
                 .map(Path::to_path_buf)
@@ -674,6 +691,20 @@ mod tests {
             .expect("canon")
             .join("app/node_modules");
         assert_eq!(root, expected);
+    }
+
+    #[test]
+    fn a_global_prefix_grants_only_the_package() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(d.path()).expect("canon");
+        let dist = root.join("prefix/lib/node_modules/@x/server/dist");
+        std::fs::create_dir_all(&dist).expect("mkdir");
+        std::fs::create_dir_all(root.join("prefix/bin")).expect("mkdir");
+        std::fs::write(dist.join("index.js"), "").expect("w");
+        assert_eq!(
+            package_root(Runtime::Node, &dist.join("index.js")),
+            Some(root.join("prefix/lib/node_modules/@x/server"))
+        );
     }
 
     #[test]

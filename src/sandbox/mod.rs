@@ -21,6 +21,7 @@
 pub mod baseline;
 pub mod cgroup;
 pub mod egress;
+pub mod gitconfig;
 pub mod landlock;
 pub mod limits;
 pub mod namespaces;
@@ -376,6 +377,17 @@ impl Plan {
                 .chain(input.env_set.iter().map(|(k, v)| (k.into(), v.into())))
                 .collect()
         };
+        // git refuses to run when ~/.gitconfig is unreadable: give it the
+        // safe part of the user's configuration (see `gitconfig`).
+        if let Some(t) = &tmp {
+            let set_by_policy = input.env_set.iter().any(|(k, _)| k == "GIT_CONFIG_GLOBAL");
+            if !set_by_policy {
+                if let Some(path) = gitconfig::write_sanitized(&t.path) {
+                    env.retain(|(k, _)| k != "GIT_CONFIG_GLOBAL");
+                    env.push(("GIT_CONFIG_GLOBAL".into(), path.into_os_string()));
+                }
+            }
+        }
         if input.net == NetMode::Allowlist && namespaces.net {
             // The policy's own `env_set` wins over the proxy variables.
             for (k, v) in egress::proxy_env() {

@@ -411,6 +411,12 @@ impl Peer {
         Peer::spawn(command, scratch, Some(audit_log), label)
     }
 
+    /// Any command as a peer (its own scratch directory, `audit_log` if
+    /// the command writes one there).
+    pub fn custom(command: Command, audit_log: Option<PathBuf>, label: &str) -> Peer {
+        Peer::spawn(command, scratch_dir(), audit_log, label.to_string())
+    }
+
     fn spawn(
         mut command: Command,
         scratch: tempfile::TempDir,
