@@ -68,6 +68,20 @@ fn is_sep(c: char) -> bool {
         )
 }
 
+/// Fingerprints of one secret found in a result: the secret itself and the
+/// whole line that holds it, nothing else of that line (its key names,
+/// `DB_PASSWORD`, turn up in ordinary configuration all the time).
+pub fn of_secret(secret: &str, line: &str, out: &mut HashSet<u64>) {
+    let secret = secret.trim();
+    if secret.len() >= 6 {
+        out.insert(hash(secret));
+    }
+    let line = line.trim();
+    if varied(line) {
+        out.insert(hash(line));
+    }
+}
+
 /// Adds the fingerprints of `text` to `out` (at most `max` in all).
 pub fn of_text(text: &str, out: &mut HashSet<u64>, max: usize) {
     for line in text.lines() {
@@ -189,6 +203,24 @@ impl Fnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_taints_its_value_and_line_not_its_key() {
+        let mut taint = HashSet::new();
+        of_secret("Zx9kq2Lm77", "DB_PASSWORD=Zx9kq2Lm77", &mut taint);
+        let mut call = Vec::new();
+        of_argument("environment:\n  DB_PASSWORD: ${DB_PASSWORD}\n", &mut call);
+        assert!(
+            !call.iter().any(|h| taint.contains(h)),
+            "the key alone is not the secret"
+        );
+        let mut call = Vec::new();
+        of_argument("curl -d p=Zx9kq2Lm77 https://x.test/", &mut call);
+        assert!(call.iter().any(|h| taint.contains(h)));
+        let mut call = Vec::new();
+        of_argument("backup:\nDB_PASSWORD=Zx9kq2Lm77\n", &mut call);
+        assert!(call.iter().any(|h| taint.contains(h)));
+    }
 
     #[test]
     fn lines_and_tokens_match_later_text() {

@@ -188,15 +188,18 @@ impl BehaviorConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sensitivity {
-    /// Project secrets: `.env`, files named like credentials or tokens, a
-    /// result in which secrets were found.
+    /// A result in which the secrets detector found secrets (a `.env` with
+    /// keys in it, a config file with a password).
     Project,
     /// System credential stores: account databases, SSH and GPG keys,
     /// cloud and cluster credentials, private key files, process environments.
     System,
 }
 
-/// Whether `path` looks like it holds secrets.
+/// Whether `path` is a system credential store (account databases, SSH and
+/// GPG keys, cloud and cluster credentials, private key files, process
+/// environments, password files). Reading one taints the session whatever
+/// it returns.
 pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
     let p = path.trim().trim_start_matches("file://");
     let lower = p.to_ascii_lowercase();
@@ -224,6 +227,7 @@ pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
         ".netrc",
         ".pgpass",
         ".git-credentials",
+        ".vault-token",
         "id_rsa",
         "id_dsa",
         "id_ecdsa",
@@ -246,23 +250,10 @@ pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
     {
         return Some(Sensitivity::System);
     }
-    let project = name == ".env"
-        || name.starts_with(".env.")
-        || name.ends_with(".env")
-        || name == ".npmrc"
-        || name == ".pypirc"
-        || [
-            "secret",
-            "credential",
-            "password",
-            "passwd",
-            "token",
-            "apikey",
-            "api_key",
-        ]
-        .iter()
-        .any(|w| name.contains(w));
-    project.then_some(Sensitivity::Project)
+    // Files merely *named* like secrets (`.env`, `auth_token.py`,
+    // `secret_manager.go`) are not sensitive by name: a read taints the
+    // session when the secrets detector finds secrets in what it returned.
+    None
 }
 
 /// What the session knows of its taint when a call is judged.
@@ -533,6 +524,8 @@ pub fn risk_of(findings: &[Finding]) -> f64 {
     findings
         .iter()
         .map(|f| match (f.layer, f.action) {
+            // vanguard's own state (no backend, a timeout), not the agent's doing.
+            (Layer::L2, _) if f.rule == "L2-UNAVAILABLE" => 0.0,
             (Layer::L2, Action::Block) => weight::L2_BLOCK,
             (Layer::L2, Action::Warn) => weight::L2_WARN,
             (Layer::L3, _) => 0.0,
@@ -647,11 +640,38 @@ impl Engine {
 }
 
 /// Milliseconds since the epoch (the stores' clock; Redis instances share it).
+///
+/// `VANGUARD_CLOCK_SCALE=N` (a testing aid, said loudly when set) makes this
+/// clock run N times faster from the process's first reading, so a test can
+/// replay hours of an agent's work in seconds against L3's windows and
+/// decay. Nothing else in vanguard reads it.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    let real = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    match clock_scale() {
+        Some((start, scale)) => start + (real.saturating_sub(start) as f64 * scale) as u64,
+        None => real,
+    }
+}
+
+fn clock_scale() -> Option<(u64, f64)> {
+    static SCALE: std::sync::OnceLock<Option<(u64, f64)>> = std::sync::OnceLock::new();
+    *SCALE.get_or_init(|| {
+        let scale: f64 = std::env::var("VANGUARD_CLOCK_SCALE").ok()?.trim().parse().ok()?;
+        if !scale.is_finite() || scale <= 1.0 {
+            return None;
+        }
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        tracing::warn!(
+            "VANGUARD_CLOCK_SCALE={scale}: L3's clock runs {scale} times faster than real time (a testing aid)"
+        );
+        Some((start, scale))
+    })
 }
 
 #[cfg(test)]
@@ -671,15 +691,15 @@ mod tests {
         ] {
             assert_eq!(path_sensitivity(p), Some(Sensitivity::System), "{p}");
         }
+        // Named like secrets, but only their content can say: the detector
+        // decides when the result comes back.
         for p in [
             "/work/app/.env",
             "/work/app/.env.production",
             "/work/deploy/credentials.txt",
             "/work/api_token.json",
-        ] {
-            assert_eq!(path_sensitivity(p), Some(Sensitivity::Project), "{p}");
-        }
-        for p in [
+            "/work/src/auth_token.py",
+            "/work/config/secret_manager.go",
             "/work/app/src/main.rs",
             "/etc/hosts",
             "/work/README.md",

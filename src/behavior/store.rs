@@ -61,15 +61,17 @@ pub enum Store {
 }
 
 impl Store {
-    /// `memory` (the default) or a `redis://` / `rediss://` URL.
+    /// `memory` (the default) or a `redis://` URL.
     pub async fn open(url: Option<&str>, cfg: &BehaviorConfig) -> Result<Store, StoreError> {
         match url {
             None | Some("") | Some("memory") => Ok(Store::Memory(MemoryStore::new(cfg))),
-            Some(u)
-                if u.starts_with("redis://")
-                    || u.starts_with("rediss://")
-                    || u.starts_with("redis+unix://") =>
-            {
+            Some(u) if u.starts_with("rediss://") => Err(StoreError {
+                store: "config",
+                message: format!(
+                    "{u:?}: TLS to Redis (rediss://) is not built into vanguard; run Redis on a private network or behind a local TLS tunnel and use redis://"
+                ),
+            }),
+            Some(u) if u.starts_with("redis://") || u.starts_with("redis+unix://") => {
                 Ok(Store::Redis(
                     super::redis::RedisStore::connect(u, cfg).await?,
                 ))

@@ -169,10 +169,16 @@ pub fn run(a: SseArgs) -> u8 {
     if let Err(e) = super::start::plan_for(&policy, &resolved) {
         return fail(EXIT_SPAWN, e);
     }
+    if a.max_sessions == 0 || a.idle_timeout == 0 {
+        return fail(
+            EXIT_CONFIG,
+            "--max-sessions and --idle-timeout must be at least 1 (a gateway with no sessions, or sessions that end at once, serves nothing)",
+        );
+    }
     let cfg = HttpConfig {
         max_body_bytes: a.max_body_bytes.unwrap_or(policy.max_line_bytes),
-        max_sessions: a.max_sessions.max(1),
-        idle_timeout: Duration::from_secs(a.idle_timeout.max(1)),
+        max_sessions: a.max_sessions,
+        idle_timeout: Duration::from_secs(a.idle_timeout),
         limits: LimitConfig {
             rate_per_ip: a.rate_limit,
             rate_global: a.global_rate_limit,

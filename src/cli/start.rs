@@ -107,6 +107,21 @@ impl GatewayArgs {
         ov.semantic = self.semantic;
         ov.state = self.state.clone();
         let policy = load_policy(&self.policy.profile, &ov)?;
+        if !policy.behavior.enabled {
+            let given = [
+                (
+                    self.state.is_some() || policy.state_url.is_some(),
+                    "--state / [behavior] state",
+                ),
+                (self.behavior_key.is_some(), "--behavior-key"),
+            ];
+            if let Some((_, what)) = given.iter().find(|(set, _)| *set) {
+                return Err(fail(
+                    EXIT_CONFIG,
+                    format!("{what} is set but L3 is off in profile {} ([behavior] enabled = false): it would be ignored", policy.name),
+                ));
+            }
+        }
         let argv = if self.command.is_empty() {
             server_argv(self.server.as_deref(), &policy)?
         } else {

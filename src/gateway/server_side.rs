@@ -119,6 +119,14 @@ impl Outcome {
     }
 }
 
+/// A pin file that cannot be written loses no decision (the listing was
+/// judged against what could be read), but the operator must hear of it.
+fn log_pin_error(r: Result<(), crate::pins::PinError>) {
+    if let Err(e) = r {
+        tracing::error!("cannot write the pin file: {e}");
+    }
+}
+
 fn finding(
     rule: &str,
     severity: Severity,
@@ -164,6 +172,30 @@ impl ServerView {
 
     /// Withholds a tool another layer (L2 on metadata) judged: hidden from
     /// calls until a later listing clears it.
+    /// The client's declared capabilities (from its `initialize`): a server
+    /// may list other tools to a client with sampling or elicitation, so
+    /// the pin key names the capability set (`CMD [client: elicitation,
+    /// sampling]`); a client that declares none uses the bare key.
+    pub fn set_client_capabilities(&mut self, caps: &Value) {
+        let mut names: Vec<&str> = caps
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        names.sort_unstable();
+        let base = self
+            .cfg
+            .server_key
+            .split(" [client: ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.cfg.server_key = if names.is_empty() {
+            base
+        } else {
+            format!("{base} [client: {}]", names.join(","))
+        };
+    }
+
     pub fn hide_tool(&mut self, name: &str, rule: &str, message: String) {
         if self.cfg.shadow {
             return;
@@ -435,11 +467,23 @@ impl ServerView {
                         .iter()
                         .filter_map(|n| page.get(n).map(|h| (n.clone(), h.clone())))
                         .collect();
-                    let _ = store.update(|f| {
+                    log_pin_error(store.update(|f| {
                         if let Some(e) = f.servers.get_mut(&key) {
                             e.pinned.tools.extend(add);
                         }
-                    });
+                    }));
+                }
+                // A tool missing from this listing cannot be used, so it
+                // cannot hurt: removal is reported, never drift to approve.
+                for n in std::mem::take(&mut d.removed) {
+                    out.findings.push(finding(
+                        "PIN-TOOL-ABSENT",
+                        Severity::Low,
+                        Action::Log,
+                        format!("tool {n:?} was pinned but is not listed in this session"),
+                        "/result/tools".into(),
+                        "servers list tools by client capability; nothing to approve",
+                    ));
                 }
                 if d.is_empty() {
                     return hide;
@@ -448,20 +492,12 @@ impl ServerView {
                     DriftAction::Hide => Action::Block,
                     DriftAction::Warn => Action::Warn,
                 };
-                for (kind, names) in [
-                    ("changed", &d.changed),
-                    ("added", &d.added),
-                    ("removed", &d.removed),
-                ] {
+                for (kind, names) in [("changed", &d.changed), ("added", &d.added)] {
                     for n in names {
                         out.findings.push(finding(
                             "PIN-DRIFT",
                             Severity::High,
-                            if kind == "removed" {
-                                Action::Warn
-                            } else {
-                                action
-                            },
+                            action,
                             format!("tool {n:?} was {kind} since the server was pinned"),
                             "/result/tools".into(),
                             "review with `vanguard pin diff`, accept with `vanguard pin approve`",
@@ -477,13 +513,23 @@ impl ServerView {
                         });
                     }
                 }
-                let seen = self.seen.clone();
-                let _ = store.update(|f| {
+                // Pending holds the pinned set with this listing's changes
+                // applied, so `pin diff` shows the changes and nothing else,
+                // and approving it drops no pinned tool.
+                let mut pending = e.pinned.clone();
+                for n in d.untrusted() {
+                    if let Some(h) = page.get(n) {
+                        pending.tools.insert(n.clone(), h.clone());
+                    }
+                }
+                pending.server_info = self.seen.server_info.clone().or(pending.server_info);
+                pending.capabilities = self.seen.capabilities.clone().or(pending.capabilities);
+                log_pin_error(store.update(|f| {
                     if let Some(e) = f.servers.get_mut(&key) {
-                        e.pending = Some(seen);
+                        e.pending = Some(pending);
                         e.pending_at = Some(crate::audit::rfc3339_now());
                     }
-                });
+                }));
             }
             _ if self.cfg.pinning.mode == PinMode::Require => {
                 for n in page.keys() {
@@ -502,11 +548,11 @@ impl ServerView {
                     "approve it with `vanguard pin approve`",
                 ));
                 let seen = self.seen.clone();
-                let _ = store.update(|f| {
+                log_pin_error(store.update(|f| {
                     let e = f.servers.entry(key.clone()).or_default();
                     e.pending = Some(seen);
                     e.pending_at = Some(crate::audit::rfc3339_now());
-                });
+                }));
             }
             existing => {
                 // Trust on first use: pin what the server shows now.
@@ -524,9 +570,7 @@ impl ServerView {
                     e.tools_pinned = complete || e.tools_pinned;
                     e.pinned_at = crate::audit::rfc3339_now();
                 });
-                if let Err(e) = write {
-                    tracing::error!("cannot write the pin file: {e}");
-                }
+                log_pin_error(write);
             }
         }
         hide

@@ -139,7 +139,21 @@ struct Shared {
     l3_key: String,
     /// The last risk score L3 returned and when (ms), for audit events.
     risk: Mutex<(f64, u64)>,
+    /// "L2 required but no backend" was logged for this session.
+    l2_missing_said: std::sync::atomic::AtomicBool,
+    /// What raised this session's risk, newest last (for the BEH-RISK message).
+    risk_ledger: Mutex<std::collections::VecDeque<RiskEntry>>,
 }
+
+/// One contribution to a session's risk score.
+struct RiskEntry {
+    at_ms: u64,
+    points: f64,
+    what: String,
+}
+
+/// Contributions kept for the BEH-RISK explanation.
+const RISK_LEDGER: usize = 8;
 
 /// A `tools/call` whose decision needs I/O (the Redis store, the L2
 /// scorer): finished off the agent pump so other requests go on.
@@ -183,6 +197,8 @@ where
         tool_caps: Mutex::new(HashMap::new()),
         l3_key,
         risk: Mutex::new((0.0, 0)),
+        l2_missing_said: Default::default(),
+        risk_ledger: Default::default(),
         ids: EventIds::new(&cfg.session_id),
         server: Mutex::new(ServerView::new(server_side)),
         held: Mutex::new(Vec::new()),
@@ -565,6 +581,15 @@ fn fail_mode_finding(
 }
 
 /// A JSON-RPC batch of elements, each element's text unchanged.
+/// The rule of the finding that carried a call's risk points.
+fn strongest(findings: &[crate::inspect::Finding], tool: &str) -> String {
+    let f = findings.iter().max_by_key(|f| f.action);
+    format!(
+        "{} on {tool}",
+        f.map(|f| f.rule.as_str()).unwrap_or("a finding")
+    )
+}
+
 fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.as_ref().len() + 1).sum();
     let mut b = Vec::with_capacity(len + 2);
@@ -736,6 +761,17 @@ impl Shared {
             }
             None => None,
         };
+        if method == "initialize" {
+            // Servers list different tools to clients with different
+            // capabilities (sampling, elicitation, roots): pins are kept
+            // per capability set.
+            if let Some(caps) = params.as_ref().and_then(|p| p.get("capabilities")) {
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .set_client_capabilities(caps);
+            }
+        }
         if method == "tools/call" {
             let tool = params
                 .as_ref()
@@ -770,6 +806,9 @@ impl Shared {
         };
         let paths = if method == "tools/call" {
             crate::behavior::call_paths(params.as_ref().and_then(|p| p.get("arguments")))
+                .iter()
+                .map(|p| self.cfg.inspector.absolute_path(p))
+                .collect()
         } else {
             Vec::new()
         };
@@ -853,7 +892,8 @@ impl Shared {
         let st = match engine.store.observe_call(&self.l3_key, obs).await {
             Ok(st) => st,
             Err(e) => {
-                d.decision.push(self.store_failure(engine, &e));
+                d.decision
+                    .push(self.overridden(self.store_failure(engine, &e)));
                 d.decision.finish();
                 return false;
             }
@@ -863,7 +903,8 @@ impl Shared {
             match engine.store.add_risk(&self.l3_key, obs.now_ms, add).await {
                 Ok(r) => self.set_risk(r, obs.now_ms),
                 Err(e) => {
-                    d.decision.push(self.store_failure(engine, &e));
+                    d.decision
+                        .push(self.overridden(self.store_failure(engine, &e)));
                     d.decision.finish();
                 }
             }
@@ -891,6 +932,26 @@ impl Shared {
     ) -> (bool, f64) {
         self.set_risk(st.risk, obs.now_ms);
         let a = crate::behavior::assess_call(&engine.cfg, obs, st);
+        if obs.risk_add > 0.0 {
+            self.note_risk(
+                obs.now_ms,
+                obs.risk_add,
+                strongest(&d.decision.findings, obs.tool.as_str()),
+            );
+        }
+        if a.risk_add > 0.0 {
+            let rules: Vec<&str> = a
+                .findings
+                .iter()
+                .filter(|f| f.rule != "BEH-RISK")
+                .map(|f| f.rule.as_str())
+                .collect();
+            self.note_risk(
+                obs.now_ms,
+                a.risk_add,
+                format!("{} on {}", rules.join("+"), obs.tool),
+            );
+        }
         // The counters go into the audit event when L3 has something to
         // say (every event carries the risk score anyway).
         if !a.findings.is_empty() || st.taint.is_some() || obs.sensitive.is_some() {
@@ -919,10 +980,71 @@ impl Shared {
             self.shared_cut(engine, why);
         }
         for f in a.findings {
-            d.decision.push(f);
+            let f = self.explained_risk(f, st.risk, &engine.cfg);
+            d.decision.push(self.overridden(f));
         }
         d.decision.finish();
         (a.require_l2, a.risk_add)
+    }
+
+    fn note_risk(&self, at_ms: u64, points: f64, what: String) {
+        let mut l = self.risk_ledger.lock().unwrap_or_else(|p| p.into_inner());
+        if l.len() == RISK_LEDGER {
+            l.pop_front();
+        }
+        l.push_back(RiskEntry {
+            at_ms,
+            points,
+            what,
+        });
+    }
+
+    /// BEH-RISK with what raised the score, when it falls below the
+    /// threshold without new findings, and how an operator resets it.
+    fn explained_risk(
+        &self,
+        mut f: crate::inspect::Finding,
+        score: f64,
+        cfg: &crate::behavior::BehaviorConfig,
+    ) -> crate::inspect::Finding {
+        if f.rule != "BEH-RISK" {
+            return f;
+        }
+        let now = crate::behavior::now_ms();
+        let raised: Vec<String> = self
+            .risk_ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .rev()
+            .map(|e| {
+                format!(
+                    "{} +{:.0} ({} s ago)",
+                    e.what,
+                    e.points,
+                    now.saturating_sub(e.at_ms) / 1000
+                )
+            })
+            .collect();
+        let hl = cfg.risk.half_life.as_secs_f64();
+        let secs = (hl * (score / cfg.risk.block).log2()).max(0.0).ceil();
+        if !raised.is_empty() {
+            f.message = format!("{}; raised by {}", f.message, raised.join(", "));
+        }
+        f.hint = Some(format!(
+            "the score halves every {:.0} s without new findings: calls are allowed again in about {secs:.0} s; an operator can reset it now with `vanguard risk reset {}`",
+            hl, self.cfg.session_id
+        ));
+        f
+    }
+
+    /// A finding of L2 or L3 (made outside the inspector) with the
+    /// profile's `[rule_actions]` applied, as L1's are.
+    fn overridden(&self, mut f: crate::inspect::Finding) -> crate::inspect::Finding {
+        if let Some(a) = self.cfg.inspector.action_override(&f.rule) {
+            f.action = a;
+        }
+        f
     }
 
     /// Another session with this state key (possibly on another gateway
@@ -962,18 +1084,27 @@ impl Shared {
     /// L2 was needed and gave no score: the profile's fail mode decides.
     fn l2_failed(&self, d: &mut Deferred, why: &str) {
         let closed = self.cfg.semantic_policy.settings.fail_closed;
-        tracing::error!(
-            "L2 semantic scoring failed: {why} (failing {})",
-            if closed { "closed" } else { "open" }
-        );
+        // A missing backend is a standing condition: said once per session
+        // (every call still carries the finding in the audit log).
+        let standing = self.cfg.semantic.is_none();
+        if !standing
+            || !self
+                .l2_missing_said
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::error!(
+                "L2 semantic scoring failed: {why} (failing {})",
+                if closed { "closed" } else { "open" }
+            );
+        }
         d.detail.insert("l2".into(), json!({ "error": why }));
-        d.decision.push(fail_mode_finding(
+        d.decision.push(self.overridden(fail_mode_finding(
             "L2-UNAVAILABLE",
             Layer::L2,
             closed,
             format!("semantic scoring failed: {why}"),
             "set [semantic] fail to choose between failing open and closed",
-        ));
+        )));
         d.decision.finish();
     }
 
@@ -1045,7 +1176,15 @@ impl Shared {
             evidence: sc.reason.chars().take(160).collect(),
             hint: None,
         };
+        let finding = self.overridden(finding);
         let add = crate::behavior::risk_of(std::slice::from_ref(&finding));
+        if add > 0.0 {
+            self.note_risk(
+                crate::behavior::now_ms(),
+                add,
+                format!("L2-SEMANTIC on {}", tool.as_deref().unwrap_or("?")),
+            );
+        }
         d.decision.push(finding);
         d.decision.finish();
         if let Some(engine) = self.cfg.behavior.as_ref() {
@@ -1615,7 +1754,12 @@ impl Shared {
             return;
         }
         let secret = findings.iter().find(|f| f.rule.starts_with("SECRET-"));
-        let injection = findings.iter().any(|f| f.rule.starts_with("RESULT-INJ"));
+        // Only strong signs of injection (orders to override, conceal,
+        // redirect, exfiltrate) raise risk; documentation that says "use
+        // the X tool" or mentions "the LLM" is recorded, at no cost.
+        let injection = findings.iter().any(|f| {
+            f.rule.starts_with("RESULT-INJ") && f.severity >= crate::policy::Severity::High
+        });
         let mut risk_add: f64 = 0.0;
         if denied {
             risk_add = risk_add.max(weight::KERNEL_DENIAL);
@@ -1626,32 +1770,71 @@ impl Shared {
         if injection {
             risk_add = risk_add.max(weight::RESULT_INJECTION);
         }
-        let taint = if p.sensitive.is_some() || secret.is_some() {
-            let mut set = std::collections::HashSet::new();
-            crate::inspect::arguments::walk(value, |a| {
-                fingerprint::of_text(a.value, &mut set, fingerprint::MAX_PER_TAINT)
-            });
-            let (level, reason, source) = match &p.sensitive {
-                Some((l, path)) => (*l, path.clone(), Some(path.clone())),
-                None => {
-                    let f = secret.map(|f| f.rule.as_str()).unwrap_or("SECRET");
-                    let level = if f.contains("PRIVATE-KEY") {
-                        Sensitivity::System
-                    } else {
-                        Sensitivity::Project
-                    };
-                    let tool = p.tool.as_deref().unwrap_or(&p.method);
-                    (level, format!("{f} in a result of {tool}"), None)
-                }
+        if risk_add > 0.0 {
+            let what = if denied {
+                "KERNEL-DENIAL".to_string()
+            } else {
+                findings
+                    .iter()
+                    .filter(|f| f.rule.starts_with("SECRET-") || f.rule.starts_with("RESULT-INJ"))
+                    .map(|f| f.rule.as_str())
+                    .next()
+                    .unwrap_or("result")
+                    .to_string()
             };
-            Some(TaintAdd {
-                level,
-                reason,
-                fingerprints: set.into_iter().collect(),
-                source,
-            })
-        } else {
-            None
+            let tool = p.tool.as_deref().unwrap_or(&p.method);
+            self.note_risk(
+                crate::behavior::now_ms(),
+                risk_add,
+                format!("{what} in a result of {tool}"),
+            );
+        }
+        // A credential store taints with everything it returned; any other
+        // read only when the secrets detector found secrets in the result,
+        // and then with those secrets (and their lines) alone: copying code
+        // from `auth_token.py` carries nothing out.
+        let taint = match (&p.sensitive, secret) {
+            (Some((level, path)), _) => {
+                let mut set = std::collections::HashSet::new();
+                crate::inspect::arguments::walk(value, |a| {
+                    fingerprint::of_text(a.value, &mut set, fingerprint::MAX_PER_TAINT)
+                });
+                Some(TaintAdd {
+                    level: *level,
+                    reason: path.clone(),
+                    fingerprints: set.into_iter().collect(),
+                    source: Some(path.clone()),
+                })
+            }
+            (None, Some(f)) => {
+                let mut set = std::collections::HashSet::new();
+                crate::inspect::arguments::walk(value, |a| {
+                    for m in crate::inspect::secrets::scan_text(a.value) {
+                        let Some(secret) = a.value.get(m.range.clone()) else {
+                            continue;
+                        };
+                        let start = a.value[..m.range.start].rfind('\n').map_or(0, |i| i + 1);
+                        let end = a.value[m.range.end..]
+                            .find('\n')
+                            .map_or(a.value.len(), |i| m.range.end + i);
+                        fingerprint::of_secret(secret, &a.value[start..end], &mut set);
+                    }
+                });
+                let level = if f.rule.contains("PRIVATE-KEY") {
+                    Sensitivity::System
+                } else {
+                    Sensitivity::Project
+                };
+                let tool = p.tool.as_deref().unwrap_or(&p.method);
+                Some(TaintAdd {
+                    level,
+                    reason: format!("{} in a result of {tool}", f.rule),
+                    fingerprints: set.into_iter().collect(),
+                    // Editing the file the secret came from is not a leak.
+                    source: p.paths.first().cloned(),
+                })
+            }
+            (None, None) => None,
         };
         out.l3 = Some((
             id.clone(),
@@ -1690,6 +1873,7 @@ impl Shared {
             }
         };
         let Some(f) = finding else { return };
+        let f = self.overridden(f);
         let block = f.action == crate::policy::Action::Block;
         let shadow = self.cfg.mode == Mode::Shadow;
         let verdict = match (block, shadow) {
@@ -1854,7 +2038,8 @@ impl Shared {
         out.forward = Some(b);
     }
 
-    /// Links an OS refusal reported in a tool result to the call.
+    /// Links an OS refusal reported in a tool result to the call; true when
+    /// the agent caused it (it then adds risk).
     fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) -> bool {
         // Decode the result's text so JSON escapes don't hide the path.
         let text = match serde_json::from_str::<Value>(line) {
@@ -1871,6 +2056,30 @@ impl Shared {
         let Some(mut f) = crate::inspect::denial::find(&text) else {
             return false;
         };
+        let denied_path = f
+            .hint
+            .as_deref()
+            .and_then(|h| h.strip_prefix("path: "))
+            .map(String::from);
+        // The agent caused it when it named the refused path (or a directory
+        // around it), ran a command, or when the error names no path at all.
+        // A refusal of the server's own start-up or configuration reads
+        // (`~/.gitconfig`, a cache under HOME) is recorded, without risk.
+        let agent_driven = match &denied_path {
+            None => true,
+            Some(d) => {
+                p.tool
+                    .as_deref()
+                    .is_some_and(crate::inspect::arguments::is_shell_tool)
+                    || p.paths.iter().any(|c| {
+                        let (c, d) = (std::path::Path::new(c), std::path::Path::new(d));
+                        d.starts_with(c) || c.starts_with(d)
+                    })
+            }
+        };
+        if !agent_driven {
+            f.message = format!("{} (not a path the call named: no risk)", f.message);
+        }
         if f.hint.is_none() && !p.paths.is_empty() {
             // The error text named no path: attribute it to the call's paths.
             f.message = format!("{} while the call named {}", f.message, p.paths.join(", "));
@@ -1886,7 +2095,7 @@ impl Shared {
         ev.findings = vec![f];
         ev.latency_us = p.since.elapsed().as_micros() as u64;
         self.cfg.audit.record(ev);
-        true
+        agent_driven
     }
 
     /// Remembers tool annotations from a `tools/list` result.

@@ -148,7 +148,6 @@ const PATH_KEYS: &[&str] = &[
     "absolute_path",
     "relative_path",
     "pathname",
-    "location",
 ];
 /// Keys whose value is a path when it looks like one (they also name branches, ids, …).
 const MAYBE_PATH_KEYS: &[&str] = &[
@@ -398,6 +397,14 @@ mod tests {
         assert!(kind_of(v.clone(), "/etc/passwd", false).contains(Kind::PATH));
         assert!(kind_of(v.clone(), "x", false).contains(Kind::PATH));
         assert!(kind_of(v, "../up", false).contains(Kind::PATH));
+    }
+
+    #[test]
+    fn a_location_is_a_path_only_when_it_looks_like_one() {
+        // server-everything's get-structured-content takes a city.
+        let v = json!({"location": "Chicago", "where": {"location": "/etc/passwd"}});
+        assert!(!kind_of(v.clone(), "Chicago", false).contains(Kind::PATH));
+        assert!(kind_of(v, "/etc/passwd", false).contains(Kind::PATH));
     }
 
     #[test]

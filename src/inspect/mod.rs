@@ -71,6 +71,15 @@ impl Inspector {
         })
     }
 
+    /// `raw` as an absolute, lexically normalised path, resolved against the
+    /// server's working directory (`~` against HOME): how L3 compares the
+    /// paths of different calls (`notes.md` and `/ws/notes.md` are one file).
+    pub fn absolute_path(&self, raw: &str) -> String {
+        normalize::lexical_path(raw, &self.cwd, &self.home)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| raw.to_string())
+    }
+
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
@@ -220,7 +229,8 @@ impl Inspector {
         }
         // URLs anywhere: the URL rules and the host rules on each URL's host.
         // A URL quoted in prose (a document being written, a message) is not
-        // fetched by that call: its findings are capped at Warn there.
+        // fetched by that call: its findings are recorded (Log), never a
+        // warning or a block — READMEs mention localhost all the time.
         let prose = arguments::is_prose_key(arg.key) && !shell_like;
         let url_phase = d.findings.len();
         for v in &views {
@@ -260,8 +270,8 @@ impl Inspector {
         }
         if prose {
             for f in d.findings[url_phase..].iter_mut() {
-                if f.action == Action::Block {
-                    f.action = Action::Warn;
+                if f.action > Action::Log {
+                    f.action = Action::Log;
                     f.message = format!("{} (quoted in text)", f.message);
                 }
             }
@@ -360,13 +370,19 @@ impl Inspector {
     }
 
     fn action_for(&self, id: &str, default: Action) -> Action {
-        self.rule_actions.get(id).copied().unwrap_or_else(|| {
+        self.action_override(id).unwrap_or(default)
+    }
+
+    /// The profile's `[rule_actions]` entry for rule `id`: by id, else the
+    /// longest matching glob. L2 and L3 findings (made outside the
+    /// inspector) are overridden through this too.
+    pub fn action_override(&self, id: &str) -> Option<Action> {
+        self.rule_actions.get(id).copied().or_else(|| {
             self.rule_actions
                 .iter()
                 .filter(|(g, _)| crate::policy::glob_match(g, id))
                 .max_by_key(|(g, _)| g.len())
                 .map(|(_, a)| *a)
-                .unwrap_or(default)
         })
     }
 

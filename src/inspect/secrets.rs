@@ -1322,6 +1322,15 @@ fn credential_ok(
             if !compound && !env_style && sep != ":" {
                 return false;
             }
+            // `{ refresh_token: rotated }`: a variable in an object literal
+            // or an argument list, not a YAML value.
+            if sep == ":"
+                && s[after..]
+                    .trim_start()
+                    .starts_with([',', '}', ')', ']', ';'])
+            {
+                return false;
+            }
         }
     }
     true
@@ -1429,6 +1438,8 @@ mod tests {
             "id 123e4567-e89b-12d3-a456-426614174000",
             r#""integrity": "sha512-Zx8Kq2LmN4pR7sT1vW3yB6dF9hJ2kL5nZx8Kq2LmN4pR7sT1vW3yB6dF==""#,
             "def check_password(password): return password == stored",
+            "return res.json({ refresh_token: rotated });",
+            "const body = { token: issued, user };",
             "password: string;",
             "token = make_token()",
             "password=user_password",

@@ -71,6 +71,38 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
     finish(merged, rules, sources, &vars, overrides)
 }
 
+/// Every `[rule_actions]` key must name a rule (L1's, or a built-in check
+/// whose action a profile can change); a glob must match at least one. A
+/// misspelt id would otherwise be silently ignored.
+fn check_rule_actions(
+    file: &str,
+    actions: &BTreeMap<String, Action>,
+    rules: &[Rule],
+) -> Result<(), PolicyError> {
+    let known = |id: &str| {
+        rules.iter().any(|r| r.id == id) || crate::policy::BUILTIN_RULE_IDS.contains(&id)
+    };
+    for key in actions.keys() {
+        let ok = if key.contains(['*', '?']) {
+            rules.iter().any(|r| glob_match(key, &r.id))
+                || crate::policy::BUILTIN_RULE_IDS
+                    .iter()
+                    .any(|id| glob_match(key, id))
+        } else {
+            known(key)
+        };
+        if !ok {
+            return Err(err(
+                file,
+                None,
+                &format!("rule_actions.{key}"),
+                "names no rule (check the id with `vanguard policy explain`; result and metadata findings are set in [results] and [metadata])",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Locates a profile: an existing path, or a built-in name.
 fn resolve(
     name: &str,
@@ -503,11 +535,40 @@ fn finish(
     ov: &Overrides,
 ) -> Result<Policy, PolicyError> {
     let top = sources.last().cloned().unwrap_or_default();
+    if let Some(ws) = &ov.workspace {
+        if !vars.workspace.is_dir() {
+            let what = if vars.workspace.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(err(
+                "--workspace",
+                None,
+                "workspace",
+                &format!("{} {what}", ws.display()),
+            ));
+        }
+    }
+    for (flag, paths) in [("--read", &ov.read), ("--write", &ov.write)] {
+        if let Some(p) = paths.iter().find(|p| !vars.cwd.join(p).exists()) {
+            return Err(err(
+                flag,
+                None,
+                &flag[2..],
+                &format!(
+                    "{} does not exist (a zone must be an existing file or directory)",
+                    p.display()
+                ),
+            ));
+        }
+    }
     let disable = f.disable_rules.unwrap_or_default();
-    rules.retain(|r| !disable.iter().any(|g| glob_match(g, &r.id)));
     // Later (more specific) entries of the merged map win, and an exact id
     // beats a glob.
     let actions: BTreeMap<String, Action> = f.rule_actions.unwrap_or_default();
+    check_rule_actions(&top, &actions, &rules)?;
+    rules.retain(|r| !disable.iter().any(|g| glob_match(g, &r.id)));
     let rule_actions = actions.clone();
     for r in rules.iter_mut() {
         if let Some(a) = actions.get(&r.id) {
@@ -584,6 +645,40 @@ fn finish(
         check_host_port(h).map_err(|m| err("--allow-host", None, "allow-host", &m))?;
         allow.push(h.clone());
     }
+    let net_mode = ov.net.or(net.mode).unwrap_or(NetMode::None);
+    match (net_mode, allow.is_empty()) {
+        (NetMode::Allowlist, true) => {
+            return Err(err(
+                if ov.net.is_some() { "--net" } else { &top },
+                None,
+                "network.allow",
+                "network mode allowlist with an empty allow-list would let the server reach nothing; name destinations with --allow-host HOST:PORT (or [network] allow), or use --net none",
+            ))
+        }
+        (NetMode::None | NetMode::Host, false) if !ov.allow_hosts.is_empty() => {
+            return Err(err(
+                "--allow-host",
+                None,
+                "allow-host",
+                &format!(
+                    "destinations are only used in network mode allowlist, and the mode is {}; add --net allowlist",
+                    net_mode.as_str()
+                ),
+            ))
+        }
+        (NetMode::None | NetMode::Host, false) => {
+            return Err(err(
+                &top,
+                None,
+                "network.allow",
+                &format!(
+                    "lists destinations, which are only used in network mode allowlist, and the mode is {}; set [network] mode = \"allowlist\" (or --net allowlist)",
+                    net_mode.as_str()
+                ),
+            ))
+        }
+        _ => {}
+    }
     let audit_path = match ov.audit_path.clone().or(audit.path) {
         Some(p) if p == "off" => None,
         Some(p) => Some(PathBuf::from(
@@ -611,10 +706,14 @@ fn finish(
         mode: ov.mode.or(f.mode).unwrap_or(Mode::Enforce),
         server: ServerConfig {
             command: server.command,
+            // The workspace, never vanguard's own working directory: relative
+            // paths in arguments resolve against it in the inspector and in
+            // the server alike, however vanguard was started (a client may
+            // start it from `/`, `vanguard sse` from anywhere).
             cwd: server
                 .cwd
                 .map(PathBuf::from)
-                .unwrap_or_else(|| vars.cwd.clone()),
+                .unwrap_or_else(|| vars.workspace.clone()),
             env: server.env.unwrap_or_default(),
             env_set: server.env_set.unwrap_or_default(),
             install_scripts: server.install_scripts.unwrap_or(false),
@@ -630,7 +729,7 @@ fn finish(
             action: zones.action.unwrap_or(Action::Block),
         },
         network: NetworkConfig {
-            mode: ov.net.or(net.mode).unwrap_or(NetMode::None),
+            mode: net_mode,
             allow,
             resolve: net.resolve.unwrap_or_default(),
             max_bytes_per_connection: net.max_bytes_per_connection,
@@ -768,30 +867,26 @@ fn semantic_config(
             .map(|f| f == crate::behavior::FailMode::Closed)
             .unwrap_or(d.fail_closed),
         timeout: match s.timeout_secs {
-            Some(t) if !(t > 0.0 && t <= 600.0) => {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
                 return Err(err(
                     top,
                     None,
                     "semantic.timeout_secs",
-                    "must be between 0 and 600 seconds",
+                    "must be a positive number of seconds",
                 ))
             }
-            Some(t) => Duration::from_secs_f64(t),
+            Some(t) => Duration::from_secs_f64(t.min(1e9)),
             None => d.timeout,
         },
         retries: s.retries.unwrap_or(d.retries),
-        concurrency: s.concurrency.unwrap_or(d.concurrency).max(1),
+        concurrency: s.concurrency.unwrap_or(d.concurrency),
         cache_entries: s.cache_entries.unwrap_or(d.cache_entries),
     };
-    let (w, b) = (settings.warn, settings.block);
-    if !(0.0..=1.0).contains(&w) || !(0.0..=1.0).contains(&b) || w > b {
-        return Err(err(
-            top,
-            None,
-            "semantic.warn/block",
-            "thresholds must satisfy 0 <= warn <= block <= 1",
-        ));
-    }
+    // One validator for these settings, whether they come from a profile
+    // or from the environment (`Settings::apply_env`).
+    settings
+        .validate()
+        .map_err(|m| err(top, None, "semantic", &m))?;
     Ok(crate::policy::SemanticPolicy {
         enabled: force || s.enabled.unwrap_or(false),
         metadata: s.metadata.unwrap_or(false),
@@ -857,13 +952,23 @@ mod tests {
             ),
             (
                 "[semantic]\nwarn = 0.9\nblock = 0.5\n",
-                "semantic.warn/block",
-                "warn <= block",
+                "semantic",
+                "above the block threshold",
             ),
             (
                 "[semantic]\ntimeout_secs = 0\n",
                 "semantic.timeout_secs",
-                "between",
+                "positive",
+            ),
+            (
+                "[semantic]\ntimeout_secs = 7200\n",
+                "semantic",
+                "at most 3600",
+            ),
+            (
+                "[semantic]\nconcurrency = 0\n",
+                "semantic",
+                "concurrency must be 1..",
             ),
             ("[semantic]\nfail = \"maybe\"\n", "fail", "maybe"),
         ];

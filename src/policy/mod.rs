@@ -167,6 +167,30 @@ pub struct SemanticPolicy {
     pub settings: crate::semantic::Settings,
 }
 
+/// Checks built into vanguard whose action a profile's `[rule_actions]` can
+/// change, besides the rules the profiles define.
+pub const BUILTIN_RULE_IDS: &[&str] = &[
+    "ZONE-READ",
+    "ZONE-WRITE",
+    "L0-INVISIBLE",
+    "L0-MIXED-SCRIPT",
+    "NET-ALLOWLIST",
+    "BEH-REPEAT",
+    "BEH-RATE-TOOL",
+    "BEH-RATE-READ",
+    "BEH-RATE-LIST",
+    "BEH-RATE-WRITE",
+    "BEH-RATE-EXEC",
+    "BEH-RATE-NETWORK",
+    "BEH-ENUM",
+    "BEH-EXFIL",
+    "BEH-RISK",
+    "BEH-VOLUME",
+    "BEH-STATE-UNAVAILABLE",
+    "L2-SEMANTIC",
+    "L2-UNAVAILABLE",
+];
+
 /// Names of the profiles built into the binary.
 pub fn builtin_names() -> Vec<&'static str> {
     builtin::PROFILES.iter().map(|(n, _)| *n).collect()

@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn resolver_overrides_must_be_addresses_for_names() {
-        let mut p = policy(NetMode::Allowlist, &[]);
+        let mut p = policy(NetMode::Allowlist, &["api.example.org:443"]);
         p.network
             .resolve
             .insert("Test.Internal".into(), "127.0.0.1".into());
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn zero_budgets_are_refused() {
-        let mut p = policy(NetMode::Allowlist, &[]);
+        let mut p = policy(NetMode::Allowlist, &["api.example.org:443"]);
         p.network.max_connection_secs = Some(0);
         assert!(egress_config(&p)
             .unwrap_err()

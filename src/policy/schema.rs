@@ -96,6 +96,16 @@ pub enum NetMode {
     Host,
 }
 
+impl NetMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetMode::None => "none",
+            NetMode::Allowlist => "allowlist",
+            NetMode::Host => "host",
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSection {

@@ -96,6 +96,8 @@ pub enum SandboxError {
     EmptyCommand,
     #[error("sandbox: program `{name}` not found in PATH")]
     ProgramNotFound { name: String },
+    #[error("sandbox: {path} is not an executable file ({why})")]
+    NotExecutable { path: PathBuf, why: &'static str },
     #[error("sandbox: zone {path} is not an absolute path")]
     ZoneNotAbsolute { path: PathBuf },
     #[error(transparent)]
@@ -285,19 +287,40 @@ pub fn resolve_program(name: &str) -> Result<PathBuf, SandboxError> {
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
+    let not_executable = |p: &Path| -> Option<SandboxError> {
+        let m = std::fs::metadata(p).ok()?;
+        let why = if m.is_dir() {
+            "it is a directory"
+        } else if m.permissions().mode() & 0o111 == 0 {
+            "no execute permission; chmod +x it or run it with its interpreter"
+        } else {
+            return None;
+        };
+        Some(SandboxError::NotExecutable {
+            path: p.to_path_buf(),
+            why,
+        })
+    };
     if name.contains('/') {
         let path = std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name));
-        return if executable(&path) {
-            Ok(path)
-        } else {
-            Err(SandboxError::ProgramNotFound { name: name.into() })
-        };
+        if executable(&path) {
+            return Ok(path);
+        }
+        return Err(not_executable(&path)
+            .unwrap_or_else(|| SandboxError::ProgramNotFound { name: name.into() }));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
-    std::env::split_paths(&path)
+    let candidates: Vec<PathBuf> = std::env::split_paths(&path)
         .map(|dir| dir.join(name))
-        .find(|p| p.is_absolute() && executable(p))
-        .ok_or_else(|| SandboxError::ProgramNotFound { name: name.into() })
+        .filter(|p| p.is_absolute())
+        .collect();
+    if let Some(p) = candidates.iter().find(|p| executable(p)) {
+        return Ok(p.clone());
+    }
+    Err(candidates
+        .iter()
+        .find_map(|p| not_executable(p).filter(|_| p.is_file()))
+        .unwrap_or_else(|| SandboxError::ProgramNotFound { name: name.into() }))
 }
 
 impl Plan {
