@@ -29,13 +29,14 @@ fn demo_shows_raw_losing_and_guarded_holding() {
     assert!(worked("raw server") >= 9, "{text}");
     assert_eq!(worked("vanguard (inspector + kernel)"), 0, "{text}");
     // Kernel only: everything holds except the copy that stays inside the
-    // workspace, which only L3 can see.
+    // workspace, which only the inspector can see (it redacts the secret
+    // before the agent sees it).
     assert_eq!(worked("vanguard shadow (kernel only)"), 1, "{text}");
     let row = text
         .lines()
         .find(|l| l.starts_with("two steps: read credentials"))
         .unwrap_or_else(|| panic!("no two-step row:\n{text}"));
-    assert!(row.contains("blocked (inspector) BEH-EXFIL"), "{row}");
+    assert!(row.contains("blocked (inspector) redacted"), "{row}");
     // Both layers show up: the inspector's rule ids and the kernel's denials.
     assert!(text.contains("blocked (inspector) ZONE-READ"), "{text}");
     assert!(text.contains("denied (kernel)"), "{text}");

@@ -19,6 +19,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// How long a first start that installs its package may take on a loaded
+/// two-core machine (pip installs in ~12 s alone, far slower under load).
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(180);
+
 /// `.test-env/venv/bin` (uv, uvx) first in `PATH`, as a user who installed uv has it.
 fn path_with_uv() -> String {
     let uvx = PathBuf::from(require_env("VANGUARD_TEST_UVX"));
@@ -252,13 +256,13 @@ fn official_server(
         .current_dir(&workspace)
         .env("PATH", path_with_uv());
     let mut direct = Peer::custom(direct_cmd, None, &format!("direct {server}"));
-    direct.initialize("2025-06-18");
+    direct.initialize_within("2025-06-18", INSTALL_TIMEOUT);
     let direct_tools = tools_of(&direct.request("tools/list", json!({})));
     drop(direct);
 
     // Cold: vanguard installs the package first.
     let mut cold = run.start(&dir.path().join("cold.jsonl"));
-    let init = cold.initialize("2025-06-18");
+    let init = cold.initialize_within("2025-06-18", INSTALL_TIMEOUT);
     assert!(
         init.get("result").is_some(),
         "{init}\n{}",
@@ -311,7 +315,7 @@ fn official_server(
         ..run
     };
     let mut warm = offline.start(&dir.path().join("warm.jsonl"));
-    let init = warm.initialize("2025-06-18");
+    let init = warm.initialize_within("2025-06-18", INSTALL_TIMEOUT);
     assert!(
         init.get("result").is_some(),
         "{init}\n{}",
@@ -536,7 +540,7 @@ fn fetch_fills_the_cache_for_an_offline_start() {
         extra: &[],
     };
     let mut peer = run.start(&dir.path().join("audit.jsonl"));
-    peer.initialize("2025-06-18");
+    peer.initialize_within("2025-06-18", INSTALL_TIMEOUT);
     let resp = peer.call_tool("get_current_time", json!({"timezone": "UTC"}));
     assert_tool_ok(&resp, "get_current_time offline");
     assert!(!dir.path().join("decoys.log").exists());
@@ -559,7 +563,10 @@ fn another_version_is_not_used_without_approval_and_latest_stays_pinned() {
     // First use pins the version asked for.
     let r = run("npx -y @modelcontextprotocol/server-memory@2026.8.31");
     let mut p = r.start(&dir.path().join("a.jsonl"));
-    assert!(p.initialize("2025-06-18").get("result").is_some());
+    assert!(p
+        .initialize_within("2025-06-18", INSTALL_TIMEOUT)
+        .get("result")
+        .is_some());
     drop(p);
     // Another exact version: installed for review, refused until approved.
     let (code, err, _) =
@@ -605,7 +612,9 @@ fn another_version_is_not_used_without_approval_and_latest_stays_pinned() {
     let mut p = run("npx -y @modelcontextprotocol/server-memory@2026.7.4")
         .start(&dir.path().join("b.jsonl"));
     assert!(
-        p.initialize("2025-06-18").get("result").is_some(),
+        p.initialize_within("2025-06-18", INSTALL_TIMEOUT)
+            .get("result")
+            .is_some(),
         "{}",
         p.stderr_text()
     );
@@ -628,7 +637,10 @@ fn a_changed_file_in_a_pinned_tree_is_refused_in_every_profile() {
         extra: &[],
     };
     let mut p = run("memory").start(&dir.path().join("a.jsonl"));
-    assert!(p.initialize("2025-06-18").get("result").is_some());
+    assert!(p
+        .initialize_within("2025-06-18", INSTALL_TIMEOUT)
+        .get("result")
+        .is_some());
     drop(p);
     let index = cache.join(
         "npm/@modelcontextprotocol+server-memory@2026.8.31/node_modules/@modelcontextprotocol/server-memory/dist/index.js",
@@ -689,7 +701,7 @@ fn starts_and_answers(
         cmd.env("HOME", h);
     }
     let mut peer = Peer::custom(cmd, Some(audit), server);
-    let init = peer.initialize("2025-06-18");
+    let init = peer.initialize_within("2025-06-18", INSTALL_TIMEOUT);
     assert!(
         init.get("result").is_some(),
         "{server}: {init}\n{}",
@@ -976,7 +988,7 @@ fn the_readme_quickstart_commands_work_as_written() {
         cmd.arg("-c").arg(&line);
         env(&mut cmd);
         let mut peer = Peer::custom(cmd, None, &line);
-        let init = peer.initialize("2025-06-18");
+        let init = peer.initialize_within("2025-06-18", INSTALL_TIMEOUT);
         assert!(
             init.get("result").is_some(),
             "{line}: {init}\n{}",
@@ -1008,7 +1020,9 @@ fn the_readme_quickstart_commands_work_as_written() {
     env(&mut cmd);
     let mut peer = Peer::custom(cmd, None, "client configuration");
     assert!(
-        peer.initialize("2025-06-18").get("result").is_some(),
+        peer.initialize_within("2025-06-18", INSTALL_TIMEOUT)
+            .get("result")
+            .is_some(),
         "{}",
         peer.stderr_text()
     );
@@ -1033,7 +1047,9 @@ fn pipx_run_installs_with_pip() {
     };
     let mut peer = run.start(&dir.path().join("audit.jsonl"));
     assert!(
-        peer.initialize("2025-06-18").get("result").is_some(),
+        peer.initialize_within("2025-06-18", INSTALL_TIMEOUT)
+            .get("result")
+            .is_some(),
         "{}",
         peer.stderr_text()
     );

@@ -855,8 +855,31 @@ fn path_resolved_launchers_start() {
     if !ready("path_resolved_launchers_start") {
         return;
     }
-    // `python3` through PATH may be a pyenv shim (a bash script running pyenv).
-    let o = run(input(&["python3", "-c", "print('shim-ok')"]));
+    // `python3` through PATH may be a pyenv shim (a bash script running
+    // pyenv): vanguard's launcher asks the manager outside the sandbox and
+    // runs the real interpreter, as `start` and `run` do.
+    let argv: Vec<String> = ["python3", "-c", "print('shim-ok')"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let resolved = vanguard::launch::resolve(
+        &argv,
+        &vanguard::launch::Options {
+            cache: std::env::temp_dir().join("vanguard-escape-cache"),
+            pins: std::env::temp_dir().join("vanguard-escape-pins.json"),
+            cwd: std::env::temp_dir(),
+            reach: vanguard::launch::Reach::Describe,
+            require_approval: false,
+            install_scripts: false,
+            update: false,
+            progress: false,
+        },
+    )
+    .expect("resolve python3");
+    let mut i = input(&[]);
+    i.command = resolved.argv;
+    i.grants = resolved.grants;
+    let o = run(i);
     assert_eq!(stdout(&o), "shim-ok\n", "{}", show(&o));
     let o = run(input(&["npx", "--version"]));
     assert!(o.status.success(), "{}", show(&o));

@@ -150,13 +150,19 @@ local t = live_taint(now)
 if t then
   local npaths = tonumber(ARGV[10])
   local same = npaths > 0
+  local names_source = false
   for i = 11, 10 + npaths do
     if redis.call('SISMEMBER', srcs, ARGV[i]) == 0 then
       same = false
-      break
+    else
+      names_source = true
     end
   end
   local matched = 0
+  -- A call naming the tainted file and another one (copy, move) carries it.
+  if names_source and not same then
+    matched = 1
+  end
   for i = 11 + npaths, #ARGV do
     if redis.call('SISMEMBER', fps, ARGV[i]) == 1 then
       matched = 1

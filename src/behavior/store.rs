@@ -109,6 +109,13 @@ impl Store {
         }
     }
 
+    /// Sets the key's risk score to zero (an operator's `vanguard risk
+    /// reset`). Stored as a negative score larger than any real one, which
+    /// both stores' decay reads as zero, so no new script is needed.
+    pub async fn reset_risk(&self, key: &str, now_ms: u64) -> Result<(), StoreError> {
+        self.add_risk(key, now_ms, -1e15).await.map(|_| ())
+    }
+
     /// Records that the session's egress was cut, so every instance
     /// sharing the state cuts its own proxy too.
     pub async fn cut_egress(&self, key: &str, now_ms: u64, reason: &str) -> Result<(), StoreError> {
@@ -299,12 +306,16 @@ impl MemoryStore {
                 st.taint = None;
             }
             if let Some(t) = &st.taint {
+                let named = obs.paths.iter().filter(|p| t.sources.contains(p)).count();
+                let same_target = !obs.paths.is_empty() && named == obs.paths.len();
                 out.taint = Some(TaintView {
                     level: t.level,
                     reason: t.reason.clone(),
-                    matched: obs.fingerprints.iter().any(|h| t.fingerprints.contains(h)),
-                    same_target: !obs.paths.is_empty()
-                        && obs.paths.iter().all(|p| t.sources.contains(p)),
+                    // Carrying the data, or naming the tainted file next to
+                    // another one (a server-side copy or move carries it).
+                    matched: obs.fingerprints.iter().any(|h| t.fingerprints.contains(h))
+                        || (named > 0 && !same_target),
+                    same_target,
                 });
             }
             if let Some((level, path)) = &obs.sensitive {
@@ -431,6 +442,23 @@ mod tests {
         assert!(m.observe_call("k", &w).taint.unwrap().same_target);
         w.now_ms = 20 + cfg.taint_ttl.as_millis() as u64;
         assert!(m.observe_call("k", &w).taint.is_none());
+    }
+
+    #[test]
+    fn a_reset_risk_reads_as_zero_and_grows_again() {
+        let cfg = BehaviorConfig::default();
+        let m = MemoryStore::new(&cfg);
+        assert_eq!(m.add_risk("k", 0, 150.0), 150.0);
+        let store = Store::Memory(m);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("rt");
+        rt.block_on(store.reset_risk("k", 10)).expect("reset");
+        let Store::Memory(m) = &store else {
+            unreachable!()
+        };
+        assert_eq!(m.add_risk("k", 20, 0.0).max(0.0), 0.0);
+        assert_eq!(m.add_risk("k", 30, 10.0), 10.0);
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //!
 //! One attack is a sequence that stays inside the workspace: read the
 //! project's deploy credentials, then copy them to a shared folder. The
-//! kernel cannot tell that from ordinary work; L3 (session behaviour) can,
-//! so the kernel-only column loses that row, and says so.
+//! kernel cannot tell that from ordinary work; the inspector can (it
+//! redacts the password out of the read, and L3 blocks a later call that
+//! carries a secret the session read), so the kernel-only column loses
+//! that row, and says so.
 
 use super::*;
 use serde_json::{json, Value};
@@ -416,6 +418,7 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
     let _ = std::fs::remove_file(&s.planted);
     let _ = std::fs::remove_file(&s.copied);
     let mut args = a.args.clone();
+    let mut redacted = false;
     if let Some((tool, first)) = &a.before {
         let read = match client.call(tool, first.clone()) {
             Ok(r) => r,
@@ -425,6 +428,7 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
             .as_str()
             .unwrap_or("")
             .to_string();
+        redacted = text.contains("[REDACTED:");
         if let Some(m) = args.as_object_mut() {
             for v in m.values_mut() {
                 if v == "{READ}" {
@@ -456,6 +460,17 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
     let _ = std::fs::remove_file(&s.copied);
     if worked {
         (Outcome::Succeeded, note)
+    } else if redacted && resp.get("error").is_none() {
+        // The copy was made, of what the agent saw: the secret was
+        // redacted out of the read before it reached the agent.
+        (
+            Outcome::Blocked,
+            if verbose {
+                "the read's secret was redacted before the agent saw it".into()
+            } else {
+                "redacted".into()
+            },
+        )
     } else if resp
         .get("error")
         .and_then(|e| e.get("code"))
@@ -603,6 +618,7 @@ fn print_table(s: &Scene, headers: &[&str], list: &[Attack], table: &[Vec<(Outco
     }
     println!(
         "\nthe two-step copy stays inside the workspace, so the kernel allows it; \
-         the inspector's L3 sees the credentials read earlier in the session leave (BEH-EXFIL)"
+         the inspector redacts the password out of the read before the agent sees it, \
+         and L3 blocks any later call that carries a secret the session read (BEH-EXFIL)"
     );
 }

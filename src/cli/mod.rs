@@ -17,6 +17,7 @@ mod doctor;
 mod fetch;
 mod pin;
 mod policy_cmd;
+mod risk;
 mod run;
 mod sse;
 mod start;
@@ -60,6 +61,9 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Show, diff and approve pinned tool definitions and packages (rug-pull defence).
     Pin(pin::PinArgs),
+    /// The L3 risk of running sessions; reset a session's score.
+    #[command(subcommand)]
+    Risk(risk::RiskCmd),
     /// Install and pin the package a server command launches (npx, uvx, …), for offline starts.
     Fetch(fetch::FetchArgs),
     /// Run a case corpus (e.g. the peer's) through the real inspector and report agreement.
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Doctor(a) => doctor::run(a),
         Command::Pin(a) => pin::run(a),
         Command::Fetch(a) => fetch::run(a),
+        Command::Risk(c) => risk::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::DemoServer(a) => demo::serve(a),

@@ -235,6 +235,7 @@ pub fn run(a: SseArgs) -> u8 {
             Err(e) => return fail(EXIT_INTERNAL, e),
         };
         eprintln!("vanguard: listening on http://{bound}/mcp (legacy SSE: /sse)");
+        let _control = super::start::start_control();
         let server = Server::new(cfg, bound, auth, launcher);
         let (sig_tx, sig_rx) = tokio::sync::oneshot::channel::<i32>();
         let stop = async move {

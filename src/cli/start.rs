@@ -375,12 +375,17 @@ pub fn run(a: StartArgs) -> u8 {
         SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
     cfg.egress_in_flight = in_flight;
     layers.apply(&mut cfg, a.gateway.behavior_key.as_deref());
-    let outcome = rt.block_on(gateway::run(
-        crate::transport::stdio::agent_stdin(),
-        crate::transport::stdio::agent_stdout(),
-        upstream,
-        cfg,
-    ));
+    let outcome = rt.block_on(async {
+        // Lives as long as the session: `vanguard risk` reaches it here.
+        let _control = start_control();
+        gateway::run(
+            crate::transport::stdio::agent_stdin(),
+            crate::transport::stdio::agent_stdout(),
+            upstream,
+            cfg,
+        )
+        .await
+    });
     drop(guard);
     // Dropping the runtime would wait for the blocking stdin reader.
     rt.shutdown_background();
@@ -388,6 +393,25 @@ pub fn run(a: StartArgs) -> u8 {
     drop(egress_proxy);
     egress_sink.flush();
     exit_code(&outcome)
+}
+
+/// The control socket (`vanguard risk show|reset`); a gateway without one
+/// still runs, and says why.
+pub(crate) fn start_control() -> Option<gateway::control::ControlSocket> {
+    let dir = gateway::control::socket_dir();
+    match gateway::control::ControlSocket::start(&dir) {
+        Ok(c) => {
+            tracing::debug!("control socket {}", c.path().display());
+            Some(c)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "no control socket in {} ({e}): `vanguard risk` cannot reach this gateway",
+                dir.display()
+            );
+            None
+        }
+    }
 }
 
 /// Serves the egress proxy on the listener the sandbox handed back (network

@@ -9,7 +9,8 @@
 //! Both pumps write to the agent through one channel, so every line reaches
 //! the agent whole and in the order it was decided.
 
+pub mod control;
 pub mod server_side;
 pub mod session;
 
-pub use session::{run, Outcome, SessionConfig};
+pub use session::{live_sessions, reset_risk, run, Outcome, SessionConfig, SessionInfo};

@@ -337,7 +337,16 @@ fn read_options(
     Ok((found, words.len()))
 }
 
+/// Only options (`npx --version`, `uvx --help`): the launcher itself runs,
+/// no package.
+fn no_package(words: &[String]) -> bool {
+    words.iter().all(|w| w.starts_with('-') && w != "--")
+}
+
 fn npm_like(launcher: &str, words: &[String], table: Table) -> Result<Launch, ParseError> {
+    if no_package(words) && words.iter().any(|w| w != "-y" && w != "--yes") {
+        return Ok(Launch::Program);
+    }
     let (opts, first) = read_options(launcher, words, table)?;
     if opts.iter().any(|(k, _)| *k == Opt::Shell) {
         return Err(err(
@@ -473,6 +482,9 @@ fn python_like(
     words: &[String],
     table: Table,
 ) -> Result<Launch, ParseError> {
+    if no_package(words) && !words.is_empty() {
+        return Ok(Launch::Program);
+    }
     let (opts, first) = read_options(launcher, words, table)?;
     let mut from = None;
     let mut with = Vec::new();
@@ -659,6 +671,8 @@ mod tests {
         );
         assert_eq!(npm("bun x pkg").launcher, "bun x");
         assert_eq!(parse(&argv("npm start")), Ok(Launch::Program));
+        assert_eq!(parse(&argv("npx --version")), Ok(Launch::Program));
+        assert_eq!(parse(&argv("uvx --help")), Ok(Launch::Program));
         assert_eq!(parse(&argv("yarn start")), Ok(Launch::Program));
         assert_eq!(parse(&argv("pnpm install")), Ok(Launch::Program));
     }

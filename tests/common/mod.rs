@@ -655,6 +655,33 @@ impl Peer {
         resp
     }
 
+    /// The handshake, waiting up to `timeout` for the answer: a first start
+    /// that installs a package on a loaded machine can take a while.
+    pub fn initialize_within(&mut self, protocol_version: &str, timeout: Duration) -> Value {
+        let id = self.send_request(
+            "initialize",
+            json!({
+                "protocolVersion": protocol_version,
+                "capabilities": {},
+                "clientInfo": {"name": "vanguard-tests", "version": "0.0.0"},
+            }),
+        );
+        let resp = self.recv_until_id(&id, timeout).unwrap_or_else(|| {
+            panic!(
+                "{}: no answer to initialize within {timeout:?}; stderr:\n{}",
+                self.label,
+                self.stderr_text()
+            )
+        });
+        assert!(
+            resp.get("result").is_some(),
+            "{}: initialize failed: {resp}",
+            self.label
+        );
+        self.notify("notifications/initialized", json!({}));
+        resp
+    }
+
     // ------------------------------------------------------------- lifecycle
 
     /// The exit status, waiting at most `timeout`.
