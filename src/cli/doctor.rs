@@ -140,15 +140,16 @@ pub fn run(a: DoctorArgs) -> u8 {
 fn trial(policy: &Policy) -> Trial {
     let mut lenient = policy.clone();
     lenient.sandbox.level = SandboxLevel::BestEffort;
-    let plan = match crate::policy::plan::sandbox_plan(&lenient, &["true".to_string()], &[], None) {
-        Ok(p) => p,
-        Err(e) => {
-            return Trial {
-                ok: false,
-                detail: format!("could not plan `true`: {e}"),
+    let plan =
+        match crate::policy::plan::sandbox_plan(&lenient, &["true".to_string()], &[], None, &[]) {
+            Ok(p) => p,
+            Err(e) => {
+                return Trial {
+                    ok: false,
+                    detail: format!("could not plan `true`: {e}"),
+                }
             }
-        }
-    };
+        };
     let mut cmd = sandbox::command_for(&plan);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -262,7 +262,13 @@ pub(crate) fn plan_for(
             tracing::warn!("not sandboxed: {why}");
         }
     }
-    policy::plan::sandbox_plan(policy, &r.argv, &r.grants, r.unsandboxable.as_deref())
+    policy::plan::sandbox_plan(
+        policy,
+        &r.argv,
+        &r.grants,
+        r.unsandboxable.as_deref(),
+        &r.env_defaults,
+    )
 }
 
 /// The server argv: `--server` split like a shell would, or the profile's.

@@ -49,7 +49,21 @@ pub struct Resolved {
     pub package: Option<PackageRef>,
     /// A container launcher: the reason the sandbox cannot hold it.
     pub unsandboxable: Option<String>,
+    /// Environment the server needs under a sandbox, set unless the
+    /// profile sets the variable itself ([`SERVER_DEFAULTS`]).
+    pub env_defaults: Vec<(String, String)>,
 }
+
+/// Where known servers write by default, and where they should under
+/// vanguard: their package tree is read-only in the sandbox, so a server
+/// that keeps its data next to its code (server-memory's `memory.jsonl`)
+/// would fail with EACCES. Paths are relative to the server's working
+/// directory (the workspace), as the shipped server profiles do it.
+pub const SERVER_DEFAULTS: &[(&str, &str, &str)] = &[(
+    "npm:@modelcontextprotocol/server-memory",
+    "MEMORY_FILE_PATH",
+    "memory.json",
+)];
 
 impl Resolved {
     /// The command run as given (no launcher recognised, or nothing resolved).
@@ -61,6 +75,7 @@ impl Resolved {
             explain: Vec::new(),
             package: None,
             unsandboxable: None,
+            env_defaults: Vec::new(),
         }
     }
 }

@@ -480,8 +480,24 @@ pub(super) fn resolve(
             l.name, pinned.version
         ),
     ));
+    let key = eco.key();
+    r.env_defaults = super::SERVER_DEFAULTS
+        .iter()
+        .filter(|(k, _, _)| *k == key)
+        .map(|(_, var, rel)| {
+            (
+                var.to_string(),
+                opts.cwd.join(rel).to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    for (var, value) in &r.env_defaults {
+        r.explain.push(format!(
+            "env: {var}={value} (the package directory is read-only in the sandbox)"
+        ));
+    }
     r.package = Some(PackageRef {
-        key: eco.key(),
+        key,
         version: pinned.version.clone(),
         tree: pinned.tree.clone(),
         tree_sha256: pinned.tree_sha256.clone(),

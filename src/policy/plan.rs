@@ -16,6 +16,7 @@ pub fn sandbox_plan(
     argv: &[String],
     grants: &[sandbox::BaselineEntry],
     unsandboxable: Option<&str>,
+    env_defaults: &[(String, String)],
 ) -> Result<Plan, String> {
     let mut level = p.sandbox.level;
     if let Some(why) = unsandboxable {
@@ -58,11 +59,18 @@ pub fn sandbox_plan(
         net,
         level,
         env_allow: p.server.env.clone(),
-        env_set: p
-            .server
-            .env_set
+        // The profile's own settings win over a launcher's defaults.
+        env_set: env_defaults
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(k, _)| !p.server.env_set.contains_key(k) && !p.server.env.contains(k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(
+                p.server
+                    .env_set
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         cwd: Some(p.server.cwd.clone()),
         strict_seccomp: p.sandbox.strict_seccomp,
