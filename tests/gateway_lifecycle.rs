@@ -151,6 +151,54 @@ fn a_stubborn_server_needing_sigkill_still_ends_with_status_0_and_session_end() 
         .any(|e| e["kind"] == "session_end"));
 }
 
+/// A panic inside a session (injected in debug builds) is caught at the
+/// session boundary: the server is killed, `session_end` is written, and
+/// vanguard exits 1 instead of aborting.
+#[test]
+fn a_panic_in_the_session_kills_the_server_and_still_records_the_end() {
+    let workspace = tempfile::tempdir().expect("tempdir");
+    let server = python_fixture_cmd(
+        "lifecycle_server.py",
+        &[
+            "--stubborn",
+            "--pid-file",
+            &workspace.path().join("pid").to_string_lossy(),
+        ],
+    );
+    let mut peer = Peer::gateway_env(
+        Some(workspace.path()),
+        &server,
+        &[],
+        &[("VANGUARD_FAULT_PANIC_METHOD", "fault/please")],
+    );
+    peer.initialize("2025-06-18");
+    let marker = workspace.path().to_string_lossy().into_owned();
+    assert!(wait_until(TIMEOUT, || !pids_with_arg(&marker)
+        .into_iter()
+        .filter(|&p| p != peer.pid())
+        .collect::<Vec<_>>()
+        .is_empty()));
+    peer.send_request("fault/please", json!({}));
+    assert_eq!(exit_code_of(&mut peer, Duration::from_secs(15)), 1);
+    assert!(
+        wait_until(Duration::from_secs(5), || pids_with_arg(&marker)
+            .into_iter()
+            .all(|p| p == peer.pid())),
+        "the server outlived the session's panic"
+    );
+    let end = peer
+        .audit_events()
+        .into_iter()
+        .find(|e| e["kind"] == "session_end")
+        .expect("session_end after the panic");
+    assert!(
+        end["detail"]["outcome"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("Failed")),
+        "{end}"
+    );
+}
+
 #[test]
 fn server_exit_fails_the_pending_request_and_exits_4() {
     let mut f = Fixture::start(&[]);

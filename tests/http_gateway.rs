@@ -295,3 +295,50 @@ fn sigterm_stops_the_gateway_with_sessions_whose_servers_need_sigterm() {
         "every session ends in the audit log"
     );
 }
+
+/// A panic in one session (injected in debug builds) ends that session
+/// only: its server is killed, its end recorded, other sessions go on,
+/// and SIGTERM still stops the gateway.
+#[test]
+fn a_panic_in_one_http_session_leaves_the_gateway_working() {
+    let server = common::python_fixture_cmd("lifecycle_server.py", &["--ignore-eof"]);
+    let mut g = Gateway::start(
+        &server,
+        &[],
+        &[("VANGUARD_FAULT_PANIC_METHOD", "fault/please")],
+    );
+    let http = Http::default();
+    let url = g.url("/mcp");
+    let doomed = http.open_session(&url, &[]);
+    let fine = http.open_session(&url, &[]);
+    let _ = http.rpc(
+        &url,
+        Some(&doomed),
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "fault/please"}),
+    );
+    let audit = g.scratch.path().join("audit.jsonl");
+    assert!(
+        wait_until(Duration::from_secs(10), || common::audit_events(&audit)
+            .iter()
+            .any(|e| e["kind"] == "session_end"
+                && e["detail"]["outcome"]
+                    .as_str()
+                    .is_some_and(|o| o.starts_with("Failed")))),
+        "{}",
+        g.stderr_text()
+    );
+    let a = http.rpc(
+        &url,
+        Some(&fine),
+        &[],
+        &call(6, "echo", json!({"text": "still here"})),
+    );
+    assert!(a.text.contains("still here"), "{} {}", a.status, a.text);
+    unsafe { libc::kill(g.pid(), libc::SIGTERM) };
+    let status = g
+        .wait_exit(Duration::from_secs(12))
+        .unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", g.stderr_text()));
+    assert_eq!(status.code(), Some(128 + 15));
+    assert!(descendants(g.pid()).is_empty());
+}

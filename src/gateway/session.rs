@@ -372,12 +372,21 @@ where
     let pid = upstream.pid;
     let mut exit = upstream.exit;
     let outcome = tokio::select! {
-        _ = &mut agent_pump => {
-            // The agent is gone: its pump dropped the upstream sender, so the
-            // writer closes the server's stdin. Then wait, SIGTERM, SIGKILL.
-            let _ = upstream_writer.await;
-            let forced = shutdown(&mut exit, pid, shared.cfg.close_grace, shared.cfg.term_grace).await;
-            Outcome::AgentClosed { forced }
+        pumped = &mut agent_pump => {
+            if pumped.as_ref().is_err_and(|e| e.is_panic()) {
+                // The pump died inside vanguard, not because the agent left:
+                // no orderly shutdown, the server goes at once.
+                tracing::error!(pid, "the agent pump panicked; killing the server");
+                Upstream::signal_group(pid, libc::SIGKILL);
+                let _ = tokio::time::timeout(Duration::from_secs(2), &mut exit).await;
+                Outcome::Failed("a panic in the agent pump".into())
+            } else {
+                // The agent is gone: its pump dropped the upstream sender, so the
+                // writer closes the server's stdin. Then wait, SIGTERM, SIGKILL.
+                let _ = upstream_writer.await;
+                let forced = shutdown(&mut exit, pid, shared.cfg.close_grace, shared.cfg.term_grace).await;
+                Outcome::AgentClosed { forced }
+            }
         }
         status = &mut exit => {
             agent_pump.abort();
@@ -658,6 +667,21 @@ fn fail_mode_finding(
 }
 
 /// A JSON-RPC batch of elements, each element's text unchanged.
+/// A fault-injection point for the tests of the session boundary: debug
+/// builds panic on a request whose method is `VANGUARD_FAULT_PANIC_METHOD`.
+/// Release builds compile it away.
+fn fault_point(method: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("VANGUARD_FAULT_PANIC_METHOD").is_ok_and(|m| m == method) {
+        #[allow(clippy::panic)]
+        {
+            panic!("fault injected on {method} (VANGUARD_FAULT_PANIC_METHOD)");
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = method;
+}
+
 /// The rule of the finding that carried a call's risk points.
 fn strongest(findings: &[crate::inspect::Finding], tool: &str) -> String {
     let f = findings.iter().max_by_key(|f| f.action);
@@ -807,7 +831,10 @@ impl Shared {
 
     fn agent_message(&self, m: Message<'_>) -> Handled {
         let (id, method, params) = match m {
-            Message::Request { id, method, params } => (Some(id), method, params),
+            Message::Request { id, method, params } => {
+                fault_point(&method);
+                (Some(id), method, params)
+            }
             Message::Notification { method, params } => (None, method, params),
             // The agent answering a server→client request.
             Message::Response { .. } => return Handled::Forward,
