@@ -1,17 +1,32 @@
 //! vanguard: a security gateway and kernel sandbox for MCP servers on Linux.
 //!
-//! Data flow (see `docs/ARCHITECTURE.md`):
-//! `policy` loads a profile and compiles it into an `inspect::Inspector` and a
-//! `sandbox::Plan`; `transport` moves bytes between the agent and the upstream;
-//! `gateway` runs a session, asking the inspector for a verdict on every
-//! message; `audit` records every decision.
+//! Modules, by layer (a module uses only lower layers; see
+//! `docs/ARCHITECTURE.md` and `scripts/check-layers.py`, which CI runs):
+//!
+//! ```text
+//! 5  cli ───────────────────────────────────────── the command line
+//! 4  server (HTTP gateway)   bench (corpus runner)
+//! 3  gateway ──────────────────────────────────── one session: pumps, verdicts, audit
+//! 2  components: inspect (L0/L1, metadata, results)  behavior (L3)  semantic (L2)
+//!                sandbox (Landlock, seccomp, namespaces, egress)  launch (npx/uvx…)
+//!                auth  audit  pins  transport (bytes: stdio, child pipes)
+//! 1  policy ───────────────────────────────────── profiles → one validated Policy
+//! 0  leaves: verdict  canon (hosts, paths, allow-lists)  glob  protocol (JSON-RPC)
+//! ```
+//!
+//! Data flow: `policy` loads a profile; `launch` resolves the server command;
+//! `sandbox::from_policy` compiles the plan the server runs under; `gateway`
+//! runs a session, asking `inspect`, `behavior` and `semantic` for a verdict
+//! on every message; `audit` records every decision.
 
 pub mod audit;
 pub mod auth;
 pub mod behavior;
 pub mod bench;
+pub mod canon;
 pub mod cli;
 pub mod gateway;
+pub mod glob;
 pub mod inspect;
 pub mod launch;
 pub mod pins;
@@ -19,4 +34,6 @@ pub mod policy;
 pub mod protocol;
 pub mod sandbox;
 pub mod semantic;
+pub mod server;
 pub mod transport;
+pub mod verdict;

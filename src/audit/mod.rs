@@ -42,9 +42,9 @@ pub struct Event {
     pub tool: Option<String>,
     pub verdict: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer: Option<crate::inspect::Layer>,
+    pub layer: Option<crate::verdict::Layer>,
     pub rules: Vec<String>,
-    pub findings: Vec<crate::inspect::Finding>,
+    pub findings: Vec<crate::verdict::Finding>,
     pub latency_us: u64,
     pub profile: String,
     /// The authenticated caller, when the transport has one.

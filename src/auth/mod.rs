@@ -13,6 +13,9 @@ pub mod jwks;
 pub mod jwt;
 pub mod tool_auth;
 
+/// Decides per tool name whether the session's principal may see and call it.
+pub type ToolFilter = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 use std::collections::BTreeSet;
 
 /// An authenticated caller.

@@ -7,7 +7,7 @@
 
 use super::config::ToolAuthRule;
 use super::Principal;
-use crate::gateway::server_side::ToolFilter;
+use super::ToolFilter;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
@@ -29,7 +29,7 @@ impl ToolAuth {
     pub fn allows(&self, who: Option<&Principal>, tool: &str) -> bool {
         self.rules
             .iter()
-            .filter(|r| r.tools.iter().any(|g| glob_match(g, tool)))
+            .filter(|r| r.tools.iter().any(|g| crate::glob::matches(g, tool)))
             .all(|r| match who {
                 None => false,
                 Some(p) => {
@@ -50,47 +50,10 @@ impl ToolAuth {
     }
 }
 
-/// `*` matches any run of characters (also empty), `?` exactly one; the
-/// rest literally. Linear-time: backtracks only to the last `*`.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == n[ni])) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("write_*", "write_file"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("get-?nv", "get-env"));
-        assert!(glob_match("*-env", "get-env"));
-        assert!(!glob_match("write_*", "read_file"));
-        assert!(!glob_match("echo", "echo2"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxbyy"));
-    }
 
     fn principal(scopes: &[&str], roles: &[&str]) -> Principal {
         Principal {

@@ -19,77 +19,14 @@ pub mod fingerprint;
 pub mod redis;
 pub mod store;
 
-pub use capability::{Capability, Caps};
+pub use crate::policy::behavior::{
+    BehaviorConfig, Capability, Caps, FailMode, Limit, RiskConfig, SequenceMode,
+};
 
-use crate::inspect::{Finding, Layer};
-use crate::policy::{Action, Severity};
+use crate::verdict::{Action, Severity};
+use crate::verdict::{Finding, Layer};
 use serde::Serialize;
 use std::time::Duration;
-
-/// A warn and a block threshold; 0 turns either off. A count above `warn`
-/// warns, above `block` blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Limit {
-    pub warn: u64,
-    pub block: u64,
-}
-
-impl Limit {
-    pub const fn new(warn: u64, block: u64) -> Limit {
-        Limit { warn, block }
-    }
-
-    /// The action a count calls for, if any.
-    pub fn action(&self, count: u64) -> Option<Action> {
-        if self.block > 0 && count > self.block {
-            Some(Action::Block)
-        } else if self.warn > 0 && count > self.warn {
-            Some(Action::Warn)
-        } else {
-            None
-        }
-    }
-
-    /// `count` is the first one over a threshold (risk is added once per
-    /// crossing, not for every call above it).
-    pub fn crossed(&self, count: u64) -> bool {
-        (self.warn > 0 && count == self.warn + 1) || (self.block > 0 && count == self.block + 1)
-    }
-}
-
-/// How much a sensitive read must be echoed for a later call to count as
-/// carrying its data out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SequenceMode {
-    /// A write, exec or network call must carry text the sensitive read
-    /// returned (a line or a token of it, also base64-encoded); system
-    /// credential stores (`/etc/shadow`, `~/.ssh`, …) taint every such call.
-    Content,
-    /// Any write, exec or network call after a sensitive read.
-    Any,
-}
-
-/// What happens when the state store cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailMode {
-    Open,
-    Closed,
-}
-
-/// Session risk: points added by findings, halved every `half_life`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RiskConfig {
-    pub half_life: Duration,
-    /// From here the score is reported as elevated (`risk_level: "log"`).
-    pub log: f64,
-    /// From here every call is scored by L2 (or handled as L2 failing, by
-    /// the semantic fail mode, when no backend is configured).
-    pub require_l2: f64,
-    /// From here every tool call is blocked until the score decays.
-    pub block: f64,
-}
 
 /// Points a kind of event adds to the risk score.
 pub mod weight {
@@ -103,85 +40,6 @@ pub mod weight {
     pub const RESULT_INJECTION: f64 = 25.0;
     pub const L2_WARN: f64 = 10.0;
     pub const L2_BLOCK: f64 = 30.0;
-}
-
-/// The L3 part of a policy (`[behavior]`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BehaviorConfig {
-    pub enabled: bool,
-    /// Length of the sliding windows (counted in one-second buckets).
-    pub window: Duration,
-    pub per_tool: Limit,
-    pub read: Limit,
-    pub list: Limit,
-    pub write: Limit,
-    pub exec: Limit,
-    pub network: Limit,
-    /// The same tool with the same arguments.
-    pub repeat: Limit,
-    /// Listing and searching calls (directory walks, globbing).
-    pub enumeration: Limit,
-    /// Bytes of results per session (not windowed).
-    pub response_bytes: Limit,
-    /// How long a sensitive read taints the session.
-    pub taint_ttl: Duration,
-    pub sequence: SequenceMode,
-    /// Cut the session's egress through the proxy when an exfiltration
-    /// sequence is seen.
-    pub cut_egress: bool,
-    pub risk: RiskConfig,
-    /// Capability overrides: tool name or glob → capabilities.
-    pub capabilities: Vec<(String, Caps)>,
-    pub on_store_error: FailMode,
-}
-
-impl Default for BehaviorConfig {
-    fn default() -> Self {
-        BehaviorConfig {
-            enabled: true,
-            window: Duration::from_secs(60),
-            per_tool: Limit::new(200, 1000),
-            read: Limit::new(300, 1500),
-            list: Limit::new(0, 0),
-            write: Limit::new(150, 800),
-            exec: Limit::new(60, 400),
-            network: Limit::new(60, 400),
-            repeat: Limit::new(20, 50),
-            enumeration: Limit::new(20, 300),
-            response_bytes: Limit::new(64 << 20, 512 << 20),
-            taint_ttl: Duration::from_secs(300),
-            sequence: SequenceMode::Content,
-            cut_egress: false,
-            risk: RiskConfig {
-                half_life: Duration::from_secs(120),
-                log: 30.0,
-                require_l2: 60.0,
-                block: 100.0,
-            },
-            capabilities: Vec::new(),
-            on_store_error: FailMode::Open,
-        }
-    }
-}
-
-impl BehaviorConfig {
-    pub fn limit_for(&self, c: Capability) -> Limit {
-        match c {
-            Capability::Read => self.read,
-            Capability::List => self.list,
-            Capability::Write => self.write,
-            Capability::Exec => self.exec,
-            Capability::Network => self.network,
-        }
-    }
-
-    /// The capabilities a profile assigns to `tool`, if any.
-    pub fn override_for(&self, tool: &str) -> Option<Caps> {
-        self.capabilities
-            .iter()
-            .find(|(pat, _)| crate::policy::glob_match(pat, tool))
-            .map(|(_, c)| *c)
-    }
 }
 
 /// How sensitive a path is.

@@ -13,7 +13,7 @@
 //! would refuse, the plan cannot be built, or the trial failed), 2 for a
 //! configuration error.
 //!
-//! [`sandbox_plan`]: crate::policy::plan::sandbox_plan
+//! [`sandbox_plan`]: crate::sandbox::from_policy::sandbox_plan
 
 use super::start::{load_policy, server_argv, CommonPolicyArgs};
 use super::*;
@@ -140,16 +140,21 @@ pub fn run(a: DoctorArgs) -> u8 {
 fn trial(policy: &Policy) -> Trial {
     let mut lenient = policy.clone();
     lenient.sandbox.level = SandboxLevel::BestEffort;
-    let plan =
-        match crate::policy::plan::sandbox_plan(&lenient, &["true".to_string()], &[], None, &[]) {
-            Ok(p) => p,
-            Err(e) => {
-                return Trial {
-                    ok: false,
-                    detail: format!("could not plan `true`: {e}"),
-                }
+    let plan = match crate::sandbox::from_policy::sandbox_plan(
+        &lenient,
+        &["true".to_string()],
+        &[],
+        None,
+        &[],
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            return Trial {
+                ok: false,
+                detail: format!("could not plan `true`: {e}"),
             }
-        };
+        }
+    };
     let mut cmd = sandbox::command_for(&plan);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())

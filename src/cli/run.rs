@@ -49,7 +49,7 @@ pub fn run(a: RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
-    let egress = match crate::policy::plan::egress_config(&policy) {
+    let egress = match crate::sandbox::from_policy::egress_config(&policy) {
         Ok(e) => e,
         Err(e) => return fail(EXIT_CONFIG, format!("invalid configuration: {e}")),
     };

@@ -262,7 +262,7 @@ pub(crate) fn plan_for(
             tracing::warn!("not sandboxed: {why}");
         }
     }
-    policy::plan::sandbox_plan(
+    crate::sandbox::from_policy::sandbox_plan(
         policy,
         &r.argv,
         &r.grants,
@@ -311,7 +311,7 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
-    let egress = match policy::plan::egress_config(&policy) {
+    let egress = match crate::sandbox::from_policy::egress_config(&policy) {
         Ok(e) => e,
         Err(e) => return fail(EXIT_CONFIG, format!("invalid configuration: {e}")),
     };

@@ -34,8 +34,7 @@ pub enum CallCheck {
     Refused(Hidden),
 }
 
-/// Decides per tool name whether the session's principal may see and call it.
-pub type ToolFilter = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub use crate::auth::ToolFilter;
 
 pub struct ServerSideConfig {
     /// Tools outside the caller's scopes/roles: hidden from listings and

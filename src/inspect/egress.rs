@@ -1,6 +1,6 @@
 //! L1 half of the network allow-list: in allow-list mode, a tool call whose
 //! URL names a destination outside the list is blocked (`NET-ALLOWLIST`)
-//! before the server tries. The egress proxy ([`crate::sandbox::egress`])
+//! before the server tries. The egress proxy (in the sandbox)
 //! enforces the same list on the connection, so a URL this layer cannot see
 //! (built by the server, fetched by a redirect) still meets it.
 //!
@@ -10,8 +10,8 @@
 
 use super::normalize::{canonical_host, HostView, UrlParts};
 use super::verdict::{Decision, Finding, Layer};
+use crate::canon::AllowList;
 use crate::policy::{Action, NetMode, Policy, Severity};
-use crate::sandbox::egress::AllowList;
 
 /// The rule id of this check (escalate or silence it with `rule_actions`).
 pub const RULE: &str = "NET-ALLOWLIST";
@@ -28,7 +28,7 @@ impl UrlAllowList {
     /// start on the same list, with the error).
     pub fn for_policy(policy: &Policy) -> Option<UrlAllowList> {
         (policy.network.mode == NetMode::Allowlist).then(|| UrlAllowList {
-            list: AllowList::parse(&policy.network.allow).unwrap_or_default(),
+            list: policy.network.allow_list.clone(),
         })
     }
 

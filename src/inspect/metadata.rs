@@ -784,7 +784,7 @@ fn visible(s: &str) -> String {
         } else {
             out.push(c);
         }
-        if out.len() > 4 * super::EVIDENCE_CHARS {
+        if out.len() > 4 * crate::verdict::EVIDENCE_CHARS {
             break;
         }
     }

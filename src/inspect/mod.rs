@@ -52,9 +52,6 @@ pub struct Inspector {
     home: PathBuf,
 }
 
-/// Bytes of a matched value kept as evidence in a finding.
-const EVIDENCE_CHARS: usize = 160;
-
 impl Inspector {
     pub fn new(policy: &Policy) -> Result<Inspector, rules::CompileError> {
         let home = std::env::var_os("HOME")
@@ -138,7 +135,7 @@ impl Inspector {
 
     fn match_tool(&self, tool: &str, d: &mut Decision) {
         self.rules.each_match(Target::Tool, tool, tool, |rule| {
-            d.push(Finding::from_rule(rule, "/params/name", tool));
+            d.push(verdict::from_rule(rule, "/params/name", tool));
         });
     }
 
@@ -358,11 +355,11 @@ impl Inspector {
                 .iter_mut()
                 .find(|f| f.rule == rule.id && !f.message.ends_with("(quoted in text)"))
             {
-                None => d.push(Finding::from_rule(rule, &arg.pointer(base), view)),
+                None => d.push(verdict::from_rule(rule, &arg.pointer(base), view)),
                 // The same rule matched again where it counts more (a capped
                 // finding from prose, then the real URL argument): upgrade.
                 Some(f) if f.action < rule.action => {
-                    *f = Finding::from_rule(rule, &arg.pointer(base), view)
+                    *f = verdict::from_rule(rule, &arg.pointer(base), view)
                 }
                 Some(_) => {}
             }
@@ -380,7 +377,7 @@ impl Inspector {
         self.rule_actions.get(id).copied().or_else(|| {
             self.rule_actions
                 .iter()
-                .filter(|(g, _)| crate::policy::glob_match(g, id))
+                .filter(|(g, _)| crate::glob::matches(g, id))
                 .max_by_key(|(g, _)| g.len())
                 .map(|(_, a)| *a)
         })
@@ -423,11 +420,4 @@ fn host_string(h: &normalize::HostView) -> String {
     }
 }
 
-pub(crate) fn truncate(s: &str) -> String {
-    if s.chars().count() <= EVIDENCE_CHARS {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(EVIDENCE_CHARS).collect();
-    out.push('…');
-    out
-}
+pub(crate) use crate::verdict::truncate;

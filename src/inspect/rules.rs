@@ -11,7 +11,8 @@
 //! would multiply the automata's size — several MiB of resident memory for
 //! the default rule set — for no detection gain.
 
-use crate::policy::{glob_match, Rule, Target};
+use crate::glob::matches as glob_match;
+use crate::policy::{Rule, Target};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,28 +57,7 @@ where
     b
 }
 
-/// Checks a pattern's syntax as [`builder`] would read it, without building
-/// automata: loading a profile stays cheap (`vanguard run` never compiles
-/// the rules at all), and `Inspector::new` reports any size-limit error.
-pub fn check_syntax(src: &str) -> Result<(), String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(src)
-        .map_err(|e| e.to_string())?;
-    drop(hir);
-    Ok(())
-}
-
-/// A pattern as it is compiled: case-insensitive unless the rule says otherwise.
-pub fn pattern_source(p: &str, case_sensitive: bool) -> String {
-    if case_sensitive {
-        p.to_string()
-    } else {
-        format!("(?i){p}")
-    }
-}
+pub use crate::policy::pattern::{check_syntax, pattern_source};
 
 impl RuleSet {
     pub fn compile(rules: &[Rule]) -> Result<RuleSet, CompileError> {
@@ -87,11 +67,7 @@ impl RuleSet {
             let mut owner = Vec::new();
             for (i, r) in rules.iter().enumerate().filter(|(_, r)| r.target == target) {
                 for p in &r.patterns {
-                    patterns.push(if r.case_sensitive {
-                        p.clone()
-                    } else {
-                        format!("(?i){p}")
-                    });
+                    patterns.push(pattern_source(p, r.case_sensitive));
                     owner.push(i);
                 }
             }

@@ -10,7 +10,8 @@
 //! is a writer whatever it claims.
 
 use super::ToolHints;
-use crate::policy::{glob_match, Access, Action, ToolAccessDef, ZonesConfig};
+use crate::glob::matches as glob_match;
+use crate::policy::{Access, Action, ToolAccessDef, ZonesConfig};
 use std::path::{Path, PathBuf};
 
 pub struct SafeZones {

@@ -71,7 +71,7 @@ pub fn explain(p: &Policy) -> String {
     }
     let b = &p.behavior;
     if b.enabled {
-        let lim = |l: crate::behavior::Limit| format!("{}/{}", l.warn, l.block);
+        let lim = |l: super::behavior::Limit| format!("{}/{}", l.warn, l.block);
         let _ = writeln!(
             s,
             "L3 behaviour: window {}s, warn/block per tool {}, read {}, write {}, exec {}, network {}, \

@@ -84,10 +84,10 @@ fn check_rule_actions(
     };
     for key in actions.keys() {
         let ok = if key.contains(['*', '?']) {
-            rules.iter().any(|r| glob_match(key, &r.id))
+            rules.iter().any(|r| crate::glob::matches(key, &r.id))
                 || crate::policy::BUILTIN_RULE_IDS
                     .iter()
-                    .any(|id| glob_match(key, id))
+                    .any(|id| crate::glob::matches(key, id))
         } else {
             known(key)
         };
@@ -251,7 +251,8 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
     }
     if let Some(n) = &file.network {
         for h in n.allow.iter().flatten() {
-            check_host_port(h).map_err(|m| err(label, line_of(text, h), "network.allow", &m))?;
+            crate::canon::AllowList::parse(std::slice::from_ref(h))
+                .map_err(|m| err(label, line_of(text, h), "network.allow", &m))?;
         }
     }
     for (i, r) in file.rules.iter().flatten().enumerate() {
@@ -274,8 +275,8 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
             ));
         }
         for (j, p) in r.patterns.iter().enumerate() {
-            let src = crate::inspect::rules::pattern_source(p.get_ref(), r.case_sensitive);
-            if let Err(e) = crate::inspect::rules::check_syntax(&src) {
+            let src = super::pattern::pattern_source(p.get_ref(), r.case_sensitive);
+            if let Err(e) = super::pattern::check_syntax(&src) {
                 return Err(err(
                     label,
                     Some(line_of_offset(text, p.span().start)),
@@ -296,22 +297,6 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
         }
     }
     Ok(file)
-}
-
-/// `host:port` with an optional leading `*.` wildcard; IPv6 in brackets.
-fn check_host_port(s: &str) -> Result<(), String> {
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{s:?} must be HOST:PORT"))?;
-    port.parse::<u16>()
-        .map_err(|_| format!("{s:?}: port {port:?} is not a number from 0 to 65535"))?;
-    let host = host.strip_prefix("*.").unwrap_or(host);
-    if host.is_empty() || host.contains('*') || host.contains('/') {
-        return Err(format!(
-            "{s:?}: bad host (only a leading \"*.\" wildcard is allowed)"
-        ));
-    }
-    Ok(())
 }
 
 /// Later files override earlier ones; rules are collected separately.
@@ -513,20 +498,6 @@ fn merge_rules(rules: &mut Vec<Rule>, label: &str, file: &ProfileFile) {
     }
 }
 
-/// Simple glob: `*` matches any run, `?` one character.
-pub fn glob_match(pattern: &str, s: &str) -> bool {
-    fn inner(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => inner(&p[1..], s) || (!s.is_empty() && inner(p, &s[1..])),
-            (Some(b'?'), Some(_)) => inner(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => inner(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    inner(pattern.as_bytes(), s.as_bytes())
-}
-
 fn finish(
     f: ProfileFile,
     mut rules: Vec<Rule>,
@@ -568,14 +539,14 @@ fn finish(
     // beats a glob.
     let actions: BTreeMap<String, Action> = f.rule_actions.unwrap_or_default();
     check_rule_actions(&top, &actions, &rules)?;
-    rules.retain(|r| !disable.iter().any(|g| glob_match(g, &r.id)));
+    rules.retain(|r| !disable.iter().any(|g| crate::glob::matches(g, &r.id)));
     let rule_actions = actions.clone();
     for r in rules.iter_mut() {
         if let Some(a) = actions.get(&r.id) {
             r.action = *a;
         } else if let Some((_, a)) = actions
             .iter()
-            .filter(|(g, _)| glob_match(g, &r.id))
+            .filter(|(g, _)| crate::glob::matches(g, &r.id))
             .max_by_key(|(g, _)| g.len())
         {
             r.action = *a;
@@ -606,8 +577,8 @@ fn finish(
         } else {
             vars.cwd.join(p)
         };
-        crate::inspect::normalize::resolve_existing(
-            &crate::inspect::normalize::lexical_path(&abs.to_string_lossy(), &vars.cwd, &vars.home)
+        crate::canon::resolve_existing(
+            &crate::canon::lexical_path(&abs.to_string_lossy(), &vars.cwd, &vars.home)
                 .unwrap_or(abs),
         )
     };
@@ -641,10 +612,15 @@ fn finish(
     write.dedup();
 
     let mut allow = net.allow.unwrap_or_default();
+    // One validator for destinations: the allow-list's own parser (the
+    // profile's entries were checked per file, with their line).
     for h in &ov.allow_hosts {
-        check_host_port(h).map_err(|m| err("--allow-host", None, "allow-host", &m))?;
+        crate::canon::AllowList::parse(std::slice::from_ref(h))
+            .map_err(|m| err("--allow-host", None, "allow-host", &m))?;
         allow.push(h.clone());
     }
+    let allow_list =
+        crate::canon::AllowList::parse(&allow).map_err(|m| err(&top, None, "network.allow", &m))?;
     let net_mode = ov.net.or(net.mode).unwrap_or(NetMode::None);
     match (net_mode, allow.is_empty()) {
         (NetMode::Allowlist, true) => {
@@ -730,6 +706,7 @@ fn finish(
         },
         network: NetworkConfig {
             mode: net_mode,
+            allow_list,
             allow,
             resolve: net.resolve.unwrap_or_default(),
             max_bytes_per_connection: net.max_bytes_per_connection,
@@ -784,8 +761,8 @@ fn finish(
 fn behavior_config(
     top: &str,
     b: BehaviorSection,
-) -> Result<crate::behavior::BehaviorConfig, PolicyError> {
-    use crate::behavior::{BehaviorConfig, Capability, Caps, Limit};
+) -> Result<super::behavior::BehaviorConfig, PolicyError> {
+    use super::behavior::{BehaviorConfig, Capability, Caps, Limit};
     let d = BehaviorConfig::default();
     let lim =
         |x: Option<LimitDef>, dflt: Limit| x.map(|l| Limit::new(l.warn, l.block)).unwrap_or(dflt);
@@ -814,7 +791,7 @@ fn behavior_config(
     }
     // Longer (more specific) globs first.
     capabilities.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
-    let risk = crate::behavior::RiskConfig {
+    let risk = super::behavior::RiskConfig {
         half_life: secs(
             "behavior.risk_half_life_secs",
             b.risk_half_life_secs,
@@ -858,13 +835,13 @@ fn semantic_config(
     s: SemanticSection,
     force: bool,
 ) -> Result<crate::policy::SemanticPolicy, PolicyError> {
-    let d = crate::semantic::Settings::default();
-    let settings = crate::semantic::Settings {
+    let d = super::semantic::Settings::default();
+    let settings = super::semantic::Settings {
         warn: s.warn.unwrap_or(d.warn),
         block: s.block.unwrap_or(d.block),
         fail_closed: s
             .fail
-            .map(|f| f == crate::behavior::FailMode::Closed)
+            .map(|f| f == super::behavior::FailMode::Closed)
             .unwrap_or(d.fail_closed),
         timeout: match s.timeout_secs {
             Some(t) if !(t.is_finite() && t > 0.0) => {
@@ -900,19 +877,10 @@ mod tests {
 
     #[test]
     fn glob() {
-        assert!(glob_match("CMD-*", "CMD-001"));
-        assert!(glob_match("*", "x"));
-        assert!(glob_match("read_?ile", "read_file"));
-        assert!(!glob_match("CMD-*", "FS-001"));
-    }
-
-    #[test]
-    fn host_port_checked() {
-        assert!(check_host_port("api.github.com:443").is_ok());
-        assert!(check_host_port("*.example.org:443").is_ok());
-        assert!(check_host_port("example.org").is_err());
-        assert!(check_host_port("a*b.org:1").is_err());
-        assert!(check_host_port("x.org:99999").is_err());
+        assert!(crate::glob::matches("CMD-*", "CMD-001"));
+        assert!(crate::glob::matches("*", "x"));
+        assert!(crate::glob::matches("read_?ile", "read_file"));
+        assert!(!crate::glob::matches("CMD-*", "FS-001"));
     }
 
     fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -989,10 +957,10 @@ mod tests {
              [behavior.capabilities]\n\"my_*\" = [\"write\", \"network\"]\n",
         );
         let pol = load(p.to_str().expect("utf8"), &Overrides::default()).expect("valid");
-        assert_eq!(pol.behavior.read, crate::behavior::Limit::new(5, 10));
+        assert_eq!(pol.behavior.read, super::behavior::Limit::new(5, 10));
         assert_eq!(
             pol.behavior.repeat,
-            crate::behavior::Limit::new(20, 50),
+            super::behavior::Limit::new(20, 50),
             "inherited"
         );
         let caps = pol.behavior.override_for("my_tool").expect("override");

@@ -3,17 +3,19 @@
 //! A profile is a TOML file (`profiles/*.toml`, built into the binary, or any
 //! path). Profiles layer with `extends`; each file is parsed and checked on
 //! its own, so every error names the file, the line and the field. The
-//! merged policy is compiled into the inspector ([`crate::inspect`]) and the
-//! sandbox plan ([`crate::sandbox`]); both read the same zones.
+//! merged policy is compiled into the inspector and the kernel sandbox
+//! plan; both read the same zones.
 
+pub mod behavior;
 mod builtin;
 pub mod explain;
 mod load;
-pub mod plan;
+pub mod pattern;
 pub mod schema;
+pub mod semantic;
 mod vars;
 
-pub use load::{glob_match, load, Overrides};
+pub use load::{load, Overrides};
 pub use schema::{
     Access, Action, DriftAction, MetadataAction, Mode, NetMode, NewTools, PinMode, ResultAction,
     SandboxLevel, Severity, Target, ToolAccessDef,
@@ -72,8 +74,13 @@ pub struct ZonesConfig {
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
     pub mode: NetMode,
+    /// The entries as written (for messages and `explain`).
     pub allow: Vec<String>,
-    /// Egress proxy resolver overrides, name → address text (checked by `plan::egress_config`).
+    /// The same, parsed once at load: the inspector and the egress proxy
+    /// match on this.
+    pub allow_list: crate::canon::AllowList,
+    /// Egress proxy resolver overrides, name → address text (checked when
+    /// the egress configuration is built).
     pub resolve: BTreeMap<String, String>,
     pub max_bytes_per_connection: Option<u64>,
     pub max_bytes_per_session: Option<u64>,
@@ -148,7 +155,7 @@ pub struct Policy {
     /// Action overrides by rule id or glob, also for built-in checks (`ZONE-*`, `L0-*`).
     pub rule_actions: BTreeMap<String, Action>,
     /// L3 session behaviour.
-    pub behavior: crate::behavior::BehaviorConfig,
+    pub behavior: behavior::BehaviorConfig,
     /// Where L3 keeps its state (`None`: in memory).
     pub state_url: Option<String>,
     /// L2 semantic scoring.
@@ -164,7 +171,7 @@ pub struct SemanticPolicy {
     /// Also score each tool of a `tools/list` answer.
     pub metadata: bool,
     /// Thresholds, fail mode, timeout, retries, concurrency, cache.
-    pub settings: crate::semantic::Settings,
+    pub settings: semantic::Settings,
 }
 
 /// Checks built into vanguard whose action a profile's `[rule_actions]` can

@@ -257,13 +257,13 @@ pub struct BehaviorSection {
     /// How long a sensitive read taints the session, in seconds.
     pub taint_secs: Option<u64>,
     /// `content` (a later call must carry the data) or `any`.
-    pub sequence: Option<crate::behavior::SequenceMode>,
+    pub sequence: Option<super::behavior::SequenceMode>,
     /// Cut the session's egress through the proxy on an exfiltration sequence.
     pub cut_egress: Option<bool>,
     /// `memory` or a `redis://` URL (also `--state`, `VANGUARD_STATE_URL`).
     pub state: Option<String>,
     /// When the state store cannot be reached: `open` or `closed`.
-    pub on_state_error: Option<crate::behavior::FailMode>,
+    pub on_state_error: Option<crate::verdict::FailMode>,
     pub risk_half_life_secs: Option<u64>,
     pub risk_log: Option<f64>,
     pub risk_require_l2: Option<f64>,
@@ -289,7 +289,7 @@ pub struct SemanticSection {
     pub warn: Option<f64>,
     pub block: Option<f64>,
     /// When scoring fails: `open` (allow, logged) or `closed` (block).
-    pub fail: Option<crate::behavior::FailMode>,
+    pub fail: Option<crate::verdict::FailMode>,
     pub timeout_secs: Option<f64>,
     pub retries: Option<u32>,
     pub concurrency: Option<usize>,
@@ -321,23 +321,7 @@ pub enum Access {
     Write,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-/// What a matching rule does. Ordered: `Log < Warn < Block`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Log,
-    Warn,
-    Block,
-}
+pub use crate::verdict::{Action, Severity};
 
 /// Which view of a message a rule's patterns are matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]

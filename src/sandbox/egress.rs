@@ -27,7 +27,6 @@
 //!    recorded in the audit log with the tool calls in flight ([`InFlight`]).
 
 mod address;
-mod allow;
 pub mod listener;
 mod meter;
 mod proxy;
@@ -35,8 +34,8 @@ mod request;
 mod socks;
 mod splice;
 
+pub use crate::canon::{split_host_port, AllowList};
 pub use address::internal_kind;
-pub use allow::{split_host_port, AllowList};
 pub use listener::{
     handoff, HandoffError, HandoffReceiver, ListenerHandoff, PROXY_ADDR, PROXY_PORT,
 };

@@ -21,6 +21,7 @@
 pub mod baseline;
 pub mod cgroup;
 pub mod egress;
+pub mod from_policy;
 pub mod gitconfig;
 pub mod landlock;
 pub mod limits;

@@ -55,7 +55,7 @@ pub use reply::MAX_REASON_CHARS;
 pub use scorer::Scorer;
 pub use settings::{Settings, TIMEOUT_ENV};
 
-use crate::inspect::{Finding, Verdict};
+use crate::verdict::{Finding, Verdict};
 use std::time::Duration;
 
 /// What is scored: one call, or one metadata item a server announced.

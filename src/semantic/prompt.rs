@@ -104,8 +104,8 @@ fn floor_char_boundary(s: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::{Finding, Layer};
-    use crate::policy::{Action, Severity};
+    use crate::verdict::{Action, Severity};
+    use crate::verdict::{Finding, Layer};
 
     fn render(kind: &str, tool: Option<&str>, payload: &Value, findings: &[Finding]) -> String {
         user_message(&Input {

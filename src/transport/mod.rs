@@ -2,6 +2,5 @@
 //! the upstream side (the child's pipes). No decisions are made here.
 
 pub mod child;
-pub mod http;
 pub mod stderr;
 pub mod stdio;

@@ -6,7 +6,7 @@ use super::request::{self, BadRequest, Request, Target, MAX_HEAD};
 use super::socks::{self, Reply};
 use super::{internal_kind, EgressAudit, EgressConfig};
 use crate::audit::{Direction, Event};
-use crate::inspect::normalize::HostView;
+use crate::canon::HostView;
 use serde_json::{json, Value};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,8 +2,8 @@
 //! HTTP request in absolute form (`GET http://host/path`), which is rewritten
 //! to origin form for the destination. SOCKS5 lives in [`super::socks`].
 
-use super::allow::split_host_port;
-use crate::inspect::normalize::{canonical_host, HostView};
+use crate::canon::split_host_port;
+use crate::canon::{canonical_host, HostView};
 
 /// Longest request head the proxy reads (request line and headers).
 pub const MAX_HEAD: usize = 16 * 1024;

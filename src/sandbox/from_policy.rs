@@ -3,8 +3,8 @@
 //! network allow-list the inspector checks URLs against drives the egress
 //! proxy ([`egress_config`]).
 
-use super::*;
-use crate::sandbox::egress::{AllowList, Budgets, EgressConfig};
+use crate::policy::{NetMode, Policy, SandboxLevel};
+use crate::sandbox::egress::{Budgets, EgressConfig};
 use crate::sandbox::{self, Plan, PlanInput, ResourceLimits};
 
 /// The plan for `argv` under `p`. `grants` are read grants a launcher
@@ -85,15 +85,14 @@ pub fn egress_config(p: &Policy) -> Result<Option<EgressConfig>, String> {
     if p.network.mode != NetMode::Allowlist {
         return Ok(None);
     }
-    let allow = AllowList::parse(&p.network.allow).map_err(|e| format!("network.allow: {e}"))?;
-    let mut config = EgressConfig::new(allow);
+    let mut config = EgressConfig::new(p.network.allow_list.clone());
     for (name, addr) in &p.network.resolve {
         let ip = addr
             .parse()
             .map_err(|_| format!("network.resolve: {name:?} = {addr:?}: not an IP address"))?;
-        let name = match crate::inspect::normalize::canonical_host(name) {
-            crate::inspect::normalize::HostView::Name(n) => n,
-            crate::inspect::normalize::HostView::Ip(_) => {
+        let name = match crate::canon::canonical_host(name) {
+            crate::canon::HostView::Name(n) => n,
+            crate::canon::HostView::Ip(_) => {
                 return Err(format!(
                     "network.resolve: {name:?} is an address, not a name"
                 ))
@@ -130,6 +129,7 @@ pub fn egress_config(p: &Policy) -> Result<Option<EgressConfig>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{load, Overrides};
 
     fn policy(mode: NetMode, allow: &[&str]) -> Policy {
         let ov = Overrides {

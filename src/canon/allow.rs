@@ -7,7 +7,7 @@
 //! (`127.1`, `0x7f000001` and `::ffff:127.0.0.1` are all `127.0.0.1`), so a
 //! host cannot dodge the list by writing itself differently.
 
-use crate::inspect::normalize::{canonical_host, HostView};
+use super::host::{canonical_host, HostView};
 use std::net::IpAddr;
 
 /// One entry's host.
