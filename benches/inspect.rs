@@ -28,7 +28,7 @@ fn corpus_dir() -> PathBuf {
     std::env::var_os("VANGUARD_PEER_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peer-corpus/mcpvanguard")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/peer/mcpvanguard")
         })
 }
 

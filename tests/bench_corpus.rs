@@ -8,7 +8,7 @@ const MIN_AGREE: u64 = 77;
 #[test]
 fn peer_corpus_score_does_not_regress() {
     let corpus = format!(
-        "{}/../shared/peer-corpus/mcpvanguard",
+        "{}/tests/corpus/peer/mcpvanguard",
         env!("CARGO_MANIFEST_DIR")
     );
     assert!(

@@ -7,7 +7,7 @@
 //! - A benign case must be allowed with the zones on and a temporary
 //!   workspace as the server's working directory, as a real session runs.
 //!   A few benign-but-noisy cases are expected to warn, and say so.
-//! - The peer corpus (`../shared/peer-corpus/mcpvanguard`, or
+//! - The peer corpus (`tests/corpus/peer/mcpvanguard`, or
 //!   `$VANGUARD_PEER_CORPUS`) is replayed through the same inspector; every
 //!   disagreement must be listed in [`DISAGREE`] with a reason.
 //!
@@ -1051,7 +1051,7 @@ fn corpus_dir() -> PathBuf {
     std::env::var_os("VANGUARD_PEER_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peer-corpus/mcpvanguard")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/peer/mcpvanguard")
         })
 }
 
@@ -1073,7 +1073,7 @@ fn load_corpus(dir: &Path) -> Vec<(String, Vec<PeerCase>)> {
             let text =
                 std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let cases: Vec<PeerCase> =
-                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

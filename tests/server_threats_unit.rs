@@ -318,7 +318,7 @@ fn findings_carry_pointer_evidence_and_hint() {
 fn peer_corpus_dir() -> PathBuf {
     std::env::var_os("VANGUARD_PEER_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../shared/peer-corpus/mcpvanguard"))
+        .unwrap_or_else(|| manifest_dir().join("tests/corpus/peer/mcpvanguard"))
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn peer_corpus_metadata_cases_agree() {
         let text =
             std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let cases: Vec<Value> =
-            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for case in cases {
             let harness = case["harness"].as_str().unwrap_or("");
             let result = &case["input"]["result"];

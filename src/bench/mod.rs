@@ -103,7 +103,8 @@ pub fn load_file(path: &Path) -> Result<Vec<Case>, CorpusError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| err(e.to_string()))?;
     let json = serde_json::to_value(yaml).map_err(|e| err(e.to_string()))?;
     let Some(items) = json.as_array() else {
         return Err(err("expected a list of cases".into()));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Directory of YAML case files (e.g. ../shared/peer-corpus/mcpvanguard).
+    /// Directory of YAML case files (e.g. tests/corpus/peer/mcpvanguard).
     #[arg(long)]
     corpus: PathBuf,
     /// Judge every file with this profile instead of the one its header names.

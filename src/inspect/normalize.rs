@@ -648,7 +648,7 @@ fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurp
     if body_len < min_len.max(1) || body_len % 4 == 1 || padding > 2 {
         return None;
     }
-    if padding > 0 && token.len() % 4 != 0 {
+    if padding > 0 && !token.len().is_multiple_of(4) {
         return None;
     }
     let body = &token[..body_len];
