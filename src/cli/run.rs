@@ -15,7 +15,7 @@
 use super::start::{load_policy, CommonPolicyArgs};
 use super::*;
 use crate::sandbox::{self, Enforcement, Level};
-use crate::transport::child::Upstream;
+use crate::transport::child::ServerProcess;
 use std::process::ExitStatus;
 
 #[derive(clap::Args, Debug)]
@@ -92,7 +92,7 @@ pub fn run(a: RunArgs) -> u8 {
     let egress_proxy = match super::start::start_egress(egress_listener, egress, audit) {
         Ok(p) => p,
         Err(e) => {
-            Upstream::signal_group(child.id(), libc::SIGKILL);
+            ServerProcess::signal_group(child.id(), libc::SIGKILL);
             let _ = child.wait();
             return fail(EXIT_SPAWN, e);
         }
@@ -101,7 +101,7 @@ pub fn run(a: RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => {
             // The command may still run; take its whole group down with us.
-            Upstream::signal_group(child.id(), libc::SIGKILL);
+            ServerProcess::signal_group(child.id(), libc::SIGKILL);
             let _ = child.wait();
             return fail(EXIT_INTERNAL, format!("waiting for `{name}`: {e}"));
         }
@@ -231,7 +231,7 @@ impl SignalForwarding {
                     pid = child.id(),
                     "forwarding signal to the command's process group"
                 );
-                Upstream::signal_group(child.id(), sig);
+                ServerProcess::signal_group(child.id(), sig);
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::inspect::Inspector;
 use crate::policy::{Policy, SandboxLevel};
 use crate::server::http::guard::LimitConfig;
 use crate::server::http::{HttpConfig, Launched, Launcher, Server};
-use crate::transport::child::Upstream;
+use crate::transport::child::ServerProcess;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,7 +79,7 @@ struct PolicyLauncher {
 impl Launcher for PolicyLauncher {
     fn launch(&self, session_id: &str, who: Option<&Principal>) -> Result<Launched, String> {
         let plan = super::start::plan_for(&self.policy, &self.resolved)?;
-        let upstream = Upstream::spawn(&plan).map_err(|e| e.to_string())?;
+        let upstream = ServerProcess::spawn(&plan).map_err(|e| e.to_string())?;
         if let Some(e) = &upstream.enforcement {
             if !e.fully_enforced() && self.policy.sandbox.level != SandboxLevel::Off {
                 tracing::warn!(session = session_id, "sandbox: {}", e.summary());

@@ -6,7 +6,7 @@ use crate::gateway::{self, Outcome, SessionConfig};
 use crate::inspect::Inspector;
 use crate::launch;
 use crate::policy::{self, Mode, NetMode, Overrides, Policy, SandboxLevel};
-use crate::transport::child::Upstream;
+use crate::transport::child::ServerProcess;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -333,7 +333,7 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let mut upstream = match Upstream::spawn(&plan) {
+    let mut upstream = match ServerProcess::spawn(&plan) {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
@@ -367,7 +367,7 @@ pub fn run(a: StartArgs) -> u8 {
     ) {
         Ok(p) => p,
         Err(e) => {
-            Upstream::signal_group(upstream.pid, libc::SIGKILL);
+            ServerProcess::signal_group(upstream.pid, libc::SIGKILL);
             return fail(EXIT_SPAWN, e);
         }
     };

@@ -12,5 +12,7 @@
 pub mod control;
 pub mod server_side;
 pub mod session;
+pub mod upstream;
 
 pub use session::{live_sessions, reset_risk, run, Outcome, SessionConfig, SessionInfo};
+pub use upstream::{Stop, Upstream};

@@ -9,7 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 
-pub struct Upstream {
+pub struct ServerProcess {
     pub pid: u32,
     pub stdin: Option<ChildStdin>,
     pub stdout: Option<ChildStdout>,
@@ -53,11 +53,11 @@ fn exit_watch(pid: u32) -> Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>
         .ok()
 }
 
-impl Upstream {
+impl ServerProcess {
     /// Starts `plan`'s command with piped stdin/stdout/stderr. Must be called
     /// from a thread that outlives the child (the parent-death signal fires
     /// when the forking thread exits): the main thread in practice.
-    pub fn spawn(plan: &crate::sandbox::Plan) -> Result<Upstream, SpawnError> {
+    pub fn spawn(plan: &crate::sandbox::Plan) -> Result<ServerProcess, SpawnError> {
         let mut cmd = crate::sandbox::command_for(plan);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -111,7 +111,7 @@ impl Upstream {
                     .map_err(io_err)?;
             }
         }
-        Ok(Upstream {
+        Ok(ServerProcess {
             pid,
             stdin,
             stdout,

@@ -26,7 +26,6 @@ mod stateless;
 
 use crate::auth::{AuthError, Authenticator, Principal};
 use crate::gateway::SessionConfig;
-use crate::transport::child::Upstream;
 use body::OutBody;
 use bytes::Bytes;
 use guard::{HostPolicy, LimitConfig, Limits, Refusal};
@@ -57,7 +56,7 @@ pub struct HttpConfig {
 
 /// A guarded upstream, ready to be run as one MCP session.
 pub struct Launched {
-    pub upstream: Upstream,
+    pub upstream: crate::transport::child::ServerProcess,
     pub config: SessionConfig,
     /// Whatever must live as long as the session (the sandbox plan owns a temp dir).
     pub keep_alive: Box<dyn Send>,

@@ -1,0 +1,540 @@
+//! The agent side: each line from the agent is classified, inspected
+//! (L1 inline; L3 and L2 through [`super::layers`]) and forwarded, answered
+//! or held for the tool list.
+
+use super::*;
+
+pub(super) struct AgentOutput {
+    pub(super) forward: Forward,
+    pub(super) replies: Vec<Vec<u8>>,
+    /// Keep the line until the server's tools are known.
+    pub(super) hold: bool,
+    /// Decisions to finish with I/O: the whole line (`None`) or a batch
+    /// element's text.
+    pub(super) deferred: Vec<(Option<String>, Box<Deferred>)>,
+}
+
+/// What to do with one message (or batch element) from the agent.
+pub(super) enum Handled {
+    Forward,
+    Reply(Vec<u8>),
+    Drop,
+    Hold,
+    Defer(Box<Deferred>),
+}
+
+/// A JSON-RPC batch of elements, each element's text unchanged.
+/// A fault-injection point for the tests of the session boundary: debug
+/// builds panic on a request whose method is `VANGUARD_FAULT_PANIC_METHOD`.
+/// Release builds compile it away.
+pub(super) fn fault_point(method: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("VANGUARD_FAULT_PANIC_METHOD").is_ok_and(|m| m == method) {
+        #[allow(clippy::panic)]
+        {
+            panic!("fault injected on {method} (VANGUARD_FAULT_PANIC_METHOD)");
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = method;
+}
+
+pub(super) fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
+    let len: usize = parts.iter().map(|p| p.as_ref().len() + 1).sum();
+    let mut b = Vec::with_capacity(len + 2);
+    b.push(b'[');
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.extend_from_slice(p.as_ref().as_bytes());
+    }
+    b.extend_from_slice(b"]\n");
+    b
+}
+
+/// Runs a future that never waits (the memory store's operations) to its
+/// end on this thread, so a call L3 decides in memory needs no task.
+pub(super) fn without_waiting<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => unreachable!("an in-memory L3 operation waited"),
+    }
+}
+
+impl Shared {
+    pub(super) fn agent_line(&self, line: &[u8]) -> AgentOutput {
+        match classify(line) {
+            Err(inv) => AgentOutput {
+                forward: Forward::Nothing,
+                replies: vec![self.invalid(&inv)],
+                hold: false,
+                deferred: Vec::new(),
+            },
+            Ok(Message::Batch(items)) => {
+                let mut replies = Vec::new();
+                let mut parts = Vec::new();
+                let mut hold = false;
+                let mut deferred = Vec::new();
+                for raw in &items {
+                    match classify_raw(raw) {
+                        Err(inv) => replies.push(self.invalid(&inv)),
+                        Ok(m) => match self.agent_message(m) {
+                            Handled::Forward => parts.push(raw.get()),
+                            Handled::Reply(r) => replies.push(r),
+                            Handled::Drop => {}
+                            Handled::Hold => hold = true,
+                            Handled::Defer(d) => deferred.push((Some(raw.get().to_string()), d)),
+                        },
+                    }
+                }
+                if hold {
+                    // The whole batch waits; it is decided again once the
+                    // tools are known, so nothing is answered twice.
+                    return AgentOutput {
+                        forward: Forward::Nothing,
+                        replies: Vec::new(),
+                        hold: true,
+                        deferred: Vec::new(),
+                    };
+                }
+                if !deferred.is_empty() {
+                    // Decided elements go with the deferred ones once those
+                    // are finished (see `decide_and_send`).
+                    let parts = parts.into_iter().map(String::from).collect();
+                    return AgentOutput {
+                        forward: Forward::Batch(parts),
+                        replies,
+                        hold: false,
+                        deferred,
+                    };
+                }
+                let forward = if replies.is_empty() && parts.len() == items.len() {
+                    Forward::Original
+                } else if parts.is_empty() {
+                    Forward::Nothing
+                } else {
+                    // Forward the allowed elements as one batch, each element's
+                    // bytes unchanged.
+                    Forward::Parts(vec![batch_of(&parts)])
+                };
+                AgentOutput {
+                    forward,
+                    replies,
+                    hold: false,
+                    deferred: Vec::new(),
+                }
+            }
+            Ok(m) => {
+                let mut deferred = Vec::new();
+                let (forward, replies, hold) = match self.agent_message(m) {
+                    Handled::Forward => (Forward::Original, vec![], false),
+                    Handled::Reply(r) => (Forward::Nothing, vec![r], false),
+                    Handled::Drop => (Forward::Nothing, vec![], false),
+                    Handled::Hold => (Forward::Nothing, vec![], true),
+                    Handled::Defer(d) => {
+                        deferred.push((None, d));
+                        (Forward::Nothing, vec![], false)
+                    }
+                };
+                AgentOutput {
+                    forward,
+                    replies,
+                    hold,
+                    deferred,
+                }
+            }
+        }
+    }
+
+    pub(super) fn agent_message(&self, m: Message<'_>) -> Handled {
+        let (id, method, params) = match m {
+            Message::Request { id, method, params } => {
+                fault_point(&method);
+                (Some(id), method, params)
+            }
+            Message::Notification { method, params } => (None, method, params),
+            // The agent answering a server→client request.
+            Message::Response { .. } => return Handled::Forward,
+            Message::Batch(_) => {
+                return Handled::Reply(error_line(
+                    None,
+                    errors::INVALID_REQUEST,
+                    "nested batches are not allowed",
+                    None,
+                ))
+            }
+        };
+        if method == "notifications/initialized"
+            || (id.is_some() && method != "initialize" && method != "ping")
+        {
+            self.agent_ready
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        let started = Instant::now();
+        let params: Option<Value> = match params.map(|p| serde_json::from_str(p.get())) {
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                // Syntax was checked by classify; what fails here is the depth
+                // limit (128 levels). Nothing this deep is inspected or forwarded.
+                let msg = format!("Parse error: params could not be decoded: {e}");
+                self.input_error(Direction::AgentToServer, &msg);
+                return Handled::Reply(error_line(id.as_ref(), errors::PARSE_ERROR, &msg, None));
+            }
+            None => None,
+        };
+        if method == "initialize" {
+            // Servers list different tools to clients with different
+            // capabilities (sampling, elicitation, roots): pins are kept
+            // per capability set.
+            if let Some(caps) = params.as_ref().and_then(|p| p.get("capabilities")) {
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .set_client_capabilities(caps);
+            }
+        }
+        if method == "tools/call" {
+            let tool = params
+                .as_ref()
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let check = self
+                .server
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .check_call(tool);
+            match check {
+                CallCheck::Allowed => {}
+                CallCheck::NeedListing => return Handled::Hold,
+                CallCheck::Refused(h) => return self.refuse_tool(id, &method, tool, &h, started),
+            }
+        }
+        let decision = {
+            let tool = params
+                .as_ref()
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str);
+            let tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+            let hints = if method == "tools/call" {
+                tool.and_then(|t| tools.get(t))
+            } else {
+                None
+            };
+            self.cfg
+                .inspector
+                .inspect_request(&method, params.as_ref(), hints)
+        };
+        let paths = if method == "tools/call" {
+            crate::behavior::call_paths(params.as_ref().and_then(|p| p.get("arguments")))
+                .iter()
+                .map(|p| self.cfg.inspector.absolute_path(p))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut d = Deferred {
+            paths,
+            id,
+            method,
+            params,
+            decision,
+            started,
+            obs: None,
+            sensitive: None,
+            require_l2: false,
+            cut: None,
+            detail: serde_json::Map::new(),
+        };
+        if d.method != "tools/call" {
+            return self.conclude(d);
+        }
+        let engine = self.cfg.behavior.clone().filter(|e| e.cfg.enabled);
+        if let Some(engine) = engine {
+            let obs = self.call_obs(&engine, &d);
+            d.sensitive = obs.sensitive.clone();
+            if engine.store.is_remote() {
+                d.obs = Some(obs);
+                return Handled::Defer(Box::new(d));
+            }
+            // In memory: L3 is decided here, without a task; only a call
+            // that L2 must score is finished off the pump.
+            let require_l2 = without_waiting(self.run_l3(&engine, &obs, &mut d));
+            let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
+            if !wants_l2 || d.decision.verdict == Verdict::Block {
+                return self.conclude(d);
+            }
+            if self.cfg.semantic.is_none() {
+                self.l2_failed(
+                    &mut d,
+                    "the session's risk requires L2 and no semantic backend is configured",
+                );
+                return self.conclude(d);
+            }
+            d.require_l2 = require_l2;
+            Handled::Defer(Box::new(d))
+        } else if self.cfg.semantic.is_some() && self.cfg.semantic_policy.enabled {
+            Handled::Defer(Box::new(d))
+        } else {
+            self.conclude(d)
+        }
+    }
+
+    /// Applies the verdict: the audit event, the reply or the forward.
+    pub(super) fn conclude(&self, d: Deferred) -> Handled {
+        let Deferred {
+            id,
+            method,
+            decision,
+            started,
+            sensitive,
+            paths,
+            detail,
+            ..
+        } = d;
+        let latency = started.elapsed();
+        let mut verdict = decision.verdict;
+        if verdict == Verdict::Block && self.cfg.mode == Mode::Shadow {
+            verdict = Verdict::ShadowBlock;
+        }
+        let event_id = self.ids.next();
+        self.decision_event(
+            &event_id,
+            Direction::AgentToServer,
+            &method,
+            id.as_ref(),
+            &decision,
+            verdict,
+            latency,
+            (!detail.is_empty()).then_some(Value::Object(detail)),
+        );
+        match verdict {
+            Verdict::Block => match id {
+                Some(id) => Handled::Reply(self.block_response(&id, &decision, &event_id)),
+                None => {
+                    tracing::warn!(method, rules = ?decision.rule_ids(), "blocked a notification");
+                    Handled::Drop
+                }
+            },
+            _ => {
+                if verdict != Verdict::Allow {
+                    tracing::warn!(method, tool = ?decision.tool, verdict = verdict.as_str(), rules = ?decision.rule_ids(), event_id, "forwarding despite findings");
+                }
+                if let Some(id) = id {
+                    if matches!(
+                        method.as_str(),
+                        "tools/call" | "resources/read" | "prompts/get"
+                    ) {
+                        self.cfg.egress_in_flight.insert(id.to_value());
+                    }
+                    let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    pending.insert(
+                        id,
+                        Pending {
+                            paths,
+                            method,
+                            tool: decision.tool,
+                            since: started,
+                            internal: false,
+                            sensitive,
+                        },
+                    );
+                }
+                Handled::Forward
+            }
+        }
+    }
+
+    /// A call to a tool the server hid, withheld or never listed: -32602,
+    /// as if the tool did not exist (it does not, for this agent).
+    pub(super) fn refuse_tool(
+        &self,
+        id: Option<RequestId>,
+        method: &str,
+        tool: &str,
+        h: &Hidden,
+        started: Instant,
+    ) -> Handled {
+        let event_id = self.ids.next();
+        let mut d = Decision::new();
+        d.tool = Some(tool.to_string());
+        d.push(crate::inspect::Finding {
+            rule: h.rule.clone(),
+            layer: Layer::L1,
+            severity: crate::policy::Severity::High,
+            action: crate::policy::Action::Block,
+            message: h.message.clone(),
+            location: "/params/name".into(),
+            evidence: tool.to_string(),
+            hint: None,
+        });
+        d.finish();
+        self.decision_event(
+            &event_id,
+            Direction::AgentToServer,
+            method,
+            id.as_ref(),
+            &d,
+            Verdict::Block,
+            started.elapsed(),
+            None,
+        );
+        let Some(id) = id else { return Handled::Drop };
+        let data = json!({ "rule": h.rule, "layer": Layer::L1, "event_id": event_id, "reason": h.message });
+        Handled::Reply(error_line(
+            Some(&id),
+            errors::INVALID_PARAMS,
+            &format!("Unknown tool: {tool}"),
+            Some(data),
+        ))
+    }
+
+    /// A `tools/list` request of vanguard's own, unless one is already out.
+    pub(super) fn start_listing(&self) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering;
+        if self.listing_in_flight.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let n = self.internal_ids.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::from_value(&Value::String(format!("vanguard-internal-{n}")))?;
+        let mut line = serde_json::to_vec(
+            &json!({"jsonrpc": "2.0", "id": id.to_value(), "method": "tools/list"}),
+        )
+        .unwrap_or_default();
+        line.push(b'\n');
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id,
+                Pending {
+                    method: "tools/list".into(),
+                    tool: None,
+                    since: Instant::now(),
+                    internal: true,
+                    paths: Vec::new(),
+                    sensitive: None,
+                },
+            );
+        Some(line)
+    }
+
+    /// Answers the calls still held for a tool list that never came.
+    pub(super) async fn fail_held(&self, agent_tx: &Tx) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        for line in held {
+            let ids: Vec<Value> = match serde_json::from_slice::<Value>(&line) {
+                Ok(Value::Array(items)) => {
+                    items.iter().filter_map(|m| m.get("id").cloned()).collect()
+                }
+                Ok(m) => m.get("id").cloned().into_iter().collect(),
+                Err(_) => Vec::new(),
+            };
+            for id in ids {
+                let Some(id) = RequestId::from_value(&id) else {
+                    continue;
+                };
+                let msg = "the server did not list its tools before the session ended";
+                let _ = agent_tx
+                    .send(error_line(
+                        Some(&id),
+                        errors::UPSTREAM_UNAVAILABLE,
+                        msg,
+                        None,
+                    ))
+                    .await;
+            }
+        }
+    }
+
+    /// Decides the lines that waited for the tool list, in arrival order.
+    pub(super) async fn replay_held(self: &Arc<Self>, agent_tx: &Tx, up_tx: &Tx) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
+        for line in held {
+            self.decide_and_send(line, agent_tx, up_tx).await;
+        }
+    }
+
+    /// Decides one agent line and sends what follows from it: replies to the
+    /// agent, the line (or the allowed part of a batch) to the server, or —
+    /// when the server's tools must be listed first — holds it and asks.
+    pub(super) async fn decide_and_send(
+        self: &Arc<Self>,
+        mut line: Vec<u8>,
+        agent_tx: &Tx,
+        up_tx: &Tx,
+    ) {
+        let mut out = self.agent_line(&line);
+        if let Some((None, _)) = out.deferred.first() {
+            // One message whose decision needs I/O: finished in its own task,
+            // so a slow scorer holds back only this call.
+            let Some((_, d)) = out.deferred.pop() else {
+                return;
+            };
+            let me = Arc::clone(self);
+            let (agent_tx, up_tx) = (agent_tx.clone(), up_tx.clone());
+            tokio::spawn(async move {
+                match me.finish(d).await {
+                    Handled::Forward => {
+                        line.push(b'\n');
+                        let _ = up_tx.send(line).await;
+                    }
+                    Handled::Reply(r) => {
+                        let _ = agent_tx.send(r).await;
+                    }
+                    _ => {}
+                }
+            });
+            return;
+        }
+        if !out.deferred.is_empty() {
+            // A batch: its deferred elements are finished here, then the
+            // allowed ones go with the rest as one batch.
+            let mut parts = match std::mem::replace(&mut out.forward, Forward::Nothing) {
+                Forward::Batch(p) => p,
+                _ => Vec::new(),
+            };
+            for (raw, d) in std::mem::take(&mut out.deferred) {
+                match self.finish(d).await {
+                    Handled::Forward => parts.extend(raw),
+                    Handled::Reply(r) => out.replies.push(r),
+                    _ => {}
+                }
+            }
+            if !parts.is_empty() {
+                out.forward = Forward::Parts(vec![batch_of(&parts)]);
+            }
+        }
+        for r in out.replies {
+            let _ = agent_tx.send(r).await;
+        }
+        if out.hold {
+            self.held
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line);
+            if let Some(req) = self.start_listing() {
+                let _ = up_tx.send(req).await;
+            }
+            return;
+        }
+        match out.forward {
+            Forward::Original => {
+                line.push(b'\n');
+                let _ = up_tx.send(line).await;
+            }
+            Forward::Parts(parts) => {
+                for p in parts {
+                    let _ = up_tx.send(p).await;
+                }
+            }
+            Forward::Batch(parts) => {
+                let _ = up_tx.send(batch_of(&parts)).await;
+            }
+            Forward::Nothing => {}
+        }
+    }
+}

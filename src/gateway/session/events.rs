@@ -1,0 +1,115 @@
+//! Audit events and the error lines the session writes itself.
+
+use super::*;
+
+impl Shared {
+    pub(super) fn block_response(&self, id: &RequestId, d: &Decision, event_id: &str) -> Vec<u8> {
+        let f = d.primary();
+        let message = match f {
+            Some(f) => format!("Blocked by vanguard: {}", f.message),
+            None => "Blocked by vanguard".to_string(),
+        };
+        let data = json!({
+            "rule": f.map(|f| f.rule.as_str()),
+            "layer": f.map(|f| f.layer).unwrap_or(Layer::L1),
+            "severity": f.map(|f| f.severity),
+            "event_id": event_id,
+            "hint": f.and_then(|f| f.hint.as_deref()),
+            "rules": d.rule_ids(),
+        });
+        tracing::warn!(request_id = id.as_json(), rules = ?d.rule_ids(), event_id, "blocked: {message}");
+        error_line(Some(id), errors::POLICY_BLOCKED, &message, Some(data))
+    }
+
+    pub(super) fn invalid(&self, inv: &Invalid) -> Vec<u8> {
+        let msg = match inv {
+            Invalid::Utf8 { .. } => format!("Parse error: {inv}"),
+            Invalid::Json { .. } => format!("Parse error: {inv}"),
+            Invalid::Request { .. } => format!("Invalid Request: {inv}"),
+        };
+        self.input_error(Direction::AgentToServer, &msg);
+        error_line(inv.id(), inv.code(), &msg, None)
+    }
+
+    pub(super) fn base_event(&self, kind: &'static str, direction: Direction) -> Event {
+        Event {
+            ts: audit::rfc3339_now(),
+            event_id: self.ids.next(),
+            session_id: self.cfg.session_id.clone(),
+            server_id: self.cfg.server_id.clone(),
+            direction,
+            kind,
+            method: None,
+            request_id: None,
+            tool: None,
+            verdict: "allow",
+            layer: None,
+            rules: Vec::new(),
+            findings: Vec::new(),
+            latency_us: 0,
+            profile: self.cfg.profile.clone(),
+            principal: self.cfg.principal.clone(),
+            risk: self.risk_now(),
+            mode: match self.cfg.mode {
+                Mode::Enforce => "enforce",
+                Mode::Shadow => "shadow",
+            },
+            detail: None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn decision_event(
+        &self,
+        event_id: &str,
+        direction: Direction,
+        method: &str,
+        id: Option<&RequestId>,
+        d: &Decision,
+        verdict: Verdict,
+        latency: Duration,
+        detail: Option<Value>,
+    ) {
+        if !self.cfg.audit.is_enabled() {
+            return;
+        }
+        let mut ev = self.base_event("decision", direction);
+        ev.event_id = event_id.to_string();
+        ev.method = Some(method.to_string());
+        ev.request_id = id.map(RequestId::to_value);
+        ev.tool = d.tool.clone();
+        ev.verdict = verdict.as_str();
+        ev.layer = d.primary().map(|f| f.layer);
+        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
+        ev.findings = d.findings.clone();
+        ev.latency_us = latency.as_micros() as u64;
+        ev.detail = detail;
+        self.cfg.audit.record(ev);
+    }
+
+    pub(super) fn input_error(&self, direction: Direction, msg: &str) {
+        tracing::warn!("bad input from the agent: {msg}");
+        let mut ev = self.base_event("input_error", direction);
+        ev.verdict = "block";
+        ev.detail = Some(json!({ "error": msg }));
+        self.cfg.audit.record(ev);
+    }
+
+    pub(super) fn noise(&self, msg: &str) {
+        let n = self
+            .upstream_noise
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        tracing::warn!(count = n, "server stdout: {msg}");
+        let mut ev = self.base_event("upstream_noise", Direction::ServerToAgent);
+        ev.verdict = "block";
+        ev.detail = Some(json!({ "error": msg, "count": n }));
+        self.cfg.audit.record(ev);
+    }
+
+    pub(super) fn lifecycle(&self, kind: &'static str, detail: Value) {
+        let mut ev = self.base_event(kind, Direction::Gateway);
+        ev.detail = Some(detail);
+        self.cfg.audit.record(ev);
+    }
+}

@@ -1,0 +1,566 @@
+//! One session: the two pumps between agent and server, the shutdown
+//! order, and the state both pumps share. See `gateway/mod.rs`.
+//!
+//! - [`agent`]: agent → server (classify, inspect, hold, forward or answer)
+//! - [`layers`]: L3 and L2 on a call, the risk score
+//! - [`server`]: server → agent (metadata, pins, results, kernel denials)
+//! - [`events`]: audit events and the session's own error lines
+//! - [`registry`]: the live sessions of the process (control socket)
+
+mod agent;
+mod events;
+mod layers;
+mod registry;
+mod server;
+
+use agent::*;
+use layers::*;
+use registry::LIVE;
+use server::*;
+
+pub use registry::{live_sessions, reset_risk, SessionInfo};
+
+use super::server_side::{CallCheck, Hidden, ServerView};
+use super::upstream::{Stop, Upstream};
+use crate::audit::{self, AuditSink, Direction, Event, EventIds};
+use crate::behavior::{CallObs, Caps, Sensitivity};
+use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
+use crate::policy::Mode;
+use crate::protocol::errors::{self, error_line};
+use crate::protocol::framing::{Frame, LineReader};
+use crate::protocol::message::{classify, classify_raw, Invalid, Message, RequestId};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Everything a session needs besides its byte streams.
+pub struct SessionConfig {
+    pub inspector: Arc<Inspector>,
+    pub audit: AuditSink,
+    pub mode: Mode,
+    pub profile: String,
+    pub server_id: String,
+    pub session_id: String,
+    pub max_line_bytes: usize,
+    pub close_grace: Duration,
+    pub term_grace: Duration,
+    pub stderr_lines_per_sec: u32,
+    /// Metadata, pinning and result policy (the server-side view).
+    pub server_side: super::server_side::ServerSideConfig,
+    /// Who is on the agent side (set by an authenticating transport);
+    /// recorded in every audit event.
+    pub principal: Option<String>,
+    /// Requests in flight that may cause egress, shared with the egress
+    /// proxy so each connection's audit event names the calls behind it.
+    pub egress_in_flight: crate::sandbox::egress::InFlight,
+    /// L3: session behaviour, shared by the sessions of this process.
+    pub behavior: Option<Arc<crate::behavior::Engine>>,
+    /// Whose behaviour this is: sessions (and gateway instances sharing a
+    /// Redis) with the same key share their L3 state. Default: the
+    /// principal when there is one, else this session.
+    pub behavior_key: Option<String>,
+    /// L2: the semantic scorer, when a backend is configured.
+    pub semantic: Option<Arc<crate::semantic::Scorer>>,
+    pub semantic_policy: crate::policy::SemanticPolicy,
+}
+
+impl SessionConfig {
+    /// The configuration a loaded policy gives a session for `argv`; an
+    /// authenticating transport then sets `principal` and the tool filter.
+    pub fn from_policy(
+        policy: &crate::policy::Policy,
+        argv: &[String],
+        inspector: Arc<Inspector>,
+        audit: AuditSink,
+        server_id: String,
+        session_id: String,
+    ) -> SessionConfig {
+        SessionConfig {
+            inspector,
+            audit,
+            mode: policy.mode,
+            profile: policy.name.clone(),
+            server_id,
+            session_id,
+            max_line_bytes: policy.max_line_bytes,
+            close_grace: policy.close_grace,
+            term_grace: policy.term_grace,
+            stderr_lines_per_sec: policy.stderr_lines_per_sec,
+            server_side: super::server_side::ServerSideConfig {
+                metadata: policy.metadata.clone(),
+                pinning: policy.pinning.clone(),
+                results: policy.results.clone(),
+                shadow: policy.mode == Mode::Shadow,
+                server_key: argv.join(" "),
+                tool_filter: None,
+            },
+            principal: None,
+            egress_in_flight: Default::default(),
+            behavior: None,
+            behavior_key: None,
+            semantic: None,
+            semantic_policy: policy.semantic.clone(),
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The agent closed its side; the server was shut down (`forced`: it
+    /// needed SIGTERM or SIGKILL).
+    AgentClosed { forced: bool },
+    /// The server exited while the agent was still connected.
+    UpstreamExited(ExitStatus),
+    /// We were asked to stop by a signal.
+    Signalled(i32),
+    /// The session failed inside vanguard (a panic caught at the session
+    /// boundary); the server was killed.
+    Failed(String),
+}
+
+struct Pending {
+    method: String,
+    tool: Option<String>,
+    since: Instant,
+    /// Sent by vanguard itself (a `tools/list` to learn the tools): the
+    /// answer is consumed, not relayed.
+    internal: bool,
+    /// Path-like arguments of a `tools/call` (at most a few), so a kernel
+    /// denial in the result can name what the call was about.
+    paths: Vec<String>,
+    /// The call read a sensitive path: its result taints the session.
+    sensitive: Option<(Sensitivity, String)>,
+}
+
+/// State both pumps share.
+struct Shared {
+    cfg: SessionConfig,
+    ids: EventIds,
+    pending: Mutex<HashMap<RequestId, Pending>>,
+    tools: Mutex<HashMap<String, ToolHints>>,
+    upstream_noise: std::sync::atomic::AtomicU64,
+    server: Mutex<ServerView>,
+    /// Agent lines waiting for the server's tool list.
+    held: Mutex<Vec<Vec<u8>>>,
+    listing_in_flight: std::sync::atomic::AtomicBool,
+    /// The agent finished the handshake (or, stateless, sent a real request):
+    /// only then may vanguard send requests of its own.
+    agent_ready: std::sync::atomic::AtomicBool,
+    internal_ids: std::sync::atomic::AtomicU64,
+    /// What each listed tool can do (L3), from its name, description and
+    /// annotations.
+    tool_caps: Mutex<HashMap<String, Caps>>,
+    /// The L3 state key of this session.
+    l3_key: String,
+    /// The last risk score L3 returned and when (ms), for audit events.
+    risk: Mutex<(f64, u64)>,
+    /// "L2 required but no backend" was logged for this session.
+    l2_missing_said: std::sync::atomic::AtomicBool,
+    /// What raised this session's risk, newest last (for the BEH-RISK message).
+    risk_ledger: Mutex<std::collections::VecDeque<RiskEntry>>,
+    /// When the session started (RFC 3339).
+    started: String,
+}
+
+/// A `tools/call` whose decision needs I/O (the Redis store, the L2
+/// scorer): finished off the agent pump so other requests go on.
+struct Deferred {
+    id: Option<RequestId>,
+    method: String,
+    params: Option<Value>,
+    decision: Decision,
+    started: Instant,
+    obs: Option<CallObs>,
+    sensitive: Option<(Sensitivity, String)>,
+    /// Path-like arguments of a `tools/call` (for L3, and for naming what a
+    /// kernel denial in the result was about).
+    paths: Vec<String>,
+    /// L3 (already applied) found that the session's risk requires L2.
+    require_l2: bool,
+    /// L3 cut the egress for this reason: record it in the store.
+    cut: Option<String>,
+    /// L2/L3 details for the audit event.
+    detail: serde_json::Map<String, Value>,
+}
+
+type Tx = mpsc::Sender<Vec<u8>>;
+
+const CHANNEL: usize = 1024;
+
+/// Runs a session until the agent or the server ends it.
+pub async fn run<R, W>(
+    agent_in: R,
+    agent_out: W,
+    upstream: impl Into<Upstream>,
+    cfg: SessionConfig,
+) -> Outcome
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let upstream: Upstream = upstream.into();
+    let mut cfg = cfg;
+    let server_side = std::mem::take(&mut cfg.server_side);
+    let l3_key = cfg
+        .behavior_key
+        .clone()
+        .or_else(|| cfg.principal.clone())
+        .unwrap_or_else(|| cfg.session_id.clone());
+    let shared = Arc::new(Shared {
+        tool_caps: Mutex::new(HashMap::new()),
+        l3_key,
+        risk: Mutex::new((0.0, 0)),
+        l2_missing_said: Default::default(),
+        risk_ledger: Default::default(),
+        started: audit::rfc3339_now(),
+        ids: EventIds::new(&cfg.session_id),
+        server: Mutex::new(ServerView::new(server_side)),
+        held: Mutex::new(Vec::new()),
+        listing_in_flight: Default::default(),
+        agent_ready: Default::default(),
+        internal_ids: Default::default(),
+        cfg,
+        pending: Mutex::new(HashMap::new()),
+        tools: Mutex::new(HashMap::new()),
+        upstream_noise: Default::default(),
+    });
+    if shared.cfg.behavior.as_ref().is_some_and(|e| e.cfg.enabled) {
+        shared.set_risk(0.0, crate::behavior::now_ms());
+    }
+    LIVE.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Arc::downgrade(&shared));
+    shared.lifecycle(
+        "session_start",
+        json!({ "pid": upstream.pid, "sandbox": upstream.sandbox,
+            "behavior": shared.cfg.behavior.as_ref().map(|b| json!({
+                "store": b.store.name(), "key": shared.l3_key, "degraded": b.degraded })),
+            "semantic": shared.cfg.semantic.as_ref().map(|s| json!({
+                "backend": s.backend().name(), "model": s.backend().model(),
+                "enabled": shared.cfg.semantic_policy.enabled })) }),
+    );
+
+    // The session boundary: a panic anywhere in the session's own task is
+    // caught here, the server's process group is killed and the session's
+    // end is still recorded, so nothing is orphaned and nothing is lost.
+    let pid = upstream.pid;
+    let stop = upstream.stop.clone();
+    let task = tokio::spawn(drive(shared.clone(), agent_in, agent_out, upstream));
+    match task.await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            stop(Stop::Kill);
+            let why = if e.is_panic() {
+                "a panic in the session"
+            } else {
+                "the session task was cancelled"
+            };
+            tracing::error!(pid, "session ended by {why}; the server was killed");
+            shared.lifecycle("session_end", json!({ "outcome": "Failed", "error": why }));
+            shared.cfg.audit.flush();
+            Outcome::Failed(why.to_string())
+        }
+    }
+}
+
+/// The session proper: both pumps, then the shutdown order.
+async fn drive<R, W>(
+    shared: Arc<Shared>,
+    agent_in: R,
+    agent_out: W,
+    mut upstream: Upstream,
+) -> Outcome
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (agent_tx, agent_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
+    let (up_tx, up_rx) = mpsc::channel::<Vec<u8>>(CHANNEL);
+    let agent_writer = tokio::spawn(write_loop(agent_out, agent_rx));
+    let stdin = upstream.input.take();
+    let upstream_writer = tokio::spawn(async move {
+        if let Some(s) = stdin {
+            write_loop(s, up_rx).await;
+        }
+    });
+    if let Some(err) = upstream.stderr.take() {
+        let prefix = format!("[{}]", shared.cfg.server_id);
+        tokio::spawn(crate::transport::stderr::pump(
+            err,
+            prefix,
+            shared.cfg.stderr_lines_per_sec,
+        ));
+    }
+    let mut upstream_pump = {
+        let shared = shared.clone();
+        let agent_tx = agent_tx.clone();
+        // Weak: when the agent is gone, the server's stdin must close even
+        // though this pump could still want to send a request of its own.
+        let up_weak = up_tx.downgrade();
+        let stdout = upstream.output.take();
+        tokio::spawn(async move {
+            if let Some(out) = stdout {
+                upstream_loop(shared, out, agent_tx, up_weak).await;
+            }
+        })
+    };
+    let mut agent_pump = {
+        let shared = shared.clone();
+        let agent_tx = agent_tx.clone();
+        tokio::spawn(agent_loop(shared, agent_in, agent_tx, up_tx))
+    };
+
+    let pid = upstream.pid;
+    let stop = upstream.stop.clone();
+    let mut exit = upstream.exit;
+    let outcome = tokio::select! {
+        pumped = &mut agent_pump => {
+            if pumped.as_ref().is_err_and(|e| e.is_panic()) {
+                // The pump died inside vanguard, not because the agent left:
+                // no orderly shutdown, the server goes at once.
+                tracing::error!(pid, "the agent pump panicked; killing the server");
+                stop(Stop::Kill);
+                let _ = tokio::time::timeout(Duration::from_secs(2), &mut exit).await;
+                Outcome::Failed("a panic in the agent pump".into())
+            } else {
+                // The agent is gone: its pump dropped the upstream sender, so the
+                // writer closes the server's stdin. Then wait, SIGTERM, SIGKILL.
+                let _ = upstream_writer.await;
+                let forced = shutdown(&mut exit, pid, &stop, shared.cfg.close_grace, shared.cfg.term_grace).await;
+                Outcome::AgentClosed { forced }
+            }
+        }
+        status = &mut exit => {
+            agent_pump.abort();
+            match status {
+                Ok(Ok(s)) => Outcome::UpstreamExited(s),
+                _ => Outcome::UpstreamExited(std::os::unix::process::ExitStatusExt::from_raw(0)),
+            }
+        }
+        sig = stop_signal() => {
+            agent_pump.abort();
+            drop(upstream_writer);
+            shutdown(&mut exit, pid, &stop, shared.cfg.close_grace, shared.cfg.term_grace).await;
+            Outcome::Signalled(sig)
+        }
+    };
+    // Relay whatever the server said before it went away, then answer every
+    // request it never answered.
+    if tokio::time::timeout(Duration::from_millis(500), &mut upstream_pump)
+        .await
+        .is_err()
+    {
+        upstream_pump.abort();
+    }
+    shared.fail_pending(&agent_tx, &outcome).await;
+    shared.lifecycle(
+        "session_end",
+        json!({ "outcome": format!("{outcome:?}"),
+        "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }),
+    );
+    drop(agent_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
+    shared.cfg.audit.flush();
+    outcome
+}
+
+/// Resolves when SIGINT, SIGTERM or SIGHUP arrives.
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::interrupt(), 2),
+        (SignalKind::terminate(), 15),
+        (SignalKind::hangup(), 1),
+    ];
+    let mut streams = Vec::new();
+    for (k, n) in kinds {
+        if let Ok(s) = signal(k) {
+            streams.push((s, n));
+        }
+    }
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let futs = streams.iter_mut().map(|(s, n)| {
+        let n = *n;
+        Box::pin(async move {
+            s.recv().await;
+            n
+        })
+    });
+    futures_select_all(futs).await
+}
+
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futs: impl Iterator<Item = F>,
+) -> i32 {
+    let mut futs: Vec<F> = futs.collect();
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(n) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(n);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// The MCP stdio shutdown: stdin is already closed; wait, SIGTERM, wait, SIGKILL.
+/// Returns whether a signal was needed.
+async fn shutdown(
+    exit: &mut tokio::sync::oneshot::Receiver<std::io::Result<ExitStatus>>,
+    pid: u32,
+    stop: &super::upstream::Stopper,
+    close_grace: Duration,
+    term_grace: Duration,
+) -> bool {
+    if tokio::time::timeout(close_grace, &mut *exit).await.is_ok() {
+        // The leader exited; anything left in its group goes too.
+        stop(Stop::Kill);
+        return false;
+    }
+    tracing::info!(
+        pid,
+        "server did not exit after stdin closed; sending SIGTERM"
+    );
+    stop(Stop::Term);
+    // A oneshot receiver must not be polled again once it has completed.
+    let exited = tokio::time::timeout(term_grace, &mut *exit).await.is_ok();
+    if !exited {
+        tracing::warn!(pid, "server ignored SIGTERM; sending SIGKILL");
+    }
+    // Whatever is left of the group (the leader's children) goes too.
+    stop(Stop::Kill);
+    if !exited {
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut *exit).await;
+    }
+    true
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
+    // Queued lines are coalesced in the buffer and written with one flush.
+    let mut out = tokio::io::BufWriter::with_capacity(8 * 1024, out);
+    while let Some(buf) = rx.recv().await {
+        if out.write_all(&buf).await.is_err() {
+            return;
+        }
+        // Coalesce whatever else is already queued before one flush.
+        while let Ok(more) = rx.try_recv() {
+            if out.write_all(&more).await.is_err() {
+                return;
+            }
+        }
+        if out.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_tx: Tx, up_tx: Tx) {
+    let mut reader = LineReader::new(input, shared.cfg.max_line_bytes);
+    loop {
+        let frame = match reader.next_frame().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the agent failed");
+                break;
+            }
+        };
+        match frame {
+            Frame::TooLong { len } => {
+                let limit = shared.cfg.max_line_bytes;
+                let msg = format!(
+                    "message of {len} bytes exceeds the maximum line length of {limit} bytes"
+                );
+                shared.input_error(Direction::AgentToServer, &msg);
+                let data = json!({ "reason": "line_too_long", "limit": limit, "length": len });
+                let _ = agent_tx
+                    .send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data)))
+                    .await;
+            }
+            Frame::Line(line) => shared.decide_and_send(line, &agent_tx, &up_tx).await,
+        }
+    }
+    // The agent is done sending. Calls still held for the tool list are
+    // decided (and answered) before the server's input is closed: this
+    // pump's sender keeps it open until then.
+    let deadline = Instant::now() + HELD_AT_EOF;
+    while !shared
+        .held
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+    {
+        if Instant::now() >= deadline {
+            shared.fail_held(&agent_tx).await;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// How long calls held for the tool list may wait once the agent has
+/// closed its side.
+const HELD_AT_EOF: Duration = Duration::from_secs(10);
+
+async fn upstream_loop<R: AsyncRead + Unpin>(
+    shared: Arc<Shared>,
+    out: R,
+    agent_tx: Tx,
+    up_weak: mpsc::WeakSender<Vec<u8>>,
+) {
+    let mut reader = LineReader::new(out, shared.cfg.max_line_bytes);
+    while let Ok(Some(frame)) = reader.next_frame().await {
+        match frame {
+            Frame::TooLong { len } => {
+                shared.noise(&format!(
+                    "{len}-byte line exceeds the maximum line length; not relayed"
+                ));
+            }
+            Frame::Line(line) => {
+                let mut out = shared.upstream_line(line);
+                if let Some(l3) = out.l3.take() {
+                    shared.observe_result(l3, &mut out).await;
+                }
+                if let Some(id) = out.tools_list.take() {
+                    shared.score_metadata(&id, &mut out).await;
+                }
+                if let Some(bytes) = out.forward {
+                    if agent_tx.send(bytes).await.is_err() {
+                        return;
+                    }
+                }
+                let Some(up_tx) = up_weak.upgrade() else {
+                    continue;
+                };
+                // Never wait on the server's input here: this pump is what
+                // drains the server's output, and a server blocked writing
+                // stops reading (a deadlock once the queue is full).
+                if let Some(req) = out.request {
+                    if let Err(mpsc::error::TrySendError::Full(req)) = up_tx.try_send(req) {
+                        let up_tx = up_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = up_tx.send(req).await;
+                        });
+                    }
+                }
+                if out.replay {
+                    let (shared, agent_tx, up_tx) =
+                        (Arc::clone(&shared), agent_tx.clone(), up_tx.clone());
+                    tokio::spawn(async move { shared.replay_held(&agent_tx, &up_tx).await });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,715 @@
+//! The server side: each line from the server is matched to its request,
+//! inspected (metadata, pins, results, kernel denials, L3 on results) and
+//! relayed, rewritten or refused.
+
+use super::*;
+
+/// What happens to a line from the server.
+pub(super) enum Relay {
+    Original,
+    Replace(Vec<u8>),
+    Drop,
+}
+
+#[derive(Default)]
+pub(super) struct UpstreamOutput {
+    pub(super) forward: Option<Vec<u8>>,
+    /// A request of vanguard's own to send to the server.
+    pub(super) request: Option<Vec<u8>>,
+    /// Held agent lines can be decided now.
+    pub(super) replay: bool,
+    /// A result for L3 to observe before it is relayed.
+    pub(super) l3: Option<(RequestId, Option<String>, crate::behavior::ResultObs)>,
+    /// An agent's `tools/list` answer, for L2 to score before it is relayed.
+    pub(super) tools_list: Option<RequestId>,
+}
+
+pub(super) enum Forward {
+    Original,
+    Parts(Vec<Vec<u8>>),
+    /// Batch elements to send together with the allowed deferred ones.
+    Batch(Vec<String>),
+    Nothing,
+}
+
+impl Shared {
+    /// Returns whether the line goes on to the agent.
+    /// Decides one line from the server.
+    pub(super) fn upstream_line(&self, mut line: Vec<u8>) -> UpstreamOutput {
+        let mut out = UpstreamOutput::default();
+        let handled = match classify(&line) {
+            Err(e) => {
+                self.noise(&format!("not a JSON-RPC message ({e}); not relayed"));
+                return out;
+            }
+            Ok(Message::Batch(items)) => {
+                // Rare (2025-03-26 only): each element is decided alone and
+                // the batch rebuilt only if one of them changed.
+                let mut changed = false;
+                let mut parts: Vec<Vec<u8>> = Vec::new();
+                for raw in &items {
+                    match classify_raw(raw) {
+                        Ok(m) => match self.server_message(m, raw.get().as_bytes(), &mut out) {
+                            Relay::Original => parts.push(raw.get().as_bytes().to_vec()),
+                            Relay::Replace(b) => {
+                                changed = true;
+                                let mut b = b;
+                                while b.last() == Some(&b'\n') {
+                                    b.pop();
+                                }
+                                parts.push(b);
+                            }
+                            Relay::Drop => changed = true,
+                        },
+                        Err(_) => parts.push(raw.get().as_bytes().to_vec()),
+                    }
+                }
+                if changed {
+                    let mut b = vec![b'['];
+                    b.extend(parts.join(&b',').iter());
+                    b.extend_from_slice(b"]");
+                    Relay::Replace(b)
+                } else {
+                    Relay::Original
+                }
+            }
+            Ok(m) => self.server_message(m, &line, &mut out),
+        };
+        out.forward = match handled {
+            Relay::Original => {
+                line.push(b'\n');
+                Some(line)
+            }
+            Relay::Replace(mut b) => {
+                if b.last() != Some(&b'\n') {
+                    b.push(b'\n');
+                }
+                Some(b)
+            }
+            Relay::Drop => None,
+        };
+        out
+    }
+
+    pub(super) fn server_message(
+        &self,
+        m: Message<'_>,
+        raw: &[u8],
+        out: &mut UpstreamOutput,
+    ) -> Relay {
+        match m {
+            Message::Response {
+                id,
+                is_error,
+                result,
+            } => {
+                let p = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                self.cfg.egress_in_flight.remove(&id.to_value());
+                let Some(p) = p else {
+                    tracing::debug!(
+                        id = id.as_json(),
+                        "response to an id the agent did not send through this session"
+                    );
+                    return Relay::Original;
+                };
+                if p.internal {
+                    self.internal_listing(result.map(|r| r.get()), is_error);
+                    out.replay = true;
+                    return Relay::Drop;
+                }
+                if is_error {
+                    return Relay::Original;
+                }
+                let Some(result) = result else {
+                    return Relay::Original;
+                };
+                if p.method == "tools/list"
+                    && self.cfg.semantic_policy.metadata
+                    && self.cfg.semantic.is_some()
+                {
+                    out.tools_list = Some(id.clone());
+                }
+                let mut denied = false;
+                if p.method == "tools/call" {
+                    let text = std::str::from_utf8(raw).unwrap_or("");
+                    if crate::inspect::denial::may_contain_denial(text) {
+                        denied = self.kernel_denial(&id, &p, text);
+                    }
+                }
+                self.inspect_result(&id, &p, result.get(), raw, denied, out)
+            }
+            Message::Notification { method, .. }
+                if method == "notifications/tools/list_changed" =>
+            {
+                // Re-inspect: calls wait for a fresh listing, which vanguard
+                // asks for itself once the handshake is done.
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .invalidate_listing();
+                if self.agent_ready.load(std::sync::atomic::Ordering::Acquire) {
+                    out.request = self.start_listing();
+                }
+                Relay::Original
+            }
+            _ => Relay::Original,
+        }
+    }
+
+    /// Metadata and result inspection for a response to `p`.
+    pub(super) fn inspect_result(
+        &self,
+        id: &RequestId,
+        p: &Pending,
+        result: &str,
+        raw: &[u8],
+        denied: bool,
+        out: &mut UpstreamOutput,
+    ) -> Relay {
+        let kind = match p.method.as_str() {
+            "initialize"
+            | "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "tools/call"
+            | "resources/read"
+            | "prompts/get" => p.method.as_str(),
+            _ => return Relay::Original,
+        };
+        let started = Instant::now();
+        let Ok(value) = serde_json::from_str::<Value>(result) else {
+            return Relay::Original;
+        };
+        if kind == "tools/list" {
+            self.learn_tools(&value);
+        }
+        let outcome = {
+            let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
+            match kind {
+                "initialize" => view.on_initialize(&value),
+                "tools/list" => view.on_tools_list(&value),
+                "prompts/list" => view.on_items_list(&value, "prompts", "prompt"),
+                "resources/list" => view.on_items_list(&value, "resources", "resource"),
+                "resources/templates/list" => {
+                    view.on_items_list(&value, "resourceTemplates", "resource_template")
+                }
+                _ => view.on_result(&value),
+            }
+        };
+        if kind == "tools/call" || kind == "resources/read" {
+            self.result_obs(id, p, &value, raw.len(), denied, &outcome.findings, out);
+        }
+        if outcome.findings.is_empty() && outcome.replace.is_none() && outcome.block.is_none() {
+            return Relay::Original;
+        }
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let verdict = outcome.verdict(shadow);
+        let event_id = self.ids.next();
+        let mut d = Decision::new();
+        d.tool = p.tool.clone();
+        d.findings = outcome.findings;
+        d.finish();
+        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        ev.event_id = event_id.clone();
+        ev.method = Some(p.method.clone());
+        ev.request_id = Some(id.to_value());
+        ev.tool = p.tool.clone();
+        ev.verdict = verdict;
+        ev.layer = d.primary().map(|f| f.layer);
+        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
+        ev.latency_us = started.elapsed().as_micros() as u64;
+        ev.findings = d.findings.clone();
+        self.cfg.audit.record(ev);
+        if verdict != "allow" {
+            tracing::warn!(method = p.method, tool = ?p.tool, verdict, rules = ?d.rule_ids(), event_id, "server response");
+        }
+        if shadow {
+            return Relay::Original;
+        }
+        if let Some((message, rule)) = outcome.block {
+            let data = json!({ "rule": rule, "layer": Layer::L1, "event_id": event_id, "rules": d.rule_ids() });
+            return Relay::Replace(error_line(
+                Some(id),
+                errors::POLICY_BLOCKED,
+                &format!("Blocked by vanguard: {message}"),
+                Some(data),
+            ));
+        }
+        if let Some(new_result) = outcome.replace {
+            let mut whole: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+            whole["result"] = new_result;
+            return Relay::Replace(serde_json::to_vec(&whole).unwrap_or_default());
+        }
+        Relay::Original
+    }
+
+    /// The answer to vanguard's own `tools/list`.
+    pub(super) fn internal_listing(&self, result: Option<&str>, is_error: bool) {
+        self.listing_in_flight
+            .store(false, std::sync::atomic::Ordering::Release);
+        let value = result.and_then(|r| serde_json::from_str::<Value>(r).ok());
+        let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        match value {
+            Some(v) if !is_error => {
+                drop(view);
+                self.learn_tools(&v);
+                let outcome = self
+                    .server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .on_tools_list(&v);
+                if !outcome.findings.is_empty() {
+                    let mut ev = self.base_event("decision", Direction::ServerToAgent);
+                    ev.method = Some("tools/list".into());
+                    ev.verdict = outcome.verdict(self.cfg.mode == Mode::Shadow);
+                    ev.rules = outcome.findings.iter().map(|f| f.rule.clone()).collect();
+                    ev.findings = outcome.findings;
+                    ev.detail = Some(json!({ "internal": true }));
+                    self.cfg.audit.record(ev);
+                }
+            }
+            _ => {
+                tracing::warn!("the server did not list its tools; tool calls cannot be checked against a listing");
+                view.listing_failed();
+            }
+        }
+    }
+
+    /// What L3 learns from a result: its size, the taint of a sensitive
+    /// read or of secrets in it (fingerprints of the text as the server
+    /// sent it, before redaction), and risk from result findings.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn result_obs(
+        &self,
+        id: &RequestId,
+        p: &Pending,
+        value: &Value,
+        bytes: usize,
+        denied: bool,
+        findings: &[crate::inspect::Finding],
+        out: &mut UpstreamOutput,
+    ) {
+        use crate::behavior::{fingerprint, weight, ResultObs, TaintAdd};
+        if !self.cfg.behavior.as_ref().is_some_and(|e| e.cfg.enabled) {
+            return;
+        }
+        let secret = findings.iter().find(|f| f.rule.starts_with("SECRET-"));
+        // Only strong signs of injection (orders to override, conceal,
+        // redirect, exfiltrate) raise risk; documentation that says "use
+        // the X tool" or mentions "the LLM" is recorded, at no cost.
+        let injection = findings.iter().any(|f| {
+            f.rule.starts_with("RESULT-INJ") && f.severity >= crate::policy::Severity::High
+        });
+        let mut risk_add: f64 = 0.0;
+        if denied {
+            risk_add = risk_add.max(weight::KERNEL_DENIAL);
+        }
+        if secret.is_some() {
+            risk_add = risk_add.max(weight::RESULT_SECRET);
+        }
+        if injection {
+            risk_add = risk_add.max(weight::RESULT_INJECTION);
+        }
+        if risk_add > 0.0 {
+            let what = if denied {
+                "KERNEL-DENIAL".to_string()
+            } else {
+                findings
+                    .iter()
+                    .filter(|f| f.rule.starts_with("SECRET-") || f.rule.starts_with("RESULT-INJ"))
+                    .map(|f| f.rule.as_str())
+                    .next()
+                    .unwrap_or("result")
+                    .to_string()
+            };
+            let tool = p.tool.as_deref().unwrap_or(&p.method);
+            self.note_risk(
+                crate::behavior::now_ms(),
+                risk_add,
+                format!("{what} in a result of {tool}"),
+            );
+        }
+        // A credential store taints with everything it returned; any other
+        // read only when the secrets detector found secrets in the result,
+        // and then with those secrets (and their lines) alone: copying code
+        // from `auth_token.py` carries nothing out.
+        let taint = match (&p.sensitive, secret) {
+            (Some((level, path)), _) => {
+                let mut set = std::collections::HashSet::new();
+                crate::inspect::arguments::walk(value, |a| {
+                    fingerprint::of_text(a.value, &mut set, fingerprint::MAX_PER_TAINT)
+                });
+                Some(TaintAdd {
+                    level: *level,
+                    reason: path.clone(),
+                    fingerprints: set.into_iter().collect(),
+                    source: Some(path.clone()),
+                })
+            }
+            (None, Some(f)) => {
+                let mut set = std::collections::HashSet::new();
+                crate::inspect::arguments::walk(value, |a| {
+                    for m in crate::inspect::secrets::scan_text(a.value) {
+                        let Some(secret) = a.value.get(m.range.clone()) else {
+                            continue;
+                        };
+                        let start = a.value[..m.range.start].rfind('\n').map_or(0, |i| i + 1);
+                        let end = a.value[m.range.end..]
+                            .find('\n')
+                            .map_or(a.value.len(), |i| m.range.end + i);
+                        fingerprint::of_secret(secret, &a.value[start..end], &mut set);
+                    }
+                });
+                let level = if f.rule.contains("PRIVATE-KEY") {
+                    Sensitivity::System
+                } else {
+                    Sensitivity::Project
+                };
+                let tool = p.tool.as_deref().unwrap_or(&p.method);
+                let from = p
+                    .paths
+                    .first()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                Some(TaintAdd {
+                    level,
+                    reason: format!("{} in a result of {tool}{from}", f.rule),
+                    fingerprints: set.into_iter().collect(),
+                    // Editing the file the secret came from is not a leak.
+                    source: p.paths.first().cloned(),
+                })
+            }
+            (None, None) => None,
+        };
+        out.l3 = Some((
+            id.clone(),
+            p.tool.clone(),
+            ResultObs {
+                now_ms: crate::behavior::now_ms(),
+                bytes: bytes as u64,
+                taint,
+                risk_add,
+            },
+        ));
+    }
+
+    /// Records a result with L3 (awaiting a remote store) and applies the
+    /// response-volume verdict.
+    pub(super) async fn observe_result(
+        &self,
+        (id, tool, obs): (RequestId, Option<String>, crate::behavior::ResultObs),
+        out: &mut UpstreamOutput,
+    ) {
+        let Some(engine) = self.cfg.behavior.clone() else {
+            return;
+        };
+        let finding = match engine.store.observe_result(&self.l3_key, &obs).await {
+            Ok(st) => {
+                self.set_risk(st.risk, obs.now_ms);
+                if let Some(why) = &st.egress_cut {
+                    self.shared_cut(&engine, why);
+                }
+                crate::behavior::assess_result(&engine.cfg, &st)
+            }
+            Err(e) => {
+                let mut f = self.store_failure(&engine, &e);
+                f.location = "/result".into();
+                Some(f)
+            }
+        };
+        let Some(f) = finding else { return };
+        let f = self.overridden(f);
+        let block = f.action == crate::policy::Action::Block;
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let verdict = match (block, shadow) {
+            (true, true) => Verdict::ShadowBlock,
+            (true, false) => Verdict::Block,
+            _ => Verdict::Warn,
+        };
+        let mut d = Decision::new();
+        d.tool = tool;
+        d.push(f);
+        d.finish();
+        let event_id = self.ids.next();
+        self.decision_event(
+            &event_id,
+            Direction::ServerToAgent,
+            "tools/call",
+            Some(&id),
+            &d,
+            verdict,
+            Duration::ZERO,
+            None,
+        );
+        if verdict == Verdict::Block && out.forward.is_some() {
+            out.forward = Some(self.block_response(&id, &d, &event_id));
+        }
+    }
+
+    /// L2 on server metadata: every tool of an agent's `tools/list` answer
+    /// is scored (concurrently, cached across sessions); a tool at or above
+    /// the block threshold is withheld from the list and refused if called.
+    /// A failed score withholds the tool when L2 fails closed.
+    pub(super) async fn score_metadata(&self, id: &RequestId, out: &mut UpstreamOutput) {
+        let Some(scorer) = self.cfg.semantic.clone() else {
+            return;
+        };
+        let Some(bytes) = out.forward.as_ref() else {
+            return;
+        };
+        let Ok(mut whole) = serde_json::from_slice::<Value>(bytes) else {
+            return;
+        };
+        let Some(tools) = whole
+            .pointer("/result/tools")
+            .and_then(Value::as_array)
+            .cloned()
+        else {
+            return;
+        };
+        let started = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in tools.iter().enumerate() {
+            let scorer = Arc::clone(&scorer);
+            let t = t.clone();
+            set.spawn(async move {
+                let name = t
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let input = crate::semantic::Input {
+                    kind: "tools/list",
+                    tool: Some(&name),
+                    payload: &t,
+                    findings: &[],
+                };
+                let r = scorer.score(&input).await;
+                (i, name, r)
+            });
+        }
+        let p = self.cfg.semantic_policy.settings.clone();
+        let mut withheld: Vec<usize> = Vec::new();
+        let mut findings = Vec::new();
+        let mut scores = serde_json::Map::new();
+        while let Some(Ok((i, name, r))) = set.join_next().await {
+            let (action, message) = match r {
+                Ok(sc) => {
+                    scores.insert(name.clone(), json!(sc.score));
+                    let verdict = crate::semantic::verdict_for(sc.score, p.warn, p.block);
+                    let Some(action) = action_of(verdict) else {
+                        self.server
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .unhide_tool(&name, "L2-METADATA");
+                        continue;
+                    };
+                    let message = format!(
+                        "semantic score {:.2} for tool {name:?}: {}",
+                        sc.score, sc.reason
+                    );
+                    (action, message)
+                }
+                Err(e) => {
+                    tracing::error!("L2 could not score tool {name:?}: {e}");
+                    let action = if p.fail_closed {
+                        crate::policy::Action::Block
+                    } else {
+                        crate::policy::Action::Warn
+                    };
+                    (
+                        action,
+                        format!("semantic scoring of tool {name:?} failed: {e}"),
+                    )
+                }
+            };
+            if action == crate::policy::Action::Block {
+                withheld.push(i);
+                self.server
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .hide_tool(
+                        &name,
+                        "L2-METADATA",
+                        format!("tool {name:?} was withheld: {message}"),
+                    );
+            }
+            findings.push(crate::inspect::Finding {
+                rule: "L2-METADATA".into(),
+                layer: Layer::L2,
+                severity: crate::policy::Severity::High,
+                action,
+                message,
+                location: format!("/result/tools/{i}"),
+                evidence: name,
+                hint: None,
+            });
+        }
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let mut d = Decision::new();
+        d.findings = findings;
+        d.finish();
+        let verdict = match (d.verdict, shadow) {
+            (Verdict::Block, true) => Verdict::ShadowBlock,
+            (v, _) => v,
+        };
+        let event_id = self.ids.next();
+        self.decision_event(
+            &event_id,
+            Direction::ServerToAgent,
+            "tools/list",
+            Some(id),
+            &d,
+            verdict,
+            started.elapsed(),
+            Some(json!({ "l2": { "scores": scores } })),
+        );
+        if withheld.is_empty() || shadow {
+            return;
+        }
+        if let Some(list) = whole
+            .pointer_mut("/result/tools")
+            .and_then(Value::as_array_mut)
+        {
+            let mut i = 0;
+            list.retain(|_| {
+                let keep = !withheld.contains(&i);
+                i += 1;
+                keep
+            });
+        }
+        let mut b = serde_json::to_vec(&whole).unwrap_or_default();
+        b.push(b'\n');
+        out.forward = Some(b);
+    }
+
+    /// Links an OS refusal reported in a tool result to the call; true when
+    /// the agent caused it (it then adds risk).
+    pub(super) fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) -> bool {
+        // Decode the result's text so JSON escapes don't hide the path.
+        let text = match serde_json::from_str::<Value>(line) {
+            Ok(v) => {
+                let mut all = String::new();
+                crate::inspect::arguments::walk(&v["result"], |a| {
+                    all.push_str(a.value);
+                    all.push('\n');
+                });
+                all
+            }
+            Err(_) => line.to_string(),
+        };
+        let Some(mut f) = crate::inspect::denial::find(&text) else {
+            return false;
+        };
+        let denied_path = f
+            .hint
+            .as_deref()
+            .and_then(|h| h.strip_prefix("path: "))
+            .map(String::from);
+        // The agent caused it when it named the refused path (or a directory
+        // around it), ran a command, or when the error names no path at all.
+        // A refusal of the server's own start-up or configuration reads
+        // (`~/.gitconfig`, a cache under HOME) is recorded, without risk.
+        let agent_driven = match &denied_path {
+            None => true,
+            Some(d) => {
+                p.tool
+                    .as_deref()
+                    .is_some_and(crate::inspect::arguments::is_shell_tool)
+                    || p.paths.iter().any(|c| {
+                        let (c, d) = (std::path::Path::new(c), std::path::Path::new(d));
+                        d.starts_with(c) || c.starts_with(d)
+                    })
+            }
+        };
+        if !agent_driven {
+            f.message = format!("{} (not a path the call named: no risk)", f.message);
+        }
+        if f.hint.is_none() && !p.paths.is_empty() {
+            // The error text named no path: attribute it to the call's paths.
+            f.message = format!("{} while the call named {}", f.message, p.paths.join(", "));
+            f.hint = Some(format!("path: {}", p.paths[0]));
+        }
+        tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
+        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        ev.method = Some(p.method.clone());
+        ev.request_id = Some(id.to_value());
+        ev.tool = p.tool.clone();
+        ev.layer = Some(Layer::Kernel);
+        ev.rules = vec![f.rule.clone()];
+        ev.findings = vec![f];
+        ev.latency_us = p.since.elapsed().as_micros() as u64;
+        self.cfg.audit.record(ev);
+        agent_driven
+    }
+
+    /// Remembers tool annotations from a `tools/list` result.
+    pub(super) fn learn_tools(&self, v: &Value) {
+        let Some(list) = v.get("tools").and_then(Value::as_array) else {
+            return;
+        };
+        let mut tools = self.tools.lock().unwrap_or_else(|p| p.into_inner());
+        for t in list {
+            let Some(name) = t.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let a = t.get("annotations");
+            let caps = crate::behavior::capability::infer_tool(
+                name,
+                t.get("description").and_then(Value::as_str),
+                a,
+            );
+            self.tool_caps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_string(), caps);
+            let flag = |k: &str| a.and_then(|a| a.get(k)).and_then(Value::as_bool);
+            tools.insert(
+                name.to_string(),
+                ToolHints {
+                    read_only: flag("readOnlyHint"),
+                    destructive: flag("destructiveHint"),
+                },
+            );
+        }
+    }
+
+    pub(super) async fn fail_pending(&self, agent_tx: &Tx, outcome: &Outcome) {
+        let drained: Vec<(RequestId, Pending)> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        for (id, _) in &drained {
+            self.cfg.egress_in_flight.remove(&id.to_value());
+        }
+        let detail = match outcome {
+            Outcome::UpstreamExited(s) => format!("the server exited ({s}) before answering"),
+            Outcome::AgentClosed { .. } => {
+                "the session was shut down before the server answered".into()
+            }
+            Outcome::Signalled(n) => {
+                format!("vanguard was stopped by signal {n} before the server answered")
+            }
+            Outcome::Failed(why) => {
+                format!("the session failed ({why}) before the server answered")
+            }
+        };
+        for (id, p) in drained {
+            let data = json!({ "method": p.method, "reason": detail });
+            let line = error_line(
+                Some(&id),
+                errors::UPSTREAM_EXITED,
+                "Upstream server exited",
+                Some(data),
+            );
+            let _ = agent_tx.send(line).await;
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The session's decision logic, in-process: an in-memory server on
+//! `tokio::io::duplex` pipes stands in for the sandboxed child, so holding
+//! and replaying calls, shadow mode, redaction, kernel-denial attribution
+//! and the shutdown order are tested without spawning anything.
+
+use super::*;
+use crate::gateway::upstream::{BoxRead, BoxWrite, Stopper};
+use crate::policy::Overrides;
+use std::os::unix::process::ExitStatusExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// How the fake server behaves at the end.
+#[derive(Clone, Copy, PartialEq)]
+enum Ending {
+    /// Exits when its input closes (most Python servers).
+    OnEof,
+    /// Keeps running after EOF; exits on Term (most Node servers).
+    OnTerm,
+}
+
+/// A scripted MCP server: answers `initialize`, `tools/list` and
+/// `tools/call` from `answer`, records every line it receives.
+struct FakeServer {
+    received: Arc<Mutex<Vec<Value>>>,
+    stops: Arc<Mutex<Vec<Stop>>>,
+}
+
+fn fake_server(
+    ending: Ending,
+    answer: impl Fn(&str, &Value) -> Value + Send + 'static,
+) -> (Upstream, FakeServer) {
+    let (to_server, server_in) = tokio::io::duplex(1 << 16);
+    let (server_out, from_server) = tokio::io::duplex(1 << 16);
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let stops = Arc::new(Mutex::new(Vec::new()));
+    let (exit_tx, exit_rx) = tokio::sync::oneshot::channel();
+    let (term_tx, mut term_rx) = tokio::sync::mpsc::unbounded_channel::<Stop>();
+    let rec = received.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(server_in).lines();
+        let mut out = server_out;
+        let status = loop {
+            tokio::select! {
+                line = lines.next_line() => match line {
+                    Ok(Some(l)) => {
+                        let Ok(msg) = serde_json::from_str::<Value>(&l) else { continue };
+                        rec.lock().expect("lock").push(msg.clone());
+                        let (Some(id), Some(method)) = (msg.get("id"), msg["method"].as_str()) else {
+                            continue;
+                        };
+                        let result = match method {
+                            "initialize" => json!({"protocolVersion": "2025-06-18",
+                                "capabilities": {"tools": {}}, "serverInfo": {"name": "fake", "version": "1"}}),
+                            "tools/list" => json!({"tools": [
+                                {"name": "read_file", "description": "Read a file", "inputSchema": {"type": "object"}},
+                                {"name": "echo", "description": "Echo text", "inputSchema": {"type": "object"}}]}),
+                            other => answer(other, &msg["params"]),
+                        };
+                        let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+                        let mut bytes = reply.to_string().into_bytes();
+                        bytes.push(b'\n');
+                        if out.write_all(&bytes).await.is_err() {
+                            break 0;
+                        }
+                    }
+                    _ if ending == Ending::OnEof => break 0,
+                    _ => {
+                        // Input closed; wait to be stopped.
+                        match term_rx.recv().await {
+                            Some(Stop::Term) => break 143 << 8,
+                            _ => break 9,
+                        }
+                    }
+                },
+                stop = term_rx.recv() => match stop {
+                    Some(Stop::Term) => break 143 << 8,
+                    _ => break 9,
+                },
+            }
+        };
+        let _ = exit_tx.send(Ok(ExitStatus::from_raw(status)));
+    });
+    let st = stops.clone();
+    let stop: Stopper = Arc::new(move |how| {
+        st.lock().expect("lock").push(how);
+        let _ = term_tx.send(how);
+    });
+    (
+        Upstream {
+            pid: 0,
+            sandbox: None,
+            input: Some(Box::new(to_server) as BoxWrite),
+            output: Some(Box::new(from_server) as BoxRead),
+            stderr: None,
+            exit: exit_rx,
+            stop,
+        },
+        FakeServer { received, stops },
+    )
+}
+
+fn config(profile: &str, dir: &std::path::Path) -> SessionConfig {
+    let ov = Overrides {
+        workspace: Some(dir.to_path_buf()),
+        pins: Some(dir.join("pins.json")),
+        audit_path: Some(dir.join("audit.jsonl").to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let mut policy = crate::policy::load(profile, &ov).expect("profile");
+    policy.close_grace = Duration::from_millis(100);
+    policy.term_grace = Duration::from_millis(300);
+    let inspector = Arc::new(Inspector::new(&policy).expect("inspector"));
+    let audit = AuditSink::open(&dir.join("audit.jsonl"), 1 << 20, 1).expect("audit");
+    SessionConfig::from_policy(
+        &policy,
+        &["fake".to_string()],
+        inspector,
+        audit,
+        "fake".into(),
+        crate::audit::random_id(),
+    )
+}
+
+/// The agent's side: send lines, read answers.
+struct Agent {
+    tx: tokio::io::DuplexStream,
+    rx: tokio::io::Lines<BufReader<tokio::io::DuplexStream>>,
+}
+
+impl Agent {
+    async fn send(&mut self, v: Value) {
+        let mut b = v.to_string().into_bytes();
+        b.push(b'\n');
+        self.tx.write_all(&b).await.expect("send");
+    }
+
+    async fn answer(&mut self, id: i64) -> Value {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(5), self.rx.next_line())
+                .await
+                .expect("an answer in time")
+                .expect("read")
+                .expect("a line");
+            let v: Value = serde_json::from_str(&line).expect("json");
+            if v["id"] == id {
+                return v;
+            }
+        }
+    }
+
+    async fn handshake(&mut self) {
+        self.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+            .await;
+        let init = self.answer(1).await;
+        assert!(init.get("result").is_some(), "{init}");
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+    }
+
+    async fn call(&mut self, id: i64, tool: &str, args: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}}))
+            .await;
+        self.answer(id).await
+    }
+}
+
+/// Starts a session; returns the agent's side and the session's outcome.
+fn start(cfg: SessionConfig, upstream: Upstream) -> (Agent, tokio::task::JoinHandle<Outcome>) {
+    let (agent_side, session_in) = tokio::io::duplex(1 << 16);
+    let (session_out, agent_read) = tokio::io::duplex(1 << 16);
+    let task = tokio::spawn(run(session_in, session_out, upstream, cfg));
+    (
+        Agent {
+            tx: agent_side,
+            rx: BufReader::new(agent_read).lines(),
+        },
+        task,
+    )
+}
+
+fn events(dir: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn echo(method: &str, params: &Value) -> Value {
+    match method {
+        "tools/call" => {
+            json!({"content": [{"type": "text", "text": params["arguments"].to_string()}]})
+        }
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn a_call_before_any_listing_waits_for_vanguards_own_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, server) = fake_server(Ending::OnEof, echo);
+    let (mut agent, session) = start(config("balanced", dir.path()), up);
+    agent.handshake().await;
+    let r = agent.call(7, "echo", json!({"text": "hi"})).await;
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("hi")),
+        "{r}"
+    );
+    let methods: Vec<String> = server
+        .received
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|m| m["method"].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            "initialize",
+            "notifications/initialized",
+            "tools/list",
+            "tools/call"
+        ],
+        "the call was held until vanguard had listed the tools"
+    );
+    drop(agent);
+    assert!(matches!(
+        session.await.expect("join"),
+        Outcome::AgentClosed { forced: false }
+    ));
+}
+
+#[tokio::test]
+async fn a_blocked_call_never_reaches_the_server_and_shadow_mode_forwards_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, server) = fake_server(Ending::OnEof, echo);
+    let (mut agent, _session) = start(config("balanced", dir.path()), up);
+    agent.handshake().await;
+    let r = agent
+        .call(2, "read_file", json!({"path": "/etc/shadow"}))
+        .await;
+    assert_eq!(
+        r["error"]["code"],
+        crate::protocol::errors::POLICY_BLOCKED,
+        "{r}"
+    );
+    assert!(
+        !server
+            .received
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|m| m["id"] == 2),
+        "the server saw the blocked call"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config("balanced", dir.path());
+    cfg.mode = crate::policy::Mode::Shadow;
+    cfg.server_side.shadow = true;
+    let (up, server) = fake_server(Ending::OnEof, echo);
+    let (mut agent, _session) = start(cfg, up);
+    agent.handshake().await;
+    let r = agent
+        .call(2, "read_file", json!({"path": "/etc/shadow"}))
+        .await;
+    assert!(r.get("result").is_some(), "shadow mode forwards: {r}");
+    assert!(server
+        .received
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|m| m["id"] == 2));
+    drop(agent);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        events(dir.path())
+            .iter()
+            .any(|e| e["verdict"] == "shadow_block"),
+        "shadow mode records what it would have blocked"
+    );
+}
+
+#[tokio::test]
+async fn secrets_in_a_result_are_redacted_before_the_agent_sees_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, _server) = fake_server(Ending::OnEof, |m, _| match m {
+        "tools/call" => json!({"content": [{"type": "text",
+            "text": "config: aws_access_key_id = AKIAIOSFODNN7EXAMPLE and more"}]}),
+        _ => json!({}),
+    });
+    let (mut agent, _session) = start(config("balanced", dir.path()), up);
+    agent.handshake().await;
+    let r = agent
+        .call(3, "read_file", json!({"path": "notes.md"}))
+        .await;
+    let text = r["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !text.contains("AKIAIOSFODNN7EXAMPLE") && text.contains("[REDACTED:"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_kernel_denial_in_a_result_is_attributed_to_the_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ws = dir.path().to_string_lossy().into_owned();
+    let denied = format!("{ws}/secret/data.txt");
+    let text = format!("Error: EACCES: permission denied, open '{denied}'");
+    let (up, _server) = fake_server(Ending::OnEof, move |m, _| match m {
+        "tools/call" => json!({"content": [{"type": "text", "text": text}], "isError": true}),
+        _ => json!({}),
+    });
+    let (mut agent, _session) = start(config("balanced", dir.path()), up);
+    agent.handshake().await;
+    agent
+        .call(4, "read_file", json!({"path": "secret/data.txt"}))
+        .await;
+    drop(agent);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ev = events(dir.path())
+        .into_iter()
+        .find(|e| {
+            e["rules"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "KERNEL-DENIAL"))
+        })
+        .expect("a kernel-denial event");
+    assert_eq!(ev["request_id"], 4, "{ev}");
+    let message = ev["findings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&denied), "{ev}");
+    assert!(
+        !message.contains("no risk"),
+        "the call named the refused path: it counts against the session: {ev}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_ignoring_eof_is_asked_to_stop_then_the_session_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, server) = fake_server(Ending::OnTerm, echo);
+    let (mut agent, session) = start(config("balanced", dir.path()), up);
+    agent.handshake().await;
+    drop(agent);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), session)
+        .await
+        .expect("the session ends")
+        .expect("join");
+    assert!(
+        matches!(outcome, Outcome::AgentClosed { forced: true }),
+        "{outcome:?}"
+    );
+    let stops = server.stops.lock().expect("lock").clone();
+    assert_eq!(stops.first(), Some(&Stop::Term), "SIGTERM first: {stops:?}");
+    assert_eq!(
+        stops.last(),
+        Some(&Stop::Kill),
+        "then the group is killed: {stops:?}"
+    );
+    let end = events(dir.path())
+        .into_iter()
+        .find(|e| e["kind"] == "session_end")
+        .expect("session_end");
+    assert!(
+        end["detail"]["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("forced: true")),
+        "{end}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_pending_when_the_server_dies_is_answered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, server) = fake_server(Ending::OnTerm, |m, _| match m {
+        // A call the server never answers: the test stops it meanwhile.
+        "tools/call" => json!({"never": "sent"}),
+        _ => json!({}),
+    });
+    let stops = server.stops.clone();
+    let mut up = up;
+    let stop = up.stop.clone();
+    // Hold the server's answers back: replace its output with one that
+    // never yields, so the call stays pending.
+    let (_keep, silent) = tokio::io::duplex(64);
+    let real_output = up.output.replace(Box::new(silent) as BoxRead);
+    let (mut agent, session) = start(config("balanced", dir.path()), up);
+    // The handshake needs the real output: feed it through by hand.
+    let mut real = BufReader::new(real_output.expect("output")).lines();
+    agent
+        .send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), real.next_line()).await;
+    agent
+        .send(json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop(Stop::Kill);
+    let r = agent.answer(9).await;
+    assert_eq!(
+        r["error"]["code"],
+        crate::protocol::errors::UPSTREAM_EXITED,
+        "{r}"
+    );
+    let outcome = session.await.expect("join");
+    assert!(matches!(outcome, Outcome::UpstreamExited(_)), "{outcome:?}");
+    assert_eq!(stops.lock().expect("lock").first(), Some(&Stop::Kill));
+}
