@@ -32,7 +32,8 @@ COMPONENT_EDGES = {
     "semantic": {"inspect"},
     "pins": {"inspect"},
     "launch": {"audit", "pins", "sandbox"},
-    "sandbox": {"audit"},
+    # the audit log turns the egress proxy's records into events
+    "audit": {"sandbox"},
     "transport": {"sandbox"},
 }
 

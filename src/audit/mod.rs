@@ -23,6 +23,26 @@ pub enum Direction {
     Gateway,
 }
 
+/// What an event records.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A message was inspected (or a finding about one was made).
+    Decision,
+    /// A line that is not JSON-RPC, or not UTF-8.
+    InputError,
+    /// A line on the server's stdout that is not JSON-RPC.
+    UpstreamNoise,
+    SessionStart,
+    SessionEnd,
+    /// A connection through the egress proxy.
+    Egress,
+    /// L3 cut the session's egress.
+    EgressCut,
+    /// An operator reset the session's risk score.
+    RiskReset,
+}
+
 /// One audit event. Field names are part of the documented format.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
@@ -31,16 +51,14 @@ pub struct Event {
     pub session_id: String,
     pub server_id: String,
     pub direction: Direction,
-    /// `decision` for inspected messages; `session_start`, `session_end`,
-    /// `input_error`, `upstream_noise` for lifecycle and bad input.
-    pub kind: &'static str,
+    pub kind: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
-    pub verdict: &'static str,
+    pub verdict: crate::verdict::Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<crate::verdict::Layer>,
     pub rules: Vec<String>,
@@ -53,7 +71,7 @@ pub struct Event {
     /// The session's L3 risk score (decayed to this event), when L3 is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<f64>,
-    pub mode: &'static str,
+    pub mode: crate::policy::Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Value>,
 }
@@ -75,6 +93,82 @@ impl EventIds {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         format!("{}-{n:06}", self.prefix)
     }
+}
+
+/// Labels an egress event carries: the session it belongs to.
+#[derive(Debug, Clone)]
+pub struct EgressLabels {
+    pub session_id: String,
+    pub server_id: String,
+    pub profile: String,
+    pub mode: crate::policy::Mode,
+}
+
+impl Event {
+    /// The audit event of one connection through the egress proxy.
+    pub fn egress(
+        rec: &crate::sandbox::egress::EgressRecord,
+        labels: &EgressLabels,
+        event_id: String,
+    ) -> Event {
+        let mut rules: Vec<String> = rec.rule.iter().map(|r| r.to_string()).collect();
+        if let Some(which) = rec.budget {
+            rules.push(format!("EGRESS-BUDGET:{which}"));
+        }
+        Event {
+            ts: rfc3339_now(),
+            event_id,
+            session_id: labels.session_id.clone(),
+            server_id: labels.server_id.clone(),
+            direction: Direction::Gateway,
+            kind: EventKind::Egress,
+            method: rec.method.clone(),
+            request_id: match rec.request_ids.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            tool: None,
+            verdict: if rec.allowed {
+                crate::verdict::Verdict::Allow
+            } else {
+                crate::verdict::Verdict::Block
+            },
+            layer: None,
+            rules,
+            findings: Vec::new(),
+            latency_us: rec.duration.as_micros() as u64,
+            profile: labels.profile.clone(),
+            principal: None,
+            risk: rec.risk,
+            mode: labels.mode,
+            detail: Some(serde_json::json!({
+                "protocol": rec.protocol,
+                "host": rec.host,
+                "port": rec.port,
+                "address": rec.address.map(|a| a.to_string()),
+                "allowed": rec.allowed,
+                "reason": rec.reason,
+                "bytes_up": rec.bytes_up,
+                "bytes_down": rec.bytes_down,
+                "duration_ms": rec.duration.as_secs_f64() * 1000.0,
+                "request_ids": rec.request_ids,
+            })),
+        }
+    }
+}
+
+/// An egress sink that records each connection as an audit event of the
+/// session `labels` names, numbered in the session's own sequence `ids`.
+pub fn egress_recorder(
+    sink: AuditSink,
+    labels: EgressLabels,
+    ids: std::sync::Arc<EventIds>,
+) -> crate::sandbox::egress::EgressSink {
+    std::sync::Arc::new(move |rec| {
+        if sink.is_enabled() {
+            sink.record(Event::egress(&rec, &labels, ids.next()));
+        }
+    })
 }
 
 /// A random 128-bit id in hex, from the OS CSPRNG.

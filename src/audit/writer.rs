@@ -204,11 +204,11 @@ mod tests {
             session_id: "s".into(),
             server_id: "srv".into(),
             direction: Direction::AgentToServer,
-            kind: "decision",
+            kind: crate::audit::EventKind::Decision,
             method: Some("tools/call".into()),
             request_id: Some(serde_json::json!(i)),
             tool: None,
-            verdict: "allow",
+            verdict: crate::verdict::Verdict::Allow,
             layer: None,
             rules: vec![],
             findings: vec![],
@@ -216,7 +216,7 @@ mod tests {
             profile: "balanced".into(),
             principal: None,
             risk: None,
-            mode: "enforce",
+            mode: crate::policy::Mode::Enforce,
             detail: None,
         }
     }

@@ -87,8 +87,7 @@ pub fn run(a: RunArgs) -> u8 {
     };
     log_enforcement(plan.level(), &name, &enforcement);
     // The egress proxy (allowlist mode) runs on its own thread until the command is reaped.
-    let audit = egress_audit(&policy, &name);
-    let audit_sink = audit.sink.clone();
+    let (audit, audit_sink) = egress_audit(&policy, &name);
     let egress_proxy = match super::start::start_egress(egress_listener, egress, audit) {
         Ok(p) => p,
         Err(e) => {
@@ -113,20 +112,39 @@ pub fn run(a: RunArgs) -> u8 {
 }
 
 /// Egress events of `run` go to the profile's audit log, when it can be opened.
-fn egress_audit(policy: &crate::policy::Policy, name: &str) -> sandbox::egress::EgressAudit {
+fn egress_audit(
+    policy: &crate::policy::Policy,
+    name: &str,
+) -> (sandbox::egress::EgressAudit, crate::audit::AuditSink) {
     let mut audit = sandbox::egress::EgressAudit::disabled();
     if policy.network.mode != crate::policy::NetMode::Allowlist {
-        return audit;
+        return (audit, crate::audit::AuditSink::disabled());
     }
-    if let Some(path) = &policy.audit.path {
-        match crate::audit::AuditSink::open(path, policy.audit.max_bytes, policy.audit.keep) {
-            Ok(sink) => audit.sink = sink,
-            Err(e) => tracing::warn!("egress events are not audited: {e}"),
+    let sink = match &policy.audit.path {
+        Some(path) => {
+            match crate::audit::AuditSink::open(path, policy.audit.max_bytes, policy.audit.keep) {
+                Ok(sink) => sink,
+                Err(e) => {
+                    tracing::warn!("egress events are not audited: {e}");
+                    crate::audit::AuditSink::disabled()
+                }
+            }
         }
-    }
-    audit.server_id = name.to_string();
-    audit.profile = policy.name.clone();
-    audit
+        None => crate::audit::AuditSink::disabled(),
+    };
+    let session_id = crate::audit::random_id();
+    let ids = std::sync::Arc::new(crate::audit::EventIds::new(&session_id));
+    audit.on_record = Some(crate::audit::egress_recorder(
+        sink.clone(),
+        crate::audit::EgressLabels {
+            session_id,
+            server_id: name.to_string(),
+            profile: policy.name.clone(),
+            mode: policy.mode,
+        },
+        ids,
+    ));
+    (audit, sink)
 }
 
 /// The summary at info when every layer is in force, at warn when not.

@@ -346,6 +346,14 @@ pub fn run(a: StartArgs) -> u8 {
     }
     let session_id = crate::audit::random_id();
     let server_id = server_id(&policy, &argv);
+    let mut cfg = SessionConfig::from_policy(
+        &policy,
+        &argv,
+        inspector,
+        audit.clone(),
+        server_id.clone(),
+        session_id.clone(),
+    );
     // Lives until the session ends; dropping it closes every proxied connection.
     let in_flight = crate::sandbox::egress::InFlight::default();
     let egress_sink = audit.clone();
@@ -353,15 +361,16 @@ pub fn run(a: StartArgs) -> u8 {
         upstream.egress_listener.take(),
         egress,
         crate::sandbox::egress::EgressAudit {
-            sink: audit.clone(),
-            session_id: session_id.clone(),
-            server_id: server_id.clone(),
-            profile: policy.name.clone(),
-            mode: if policy.mode == Mode::Shadow {
-                "shadow"
-            } else {
-                "enforce"
-            },
+            on_record: Some(crate::audit::egress_recorder(
+                audit.clone(),
+                crate::audit::EgressLabels {
+                    session_id: session_id.clone(),
+                    server_id: server_id.clone(),
+                    profile: policy.name.clone(),
+                    mode: policy.mode,
+                },
+                cfg.ids.clone(),
+            )),
             in_flight: in_flight.clone(),
         },
     ) {
@@ -377,8 +386,6 @@ pub fn run(a: StartArgs) -> u8 {
         session = session_id,
         "session started"
     );
-    let mut cfg =
-        SessionConfig::from_policy(&policy, &argv, inspector, audit, server_id, session_id);
     cfg.egress_in_flight = in_flight;
     layers.apply(&mut cfg, a.gateway.behavior_key.as_deref());
     let outcome = rt.block_on(async {

@@ -104,16 +104,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn verdict(&self, shadow: bool) -> &'static str {
+    pub fn verdict(&self, shadow: bool) -> crate::verdict::Verdict {
+        use crate::verdict::Verdict;
         let would_block = self.findings.iter().any(|f| f.action == Action::Block);
         if shadow && would_block {
-            "shadow_block"
+            Verdict::ShadowBlock
         } else if self.block.is_some() || (self.replace.is_some() && !self.redacted) {
-            "block"
+            Verdict::Block
         } else if self.redacted || self.findings.iter().any(|f| f.action >= Action::Warn) {
-            "warn"
+            Verdict::Warn
         } else {
-            "allow"
+            Verdict::Allow
         }
     }
 }

@@ -170,29 +170,49 @@ impl InFlight {
     }
 }
 
-/// Where egress events go and what they are labelled with.
-#[derive(Clone)]
+/// One connection attempt through the proxy, as it saw it. The proxy
+/// hands records to [`EgressAudit::on_record`]; the audit log turns them
+/// into events (`audit::Event::egress`), so the sandbox decides nothing
+/// about the audit format.
+#[derive(Debug, Clone)]
+pub struct EgressRecord {
+    /// `http`, `connect` or `socks5`.
+    pub protocol: &'static str,
+    pub method: Option<String>,
+    pub host: String,
+    pub port: u16,
+    /// The address connected to (or refused).
+    pub address: Option<std::net::IpAddr>,
+    pub allowed: bool,
+    /// The rule that refused it (`EGRESS-NOT-LISTED`, …).
+    pub rule: Option<&'static str>,
+    /// The budget that closed it, if one did.
+    pub budget: Option<&'static str>,
+    pub reason: String,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration: std::time::Duration,
+    /// The tool calls in flight when it began.
+    pub request_ids: Vec<Value>,
+    /// The session's L3 risk score then.
+    pub risk: Option<f64>,
+}
+
+/// Receives every [`EgressRecord`].
+pub type EgressSink = Arc<dyn Fn(EgressRecord) + Send + Sync>;
+
+/// What the proxy reports to, and the calls it links connections to.
+#[derive(Clone, Default)]
 pub struct EgressAudit {
-    pub sink: crate::audit::AuditSink,
-    pub session_id: String,
-    pub server_id: String,
-    pub profile: String,
-    /// `enforce` or `shadow` (the proxy enforces in both: it is the sandbox).
-    pub mode: &'static str,
+    /// `None`: records only reach the tracing log.
+    pub on_record: Option<EgressSink>,
     pub in_flight: InFlight,
 }
 
 impl EgressAudit {
-    /// No audit log (events only reach the tracing log).
+    /// No audit log (records only reach the tracing log).
     pub fn disabled() -> EgressAudit {
-        EgressAudit {
-            sink: crate::audit::AuditSink::disabled(),
-            session_id: crate::audit::random_id(),
-            server_id: String::new(),
-            profile: String::new(),
-            mode: "enforce",
-            in_flight: InFlight::default(),
-        }
+        EgressAudit::default()
     }
 }
 

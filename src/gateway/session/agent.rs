@@ -300,7 +300,7 @@ impl Shared {
         if verdict == Verdict::Block && self.cfg.mode == Mode::Shadow {
             verdict = Verdict::ShadowBlock;
         }
-        let event_id = self.ids.next();
+        let event_id = self.cfg.ids.next();
         self.decision_event(
             &event_id,
             Direction::AgentToServer,
@@ -358,7 +358,7 @@ impl Shared {
         h: &Hidden,
         started: Instant,
     ) -> Handled {
-        let event_id = self.ids.next();
+        let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
         d.tool = Some(tool.to_string());
         d.push(crate::inspect::Finding {

@@ -31,10 +31,10 @@ impl Shared {
         error_line(inv.id(), inv.code(), &msg, None)
     }
 
-    pub(super) fn base_event(&self, kind: &'static str, direction: Direction) -> Event {
+    pub(super) fn base_event(&self, kind: EventKind, direction: Direction) -> Event {
         Event {
             ts: audit::rfc3339_now(),
-            event_id: self.ids.next(),
+            event_id: self.cfg.ids.next(),
             session_id: self.cfg.session_id.clone(),
             server_id: self.cfg.server_id.clone(),
             direction,
@@ -42,7 +42,7 @@ impl Shared {
             method: None,
             request_id: None,
             tool: None,
-            verdict: "allow",
+            verdict: Verdict::Allow,
             layer: None,
             rules: Vec::new(),
             findings: Vec::new(),
@@ -50,10 +50,7 @@ impl Shared {
             profile: self.cfg.profile.clone(),
             principal: self.cfg.principal.clone(),
             risk: self.risk_now(),
-            mode: match self.cfg.mode {
-                Mode::Enforce => "enforce",
-                Mode::Shadow => "shadow",
-            },
+            mode: self.cfg.mode,
             detail: None,
         }
     }
@@ -73,12 +70,12 @@ impl Shared {
         if !self.cfg.audit.is_enabled() {
             return;
         }
-        let mut ev = self.base_event("decision", direction);
+        let mut ev = self.base_event(EventKind::Decision, direction);
         ev.event_id = event_id.to_string();
         ev.method = Some(method.to_string());
         ev.request_id = id.map(RequestId::to_value);
         ev.tool = d.tool.clone();
-        ev.verdict = verdict.as_str();
+        ev.verdict = verdict;
         ev.layer = d.primary().map(|f| f.layer);
         ev.rules = d.rule_ids().into_iter().map(String::from).collect();
         ev.findings = d.findings.clone();
@@ -89,8 +86,8 @@ impl Shared {
 
     pub(super) fn input_error(&self, direction: Direction, msg: &str) {
         tracing::warn!("bad input from the agent: {msg}");
-        let mut ev = self.base_event("input_error", direction);
-        ev.verdict = "block";
+        let mut ev = self.base_event(EventKind::InputError, direction);
+        ev.verdict = Verdict::Block;
         ev.detail = Some(json!({ "error": msg }));
         self.cfg.audit.record(ev);
     }
@@ -101,13 +98,13 @@ impl Shared {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         tracing::warn!(count = n, "server stdout: {msg}");
-        let mut ev = self.base_event("upstream_noise", Direction::ServerToAgent);
-        ev.verdict = "block";
+        let mut ev = self.base_event(EventKind::UpstreamNoise, Direction::ServerToAgent);
+        ev.verdict = Verdict::Block;
         ev.detail = Some(json!({ "error": msg, "count": n }));
         self.cfg.audit.record(ev);
     }
 
-    pub(super) fn lifecycle(&self, kind: &'static str, detail: Value) {
+    pub(super) fn lifecycle(&self, kind: EventKind, detail: Value) {
         let mut ev = self.base_event(kind, Direction::Gateway);
         ev.detail = Some(detail);
         self.cfg.audit.record(ev);

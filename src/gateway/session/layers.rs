@@ -167,11 +167,14 @@ impl Shared {
             if self.cfg.mode == Mode::Shadow {
                 // Shadow mode observes: the cut is recorded, not made.
                 tracing::warn!("L3 would cut the session's egress: {why}");
-                self.lifecycle("egress_cut", json!({ "reason": why, "shadow": true }));
+                self.lifecycle(
+                    EventKind::EgressCut,
+                    json!({ "reason": why, "shadow": true }),
+                );
             } else {
                 self.cfg.egress_in_flight.cut(&why);
                 tracing::warn!("L3 cut the session's egress: {why}");
-                self.lifecycle("egress_cut", json!({ "reason": why }));
+                self.lifecycle(EventKind::EgressCut, json!({ "reason": why }));
                 d.cut = Some(why);
             }
         } else if let Some(why) = &st.egress_cut {
@@ -256,7 +259,10 @@ impl Shared {
         }
         self.cfg.egress_in_flight.cut(why);
         tracing::warn!("L3 cut the session's egress (cut for this agent elsewhere): {why}");
-        self.lifecycle("egress_cut", json!({ "reason": why, "shared": true }));
+        self.lifecycle(
+            EventKind::EgressCut,
+            json!({ "reason": why, "shared": true }),
+        );
     }
 
     /// The state store failed: the profile's fail mode decides.

@@ -22,7 +22,7 @@ pub use registry::{live_sessions, reset_risk, SessionInfo};
 
 use super::server_side::{CallCheck, Hidden, ServerView};
 use super::upstream::{Stop, Upstream};
-use crate::audit::{self, AuditSink, Direction, Event, EventIds};
+use crate::audit::{self, AuditSink, Direction, Event, EventIds, EventKind};
 use crate::behavior::{CallObs, Caps, Sensitivity};
 use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
 use crate::policy::Mode;
@@ -66,6 +66,9 @@ pub struct SessionConfig {
     /// L2: the semantic scorer, when a backend is configured.
     pub semantic: Option<Arc<crate::semantic::Scorer>>,
     pub semantic_policy: crate::policy::SemanticPolicy,
+    /// The session's event ids, shared with whatever else records events
+    /// for it (the egress proxy), so they form one sequence.
+    pub ids: Arc<EventIds>,
 }
 
 impl SessionConfig {
@@ -79,6 +82,7 @@ impl SessionConfig {
         server_id: String,
         session_id: String,
     ) -> SessionConfig {
+        let ids = Arc::new(EventIds::new(&session_id));
         SessionConfig {
             inspector,
             audit,
@@ -104,6 +108,7 @@ impl SessionConfig {
             behavior_key: None,
             semantic: None,
             semantic_policy: policy.semantic.clone(),
+            ids,
         }
     }
 }
@@ -140,7 +145,6 @@ struct Pending {
 /// State both pumps share.
 struct Shared {
     cfg: SessionConfig,
-    ids: EventIds,
     pending: Mutex<HashMap<RequestId, Pending>>,
     tools: Mutex<HashMap<String, ToolHints>>,
     upstream_noise: std::sync::atomic::AtomicU64,
@@ -218,7 +222,6 @@ where
         l2_missing_said: Default::default(),
         risk_ledger: Default::default(),
         started: audit::rfc3339_now(),
-        ids: EventIds::new(&cfg.session_id),
         server: Mutex::new(ServerView::new(server_side)),
         held: Mutex::new(Vec::new()),
         listing_in_flight: Default::default(),
@@ -236,7 +239,7 @@ where
         .unwrap_or_else(|p| p.into_inner())
         .push(Arc::downgrade(&shared));
     shared.lifecycle(
-        "session_start",
+        EventKind::SessionStart,
         json!({ "pid": upstream.pid, "sandbox": upstream.sandbox,
             "behavior": shared.cfg.behavior.as_ref().map(|b| json!({
                 "store": b.store.name(), "key": shared.l3_key, "degraded": b.degraded })),
@@ -261,7 +264,10 @@ where
                 "the session task was cancelled"
             };
             tracing::error!(pid, "session ended by {why}; the server was killed");
-            shared.lifecycle("session_end", json!({ "outcome": "Failed", "error": why }));
+            shared.lifecycle(
+                EventKind::SessionEnd,
+                json!({ "outcome": "Failed", "error": why }),
+            );
             shared.cfg.audit.flush();
             Outcome::Failed(why.to_string())
         }
@@ -359,7 +365,7 @@ where
     }
     shared.fail_pending(&agent_tx, &outcome).await;
     shared.lifecycle(
-        "session_end",
+        EventKind::SessionEnd,
         json!({ "outcome": format!("{outcome:?}"),
         "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }),
     );

@@ -68,7 +68,10 @@ pub async fn reset_risk(id: &str) -> Result<Vec<String>, String> {
             session = s.cfg.session_id,
             "risk score reset by an operator"
         );
-        s.lifecycle("risk_reset", json!({ "by": "operator (control socket)" }));
+        s.lifecycle(
+            EventKind::RiskReset,
+            json!({ "by": "operator (control socket)" }),
+        );
         done.push(s.cfg.session_id.clone());
     }
     Ok(done)

@@ -209,12 +209,12 @@ impl Shared {
         }
         let shadow = self.cfg.mode == Mode::Shadow;
         let verdict = outcome.verdict(shadow);
-        let event_id = self.ids.next();
+        let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
         d.tool = p.tool.clone();
         d.findings = outcome.findings;
         d.finish();
-        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
         ev.event_id = event_id.clone();
         ev.method = Some(p.method.clone());
         ev.request_id = Some(id.to_value());
@@ -225,8 +225,8 @@ impl Shared {
         ev.latency_us = started.elapsed().as_micros() as u64;
         ev.findings = d.findings.clone();
         self.cfg.audit.record(ev);
-        if verdict != "allow" {
-            tracing::warn!(method = p.method, tool = ?p.tool, verdict, rules = ?d.rule_ids(), event_id, "server response");
+        if verdict != Verdict::Allow {
+            tracing::warn!(method = p.method, tool = ?p.tool, verdict = verdict.as_str(), rules = ?d.rule_ids(), event_id, "server response");
         }
         if shadow {
             return Relay::Original;
@@ -264,7 +264,7 @@ impl Shared {
                     .unwrap_or_else(|p| p.into_inner())
                     .on_tools_list(&v);
                 if !outcome.findings.is_empty() {
-                    let mut ev = self.base_event("decision", Direction::ServerToAgent);
+                    let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
                     ev.method = Some("tools/list".into());
                     ev.verdict = outcome.verdict(self.cfg.mode == Mode::Shadow);
                     ev.rules = outcome.findings.iter().map(|f| f.rule.clone()).collect();
@@ -435,7 +435,7 @@ impl Shared {
         d.tool = tool;
         d.push(f);
         d.finish();
-        let event_id = self.ids.next();
+        let event_id = self.cfg.ids.next();
         self.decision_event(
             &event_id,
             Direction::ServerToAgent,
@@ -558,7 +558,7 @@ impl Shared {
             (Verdict::Block, true) => Verdict::ShadowBlock,
             (v, _) => v,
         };
-        let event_id = self.ids.next();
+        let event_id = self.cfg.ids.next();
         self.decision_event(
             &event_id,
             Direction::ServerToAgent,
@@ -636,7 +636,7 @@ impl Shared {
             f.hint = Some(format!("path: {}", p.paths[0]));
         }
         tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
-        let mut ev = self.base_event("decision", Direction::ServerToAgent);
+        let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
         ev.method = Some(p.method.clone());
         ev.request_id = Some(id.to_value());
         ev.tool = p.tool.clone();

@@ -5,9 +5,8 @@ use super::meter::Usage;
 use super::request::{self, BadRequest, Request, Target, MAX_HEAD};
 use super::socks::{self, Reply};
 use super::{internal_kind, EgressAudit, EgressConfig};
-use crate::audit::{Direction, Event};
 use crate::canon::HostView;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,7 +34,6 @@ struct Shared {
     config: EgressConfig,
     audit: EgressAudit,
     session_bytes: Arc<AtomicU64>,
-    events: AtomicU64,
 }
 
 impl EgressProxy {
@@ -55,7 +53,6 @@ impl EgressProxy {
             config,
             audit,
             session_bytes: Arc::new(AtomicU64::new(0)),
-            events: AtomicU64::new(1),
         });
         let thread = std::thread::Builder::new()
             .name("vanguard-egress".into())
@@ -197,51 +194,24 @@ impl Drop for Attempt {
         } else {
             tracing::warn!(host, port, address = ?self.address, "egress denied: {reason}");
         }
-        let a = &self.shared.audit;
-        if !a.sink.is_enabled() {
-            return;
+        if let Some(sink) = &self.shared.audit.on_record {
+            sink(super::EgressRecord {
+                protocol: self.protocol,
+                method: self.method.clone(),
+                host,
+                port,
+                address: self.address.map(|s| s.ip()),
+                allowed: self.allowed,
+                rule: self.rule,
+                budget,
+                reason,
+                bytes_up: up,
+                bytes_down: down,
+                duration,
+                request_ids: std::mem::take(&mut self.request_ids),
+                risk: self.shared.audit.in_flight.risk(),
+            });
         }
-        let n = self.shared.events.fetch_add(1, Ordering::Relaxed);
-        let prefix: String = a.session_id.chars().take(12).collect();
-        let mut rules: Vec<String> = self.rule.iter().map(|r| r.to_string()).collect();
-        if let Some(which) = budget {
-            rules.push(format!("EGRESS-BUDGET:{which}"));
-        }
-        a.sink.record(Event {
-            ts: crate::audit::rfc3339_now(),
-            event_id: format!("{prefix}-e{n:06}"),
-            session_id: a.session_id.clone(),
-            server_id: a.server_id.clone(),
-            direction: Direction::Gateway,
-            kind: "egress",
-            method: self.method.clone(),
-            request_id: match self.request_ids.as_slice() {
-                [one] => Some(one.clone()),
-                _ => None,
-            },
-            tool: None,
-            verdict: if self.allowed { "allow" } else { "block" },
-            layer: None,
-            rules,
-            findings: Vec::new(),
-            latency_us: duration.as_micros() as u64,
-            profile: a.profile.clone(),
-            principal: None,
-            risk: a.in_flight.risk(),
-            mode: a.mode,
-            detail: Some(json!({
-                "protocol": self.protocol,
-                "host": host,
-                "port": port,
-                "address": self.address.map(|s| s.ip().to_string()),
-                "allowed": self.allowed,
-                "reason": reason,
-                "bytes_up": up,
-                "bytes_down": down,
-                "duration_ms": duration.as_secs_f64() * 1000.0,
-                "request_ids": self.request_ids,
-            })),
-        });
     }
 }
 
@@ -680,7 +650,16 @@ mod tests {
         let log = dir.path().join("audit.jsonl");
         let sink = crate::audit::AuditSink::open(&log, 1 << 20, 1).expect("audit");
         let mut audit = EgressAudit::disabled();
-        audit.sink = sink.clone();
+        audit.on_record = Some(crate::audit::egress_recorder(
+            sink.clone(),
+            crate::audit::EgressLabels {
+                session_id: "s".into(),
+                server_id: "t".into(),
+                profile: "balanced".into(),
+                mode: crate::policy::Mode::Enforce,
+            },
+            std::sync::Arc::new(crate::audit::EventIds::new("s")),
+        ));
         let in_flight = audit.in_flight.clone();
         let entry = format!("127.0.0.1:{oport}");
         let proxy = EgressProxy::start(listener, config(&[entry.as_str()]), audit).expect("start");
