@@ -90,11 +90,6 @@ impl Store {
         }
     }
 
-    /// Operations need I/O (the session then decides calls off its pump).
-    pub fn is_remote(&self) -> bool {
-        matches!(self, Store::Redis(_))
-    }
-
     pub async fn observe_call(&self, key: &str, obs: &CallObs) -> Result<CallState, StoreError> {
         match self {
             Store::Memory(m) => Ok(m.observe_call(key, obs)),

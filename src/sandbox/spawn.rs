@@ -34,26 +34,73 @@ use std::os::unix::process::CommandExt;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 
-/// Names of set-up steps, indexed by the number the child records.
-pub const STEPS: &[&str] = &[
-    "start",
-    "setsid",
-    "parent-death signal",
-    "join cgroup",
-    "user namespace",
-    "unshare namespaces",
-    "loopback up",
-    "fork into PID namespace",
-    "mount private /proc",
-    "rlimits",
-    "drop capabilities",
-    "no_new_privs",
-    "landlock",
-    "seccomp",
-    "close stray fds",
-    "exec",
-    "egress listener",
-];
+/// The steps of the child's set-up, in the order they run. The child
+/// records the step it enters in a shared page, so a failure names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    Start = 0,
+    Setsid = 1,
+    ParentDeath = 2,
+    JoinCgroup = 3,
+    UserNamespace = 4,
+    Unshare = 5,
+    LoopbackUp = 6,
+    ForkPidNamespace = 7,
+    MountProc = 8,
+    Rlimits = 9,
+    DropCapabilities = 10,
+    NoNewPrivs = 11,
+    Landlock = 12,
+    Seccomp = 13,
+    CloseFds = 14,
+    Exec = 15,
+    EgressListener = 16,
+}
+
+impl Step {
+    const ALL: [Step; 17] = [
+        Step::Start,
+        Step::Setsid,
+        Step::ParentDeath,
+        Step::JoinCgroup,
+        Step::UserNamespace,
+        Step::Unshare,
+        Step::LoopbackUp,
+        Step::ForkPidNamespace,
+        Step::MountProc,
+        Step::Rlimits,
+        Step::DropCapabilities,
+        Step::NoNewPrivs,
+        Step::Landlock,
+        Step::Seccomp,
+        Step::CloseFds,
+        Step::Exec,
+        Step::EgressListener,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Start => "start",
+            Step::Setsid => "setsid",
+            Step::ParentDeath => "parent-death signal",
+            Step::JoinCgroup => "join cgroup",
+            Step::UserNamespace => "user namespace",
+            Step::Unshare => "unshare namespaces",
+            Step::LoopbackUp => "loopback up",
+            Step::ForkPidNamespace => "fork into PID namespace",
+            Step::MountProc => "mount private /proc",
+            Step::Rlimits => "rlimits",
+            Step::DropCapabilities => "drop capabilities",
+            Step::NoNewPrivs => "no_new_privs",
+            Step::Landlock => "landlock",
+            Step::Seccomp => "seccomp",
+            Step::CloseFds => "close stray fds",
+            Step::Exec => "exec",
+            Step::EgressListener => "egress listener",
+        }
+    }
+}
 
 /// Everything the child needs, prepared in the parent.
 #[derive(Debug, Default)]
@@ -110,14 +157,14 @@ impl Progress {
         unsafe { &*self.ptr.add(i) }
     }
 
-    fn set(&self, step: usize) {
+    fn set(&self, step: Step) {
         self.slot(0).store(step as u32, Ordering::SeqCst);
     }
 
     /// The name of the last step a child entered.
     pub fn step(&self) -> &'static str {
         let n = self.slot(0).load(Ordering::SeqCst) as usize;
-        STEPS.get(n).copied().unwrap_or("unknown")
+        Step::ALL.get(n).map_or("unknown", |s| s.name())
     }
 }
 
@@ -309,77 +356,77 @@ impl ChildSetup {
     fn run(&self, progress: &Progress, vanguard: libc::pid_t) -> std::io::Result<()> {
         // 1. New session and process group: the server is cut off from
         //    vanguard's terminal, and kill(-pgid) reaches every level.
-        progress.set(1);
+        progress.set(Step::Setsid);
         // SAFETY: setsid has no arguments.
         check(unsafe { libc::setsid() })?;
         // 2. Die with vanguard, and check it did not die before prctl.
-        progress.set(2);
+        progress.set(Step::ParentDeath);
         die_with_parent(vanguard)?;
         if !self.sandboxed {
             // 3'. Off: only fd hygiene (marked close-on-exec, see step 14).
-            progress.set(14);
+            progress.set(Step::CloseFds);
             close_stray_fds()?;
-            progress.set(15);
+            progress.set(Step::Exec);
             return Ok(());
         }
         // 3. Join the cgroup first, so everything forked below is counted.
         if let Some(fd) = &self.cgroup_procs {
-            progress.set(3);
+            progress.set(Step::JoinCgroup);
             super::cgroup::join(fd.as_raw_fd())?;
         }
         // 4. User namespace first when not root: it grants the capabilities
         //    the next unshare needs.
         if let Some(maps) = &self.user_maps {
-            progress.set(4);
+            progress.set(Step::UserNamespace);
             namespaces::enter_user_namespace(maps)?;
         }
         // 5. Network, PID, mount and IPC namespaces.
         if self.unshare_flags != 0 {
-            progress.set(5);
+            progress.set(Step::Unshare);
             namespaces::unshare(self.unshare_flags)?;
         }
         // 6. Loopback up in the new network namespace.
         if let Some(lo) = &self.loopback {
-            progress.set(6);
+            progress.set(Step::LoopbackUp);
             lo.bring_up()?;
         }
         // 6b. The egress proxy's listener, in this namespace, sent to vanguard
         //     before anything else is forked (only the server's namespace
         //     has it; the fd is closed here, so the server never holds it).
         if let Some(handoff) = &self.egress {
-            progress.set(16);
+            progress.set(Step::EgressListener);
             handoff.create_and_send()?;
         }
         if self.pid_namespace {
             // 7. The supervisor stays outside; its child is PID 1 (init) of
             //    the new namespace, and init's child is the server.
-            progress.set(7);
+            progress.set(Step::ForkPidNamespace);
             fork_supervised(false, true, progress)?;
             // 8. Private /proc for the new PID namespace (init's mount).
-            progress.set(8);
+            progress.set(Step::MountProc);
             namespaces::mount_private_proc()?;
-            progress.set(7);
+            progress.set(Step::ForkPidNamespace);
             fork_supervised(true, false, progress)?;
         }
         // 9. Resource limits.
-        progress.set(9);
+        progress.set(Step::Rlimits);
         limits::apply_rlimits(&self.rlimits)?;
         // 10. Drop every capability (bounding, ambient, then the rest).
-        progress.set(10);
+        progress.set(Step::DropCapabilities);
         limits::drop_capabilities(self.cap_last_cap, self.has_setpcap)?;
         // 11. no_new_privs: required for Landlock and seccomp without caps.
-        progress.set(11);
+        progress.set(Step::NoNewPrivs);
         limits::set_no_new_privs()?;
         // 12. Landlock, with the fresh /proc readable when we mounted it.
         if let Some(fd) = &self.landlock {
-            progress.set(12);
+            progress.set(Step::Landlock);
             if self.pid_namespace {
                 landlock::add_path_rule(fd.as_raw_fd(), c"/proc", super::baseline::Access::Read)?;
             }
             landlock::restrict_self(fd.as_raw_fd())?;
         }
         // 13. seccomp last: the filters may deny syscalls used above.
-        progress.set(13);
+        progress.set(Step::Seccomp);
         for prog in &self.seccomp {
             let fprog = libc::sock_fprog {
                 len: prog.code.len() as libc::c_ushort,
@@ -388,10 +435,10 @@ impl ChildSetup {
             super::seccomp::install(&fprog)?;
         }
         // 14. Stray fds: mark everything above stdio close-on-exec.
-        progress.set(14);
+        progress.set(Step::CloseFds);
         close_stray_fds()?;
         // 15. exec (std, right after this hook returns).
-        progress.set(15);
+        progress.set(Step::Exec);
         Ok(())
     }
 }

@@ -53,17 +53,6 @@ pub(super) fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
     b
 }
 
-/// Runs a future that never waits (the memory store's operations) to its
-/// end on this thread, so a call L3 decides in memory needs no task.
-pub(super) fn without_waiting<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => unreachable!("an in-memory L3 operation waited"),
-    }
-}
-
 impl Shared {
     pub(super) fn agent_line(&self, line: &[u8]) -> AgentOutput {
         match classify(line) {
@@ -256,13 +245,14 @@ impl Shared {
         if let Some(engine) = engine {
             let obs = self.call_obs(&engine, &d);
             d.sensitive = obs.sensitive.clone();
-            if engine.store.is_remote() {
+            // In memory, L3 is decided here without a task, and only a call
+            // that L2 must score is finished off the pump; a remote store
+            // needs I/O, so the whole call is.
+            let crate::behavior::store::Store::Memory(mem) = &engine.store else {
                 d.obs = Some(obs);
                 return Handled::Defer(Box::new(d));
-            }
-            // In memory: L3 is decided here, without a task; only a call
-            // that L2 must score is finished off the pump.
-            let require_l2 = without_waiting(self.run_l3(&engine, &obs, &mut d));
+            };
+            let require_l2 = self.run_l3_in_memory(&engine, mem, &obs, &mut d);
             let wants_l2 = self.cfg.semantic_policy.enabled || require_l2;
             if !wants_l2 || d.decision.verdict == Verdict::Block {
                 return self.conclude(d);

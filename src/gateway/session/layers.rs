@@ -119,6 +119,27 @@ impl Shared {
         require_l2
     }
 
+    /// [`Shared::run_l3`] against the in-process store, whose operations
+    /// never wait: decided inline on the agent pump, with no task.
+    pub(super) fn run_l3_in_memory(
+        &self,
+        engine: &crate::behavior::Engine,
+        mem: &crate::behavior::store::MemoryStore,
+        obs: &CallObs,
+        d: &mut Deferred,
+    ) -> bool {
+        let st = mem.observe_call(&self.l3_key, obs);
+        let (require_l2, add) = self.apply_l3(engine, obs, &st, d);
+        if add > 0.0 {
+            let r = mem.add_risk(&self.l3_key, obs.now_ms, add);
+            self.set_risk(r, obs.now_ms);
+        }
+        if let Some(why) = d.cut.take() {
+            mem.cut_egress(&self.l3_key, obs.now_ms, &why);
+        }
+        require_l2
+    }
+
     /// Adds L3's findings to the decision; returns whether L2 is required
     /// and the risk points to add.
     pub(super) fn apply_l3(
