@@ -70,9 +70,6 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Raw-vs-guarded demonstration with a built-in vulnerable server.
     Demo(demo::DemoArgs),
-    /// (internal) The built-in demo MCP server that obeys every call.
-    #[command(hide = true)]
-    DemoServer(demo::DemoServerArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -89,7 +86,6 @@ pub fn main() -> ExitCode {
         Command::Risk(c) => risk::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
-        Command::DemoServer(a) => demo::serve(a),
     };
     ExitCode::from(code)
 }
