@@ -14,7 +14,7 @@ import sys
 
 LAYERS = {
     # leaves: the vocabulary every layer shares
-    "verdict": 0, "canon": 0, "glob": 0, "protocol": 0,
+    "verdict": 0, "canon": 0, "glob": 0, "json": 0, "protocol": 0,
     # the policy types
     "policy": 1,
     # components

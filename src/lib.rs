@@ -11,7 +11,8 @@
 //!                sandbox (Landlock, seccomp, namespaces, egress)  launch (npx/uvx…)
 //!                auth  audit  pins  transport (bytes: stdio, child pipes)
 //! 1  policy ───────────────────────────────────── profiles → one validated Policy
-//! 0  leaves: verdict  canon (hosts, paths, allow-lists)  glob  protocol (JSON-RPC)
+//! 0  leaves: verdict  canon (hosts, paths, allow-lists)  glob  json (the walker)
+//!            protocol (JSON-RPC)
 //! ```
 //!
 //! Data flow: `policy` loads a profile; `launch` resolves the server command;
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod gateway;
 pub mod glob;
 pub mod inspect;
+pub mod json;
 pub mod launch;
 pub mod pins;
 pub mod policy;

@@ -10,17 +10,10 @@
 
 use serde_json::Value;
 
-/// Nesting deeper than this is not walked further (serde_json already caps
-/// parsing at 128 levels).
-const MAX_DEPTH: usize = 128;
 /// Longest string still considered a path by shape.
 const MAX_PATH_LEN: usize = 4096;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
+pub use crate::json::Seg;
 
 /// One string found in the arguments.
 #[derive(Debug, Clone)]
@@ -34,64 +27,30 @@ pub struct StringArg<'a> {
 impl StringArg<'_> {
     /// JSON pointer of this string, prefixed with `base`.
     pub fn pointer(&self, base: &str) -> String {
-        let mut s = base.to_string();
-        for seg in &self.segs {
-            s.push('/');
-            match seg {
-                Seg::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
-                Seg::Index(i) => s.push_str(&i.to_string()),
-            }
-        }
-        s
+        crate::json::pointer(base, &self.segs)
     }
 }
 
-/// Calls `f` for every string value (and every object key, as text) under `v`.
+/// Calls `f` for every string value (and every object key longer than two
+/// characters, as text) under `v`, through the one JSON walker.
 pub fn walk<'a>(v: &'a Value, mut f: impl FnMut(StringArg<'a>)) {
-    let mut segs = Vec::new();
-    walk_inner(v, None, &mut segs, &mut f, 0);
-}
-
-fn walk_inner<'a>(
-    v: &'a Value,
-    key: Option<&'a str>,
-    segs: &mut Vec<Seg<'a>>,
-    f: &mut impl FnMut(StringArg<'a>),
-    depth: usize,
-) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    match v {
-        Value::String(s) => f(StringArg {
-            key,
-            value: s,
-            segs: segs.clone(),
-        }),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                segs.push(Seg::Index(i));
-                walk_inner(item, key, segs, f, depth + 1);
-                segs.pop();
-            }
+    crate::json::visit(v, &mut |segs, node| {
+        match node {
+            crate::json::Node::Str { key, value } => f(StringArg {
+                key,
+                value,
+                segs: segs.to_vec(),
+            }),
+            // Keys are attacker-chosen text too.
+            crate::json::Node::Key(k) if k.len() > 2 => f(StringArg {
+                key: None,
+                value: k,
+                segs: segs.to_vec(),
+            }),
+            crate::json::Node::Key(_) => {}
         }
-        Value::Object(map) => {
-            for (k, item) in map {
-                segs.push(Seg::Key(k));
-                // Keys are attacker-chosen text too.
-                if k.len() > 2 {
-                    f(StringArg {
-                        key: None,
-                        value: k,
-                        segs: segs.clone(),
-                    });
-                }
-                walk_inner(item, Some(k), segs, f, depth + 1);
-                segs.pop();
-            }
-        }
-        _ => {}
-    }
+        crate::json::Flow::Continue
+    });
 }
 
 /// What a string is taken for (several at once is possible).

@@ -77,9 +77,6 @@ impl Default for MetadataLimits {
 /// make one audit event as large as itself.
 const MAX_FINDINGS: usize = 64;
 
-/// Nesting below which strings are not walked (serde_json parses at most 128).
-const MAX_WALK_DEPTH: usize = 128;
-
 /// Findings for one tool definition (an element of a `tools/list` result's
 /// `tools` array). Locations are relative to the tool.
 ///
@@ -130,7 +127,7 @@ pub fn inspect_tools(list: &Value, limits: &MetadataLimits) -> Vec<Finding> {
 pub fn inspect_initialize(result: &Value) -> Vec<Finding> {
     let limits = MetadataLimits::default();
     let mut scan = Scan::new(Subject::Server, &limits, None, &[]);
-    scan.walk(result, None, 0);
+    scan.walk(result);
     scan.out
 }
 
@@ -146,7 +143,7 @@ pub fn inspect_listed_item(item: &Value, kind: &str) -> Vec<Finding> {
     };
     let limits = MetadataLimits::default();
     let mut scan = Scan::new(subject, &limits, None, &[]);
-    scan.walk(item, None, 0);
+    scan.walk(item);
     scan.out
 }
 
@@ -183,11 +180,7 @@ fn normalize_tool_name(name: &str) -> String {
         .replace('-', "_")
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
+use crate::json::{Flow, Node, Seg};
 
 /// One inspection: the findings so far and where the walk is.
 struct Scan<'a> {
@@ -268,51 +261,34 @@ impl<'a> Scan<'a> {
                 "trim the schema or raise max_schema_bytes for this server",
             );
         }
-        self.walk(tool, None, 0);
+        self.walk(tool);
     }
 
-    fn walk(&mut self, v: &'a Value, key: Option<&'a str>, depth: usize) {
-        if depth > MAX_WALK_DEPTH || self.out.len() >= MAX_FINDINGS {
-            return;
-        }
-        match v {
-            Value::String(s) => {
-                let role = match key {
-                    Some("name" | "title") => Role::Identifier,
-                    _ => Role::Text,
-                };
-                self.examine(s, role);
+    /// Examines every string and key of `v` (the one JSON walker).
+    fn walk(&mut self, v: &'a Value) {
+        crate::json::visit(v, &mut |segs, node| {
+            if self.out.len() >= MAX_FINDINGS {
+                return Flow::Stop;
             }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.path.push(Seg::Index(i));
-                    self.walk(item, key, depth + 1);
-                    self.path.pop();
+            self.path.clear();
+            self.path.extend_from_slice(segs);
+            match node {
+                Node::Str { key, value } => {
+                    let role = match key {
+                        Some("name" | "title") => Role::Identifier,
+                        _ => Role::Text,
+                    };
+                    self.examine(value, role);
                 }
+                // Property names reach the model as much as descriptions do.
+                Node::Key(k) => self.examine(k, Role::Identifier),
             }
-            Value::Object(map) => {
-                for (k, item) in map {
-                    self.path.push(Seg::Key(k));
-                    // Property names reach the model as much as descriptions do.
-                    self.examine(k, Role::Identifier);
-                    self.walk(item, Some(k), depth + 1);
-                    self.path.pop();
-                }
-            }
-            _ => {}
-        }
+            Flow::Continue
+        });
     }
 
     fn pointer(&self) -> String {
-        let mut s = self.base.clone();
-        for seg in &self.path {
-            s.push('/');
-            match seg {
-                Seg::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
-                Seg::Index(i) => s.push_str(&i.to_string()),
-            }
-        }
-        s
+        crate::json::pointer(&self.base, &self.path)
     }
 
     fn examine(&mut self, s: &str, role: Role) {

@@ -105,9 +105,6 @@ pub struct SecretMatch {
 /// every secret is redacted however many there are.
 const MAX_FINDINGS: usize = 64;
 
-/// Nesting below which values are not walked (serde_json parses at most 128).
-const MAX_DEPTH: usize = 128;
-
 /// Shannon entropy, in bits per character, above which a value next to a
 /// key-like word is taken for a secret. English words sit near 3, 20
 /// random alphanumerics near 4.1; the bar also requires mixed case and digits.
@@ -235,27 +232,14 @@ pub fn scan_with(value: &mut Value, rewrite: Rewrite) -> Vec<Finding> {
         out: Vec::new(),
         view_budget: VIEW_BUDGET,
     };
-    let mut path = Vec::new();
-    walk(value, &mut path, &mut ctx, 0);
+    walk(value, &mut ctx);
     ctx.out
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
+use crate::json::Seg;
 
 fn pointer(path: &[Seg<'_>]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        s.push('/');
-        match seg {
-            Seg::Key(k) => s.push_str(&k.replace('~', "~0").replace('/', "~1")),
-            Seg::Index(i) => s.push_str(&i.to_string()),
-        }
-    }
-    s
+    crate::json::pointer("", path)
 }
 
 struct Ctx {
@@ -265,35 +249,18 @@ struct Ctx {
     view_budget: usize,
 }
 
-fn walk<'a>(v: &'a mut Value, path: &mut Vec<Seg<'a>>, ctx: &mut Ctx, depth: usize) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    match v {
-        Value::String(s) => examine(s, path, ctx),
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                path.push(Seg::Index(i));
-                walk(item, path, ctx, depth + 1);
-                path.pop();
-            }
-        }
-        Value::Object(map) => {
-            let binary_block = matches!(
-                map.get("type").and_then(Value::as_str),
-                Some("image" | "audio")
-            );
-            for (k, item) in map {
-                if k == "blob" || (binary_block && k == "data") {
-                    continue;
-                }
-                path.push(Seg::Key(k));
-                walk(item, path, ctx, depth + 1);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
+/// Every string of a result, through the one JSON walker; binary payloads
+/// (`blob`, and `data` of image and audio blocks) are not text.
+fn walk(v: &mut Value, ctx: &mut Ctx) {
+    let binary = |map: &serde_json::Map<String, Value>, k: &str| {
+        k == "blob"
+            || (k == "data"
+                && matches!(
+                    map.get("type").and_then(Value::as_str),
+                    Some("image" | "audio")
+                ))
+    };
+    crate::json::visit_strings_mut(v, &binary, &mut |segs, s| examine(s, segs, ctx));
 }
 
 /// One string: find, report, and in redact mode rewrite.
