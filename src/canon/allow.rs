@@ -35,24 +35,35 @@ pub struct AllowList {
     entries: Vec<Entry>,
 }
 
+/// Why an allow-list entry was refused; the message names the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllowListError {
+    #[error("{0:?}: expected HOST:PORT (IPv6 as [ADDR]:PORT)")]
+    NotHostPort(String),
+    #[error("{0:?}: bad wildcard (only a leading \"*.\" is allowed)")]
+    BadWildcard(String),
+    #[error("{0:?}: bad host")]
+    BadHost(String),
+}
+
 impl AllowList {
     /// Parses `host:port` entries (`[v6]:port` for IPv6, `*.name:port`).
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList, String> {
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList, AllowListError> {
         let mut out = Vec::with_capacity(entries.len());
         for raw in entries {
             let raw = raw.as_ref();
             let (host, port) = split_host_port(raw)
-                .ok_or_else(|| format!("{raw:?}: expected HOST:PORT (IPv6 as [ADDR]:PORT)"))?;
+                .ok_or_else(|| AllowListError::NotHostPort(raw.to_string()))?;
             let host = match host.strip_prefix("*.") {
                 Some(domain) if !domain.is_empty() && !domain.contains('*') => {
                     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
                     HostPattern::Subdomains(format!(".{domain}"))
                 }
-                Some(_) => return Err(format!("{raw:?}: bad wildcard")),
+                Some(_) => return Err(AllowListError::BadWildcard(raw.to_string())),
                 None => match canonical_host(host) {
                     HostView::Ip(ip) => HostPattern::Address(ip),
                     HostView::Name(n) if !n.is_empty() && !n.contains('*') => HostPattern::Name(n),
-                    HostView::Name(_) => return Err(format!("{raw:?}: bad host")),
+                    HostView::Name(_) => return Err(AllowListError::BadHost(raw.to_string())),
                 },
             };
             out.push(Entry { host, port });

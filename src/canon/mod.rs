@@ -11,6 +11,6 @@ pub mod host;
 pub mod path;
 pub mod percent;
 
-pub use allow::{split_host_port, AllowList};
+pub use allow::{split_host_port, AllowList, AllowListError};
 pub use host::{canonical_host, HostView};
 pub use path::{lexical_path, resolve_existing};

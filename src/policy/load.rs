@@ -145,7 +145,7 @@ fn resolve(
     }
 }
 
-fn err(file: &str, line: Option<usize>, field: &str, message: &str) -> PolicyError {
+fn err(file: &str, line: Option<usize>, field: &str, message: impl std::fmt::Display) -> PolicyError {
     PolicyError {
         file: file.to_string(),
         line,

@@ -7,6 +7,17 @@
 
 use std::path::PathBuf;
 
+/// A `${…}` that cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("unterminated variable in {0:?}")]
+    Unterminated(String),
+    #[error("environment variable {0} (used as ${{env:{0}}}) is not set")]
+    Unset(String),
+    #[error("unknown variable ${{{0}}} (known: workspace, cwd, home, tmp, state, env:NAME)")]
+    Unknown(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Vars {
     pub workspace: PathBuf,
@@ -46,7 +57,7 @@ impl Vars {
     }
 
     /// Expands every `${...}` in `s`.
-    pub fn expand(&self, s: &str) -> Result<String, String> {
+    pub fn expand(&self, s: &str) -> Result<String, VarError> {
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
         while let Some(start) = rest.find("${") {
@@ -54,7 +65,7 @@ impl Vars {
             let after = &rest[start + 2..];
             let end = after
                 .find('}')
-                .ok_or_else(|| format!("unterminated variable in {s:?}"))?;
+                .ok_or_else(|| VarError::Unterminated(s.to_string()))?;
             let name = &after[..end];
             out.push_str(&self.lookup(name)?);
             rest = &after[end + 1..];
@@ -63,7 +74,7 @@ impl Vars {
         Ok(out)
     }
 
-    fn lookup(&self, name: &str) -> Result<String, String> {
+    fn lookup(&self, name: &str) -> Result<String, VarError> {
         let path = |p: &PathBuf| p.to_string_lossy().into_owned();
         match name {
             "workspace" => Ok(path(&self.workspace)),
@@ -72,11 +83,8 @@ impl Vars {
             "tmp" => Ok(path(&self.tmp)),
             "state" => Ok(path(&self.state)),
             _ => match name.strip_prefix("env:") {
-                Some(var) => std::env::var(var)
-                    .map_err(|_| format!("environment variable {var} (used as ${{{name}}}) is not set")),
-                None => Err(format!(
-                    "unknown variable ${{{name}}} (known: workspace, cwd, home, tmp, state, env:NAME)"
-                )),
+                Some(var) => std::env::var(var).map_err(|_| VarError::Unset(var.to_string())),
+                None => Err(VarError::Unknown(name.to_string())),
             },
         }
     }
@@ -100,14 +108,17 @@ mod tests {
     fn expands_known_and_rejects_unknown() {
         assert_eq!(vars().expand("${workspace}/out").as_deref(), Ok("/w/out"));
         assert_eq!(vars().expand("a${home}b${tmp}").as_deref(), Ok("a/hb/t"));
-        assert!(vars()
-            .expand("${nope}")
-            .unwrap_err()
-            .contains("unknown variable"));
-        assert!(vars().expand("${workspace").is_err());
-        assert!(vars()
+        assert_eq!(
+            vars().expand("${nope}"),
+            Err(VarError::Unknown("nope".into()))
+        );
+        assert!(matches!(
+            vars().expand("${workspace"),
+            Err(VarError::Unterminated(_))
+        ));
+        let unset = vars()
             .expand("${env:VANGUARD_SURELY_UNSET_VAR}")
-            .unwrap_err()
-            .contains("not set"));
+            .unwrap_err();
+        assert!(unset.to_string().contains("is not set"), "{unset}");
     }
 }
