@@ -52,8 +52,8 @@ impl AllowList {
         let mut out = Vec::with_capacity(entries.len());
         for raw in entries {
             let raw = raw.as_ref();
-            let (host, port) = split_host_port(raw)
-                .ok_or_else(|| AllowListError::NotHostPort(raw.to_string()))?;
+            let (host, port) =
+                split_host_port(raw).ok_or_else(|| AllowListError::NotHostPort(raw.to_string()))?;
             let host = match host.strip_prefix("*.") {
                 Some(domain) if !domain.is_empty() && !domain.contains('*') => {
                     let domain = domain.trim_end_matches('.').to_ascii_lowercase();

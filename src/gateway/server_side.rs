@@ -238,8 +238,17 @@ impl ServerView {
         if let Some(h) = self.hidden.get(tool) {
             return CallCheck::Refused(h.clone());
         }
-        if !self.cfg.metadata.refuse_unlisted_tools || self.listing_failed {
+        if !self.cfg.metadata.refuse_unlisted_tools {
             return CallCheck::Allowed;
+        }
+        if self.listing_failed {
+            // Fail closed: without a listing nothing can be checked (a
+            // poisoned listing the server made unreadable must not make its
+            // tools callable). The next call asks again.
+            return CallCheck::Refused(Hidden {
+                rule: "META-UNLISTED".into(),
+                message: "the server's tool list could not be read (see the audit log), so no call can be checked against it; the next call lists the tools again".into(),
+            });
         }
         match &self.listed {
             None => CallCheck::NeedListing,
@@ -264,6 +273,13 @@ impl ServerView {
 
     pub fn listing_failed(&mut self) {
         self.listing_failed = true;
+        self.listed = None;
+    }
+
+    /// After the calls that waited for a failed listing were refused: the
+    /// next call lists again.
+    pub fn retry_listing(&mut self) {
+        self.listing_failed = false;
     }
 
     pub fn on_initialize(&mut self, result: &Value) -> Outcome {
@@ -660,8 +676,17 @@ impl ServerView {
 
     /// A `tools/call` result or `resources/read` contents.
     pub fn on_result(&self, result: &Value) -> Outcome {
+        self.on_payload(result, "/result", "the tool result")
+    }
+
+    /// Anything else the server sends the agent — a result of another
+    /// method, an error object, a notification's or a server request's
+    /// params — checked like a tool result (secrets, injection, terminal
+    /// escapes): `base` is its location in the message, `what` names it in
+    /// the error that replaces it.
+    pub fn on_payload(&self, payload: &Value, base: &str, what: &str) -> Outcome {
         let r = &self.cfg.results;
-        let mut copy = result.clone();
+        let mut copy = payload.clone();
         let mut findings = secrets::scan_with(
             &mut copy,
             Rewrite {
@@ -683,7 +708,7 @@ impl ServerView {
         // the profile says block AND the finding itself is a block-level one
         // (a document that merely mentions a tool is reported, not withheld).
         for f in findings.iter_mut() {
-            f.location = format!("/result{}", f.location);
+            f.location = format!("{base}{}", f.location);
             f.action = match class(&f.rule) {
                 ResultAction::Block if f.action == Action::Block => Action::Block,
                 _ => f.action.min(Action::Warn),
@@ -692,10 +717,10 @@ impl ServerView {
         if !self.cfg.shadow {
             if let Some(f) = findings.iter().find(|f| f.action == Action::Block) {
                 out.block = Some((
-                    format!("the tool result was withheld: {}", f.message),
+                    format!("{what} was withheld: {}", f.message),
                     f.rule.clone(),
                 ));
-            } else if copy != *result {
+            } else if copy != *payload {
                 out.replace = Some(copy);
                 out.redacted = true;
             }

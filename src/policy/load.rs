@@ -125,7 +125,7 @@ fn resolve(
                 } else {
                     "--profile"
                 },
-                &format!("cannot read profile {}: {e}", p.display()),
+                format!("cannot read profile {}: {e}", p.display()),
             )
         })?;
         let dir = p.parent().map(Path::to_path_buf);
@@ -137,7 +137,7 @@ fn resolve(
             from.unwrap_or("--profile"),
             None,
             if from.is_some() { "extends" } else { "profile" },
-            &format!(
+            format!(
                 "unknown profile {name:?}: not a file and not a built-in profile ({})",
                 builtin_names().join(", ")
             ),
@@ -145,7 +145,12 @@ fn resolve(
     }
 }
 
-fn err(file: &str, line: Option<usize>, field: &str, message: impl std::fmt::Display) -> PolicyError {
+fn err(
+    file: &str,
+    line: Option<usize>,
+    field: &str,
+    message: impl std::fmt::Display,
+) -> PolicyError {
     PolicyError {
         file: file.to_string(),
         line,
@@ -206,7 +211,7 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
                         label,
                         line_of(text, p),
                         field,
-                        &format!("zone {p:?} is not an absolute path"),
+                        format!("zone {p:?} is not an absolute path"),
                     ));
                 }
             }
@@ -245,7 +250,7 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
                 label,
                 line_of(text, "max_line_bytes"),
                 "limits.max_line_bytes",
-                &format!("must be at least {MIN_LINE_BYTES}"),
+                format!("must be at least {MIN_LINE_BYTES}"),
             ));
         }
     }
@@ -281,7 +286,7 @@ fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, Polic
                     label,
                     Some(line_of_offset(text, p.span().start)),
                     &format!("{field}.patterns[{j}]"),
-                    &format!("invalid regular expression: {e}"),
+                    format!("invalid regular expression: {e}"),
                 ));
             }
         }
@@ -345,7 +350,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
             top.lifecycle,
             LifecycleSection {
                 close_grace_ms,
-                term_grace_ms
+                term_grace_ms,
+                list_timeout_ms
             }
         ),
         zones: section!(
@@ -517,7 +523,7 @@ fn finish(
                 "--workspace",
                 None,
                 "workspace",
-                &format!("{} {what}", ws.display()),
+                format!("{} {what}", ws.display()),
             ));
         }
     }
@@ -527,7 +533,7 @@ fn finish(
                 flag,
                 None,
                 &flag[2..],
-                &format!(
+                format!(
                     "{} does not exist (a zone must be an existing file or directory)",
                     p.display()
                 ),
@@ -556,6 +562,17 @@ fn finish(
     let zones = f.zones.unwrap_or_default();
     let limits = f.limits.unwrap_or_default();
     let life = f.lifecycle.unwrap_or_default();
+    let list_timeout =
+        match life.list_timeout_ms {
+            Some(0) => return Err(err(
+                &top,
+                None,
+                "lifecycle.list_timeout_ms",
+                "must be at least 1 (ms): a call held for the tool list needs time to be answered",
+            )),
+            Some(ms) => Duration::from_millis(ms),
+            None => Duration::from_secs(10),
+        };
     let net = f.network.unwrap_or_default();
     let sb = f.sandbox.unwrap_or_default();
     let audit = f.audit.unwrap_or_default();
@@ -636,7 +653,7 @@ fn finish(
                 "--allow-host",
                 None,
                 "allow-host",
-                &format!(
+                format!(
                     "destinations are only used in network mode allowlist, and the mode is {}; add --net allowlist",
                     net_mode.as_str()
                 ),
@@ -647,7 +664,7 @@ fn finish(
                 &top,
                 None,
                 "network.allow",
-                &format!(
+                format!(
                     "lists destinations, which are only used in network mode allowlist, and the mode is {}; set [network] mode = \"allowlist\" (or --net allowlist)",
                     net_mode.as_str()
                 ),
@@ -672,7 +689,7 @@ fn finish(
             "--max-line-bytes",
             None,
             "max-line-bytes",
-            &format!("must be at least {MIN_LINE_BYTES}"),
+            format!("must be at least {MIN_LINE_BYTES}"),
         ));
     }
     Ok(Policy {
@@ -698,6 +715,7 @@ fn finish(
         stderr_lines_per_sec: limits.stderr_lines_per_sec.unwrap_or(200),
         close_grace: Duration::from_millis(life.close_grace_ms.unwrap_or(2000)),
         term_grace: Duration::from_millis(life.term_grace_ms.unwrap_or(2000)),
+        list_timeout,
         zones: ZonesConfig {
             enabled: zones.enabled.unwrap_or(true),
             read,
@@ -782,7 +800,7 @@ fn behavior_config(
                     top,
                     None,
                     &format!("behavior.capabilities.{tool}"),
-                    &format!("unknown capability {n:?}: use read, list, write, exec or network"),
+                    format!("unknown capability {n:?}: use read, list, write, exec or network"),
                 )
             })?;
             caps.add(c);

@@ -143,6 +143,8 @@ pub struct Policy {
     pub stderr_lines_per_sec: u32,
     pub close_grace: Duration,
     pub term_grace: Duration,
+    /// How long a call held for the server's tool list waits (then -31003).
+    pub list_timeout: Duration,
     pub zones: ZonesConfig,
     pub network: NetworkConfig,
     pub sandbox: SandboxConfig,

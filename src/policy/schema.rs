@@ -76,6 +76,9 @@ pub struct LifecycleSection {
     pub close_grace_ms: Option<u64>,
     /// After SIGTERM, how long to wait before SIGKILL.
     pub term_grace_ms: Option<u64>,
+    /// How long a call held for the server's tool list waits before it is
+    /// answered -31003.
+    pub list_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

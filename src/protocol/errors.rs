@@ -18,6 +18,9 @@ pub const POLICY_BLOCKED: i64 = -31001;
 pub const UPSTREAM_EXITED: i64 = -31002;
 /// The upstream server could not be written to (its stdin is gone).
 pub const UPSTREAM_UNAVAILABLE: i64 = -31003;
+/// The server's reply could not be read within vanguard's limits (too long,
+/// not UTF-8, not JSON, nested too deep), so it was not relayed.
+pub const UPSTREAM_UNREADABLE: i64 = -31004;
 
 /// Serialises an error response as one line (with the newline).
 pub fn error_line(

@@ -17,8 +17,58 @@ pub enum Frame {
     /// A complete line without its trailing `\n` (a trailing `\r` is kept; JSON treats it as whitespace).
     Line(Vec<u8>),
     /// A line that exceeded the limit; its bytes were discarded. `len` is the
-    /// number of bytes seen (at least the limit + 1).
-    TooLong { len: usize },
+    /// number of bytes seen (at least the limit + 1); `head` and `tail` are
+    /// its first and last [`EDGE`] bytes, where the envelope's `id` usually
+    /// is, so the message can still be answered.
+    TooLong {
+        len: usize,
+        head: Vec<u8>,
+        tail: Vec<u8>,
+    },
+}
+
+/// How many bytes of each end of an oversized line are kept.
+pub const EDGE: usize = 256;
+
+/// An oversized line being discarded.
+#[derive(Debug)]
+struct Discard {
+    len: usize,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl Discard {
+    fn new(bytes: &[u8]) -> Discard {
+        Discard {
+            len: bytes.len(),
+            head: bytes.get(..EDGE).unwrap_or(bytes).to_vec(),
+            tail: last_edge(&[], bytes),
+        }
+    }
+    fn extend(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
+        self.tail = last_edge(&self.tail, bytes);
+    }
+    fn frame(self) -> Frame {
+        Frame::TooLong {
+            len: self.len,
+            head: self.head,
+            tail: self.tail,
+        }
+    }
+}
+
+/// The last [`EDGE`] bytes of `prev` followed by `next`.
+fn last_edge(prev: &[u8], next: &[u8]) -> Vec<u8> {
+    if next.len() >= EDGE {
+        return next.get(next.len() - EDGE..).unwrap_or(next).to_vec();
+    }
+    let keep = EDGE - next.len();
+    let from = prev.len().saturating_sub(keep);
+    let mut out = prev.get(from..).unwrap_or(prev).to_vec();
+    out.extend_from_slice(next);
+    out
 }
 
 /// Reads [`Frame`]s from an async byte stream.
@@ -28,8 +78,8 @@ pub struct LineReader<R> {
     start: usize,
     end: usize,
     max: usize,
-    /// Bytes discarded so far of an oversized line, when discarding.
-    discarding: Option<usize>,
+    /// The oversized line being discarded, if any.
+    discarding: Option<Discard>,
     eof: bool,
 }
 
@@ -69,42 +119,50 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 
     /// Extracts one frame from the buffer if a newline is present.
     fn take_buffered(&mut self) -> Option<Frame> {
-        let window = &self.buf[self.start..self.end];
+        let window = self.buf.get(self.start..self.end)?;
         let pos = memchr::memchr(b'\n', window)?;
-        let line_start = self.start;
+        let line = window.get(..pos).unwrap_or(window);
+        let frame = if let Some(mut d) = self.discarding.take() {
+            d.extend(line);
+            d.frame()
+        } else if pos > self.max {
+            Discard::new(line).frame()
+        } else {
+            Frame::Line(line.to_vec())
+        };
         self.start += pos + 1;
-        if let Some(dropped) = self.discarding.take() {
-            return Some(Frame::TooLong { len: dropped + pos });
-        }
-        if pos > self.max {
-            return Some(Frame::TooLong { len: pos });
-        }
-        Some(Frame::Line(self.buf[line_start..line_start + pos].to_vec()))
+        Some(frame)
     }
 
     /// At end of stream: a final line without a newline still counts.
     fn take_rest(&mut self) -> Option<Frame> {
-        let rest = self.end - self.start;
-        let discarded = self.discarding.take();
-        self.start = self.end;
-        match discarded {
-            Some(d) => Some(Frame::TooLong { len: d + rest }),
-            None if rest == 0 => None,
-            None if rest > self.max => Some(Frame::TooLong { len: rest }),
-            None => {
-                let line = self.buf[self.end - rest..self.end].to_vec();
-                let blank = line.iter().all(|b| b.is_ascii_whitespace());
-                (!blank).then_some(Frame::Line(line))
+        let rest = self.buf.get(self.start..self.end).unwrap_or_default();
+        let frame = match self.discarding.take() {
+            Some(mut d) => {
+                d.extend(rest);
+                Some(d.frame())
             }
-        }
+            None if rest.is_empty() => None,
+            None if rest.len() > self.max => Some(Discard::new(rest).frame()),
+            None => {
+                let blank = rest.iter().all(|b| b.is_ascii_whitespace());
+                (!blank).then(|| Frame::Line(rest.to_vec()))
+            }
+        };
+        self.start = self.end;
+        frame
     }
 
     async fn fill(&mut self) -> std::io::Result<()> {
         let pending = self.end - self.start;
         if pending > self.max {
             // The current line is already over the limit: drop what we hold
-            // and remember how much was dropped.
-            *self.discarding.get_or_insert(0) += pending;
+            // and remember how much was dropped (and its ends).
+            let held = self.buf.get(self.start..self.end).unwrap_or_default();
+            match self.discarding.as_mut() {
+                Some(d) => d.extend(held),
+                None => self.discarding = Some(Discard::new(held)),
+            }
             self.start = 0;
             self.end = 0;
         } else if self.start > 0 {
@@ -118,7 +176,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             let target = target.max(self.end + READ_CHUNK.min(self.max + 1));
             self.buf.resize(target, 0);
         }
-        let n = self.inner.read(&mut self.buf[self.end..]).await?;
+        let Some(free) = self.buf.get_mut(self.end..) else {
+            return Ok(());
+        };
+        let n = self.inner.read(free).await?;
         if n == 0 {
             self.eof = true;
         }
@@ -132,7 +193,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn frames(input: &[u8], max: usize) -> Vec<Frame> {
+    /// A frame with an oversized line reduced to its length.
+    #[derive(Debug, PartialEq)]
+    enum F {
+        Line(Vec<u8>),
+        Long(usize),
+    }
+
+    fn frames(input: &[u8], max: usize) -> Vec<F> {
+        full_frames(input, max)
+            .into_iter()
+            .map(|f| match f {
+                Frame::Line(l) => F::Line(l),
+                Frame::TooLong { len, .. } => F::Long(len),
+            })
+            .collect()
+    }
+
+    fn full_frames(input: &[u8], max: usize) -> Vec<Frame> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -152,9 +230,9 @@ mod tests {
         assert_eq!(
             f,
             vec![
-                Frame::Line(b"a".to_vec()),
-                Frame::Line(b"bc\r".to_vec()),
-                Frame::Line(b"d".to_vec())
+                F::Line(b"a".to_vec()),
+                F::Line(b"bc\r".to_vec()),
+                F::Line(b"d".to_vec())
             ]
         );
     }
@@ -164,10 +242,7 @@ mod tests {
         let mut input = vec![b'x'; 100];
         input.extend_from_slice(b"\nok\n");
         let f = frames(&input, 10);
-        assert_eq!(
-            f,
-            vec![Frame::TooLong { len: 100 }, Frame::Line(b"ok".to_vec())]
-        );
+        assert_eq!(f, vec![F::Long(100), F::Line(b"ok".to_vec())]);
     }
 
     #[test]
@@ -177,12 +252,7 @@ mod tests {
         let f = frames(&input, 1000);
         assert_eq!(
             f,
-            vec![
-                Frame::TooLong {
-                    len: 5 * READ_CHUNK + 7
-                },
-                Frame::Line(b"{}".to_vec())
-            ]
+            vec![F::Long(5 * READ_CHUNK + 7), F::Line(b"{}".to_vec())]
         );
     }
 
@@ -190,7 +260,34 @@ mod tests {
     fn line_of_exactly_the_limit_passes() {
         let mut input = vec![b'z'; 10];
         input.push(b'\n');
-        assert_eq!(frames(&input, 10), vec![Frame::Line(vec![b'z'; 10])]);
+        assert_eq!(frames(&input, 10), vec![F::Line(vec![b'z'; 10])]);
+    }
+
+    #[test]
+    fn oversized_line_keeps_its_ends() {
+        // Across many reads: the head is the line's start, the tail its end.
+        let mut input = b"{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":\"".to_vec();
+        input.extend(std::iter::repeat_n(b'a', 3 * READ_CHUNK));
+        input.extend_from_slice(b"\",\"id\":43}\nnext\n");
+        let f = full_frames(&input, 1000);
+        let Some(Frame::TooLong { head, tail, len }) = f.first() else {
+            panic!("{f:?}")
+        };
+        assert_eq!(*len, input.len() - 6);
+        assert_eq!(head.len(), EDGE);
+        assert!(head.starts_with(b"{\"jsonrpc\":\"2.0\",\"id\":42"));
+        assert_eq!(tail.len(), EDGE);
+        assert!(tail.ends_with(b"\"id\":43}"));
+        // A short overflow: both ends are the whole line.
+        let f = full_frames(b"0123456789ABC\n", 10);
+        assert_eq!(
+            f,
+            vec![Frame::TooLong {
+                len: 13,
+                head: b"0123456789ABC".to_vec(),
+                tail: b"0123456789ABC".to_vec()
+            }]
+        );
     }
 
     proptest! {
@@ -205,9 +302,9 @@ mod tests {
             let mut input = Vec::new();
             for l in &lines { input.extend_from_slice(l); input.push(b'\n'); }
             let got = frames(&input, max);
-            let want: Vec<Frame> = lines.iter()
+            let want: Vec<F> = lines.iter()
                 .filter(|l| l.as_slice() != b"\r")
-                .map(|l| if l.len() > max { Frame::TooLong { len: l.len() } } else { Frame::Line(l.clone()) })
+                .map(|l| if l.len() > max { F::Long(l.len()) } else { F::Line(l.clone()) })
                 .collect();
             prop_assert_eq!(got, want);
         }

@@ -10,24 +10,77 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// A JSON-RPC id as a map key: the canonical JSON text of the id
-/// (`1` and `"1"` differ, as the spec says they do).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(String);
+/// A JSON-RPC id. Two ids are the same request when they are equal as JSON
+/// values, the way the SDKs compare them: `5`, `5.0` and `5e0` are one id,
+/// `5` and `"5"` are two. The id keeps its original spelling for replies.
+#[derive(Debug, Clone)]
+pub struct RequestId {
+    /// The comparison key: strings as canonical JSON text, numbers by value.
+    key: Box<str>,
+    /// The id as the peer wrote it (canonical JSON).
+    json: Box<str>,
+}
+
+impl PartialEq for RequestId {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for RequestId {}
+impl std::hash::Hash for RequestId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key.hash(state)
+    }
+}
+impl PartialOrd for RequestId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for RequestId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
 
 impl RequestId {
     pub fn from_value(v: &Value) -> Option<Self> {
-        match v {
-            Value::String(_) | Value::Number(_) => Some(RequestId(v.to_string())),
-            _ => None,
+        let key = match v {
+            Value::String(_) => v.to_string(),
+            Value::Number(n) => number_key(n),
+            _ => return None,
+        };
+        Some(RequestId {
+            key: key.into(),
+            json: v.to_string().into(),
+        })
+    }
+    /// The `null` id of an error answering a message that could not be read.
+    pub fn null() -> Self {
+        RequestId {
+            key: "null".into(),
+            json: "null".into(),
         }
     }
     /// The id as JSON, for building a response.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
     pub fn as_json(&self) -> &str {
-        &self.0
+        &self.json
+    }
+}
+
+/// Numbers compare by value, as in JavaScript: every number is a double, so
+/// `5`, `5.0` and `5e0` are one key (and so are integers beyond 2^53 that
+/// round to the same double). Prefixed so no string key can equal it.
+fn number_key(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 => {
+            format!("#{}", f as i64)
+        }
+        Some(f) => format!("#{f:e}"),
+        None => format!("#{n}"),
     }
 }
 
@@ -69,6 +122,8 @@ pub enum Message<'a> {
         id: RequestId,
         is_error: bool,
         result: Option<&'a RawValue>,
+        /// The `error` object of an error response.
+        error: Option<&'a RawValue>,
     },
     /// A JSON array: a JSON-RPC batch (2025-03-26 allowed them).
     Batch(Vec<&'a RawValue>),
@@ -102,6 +157,35 @@ impl Invalid {
             _ => None,
         }
     }
+}
+
+/// The ids a message that could not be parsed may carry: the first `"id"`
+/// member in `head` and the last in `tail` (the ends of the line, where
+/// the SDKs put the envelope's id). A guess: callers act only on ids they
+/// are waiting for.
+pub fn recover_ids(head: &[u8], tail: &[u8]) -> Vec<RequestId> {
+    static ID: std::sync::LazyLock<Option<regex::bytes::Regex>> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#""id"\s*:\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|"(?:[^"\\]|\\.){0,200}")"#,
+        )
+        .ok()
+    });
+    let Some(re) = ID.as_ref() else {
+        return Vec::new();
+    };
+    let id_of = |m: regex::bytes::Captures<'_>| {
+        let text = std::str::from_utf8(m.get(1)?.as_bytes()).ok()?;
+        RequestId::from_value(&serde_json::from_str(text).ok()?)
+    };
+    let first = re.captures(head).and_then(id_of);
+    let last = re.captures_iter(tail).last().and_then(id_of);
+    let mut out: Vec<RequestId> = first.into_iter().collect();
+    if let Some(l) = last {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
 }
 
 /// Classify one line (without its newline).
@@ -217,14 +301,16 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
                 id,
                 is_error: error.is_some(),
                 result,
+                error,
             }),
             // An error response with a null id answers a message the peer
             // could not parse; it is a valid message without a request.
             None if error.is_some() && matches!(id_value, Some(Value::Null)) => {
                 Ok(Message::Response {
-                    id: RequestId("null".into()),
+                    id: RequestId::null(),
                     is_error: true,
                     result: None,
+                    error,
                 })
             }
             None => Err(bad("a response needs an \"id\"")),
@@ -302,6 +388,48 @@ mod tests {
         };
         let e = serde_json::from_str::<Value>(p.get()).unwrap_err();
         assert!(e.to_string().contains("recursion limit"), "{e}");
+    }
+
+    #[test]
+    fn ids_compare_by_value_and_keep_their_spelling() {
+        let id = |t: &str| RequestId::from_value(&serde_json::from_str(t).unwrap()).unwrap();
+        assert_eq!(id("5"), id("5.0"));
+        assert_eq!(id("5"), id("5e0"));
+        assert_eq!(id("-0"), id("0"));
+        assert_ne!(id("5"), id("\"5\""));
+        assert_ne!(id("5"), id("5.5"));
+        assert_eq!(id("\"a\\u0062\""), id("\"ab\""));
+        assert_eq!(id("5.0").as_json(), "5.0");
+        let mut m = std::collections::HashMap::new();
+        m.insert(id("7"), 1);
+        assert_eq!(m.get(&id("7.0")), Some(&1));
+        assert!(RequestId::from_value(&Value::Null).is_none());
+        assert!(RequestId::from_value(&serde_json::json!([1])).is_none());
+    }
+
+    #[test]
+    fn ids_recovered_from_the_ends_of_a_line() {
+        let ids = |h: &[u8], t: &[u8]| {
+            recover_ids(h, t)
+                .iter()
+                .map(|i| i.as_json().to_string())
+                .collect::<Vec<_>>()
+        };
+        // Python SDK order (id first) and TypeScript order (id last).
+        assert_eq!(
+            ids(br#"{"jsonrpc":"2.0","id":7,"result":{"x":"#, b"]}}"),
+            ["7"]
+        );
+        assert_eq!(
+            ids(
+                br#"{"result":{"content":[{"#,
+                br#""x"}]},"jsonrpc":"2.0","id":"abc"}"#
+            ),
+            ["\"abc\""]
+        );
+        // A nested "id" in the tail comes before the envelope's: the last wins.
+        assert_eq!(ids(b"", br#"{"id":1}]},"id": 2.0}"#), ["2.0"]);
+        assert!(ids(b"garbage", b"\xff\xfe").is_empty());
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn pump<R: AsyncRead + Unpin>(src: R, prefix: String, lines_per_sec: u
                 let text = String::from_utf8_lossy(&l);
                 writeln!(err, "{prefix} {}", text.trim_end_matches('\r'))
             }
-            Frame::TooLong { len } => writeln!(err, "{prefix} … a {len}-byte line was cut"),
+            Frame::TooLong { len, .. } => writeln!(err, "{prefix} … a {len}-byte line was cut"),
         };
     }
     if suppressed > 0 {

@@ -142,6 +142,25 @@ impl Shared {
         let (id, method, params) = match m {
             Message::Request { id, method, params } => {
                 fault_point(&method);
+                if self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains_key(&id)
+                {
+                    // Its answer could not be told from the other's.
+                    let msg = format!(
+                        "Invalid Request: id {} is already used by a request in flight",
+                        id.as_json()
+                    );
+                    self.input_error(Direction::AgentToServer, &msg);
+                    return Handled::Reply(error_line(
+                        Some(&id),
+                        errors::INVALID_REQUEST,
+                        &msg,
+                        None,
+                    ));
+                }
                 (Some(id), method, params)
             }
             Message::Notification { method, params } => (None, method, params),
@@ -388,35 +407,74 @@ impl Shared {
         if self.listing_in_flight.swap(true, Ordering::AcqRel) {
             return None;
         }
-        let n = self.internal_ids.fetch_add(1, Ordering::Relaxed);
-        let id = RequestId::from_value(&Value::String(format!("vanguard-internal-{n}")))?;
+        // An id no request of the agent's in flight uses.
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let id = loop {
+            let n = self.internal_ids.fetch_add(1, Ordering::Relaxed);
+            let id = RequestId::from_value(&Value::String(format!("vanguard-internal-{n}")))?;
+            if !pending.contains_key(&id) {
+                break id;
+            }
+        };
         let mut line = serde_json::to_vec(
             &json!({"jsonrpc": "2.0", "id": id.to_value(), "method": "tools/list"}),
         )
         .unwrap_or_default();
         line.push(b'\n');
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                id,
-                Pending {
-                    method: "tools/list".into(),
-                    tool: None,
-                    since: Instant::now(),
-                    internal: true,
-                    paths: Vec::new(),
-                    sensitive: None,
-                },
-            );
+        pending.insert(
+            id,
+            Pending {
+                method: "tools/list".into(),
+                tool: None,
+                since: Instant::now(),
+                internal: true,
+                paths: Vec::new(),
+                sensitive: None,
+            },
+        );
         Some(line)
     }
 
     /// Answers the calls still held for a tool list that never came.
     pub(super) async fn fail_held(&self, agent_tx: &Tx) {
         let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
-        for line in held {
-            let ids: Vec<Value> = match serde_json::from_slice::<Value>(&line) {
+        let msg = "the server did not list its tools before the session ended";
+        self.answer_held(held, agent_tx, msg).await;
+    }
+
+    /// Answers the calls that waited `list_timeout` for the tool list; the
+    /// listing is given up (a late answer is dropped and audited) so the
+    /// next call asks again. The session goes on.
+    pub(super) async fn expire_held(&self, agent_tx: &Tx) {
+        let timeout = self.cfg.list_timeout;
+        let expired: Vec<Held> = {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            let (old, young): (Vec<Held>, Vec<Held>) = std::mem::take(&mut *held)
+                .into_iter()
+                .partition(|h| h.since.elapsed() >= timeout);
+            *held = young;
+            old
+        };
+        if expired.is_empty() {
+            return;
+        }
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, p| !p.internal);
+        self.listing_in_flight
+            .store(false, std::sync::atomic::Ordering::Release);
+        let msg = format!(
+            "the server did not list its tools within {} ms; the call was not sent (lifecycle.list_timeout_ms)",
+            timeout.as_millis()
+        );
+        tracing::warn!("{msg}");
+        self.answer_held(expired, agent_tx, &msg).await;
+    }
+
+    async fn answer_held(&self, held: Vec<Held>, agent_tx: &Tx, msg: &str) {
+        for h in held {
+            let ids: Vec<Value> = match serde_json::from_slice::<Value>(&h.line) {
                 Ok(Value::Array(items)) => {
                     items.iter().filter_map(|m| m.get("id").cloned()).collect()
                 }
@@ -427,7 +485,6 @@ impl Shared {
                 let Some(id) = RequestId::from_value(&id) else {
                     continue;
                 };
-                let msg = "the server did not list its tools before the session ended";
                 let _ = agent_tx
                     .send(error_line(
                         Some(&id),
@@ -443,9 +500,14 @@ impl Shared {
     /// Decides the lines that waited for the tool list, in arrival order.
     pub(super) async fn replay_held(self: &Arc<Self>, agent_tx: &Tx, up_tx: &Tx) {
         let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()));
-        for line in held {
-            self.decide_and_send(line, agent_tx, up_tx).await;
+        for h in held {
+            self.decide_and_send(h.line, agent_tx, up_tx).await;
         }
+        // A failed listing refused what waited for it; the next call asks again.
+        self.server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retry_listing();
     }
 
     /// Decides one agent line and sends what follows from it: replies to the
@@ -505,10 +567,18 @@ impl Shared {
             self.held
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(line);
+                .push(Held {
+                    since: Instant::now(),
+                    line,
+                });
             if let Some(req) = self.start_listing() {
                 let _ = up_tx.send(req).await;
             }
+            let (me, agent_tx) = (Arc::clone(self), agent_tx.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(me.cfg.list_timeout).await;
+                me.expire_held(&agent_tx).await;
+            });
             return;
         }
         match out.forward {

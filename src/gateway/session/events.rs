@@ -85,7 +85,10 @@ impl Shared {
     }
 
     pub(super) fn input_error(&self, direction: Direction, msg: &str) {
-        tracing::warn!("bad input from the agent: {msg}");
+        match direction {
+            Direction::AgentToServer => tracing::warn!("bad input from the agent: {msg}"),
+            _ => tracing::warn!("bad input from the server: {msg}"),
+        }
         let mut ev = self.base_event(EventKind::InputError, direction);
         ev.verdict = Verdict::Block;
         ev.detail = Some(json!({ "error": msg }));

@@ -48,6 +48,8 @@ pub struct SessionConfig {
     pub max_line_bytes: usize,
     pub close_grace: Duration,
     pub term_grace: Duration,
+    /// How long a call held for the server's tool list waits (then -31003).
+    pub list_timeout: Duration,
     pub stderr_lines_per_sec: u32,
     /// Metadata, pinning and result policy (the server-side view).
     pub server_side: super::server_side::ServerSideConfig,
@@ -93,6 +95,7 @@ impl SessionConfig {
             max_line_bytes: policy.max_line_bytes,
             close_grace: policy.close_grace,
             term_grace: policy.term_grace,
+            list_timeout: policy.list_timeout,
             stderr_lines_per_sec: policy.stderr_lines_per_sec,
             server_side: super::server_side::ServerSideConfig {
                 metadata: policy.metadata.clone(),
@@ -150,7 +153,7 @@ struct Shared {
     upstream_noise: std::sync::atomic::AtomicU64,
     server: Mutex<ServerView>,
     /// Agent lines waiting for the server's tool list.
-    held: Mutex<Vec<Vec<u8>>>,
+    held: Mutex<Vec<Held>>,
     listing_in_flight: std::sync::atomic::AtomicBool,
     /// The agent finished the handshake (or, stateless, sent a real request):
     /// only then may vanguard send requests of its own.
@@ -169,6 +172,12 @@ struct Shared {
     risk_ledger: Mutex<std::collections::VecDeque<RiskEntry>>,
     /// When the session started (RFC 3339).
     started: String,
+}
+
+/// An agent line waiting for the server's tool list, and since when.
+struct Held {
+    since: Instant,
+    line: Vec<u8>,
 }
 
 /// A `tools/call` whose decision needs I/O (the Redis store, the L2
@@ -481,15 +490,24 @@ async fn agent_loop<R: AsyncRead + Unpin>(shared: Arc<Shared>, input: R, agent_t
             }
         };
         match frame {
-            Frame::TooLong { len } => {
+            Frame::TooLong { len, head, tail } => {
                 let limit = shared.cfg.max_line_bytes;
                 let msg = format!(
                     "message of {len} bytes exceeds the maximum line length of {limit} bytes"
                 );
                 shared.input_error(Direction::AgentToServer, &msg);
                 let data = json!({ "reason": "line_too_long", "limit": limit, "length": len });
+                // Answer the request by its id when exactly one can be read
+                // at the ends of the line (the client is waiting for it);
+                // two candidates are a guess, and null is safer than the
+                // wrong request.
+                let ids = crate::protocol::message::recover_ids(&head, &tail);
+                let id = match ids.as_slice() {
+                    [one] => Some(one),
+                    _ => None,
+                };
                 let _ = agent_tx
-                    .send(error_line(None, errors::INVALID_REQUEST, &msg, Some(data)))
+                    .send(error_line(id, errors::INVALID_REQUEST, &msg, Some(data)))
                     .await;
             }
             Frame::Line(line) => shared.decide_and_send(line, &agent_tx, &up_tx).await,
@@ -525,11 +543,14 @@ async fn upstream_loop<R: AsyncRead + Unpin>(
 ) {
     let mut reader = LineReader::new(out, shared.cfg.max_line_bytes);
     while let Ok(Some(frame)) = reader.next_frame().await {
-        match frame {
-            Frame::TooLong { len } => {
-                shared.noise(&format!(
-                    "{len}-byte line exceeds the maximum line length; not relayed"
-                ));
+        let mut out = match frame {
+            Frame::TooLong { len, head, tail } => {
+                let mut out = UpstreamOutput::default();
+                let limit = shared.cfg.max_line_bytes;
+                let reason =
+                    format!("a {len}-byte line exceeds the maximum line length of {limit} bytes");
+                shared.unreadable_line(&head, &tail, &reason, None, &mut out);
+                out
             }
             Frame::Line(line) => {
                 let mut out = shared.upstream_line(line);
@@ -539,31 +560,31 @@ async fn upstream_loop<R: AsyncRead + Unpin>(
                 if let Some(id) = out.tools_list.take() {
                     shared.score_metadata(&id, &mut out).await;
                 }
-                if let Some(bytes) = out.forward {
-                    if agent_tx.send(bytes).await.is_err() {
-                        return;
-                    }
-                }
-                let Some(up_tx) = up_weak.upgrade() else {
-                    continue;
-                };
-                // Never wait on the server's input here: this pump is what
-                // drains the server's output, and a server blocked writing
-                // stops reading (a deadlock once the queue is full).
-                if let Some(req) = out.request {
-                    if let Err(mpsc::error::TrySendError::Full(req)) = up_tx.try_send(req) {
-                        let up_tx = up_tx.clone();
-                        tokio::spawn(async move {
-                            let _ = up_tx.send(req).await;
-                        });
-                    }
-                }
-                if out.replay {
-                    let (shared, agent_tx, up_tx) =
-                        (Arc::clone(&shared), agent_tx.clone(), up_tx.clone());
-                    tokio::spawn(async move { shared.replay_held(&agent_tx, &up_tx).await });
-                }
+                out
             }
+        };
+        for bytes in out.forward.take().into_iter().chain(out.also.drain(..)) {
+            if agent_tx.send(bytes).await.is_err() {
+                return;
+            }
+        }
+        let Some(up_tx) = up_weak.upgrade() else {
+            continue;
+        };
+        // Never wait on the server's input here: this pump is what
+        // drains the server's output, and a server blocked writing
+        // stops reading (a deadlock once the queue is full).
+        for req in out.to_server {
+            if let Err(mpsc::error::TrySendError::Full(req)) = up_tx.try_send(req) {
+                let up_tx = up_tx.clone();
+                tokio::spawn(async move {
+                    let _ = up_tx.send(req).await;
+                });
+            }
+        }
+        if out.replay {
+            let (shared, agent_tx, up_tx) = (Arc::clone(&shared), agent_tx.clone(), up_tx.clone());
+            tokio::spawn(async move { shared.replay_held(&agent_tx, &up_tx).await });
         }
     }
 }

@@ -8,14 +8,19 @@ use super::*;
 pub(super) enum Relay {
     Original,
     Replace(Vec<u8>),
+    /// An error for the message's id instead of the message.
+    Refuse(Vec<u8>),
     Drop,
 }
 
 #[derive(Default)]
 pub(super) struct UpstreamOutput {
     pub(super) forward: Option<Vec<u8>>,
-    /// A request of vanguard's own to send to the server.
-    pub(super) request: Option<Vec<u8>>,
+    /// More lines for the agent (errors for replies that could not be read).
+    pub(super) also: Vec<Vec<u8>>,
+    /// Lines for the server: a request of vanguard's own, or the refusal of
+    /// a server→client request that was withheld from the agent.
+    pub(super) to_server: Vec<Vec<u8>>,
     /// Held agent lines can be decided now.
     pub(super) replay: bool,
     /// A result for L3 to observe before it is relayed.
@@ -32,14 +37,37 @@ pub(super) enum Forward {
     Nothing,
 }
 
+/// The rule of a server message vanguard could not read within its limits.
+pub(crate) const UNREADABLE_RULE: &str = "RESULT-UNREADABLE";
+
+/// Where a checked payload sits in its message, and what to call it.
+struct Part<'a> {
+    /// `result`, `error` or `params`.
+    key: &'static str,
+    /// For messages: "the tool result", "the server's error", ….
+    what: &'a str,
+}
+
+/// `raw` with its id replaced by `id`.
+fn respell(raw: &[u8], id: &RequestId) -> Relay {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(Value::Object(mut obj)) => {
+            obj.insert("id".into(), id.to_value());
+            Relay::Replace(serde_json::to_vec(&obj).unwrap_or_default())
+        }
+        _ => Relay::Original,
+    }
+}
+
 impl Shared {
-    /// Returns whether the line goes on to the agent.
-    /// Decides one line from the server.
+    /// Decides one line from the server. Nothing reaches the agent unread:
+    /// a line that cannot be read within vanguard's limits is replaced by an
+    /// error for the request it answers, or dropped and audited.
     pub(super) fn upstream_line(&self, mut line: Vec<u8>) -> UpstreamOutput {
         let mut out = UpstreamOutput::default();
         let handled = match classify(&line) {
             Err(e) => {
-                self.noise(&format!("not a JSON-RPC message ({e}); not relayed"));
+                self.unreadable_line(&line, &line, &e.to_string(), e.id(), &mut out);
                 return out;
             }
             Ok(Message::Batch(items)) => {
@@ -48,29 +76,38 @@ impl Shared {
                 let mut changed = false;
                 let mut parts: Vec<Vec<u8>> = Vec::new();
                 for raw in &items {
-                    match classify_raw(raw) {
-                        Ok(m) => match self.server_message(m, raw.get().as_bytes(), &mut out) {
-                            Relay::Original => parts.push(raw.get().as_bytes().to_vec()),
-                            Relay::Replace(b) => {
-                                changed = true;
-                                let mut b = b;
-                                while b.last() == Some(&b'\n') {
-                                    b.pop();
-                                }
-                                parts.push(b);
+                    let bytes = raw.get().as_bytes();
+                    let relay = match classify_raw(raw) {
+                        Ok(m) => self.server_message(m, bytes, &mut out),
+                        Err(e) => {
+                            let mut one = UpstreamOutput::default();
+                            self.unreadable_line(bytes, bytes, &e.to_string(), e.id(), &mut one);
+                            out.also.append(&mut one.also);
+                            out.replay |= one.replay;
+                            Relay::Drop
+                        }
+                    };
+                    match relay {
+                        Relay::Original => parts.push(bytes.to_vec()),
+                        Relay::Replace(mut b) | Relay::Refuse(mut b) => {
+                            changed = true;
+                            while b.last() == Some(&b'\n') {
+                                b.pop();
                             }
-                            Relay::Drop => changed = true,
-                        },
-                        Err(_) => parts.push(raw.get().as_bytes().to_vec()),
+                            parts.push(b);
+                        }
+                        Relay::Drop => changed = true,
                     }
                 }
-                if changed {
+                if !changed {
+                    Relay::Original
+                } else if parts.is_empty() {
+                    Relay::Drop
+                } else {
                     let mut b = vec![b'['];
                     b.extend(parts.join(&b',').iter());
                     b.extend_from_slice(b"]");
                     Relay::Replace(b)
-                } else {
-                    Relay::Original
                 }
             }
             Ok(m) => self.server_message(m, &line, &mut out),
@@ -80,7 +117,7 @@ impl Shared {
                 line.push(b'\n');
                 Some(line)
             }
-            Relay::Replace(mut b) => {
+            Relay::Replace(mut b) | Relay::Refuse(mut b) => {
                 if b.last() != Some(&b'\n') {
                     b.push(b'\n');
                 }
@@ -89,6 +126,94 @@ impl Shared {
             Relay::Drop => None,
         };
         out
+    }
+
+    /// A line from the server that is too long, not UTF-8, not JSON or not
+    /// JSON-RPC. If the request it answers can be told (from the parser, or
+    /// from an `"id"` at either end of the line), that request is answered
+    /// with an error; otherwise the line is dropped and audited.
+    pub(super) fn unreadable_line(
+        &self,
+        head: &[u8],
+        tail: &[u8],
+        reason: &str,
+        parsed_id: Option<&RequestId>,
+        out: &mut UpstreamOutput,
+    ) {
+        let mut candidates: Vec<RequestId> = parsed_id.into_iter().cloned().collect();
+        if candidates.is_empty() {
+            candidates = crate::protocol::message::recover_ids(head, tail);
+        }
+        let mut answered = false;
+        for id in candidates {
+            let entry = self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove_entry(&id);
+            let Some((id, p)) = entry else { continue };
+            answered = true;
+            self.cfg.egress_in_flight.remove(&id.to_value());
+            if p.internal {
+                self.internal_listing(None, true);
+                out.replay = true;
+                continue;
+            }
+            if let Some(line) = self.unreadable_reply(&id, &p, reason) {
+                out.also.push(line);
+            }
+        }
+        if !answered {
+            self.noise(&format!("{reason}; not relayed"));
+        }
+    }
+
+    /// The error that replaces a reply vanguard could not read (recorded);
+    /// `None` in shadow mode, which only records.
+    fn unreadable_reply(&self, id: &RequestId, p: &Pending, reason: &str) -> Option<Vec<u8>> {
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let message = format!("the server's reply could not be inspected: {reason}");
+        let f = crate::inspect::Finding {
+            rule: UNREADABLE_RULE.into(),
+            layer: Layer::L1,
+            severity: crate::policy::Severity::High,
+            action: crate::policy::Action::Block,
+            message: message.clone(),
+            location: "/".into(),
+            evidence: String::new(),
+            hint: Some("vanguard relays only what it can inspect; check the server's output (its stderr) for the cause".into()),
+        };
+        let mut d = Decision::new();
+        d.tool = p.tool.clone();
+        d.push(f);
+        d.finish();
+        let event_id = self.cfg.ids.next();
+        let verdict = if shadow {
+            Verdict::ShadowBlock
+        } else {
+            Verdict::Block
+        };
+        self.decision_event(
+            &event_id,
+            Direction::ServerToAgent,
+            &p.method,
+            Some(id),
+            &d,
+            verdict,
+            p.since.elapsed(),
+            None,
+        );
+        tracing::warn!(request_id = id.as_json(), method = p.method, "{message}");
+        if shadow {
+            return None;
+        }
+        let data = json!({ "rule": UNREADABLE_RULE, "layer": Layer::L1, "event_id": event_id, "reason": reason });
+        Some(error_line(
+            Some(id),
+            errors::UPSTREAM_UNREADABLE,
+            &format!("Blocked by vanguard: {message}"),
+            Some(data),
+        ))
     }
 
     pub(super) fn server_message(
@@ -102,62 +227,262 @@ impl Shared {
                 id,
                 is_error,
                 result,
+                error,
             } => {
-                let p = self
+                // Matched by value, as the SDKs do (`5.0` answers `5`); the
+                // agent's own spelling of the id is kept.
+                let entry = self
                     .pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
-                self.cfg.egress_in_flight.remove(&id.to_value());
-                let Some(p) = p else {
-                    tracing::debug!(
-                        id = id.as_json(),
-                        "response to an id the agent did not send through this session"
-                    );
-                    return Relay::Original;
+                    .remove_entry(&id);
+                let respelled = entry
+                    .as_ref()
+                    .is_some_and(|(ours, _)| ours.as_json() != id.as_json());
+                let Some((id, p)) = entry else {
+                    self.noise(&format!(
+                        "a reply to id {} that no request in flight has; not relayed",
+                        id.as_json()
+                    ));
+                    return Relay::Drop;
                 };
+                self.cfg.egress_in_flight.remove(&id.to_value());
                 if p.internal {
                     self.internal_listing(result.map(|r| r.get()), is_error);
                     out.replay = true;
                     return Relay::Drop;
                 }
-                if is_error {
-                    return Relay::Original;
-                }
-                let Some(result) = result else {
-                    return Relay::Original;
+                let relay = match (is_error, result) {
+                    (true, _) | (false, None) => {
+                        let what = format!("the server's error for {}", p.method);
+                        let part = Part {
+                            key: "error",
+                            what: &what,
+                        };
+                        let text = error.map(|e| e.get()).unwrap_or("null");
+                        self.inspect_payload(
+                            Some(&id),
+                            &p.method,
+                            p.tool.clone(),
+                            text,
+                            raw,
+                            &part,
+                            out,
+                            Some(&p),
+                        )
+                    }
+                    (false, Some(result)) => {
+                        if p.method == "tools/list"
+                            && self.cfg.semantic_policy.metadata
+                            && self.cfg.semantic.is_some()
+                        {
+                            out.tools_list = Some(id.clone());
+                        }
+                        let mut denied = false;
+                        if p.method == "tools/call" {
+                            let text = std::str::from_utf8(raw).unwrap_or("");
+                            if crate::inspect::denial::may_contain_denial(text) {
+                                denied = self.kernel_denial(&id, &p, text);
+                            }
+                        }
+                        self.inspect_result(&id, &p, result.get(), raw, denied, out)
+                    }
                 };
-                if p.method == "tools/list"
-                    && self.cfg.semantic_policy.metadata
-                    && self.cfg.semantic.is_some()
-                {
-                    out.tools_list = Some(id.clone());
+                match relay {
+                    // The agent gets its id back as it spelled it.
+                    Relay::Original if respelled => respell(raw, &id),
+                    relay => relay,
                 }
-                let mut denied = false;
-                if p.method == "tools/call" {
-                    let text = std::str::from_utf8(raw).unwrap_or("");
-                    if crate::inspect::denial::may_contain_denial(text) {
-                        denied = self.kernel_denial(&id, &p, text);
+            }
+            Message::Notification { method, params } => {
+                if method == "notifications/tools/list_changed" {
+                    // Re-inspect: calls wait for a fresh listing, which vanguard
+                    // asks for itself once the handshake is done.
+                    self.server
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .invalidate_listing();
+                    if self.agent_ready.load(std::sync::atomic::Ordering::Acquire) {
+                        out.to_server.extend(self.start_listing());
                     }
                 }
-                self.inspect_result(&id, &p, result.get(), raw, denied, out)
+                let Some(params) = params else {
+                    return Relay::Original;
+                };
+                let what = format!("the server's {method} notification");
+                let part = Part {
+                    key: "params",
+                    what: &what,
+                };
+                self.inspect_payload(None, &method, None, params.get(), raw, &part, out, None)
             }
-            Message::Notification { method, .. }
-                if method == "notifications/tools/list_changed" =>
-            {
-                // Re-inspect: calls wait for a fresh listing, which vanguard
-                // asks for itself once the handshake is done.
-                self.server
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .invalidate_listing();
-                if self.agent_ready.load(std::sync::atomic::Ordering::Acquire) {
-                    out.request = self.start_listing();
+            Message::Request { id, method, params } => {
+                // A server→client request (sampling, elicitation, roots,
+                // ping): what it asks the agent is checked like a result.
+                let Some(params) = params else {
+                    return Relay::Original;
+                };
+                let what = format!("the server's {method} request");
+                let part = Part {
+                    key: "params",
+                    what: &what,
+                };
+                match self.inspect_payload(
+                    Some(&id),
+                    &method,
+                    None,
+                    params.get(),
+                    raw,
+                    &part,
+                    out,
+                    None,
+                ) {
+                    Relay::Refuse(refusal) => {
+                        // Withheld from the agent: the server hears why.
+                        out.to_server.push(refusal);
+                        Relay::Drop
+                    }
+                    relay => relay,
                 }
-                Relay::Original
             }
-            _ => Relay::Original,
+            Message::Batch(_) => {
+                self.noise("a nested batch; not relayed");
+                Relay::Drop
+            }
         }
+    }
+
+    /// A payload of a server message other than a method's own result
+    /// (an error, a notification's or a request's params): secrets,
+    /// injection and escapes, then block, redact or relay.
+    #[allow(clippy::too_many_arguments)]
+    fn inspect_payload(
+        &self,
+        id: Option<&RequestId>,
+        method: &str,
+        tool: Option<String>,
+        text: &str,
+        raw: &[u8],
+        part: &Part<'_>,
+        out: &mut UpstreamOutput,
+        pending: Option<&Pending>,
+    ) -> Relay {
+        let started = Instant::now();
+        let value = match serde_json::from_str::<Value>(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let reason = format!("its {} could not be decoded ({e})", part.key);
+                return match (id, pending) {
+                    (Some(id), Some(p)) => match self.unreadable_reply(id, p, &reason) {
+                        Some(line) => Relay::Refuse(line),
+                        None => Relay::Original,
+                    },
+                    _ => {
+                        self.noise(&format!("{}: {reason}; not relayed", part.what));
+                        if self.cfg.mode == Mode::Shadow {
+                            Relay::Original
+                        } else {
+                            if let (Some(id), None) = (id, pending) {
+                                // A server request nobody will answer now.
+                                out.to_server.push(error_line(
+                                    Some(id),
+                                    errors::INVALID_PARAMS,
+                                    &format!("vanguard could not inspect this request: {reason}"),
+                                    None,
+                                ));
+                            }
+                            Relay::Drop
+                        }
+                    }
+                };
+            }
+        };
+        let outcome = self
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .on_payload(&value, &format!("/{}", part.key), part.what);
+        self.settle(id, method, tool, outcome, raw, part, started)
+    }
+
+    /// Records what the server-side checks found and applies it: relay,
+    /// redact (the part replaced) or block (an error for the id; a
+    /// notification is dropped).
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        id: Option<&RequestId>,
+        method: &str,
+        tool: Option<String>,
+        outcome: super::super::server_side::Outcome,
+        raw: &[u8],
+        part: &Part<'_>,
+        started: Instant,
+    ) -> Relay {
+        if outcome.findings.is_empty() && outcome.replace.is_none() && outcome.block.is_none() {
+            return Relay::Original;
+        }
+        let shadow = self.cfg.mode == Mode::Shadow;
+        let verdict = outcome.verdict(shadow);
+        let event_id = self.cfg.ids.next();
+        let mut d = Decision::new();
+        d.tool = tool.clone();
+        d.findings = outcome.findings;
+        d.finish();
+        let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
+        ev.event_id = event_id.clone();
+        ev.method = Some(method.to_string());
+        ev.request_id = id.map(RequestId::to_value);
+        ev.tool = tool.clone();
+        ev.verdict = verdict;
+        ev.layer = d.primary().map(|f| f.layer);
+        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
+        ev.latency_us = started.elapsed().as_micros() as u64;
+        ev.findings = d.findings.clone();
+        ev.detail = (part.key != "result").then(|| json!({ "part": part.key }));
+        self.cfg.audit.record(ev);
+        if verdict != Verdict::Allow {
+            tracing::warn!(method, tool = ?tool, verdict = verdict.as_str(), rules = ?d.rule_ids(), event_id, "{}", part.what);
+        }
+        if shadow {
+            return Relay::Original;
+        }
+        if let Some((message, rule)) = outcome.block {
+            let Some(id) = id else {
+                return Relay::Drop;
+            };
+            let data = json!({ "rule": rule, "layer": Layer::L1, "event_id": event_id, "rules": d.rule_ids() });
+            return Relay::Refuse(error_line(
+                Some(id),
+                errors::POLICY_BLOCKED,
+                &format!("Blocked by vanguard: {message}"),
+                Some(data),
+            ));
+        }
+        if let Some(new_part) = outcome.replace {
+            let Ok(mut whole) = serde_json::from_slice::<Value>(raw) else {
+                // Unreachable in practice (the part was decoded from it); never
+                // relay the unredacted original.
+                return match id {
+                    Some(id) => Relay::Refuse(error_line(
+                        Some(id),
+                        errors::UPSTREAM_UNREADABLE,
+                        "Blocked by vanguard: the server's message could not be rewritten",
+                        None,
+                    )),
+                    None => Relay::Drop,
+                };
+            };
+            if let Some(obj) = whole.as_object_mut() {
+                obj.insert(part.key.to_string(), new_part);
+                if let (Some(id), true) = (id, part.key != "params") {
+                    // A reply carries the id as the agent spelled it.
+                    obj.insert("id".into(), id.to_value());
+                }
+            }
+            return Relay::Replace(serde_json::to_vec(&whole).unwrap_or_default());
+        }
+        Relay::Original
     }
 
     /// Metadata and result inspection for a response to `p`.
@@ -170,27 +495,28 @@ impl Shared {
         denied: bool,
         out: &mut UpstreamOutput,
     ) -> Relay {
-        let kind = match p.method.as_str() {
-            "initialize"
-            | "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-            | "tools/call"
-            | "resources/read"
-            | "prompts/get" => p.method.as_str(),
-            _ => return Relay::Original,
-        };
         let started = Instant::now();
-        let Ok(value) = serde_json::from_str::<Value>(result) else {
-            return Relay::Original;
+        let value = match serde_json::from_str::<Value>(result) {
+            Ok(v) => v,
+            Err(e) => {
+                let reason = format!("its result could not be decoded ({e})");
+                return match self.unreadable_reply(id, p, &reason) {
+                    Some(line) => Relay::Refuse(line),
+                    None => Relay::Original,
+                };
+            }
         };
-        if kind == "tools/list" {
+        if p.method == "tools/list" {
             self.learn_tools(&value);
         }
+        let what = match p.method.as_str() {
+            "tools/call" => "the tool result".to_string(),
+            "resources/read" => "the resource contents".to_string(),
+            m => format!("the server's {m} answer"),
+        };
         let outcome = {
             let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
-            match kind {
+            match p.method.as_str() {
                 "initialize" => view.on_initialize(&value),
                 "tools/list" => view.on_tools_list(&value),
                 "prompts/list" => view.on_items_list(&value, "prompts", "prompt"),
@@ -198,54 +524,25 @@ impl Shared {
                 "resources/templates/list" => {
                     view.on_items_list(&value, "resourceTemplates", "resource_template")
                 }
-                _ => view.on_result(&value),
+                _ => view.on_payload(&value, "/result", &what),
             }
         };
-        if kind == "tools/call" || kind == "resources/read" {
+        if p.method == "tools/call" || p.method == "resources/read" {
             self.result_obs(id, p, &value, raw.len(), denied, &outcome.findings, out);
         }
-        if outcome.findings.is_empty() && outcome.replace.is_none() && outcome.block.is_none() {
-            return Relay::Original;
-        }
-        let shadow = self.cfg.mode == Mode::Shadow;
-        let verdict = outcome.verdict(shadow);
-        let event_id = self.cfg.ids.next();
-        let mut d = Decision::new();
-        d.tool = p.tool.clone();
-        d.findings = outcome.findings;
-        d.finish();
-        let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
-        ev.event_id = event_id.clone();
-        ev.method = Some(p.method.clone());
-        ev.request_id = Some(id.to_value());
-        ev.tool = p.tool.clone();
-        ev.verdict = verdict;
-        ev.layer = d.primary().map(|f| f.layer);
-        ev.rules = d.rule_ids().into_iter().map(String::from).collect();
-        ev.latency_us = started.elapsed().as_micros() as u64;
-        ev.findings = d.findings.clone();
-        self.cfg.audit.record(ev);
-        if verdict != Verdict::Allow {
-            tracing::warn!(method = p.method, tool = ?p.tool, verdict = verdict.as_str(), rules = ?d.rule_ids(), event_id, "server response");
-        }
-        if shadow {
-            return Relay::Original;
-        }
-        if let Some((message, rule)) = outcome.block {
-            let data = json!({ "rule": rule, "layer": Layer::L1, "event_id": event_id, "rules": d.rule_ids() });
-            return Relay::Replace(error_line(
-                Some(id),
-                errors::POLICY_BLOCKED,
-                &format!("Blocked by vanguard: {message}"),
-                Some(data),
-            ));
-        }
-        if let Some(new_result) = outcome.replace {
-            let mut whole: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-            whole["result"] = new_result;
-            return Relay::Replace(serde_json::to_vec(&whole).unwrap_or_default());
-        }
-        Relay::Original
+        let part = Part {
+            key: "result",
+            what: &what,
+        };
+        self.settle(
+            Some(id),
+            &p.method,
+            p.tool.clone(),
+            outcome,
+            raw,
+            &part,
+            started,
+        )
     }
 
     /// The answer to vanguard's own `tools/list`.
