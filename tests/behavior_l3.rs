@@ -618,3 +618,62 @@ fn an_egress_cut_on_one_gateway_reaches_the_other_through_redis() {
         "{shared}"
     );
 }
+
+/// The attack review's case: `.env` read through a shell pattern as a hex
+/// dump, and the hex written to another folder. balanced refuses the read
+/// (the pattern is `.env` to the shell); with the secret-file rules only
+/// logged, L3 still recognises the secret in the dump and the hex in the
+/// write, and the write never reaches the server.
+#[test]
+fn a_secret_read_as_a_hex_dump_through_a_pattern_and_written_elsewhere_is_stopped() {
+    let ws = Ws::new();
+    let token = "ghp_R8x2Lq9vT4mW7nB3kP6sD1fG5hJ0cZ2yXaQe";
+    std::fs::write(ws.root.join(".env"), format!("GITHUB_TOKEN={token}\n")).expect("write");
+    // The shell server runs what reaches it: a file that is not there was
+    // never asked for.
+    let server = python_fixture_cmd("shell_server.py", &[]);
+    let wsdir = ws.root.to_string_lossy().into_owned();
+    let start = |profile: &str| {
+        let mut g = Peer::gateway_in(
+            Some(&ws.root),
+            &server,
+            &["--workspace", wsdir.as_str(), "--profile", profile],
+        );
+        g.initialize("2025-06-18");
+        g
+    };
+
+    let mut g = start("balanced");
+    let resp = g.call_tool("run", json!({"command": "od -An -tx1 .e?v"}));
+    assert_eq!(block_rule(&resp), "FS-004", "{resp}");
+
+    let lenient = ws.profile(
+        "lenient.toml",
+        "extends = \"balanced\"\n[results]\nsecrets = \"warn\"\n\
+         [rule_actions]\n\"FS-004\" = \"log\"\n\"CMD-006\" = \"log\"\n",
+    );
+    let mut g = start(&lenient);
+    let read = g.call_tool("run", json!({"command": "od -An -tx1 .e?v"}));
+    let dump = text_of(&read);
+    let hex: String = dump.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    assert!(
+        hex.contains("6768705f"),
+        "the dump came back (this profile lets the read through): {read}"
+    );
+    std::fs::create_dir_all(ws.root.join("out")).expect("mkdir");
+    let id = g.send_request(
+        "tools/call",
+        json!({"name": "run", "arguments": {"command": format!("printf '%s' '{}' > out/x.hex", dump.trim())}}),
+    );
+    let resp = g.expect_response(&id);
+    assert_eq!(block_rule(&resp), "BEH-EXFIL", "{resp}");
+    barrier(&mut g);
+    assert!(!ws.root.join("out/x.hex").exists(), "the hex was written");
+    // Control: the same write of harmless hex goes through.
+    let ok = g.call_tool(
+        "run",
+        json!({"command": "printf '%s' '48 65 6c 6c 6f 2c 20 77 6f 72 6c 64' > out/y.hex"}),
+    );
+    assert!(ok.get("error").is_none(), "{ok}");
+    assert!(ws.root.join("out/y.hex").exists(), "the control write ran");
+}

@@ -1183,3 +1183,67 @@ fn peer_corpus_agreement() {
         "DISAGREE entries that now agree or no longer exist: {stale:?}"
     );
 }
+
+// ------------------------------------------------ files a command line names
+
+/// Filename patterns in a command are expanded against the filesystem like
+/// `sh` would and judged as the files they name; commands that change files
+/// in place (`chmod`, `chown`, `touch`, …) are writes wherever they point.
+#[test]
+fn shell_patterns_and_in_place_changes_meet_the_path_rules_and_zones() {
+    let fx = fixture();
+    std::fs::write(fx.ws.join(".env"), "API_TOKEN=x\n").expect("write");
+    std::fs::write(fx.ws.join("main.rs"), "fn main() {}\n").expect("write");
+    std::fs::create_dir_all(fx.ws.join("scripts")).expect("mkdir");
+    std::fs::write(fx.ws.join("scripts/run.sh"), "#!/bin/sh\n").expect("write");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("key.pem");
+    std::fs::write(&secret, "k").expect("write");
+    let run = |c: &str| {
+        fx.full.inspect_request(
+            "tools/call",
+            Some(&tool_call("run_command", json!({ "command": c }))),
+            None,
+        )
+    };
+    let blocked_by = |c: &str, rule: &str| {
+        let d = run(c);
+        assert!(
+            d.verdict == Verdict::Block && d.findings.iter().any(|f| f.rule == rule),
+            "{c}: want {rule}, got {}",
+            summary(&d)
+        );
+    };
+    // `.e?v` is `.env` to the shell: the secret-file rule sees it.
+    blocked_by("od -An -tx1 .e?v", "FS-004");
+    blocked_by("xxd .e[n]v | head", "FS-004");
+    // A pattern that reaches outside the zones is a read outside them.
+    let pat = format!("cat {}/k?y.*", secret.parent().unwrap_or(&fx.ws).display());
+    blocked_by(&pat, "ZONE-READ");
+    // In-place changes are writes: outside the write zones they are refused.
+    blocked_by(&format!("chmod 644 {}", secret.display()), "ZONE-WRITE");
+    blocked_by(
+        &format!("sudo -u root chown root:root {}", secret.display()),
+        "ZONE-WRITE",
+    );
+    blocked_by(
+        &format!("touch -d yesterday {}", secret.display()),
+        "ZONE-WRITE",
+    );
+    // Ordinary work inside the workspace is untouched.
+    for ok in [
+        "ls *.rs",
+        "chmod +x scripts/run.sh",
+        "chmod 755 scripts/*.sh",
+        "touch notes.txt",
+        "grep -rn 'fn .*main' .",
+        "find . -name '*.py'",
+    ] {
+        let d = run(ok);
+        assert_eq!(d.verdict, Verdict::Allow, "{ok}: {}", summary(&d));
+    }
+}

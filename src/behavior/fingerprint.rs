@@ -5,9 +5,9 @@
 //! characters between whitespace, quotes and `=:,;`) that is long and varied
 //! enough not to occur by chance: at least 8 characters with at least 5
 //! distinct ones. A call's argument strings are cut the same way, and also
-//! looked at once base64-decoded, so `echo $(base64 secret)` is caught.
+//! looked at once decoded (hex, percent, base32, base64), so
+//! `echo $(base64 secret)` or a hex dump of a secret is caught.
 
-use base64::Engine;
 use std::collections::HashSet;
 
 /// Fingerprints kept per taint (the rest of a big file is not needed to
@@ -104,34 +104,14 @@ pub fn of_text(text: &str, out: &mut HashSet<u64>, max: usize) {
 }
 
 /// Fingerprints of a call's argument strings: their lines and tokens, and
-/// those of base64-looking tokens decoded.
+/// those of what they decode to (hex dumps, percent-encoding, base32,
+/// base64; see [`super::decode`]), so `od -tx1 .env` written elsewhere is
+/// recognised.
 pub fn of_argument(text: &str, out: &mut Vec<u64>) {
     let mut set = HashSet::new();
     of_text(text, &mut set, 4096);
-    let word_sep = |c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '"' | '\'' | '`' | ',' | ';' | '(' | ')' | '<' | '>' | '[' | ']' | '{' | '}' | ':'
-            )
-    };
-    for tok in text.split(word_sep) {
-        let tok = tok.trim_end_matches('=');
-        if tok.len() < 12 {
-            continue;
-        }
-        let engines = [
-            &base64::engine::general_purpose::STANDARD_NO_PAD,
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ];
-        for e in engines {
-            if let Ok(bytes) = e.decode(tok) {
-                if let Ok(s) = std::str::from_utf8(&bytes) {
-                    of_text(s, &mut set, 4096);
-                }
-                break;
-            }
-        }
+    for view in super::decode::views(text) {
+        of_text(&view, &mut set, 8192);
     }
     out.extend(set);
 }
@@ -203,6 +183,7 @@ impl Fnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn a_secret_taints_its_value_and_line_not_its_key() {
@@ -243,6 +224,21 @@ mod tests {
         let mut call = Vec::new();
         of_argument(&format!("echo {enc} | base64 -d"), &mut call);
         assert!(call.iter().any(|h| taint.contains(h)), "base64-encoded");
+        let hex: String = "Zx9kq2Lm77\n"
+            .bytes()
+            .map(|b| format!(" {b:02x}"))
+            .collect();
+        let mut call = Vec::new();
+        of_argument(&hex, &mut call);
+        assert!(call.iter().any(|h| taint.contains(h)), "od -An -tx1");
+        let pct: String = "Zx9kq2Lm77".bytes().map(|b| format!("%{b:02x}")).collect();
+        let mut call = Vec::new();
+        of_argument(&format!("https://x.test/?d={pct}"), &mut call);
+        assert!(call.iter().any(|h| taint.contains(h)), "percent-encoded");
+        let mut call = Vec::new();
+        // base32 of the value alone
+        of_argument("LJ4DS23RGJGG2NZX", &mut call);
+        assert!(call.iter().any(|h| taint.contains(h)), "base32");
         let mut call = Vec::new();
         of_argument("fn main() { println!(\"hello\"); }", &mut call);
         assert!(!call.iter().any(|h| taint.contains(h)));

@@ -15,6 +15,7 @@
 //! defaults.
 
 pub mod capability;
+pub mod decode;
 pub mod fingerprint;
 pub mod redis;
 pub mod store;

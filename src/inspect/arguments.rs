@@ -311,8 +311,7 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     kind
 }
 
-/// Tokens of a command line that look like paths (for the path rules).
-pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
+fn command_words(cmd: &str) -> impl Iterator<Item = &str> {
     cmd.split(|c: char| {
         c.is_whitespace()
             || matches!(
@@ -320,11 +319,44 @@ pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
                 '\'' | '"' | ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '=' | ','
             )
     })
-    .filter(|t| {
-        !t.contains("://")
-            && (looks_like_path(t) || t.starts_with('~') || t.starts_with('.') || t.contains('/'))
+    .filter(|t| !t.is_empty())
+}
+
+/// Words of a command line with filename-pattern characters (`*`, `?`,
+/// `[`) that are not options or URLs: what `sh` would expand.
+pub fn glob_tokens(cmd: &str) -> impl Iterator<Item = &str> {
+    command_words(cmd).filter(|t| {
+        crate::glob::is_shell_pattern(t)
+            && !t.starts_with('-')
+            && !t.contains("://")
+            && t.len() <= MAX_PATH_LEN
     })
-    .take(64)
+}
+
+/// Words of a command's arguments that are neither options, modes
+/// (`644`, `u+x`), owners (`root:root`) nor paths by shape: bare file
+/// names (`chmod 600 notes.txt`).
+pub fn bare_words(args: &str) -> impl Iterator<Item = &str> {
+    command_words(args).filter(|t| {
+        !t.starts_with('-')
+            && !t.starts_with(['/', '~', '.'])
+            && !t.contains(['/', ':', '+', '='])
+            && !t.bytes().all(|b| b.is_ascii_digit())
+            && !matches!(*t, "a" | "u" | "g" | "o")
+    })
+}
+
+/// Tokens of a command line that look like paths (for the path rules).
+pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
+    command_words(cmd)
+        .filter(|t| {
+            !t.contains("://")
+                && (looks_like_path(t)
+                    || t.starts_with('~')
+                    || t.starts_with('.')
+                    || t.contains('/'))
+        })
+        .take(64)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod normalize;
 pub mod pinning;
 pub mod rules;
 pub mod secrets;
+pub mod shell;
 pub mod verdict;
 pub mod zones;
 
@@ -216,9 +217,10 @@ impl Inspector {
                     self.match_in(tool, Target::Path, tok, base, arg, d);
                 }
             }
+            self.inspect_command_files(tool, arg, s, base, d);
         }
         if kind.contains(Kind::PATH) {
-            self.inspect_path(tool, arg, &views, base, hints, d);
+            self.inspect_path(tool, arg, &views, base, hints, None, d);
         }
         if kind.contains(Kind::HOST) {
             let h = host_string(&normalize::canonical_host(s));
@@ -260,6 +262,7 @@ impl Inspector {
                         std::slice::from_ref(&std::borrow::Cow::Borrowed(file_url.as_str())),
                         base,
                         hints,
+                        None,
                         d,
                     );
                 }
@@ -275,6 +278,54 @@ impl Inspector {
         }
     }
 
+    /// The files a command line names beyond its literal words: filename
+    /// patterns expanded like `sh` would (judged by the path rules and the
+    /// read zones: `od -tx1 .e?v` reads `.env`), and the file arguments of
+    /// commands that change files in place (`chmod`, `chown`, `touch`, …:
+    /// judged by the write zones wherever they point).
+    fn inspect_command_files(
+        &self,
+        tool: &str,
+        arg: &StringArg<'_>,
+        cmd: &str,
+        base: &str,
+        d: &mut Decision,
+    ) {
+        let one = |p: &std::path::Path, access: Access, d: &mut Decision| {
+            let text = p.to_string_lossy();
+            let file_arg = StringArg {
+                value: &text,
+                ..arg.clone()
+            };
+            let view = [std::borrow::Cow::Borrowed(text.as_ref())];
+            self.inspect_path(tool, &file_arg, &view, base, None, Some(access), d);
+        };
+        for tok in arguments::glob_tokens(cmd).take(shell::MAX_PATTERNS) {
+            let Some(pattern) = normalize::lexical_path(tok, &self.cwd, &self.home) else {
+                continue;
+            };
+            for p in shell::expand(&pattern) {
+                one(&p, Access::Read, d);
+            }
+        }
+        for args in shell::modifying_args(cmd) {
+            for tok in arguments::path_tokens(args).chain(arguments::bare_words(args)) {
+                let Some(p) = normalize::lexical_path(tok, &self.cwd, &self.home) else {
+                    continue;
+                };
+                let targets = if crate::glob::is_shell_pattern(tok) {
+                    shell::expand(&p)
+                } else {
+                    vec![p]
+                };
+                for p in targets {
+                    one(&p, Access::Write, d);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn inspect_path(
         &self,
         tool: &str,
@@ -282,9 +333,10 @@ impl Inspector {
         views: &[std::borrow::Cow<'_, str>],
         base: &str,
         hints: Option<&ToolHints>,
+        access: Option<Access>,
         d: &mut Decision,
     ) {
-        let access = self.zones.access_for(tool, arg.key, hints);
+        let access = access.unwrap_or_else(|| self.zones.access_for(tool, arg.key, hints));
         let mut checked: Vec<PathBuf> = Vec::new();
         for v in views {
             let Some(lex) = normalize::lexical_path(v, &self.cwd, &self.home) else {

@@ -48,6 +48,31 @@ struct Part<'a> {
     what: &'a str,
 }
 
+/// Fingerprints of the secrets the detector finds in `text` (each secret
+/// and its line); the kind of the first, if any.
+fn secret_fingerprints(
+    text: &str,
+    set: &mut std::collections::HashSet<u64>,
+) -> Option<&'static str> {
+    let mut first = None;
+    for m in crate::inspect::secrets::scan_text(text) {
+        let Some(secret) = text.get(m.range.clone()) else {
+            continue;
+        };
+        let before = text.get(..m.range.start).unwrap_or_default();
+        let after = text.get(m.range.end..).unwrap_or_default();
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        let end = after.find('\n').map_or(text.len(), |i| m.range.end + i);
+        crate::behavior::fingerprint::of_secret(
+            secret,
+            text.get(start..end).unwrap_or(secret),
+            set,
+        );
+        first.get_or_insert(m.kind);
+    }
+    first
+}
+
 /// `raw` with its id replaced by `id`.
 fn respell(raw: &[u8], id: &RequestId) -> Relay {
     match serde_json::from_slice::<Value>(raw) {
@@ -648,40 +673,49 @@ impl Shared {
                     source: Some(path.clone()),
                 })
             }
-            (None, Some(f)) => {
+            (None, found) => {
+                // The secrets as the detector found them in the text, or in
+                // what the text decodes to (a hex dump of `.env`).
                 let mut set = std::collections::HashSet::new();
+                let mut decoded_kind: Option<&'static str> = None;
                 crate::inspect::arguments::walk(value, |a| {
-                    for m in crate::inspect::secrets::scan_text(a.value) {
-                        let Some(secret) = a.value.get(m.range.clone()) else {
-                            continue;
-                        };
-                        let start = a.value[..m.range.start].rfind('\n').map_or(0, |i| i + 1);
-                        let end = a.value[m.range.end..]
-                            .find('\n')
-                            .map_or(a.value.len(), |i| m.range.end + i);
-                        fingerprint::of_secret(secret, &a.value[start..end], &mut set);
+                    secret_fingerprints(a.value, &mut set);
+                    if found.is_none() {
+                        for view in crate::behavior::decode::views(a.value) {
+                            if let Some(kind) = secret_fingerprints(&view, &mut set) {
+                                decoded_kind.get_or_insert(kind);
+                            }
+                        }
                     }
                 });
-                let level = if f.rule.contains("PRIVATE-KEY") {
-                    Sensitivity::System
-                } else {
-                    Sensitivity::Project
+                let rule = match (found, decoded_kind) {
+                    (Some(f), _) => f.rule.clone(),
+                    (None, Some(kind)) => format!("SECRET ({kind}, encoded)"),
+                    (None, None) => String::new(),
                 };
-                let tool = p.tool.as_deref().unwrap_or(&p.method);
-                let from = p
-                    .paths
-                    .first()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                Some(TaintAdd {
-                    level,
-                    reason: format!("{} in a result of {tool}{from}", f.rule),
-                    fingerprints: set.into_iter().collect(),
-                    // Editing the file the secret came from is not a leak.
-                    source: p.paths.first().cloned(),
-                })
+                if rule.is_empty() || set.is_empty() {
+                    None
+                } else {
+                    let level = if rule.contains("PRIVATE-KEY") || rule.contains("private-key") {
+                        Sensitivity::System
+                    } else {
+                        Sensitivity::Project
+                    };
+                    let tool = p.tool.as_deref().unwrap_or(&p.method);
+                    let from = p
+                        .paths
+                        .first()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default();
+                    Some(TaintAdd {
+                        level,
+                        reason: format!("{rule} in a result of {tool}{from}"),
+                        fingerprints: set.into_iter().collect(),
+                        // Editing the file the secret came from is not a leak.
+                        source: p.paths.first().cloned(),
+                    })
+                }
             }
-            (None, None) => None,
         };
         out.l3 = Some((
             id.clone(),

@@ -1,0 +1,287 @@
+//! Encoded views of text, so tainted content is recognised however it was
+//! dressed: hex (plain, `\x41`, `0x41,0x42`, `od -An -tx1`, `xxd`,
+//! `xxd -p`, `hexdump -C`), percent-encoding, base32 and base64.
+//!
+//! Each view is the decoded text of one run; callers fingerprint it (a
+//! call's arguments) or scan it for secrets (a result). Work is bounded:
+//! at most [`MAX_VIEWS`] views and [`MAX_DECODED`] decoded bytes per text.
+
+use base64::Engine;
+
+/// Views returned for one text.
+pub const MAX_VIEWS: usize = 64;
+/// Decoded bytes returned for one text, in all.
+pub const MAX_DECODED: usize = 1 << 20;
+/// Shorter runs are not worth decoding (nothing secret fits in fewer bytes).
+const MIN_BYTES: usize = 8;
+
+/// The decoded views of `text` (not including `text` itself).
+pub fn views(text: &str) -> Vec<String> {
+    let mut out = Views::default();
+    hex_views(text, &mut out);
+    if crate::canon::percent::has_percent_escape(text.as_bytes()) {
+        let decoded = crate::canon::percent::percent_decode_once(text.as_bytes());
+        out.push(&decoded);
+    }
+    for tok in text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=')))
+    {
+        if out.full() {
+            break;
+        }
+        let tok = tok.trim_end_matches('=');
+        if tok.len() < 12 {
+            continue;
+        }
+        if let Some(b) = base32(tok) {
+            out.push(&b);
+            continue;
+        }
+        let engines = [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
+        for e in engines {
+            if let Ok(bytes) = e.decode(tok) {
+                out.push(&bytes);
+                break;
+            }
+        }
+    }
+    out.list
+}
+
+#[derive(Default)]
+struct Views {
+    list: Vec<String>,
+    bytes: usize,
+}
+
+impl Views {
+    fn full(&self) -> bool {
+        self.list.len() >= MAX_VIEWS || self.bytes >= MAX_DECODED
+    }
+    /// Keeps decoded bytes that read as text (secrets are text).
+    fn push(&mut self, bytes: &[u8]) {
+        if self.full() || bytes.len() < MIN_BYTES {
+            return;
+        }
+        let Ok(s) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        let printable = s
+            .chars()
+            .filter(|c| !c.is_control() || c.is_whitespace())
+            .count();
+        if printable * 10 < s.chars().count() * 9 {
+            return;
+        }
+        self.bytes += s.len();
+        self.list.push(s.to_string());
+    }
+}
+
+/// One token of a hex dump, as bytes: `41`, `4157`, `\x41\x57`, `0x41`.
+fn hex_token(tok: &str) -> Option<Vec<u8>> {
+    let tok = tok.trim_matches(|c| {
+        matches!(
+            c,
+            '\'' | '"' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
+        )
+    });
+    let digits: String = if tok.contains("\\x") {
+        tok.split("\\x").collect()
+    } else {
+        tok.strip_prefix("0x").unwrap_or(tok).to_string()
+    };
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    let b = digits.as_bytes();
+    let mut out = Vec::with_capacity(b.len() / 2);
+    for pair in b.chunks_exact(2) {
+        let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else {
+            return None;
+        };
+        let hi = crate::canon::percent::hex_value(hi)?;
+        let lo = crate::canon::percent::hex_value(lo)?;
+        out.push(hi << 4 | lo);
+    }
+    Some(out)
+}
+
+/// Runs of hex across lines. A line that starts with hex (after an
+/// optional offset, `0000010:` or `00000010` before two-digit groups) is
+/// part of a dump: its hex tokens up to the first other one (an `xxd` or
+/// `hexdump -C` text column) continue the run of the lines before. In any
+/// other line each run of hex tokens stands alone (`printf '\x41…'`).
+fn hex_views(text: &str, out: &mut Views) {
+    let mut run: Vec<u8> = Vec::new();
+    for line in text.lines() {
+        let mut toks = line
+            .split([' ', '\t', ','])
+            .filter(|t| !t.is_empty())
+            .peekable();
+        if let Some(first) = toks.peek() {
+            let offset = first.ends_with(':')
+                || (first.len() >= 6
+                    && first.len() <= 8
+                    && first.bytes().all(|b| b.is_ascii_hexdigit())
+                    && line.split_whitespace().nth(1).is_some_and(|t| t.len() == 2));
+            if offset {
+                toks.next();
+            }
+        }
+        let dump = toks.peek().is_some_and(|t| hex_token(t).is_some());
+        if !dump {
+            out.push(&std::mem::take(&mut run));
+        }
+        for tok in toks {
+            match hex_token(tok) {
+                Some(b) => run.extend(b),
+                None if dump => break,
+                None => out.push(&std::mem::take(&mut run)),
+            }
+        }
+        if !dump {
+            out.push(&std::mem::take(&mut run));
+        }
+        if out.full() {
+            return;
+        }
+    }
+    out.push(&run);
+}
+
+/// RFC 4648 base32 (upper case, padding optional); `None` if `tok` is not.
+fn base32(tok: &str) -> Option<Vec<u8>> {
+    let tok = tok.trim_end_matches('=');
+    if tok.len() < 16 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(tok.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u64, 0u32);
+    for c in tok.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5) | v as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "DB_PASSWORD=hunter2-Xy9";
+
+    fn hex(s: &str) -> String {
+        s.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn has(views: &[String], want: &str) -> bool {
+        views.iter().any(|v| v.contains(want))
+    }
+
+    #[test]
+    fn plain_and_escaped_hex() {
+        assert!(has(&views(&hex(SECRET)), SECRET));
+        let escaped: String = SECRET.bytes().map(|b| format!("\\x{b:02x}")).collect();
+        assert!(has(&views(&format!("printf '{escaped}'")), SECRET));
+        let c_array: Vec<String> = SECRET.bytes().map(|b| format!("0x{b:02X}")).collect();
+        assert!(has(&views(&c_array.join(", ")), SECRET));
+    }
+
+    #[test]
+    fn dump_formats() {
+        let bytes = format!("{SECRET}\nAPI_TOKEN=abcdef0123456789\n");
+        // od -An -tx1: 16 two-digit groups per line.
+        let od: Vec<String> = bytes
+            .as_bytes()
+            .chunks(16)
+            .map(|c| c.iter().map(|b| format!(" {b:02x}")).collect())
+            .collect();
+        assert!(has(&views(&od.join("\n")), SECRET), "od");
+        // xxd: offset, groups of four digits, the text column.
+        let xxd: Vec<String> = bytes
+            .as_bytes()
+            .chunks(16)
+            .enumerate()
+            .map(|(i, c)| {
+                let groups: Vec<String> = c
+                    .chunks(2)
+                    .map(|p| p.iter().map(|b| format!("{b:02x}")).collect())
+                    .collect();
+                let text: String = c
+                    .iter()
+                    .map(|b| {
+                        if b.is_ascii_graphic() {
+                            *b as char
+                        } else {
+                            '.'
+                        }
+                    })
+                    .collect();
+                format!("{:08x}: {}  {text}", i * 16, groups.join(" "))
+            })
+            .collect();
+        assert!(has(&views(&xxd.join("\n")), SECRET), "xxd");
+        // hexdump -C: offset, two halves, |text|.
+        let hd: Vec<String> = bytes
+            .as_bytes()
+            .chunks(16)
+            .enumerate()
+            .map(|(i, c)| {
+                let h: Vec<String> = c.iter().map(|b| format!("{b:02x}")).collect();
+                format!("{:08x}  {}  |{}|", i * 16, h.join(" "), "x".repeat(c.len()))
+            })
+            .collect();
+        assert!(has(&views(&hd.join("\n")), SECRET), "hexdump -C");
+        // xxd -p: 60 digits a line.
+        let p = hex(&bytes);
+        let lines: Vec<&str> = p
+            .as_bytes()
+            .chunks(60)
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
+        assert!(has(&views(&lines.join("\n")), SECRET), "xxd -p");
+    }
+
+    #[test]
+    fn percent_base32_base64() {
+        let pct: String = SECRET.bytes().map(|b| format!("%{b:02X}")).collect();
+        assert!(has(&views(&format!("https://x.test/?q={pct}")), SECRET));
+        // base32 of the secret (RFC 4648).
+        assert!(has(
+            &views("IRBF6UCBKNJVOT2SIQ6WQ5LOORSXEMRNLB4TS==="),
+            SECRET
+        ));
+        assert!(has(&views("REJfUEFTU1dPUkQ9aHVudGVyMi1YeTk="), SECRET));
+    }
+
+    #[test]
+    fn ordinary_text_has_no_views() {
+        assert!(views("cargo build --release && ls -la src/").is_empty());
+        assert!(views("the quick brown fox jumps over the lazy dog").is_empty());
+        assert!(views("").is_empty());
+        // Binary that decodes is not text: no view.
+        assert!(views("ffd8ffe000104a46494600010100000100010000").is_empty());
+    }
+
+    #[test]
+    fn bounded() {
+        let many = format!("{} ", hex(SECRET)).repeat(10_000);
+        let v = views(&many);
+        assert!(v.len() <= MAX_VIEWS);
+        assert!(v.iter().map(String::len).sum::<usize>() <= MAX_DECODED + 64 * 1024);
+    }
+}
