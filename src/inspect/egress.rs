@@ -59,6 +59,22 @@ impl UrlAllowList {
         (!allowed).then(|| format!("URL names {shown}, which is not on the network allow-list"))
     }
 
+    /// Whether the operator listed `url`'s destination with its port (the
+    /// scheme's default when it has none): what they listed must work, so
+    /// the address rules (`NET-002`: loopback, private) give way to it.
+    pub fn lists(&self, url: &UrlParts) -> bool {
+        let host = canonical_host(&url.host);
+        url.port
+            .or_else(|| default_port(&url.scheme))
+            .is_some_and(|port| self.list.permits(&host, port))
+    }
+
+    /// Whether `host:port` written as one word (`127.0.0.1:5432`) is listed.
+    pub fn lists_host_port(&self, text: &str) -> bool {
+        crate::canon::split_host_port(text)
+            .is_some_and(|(h, port)| self.list.permits(&canonical_host(h), port))
+    }
+
     /// Adds a `NET-ALLOWLIST` finding for `url` when it is refused.
     pub fn check(&self, url: &UrlParts, location: String, action: Action, d: &mut Decision) {
         let Some(message) = self.refusal(url) else {

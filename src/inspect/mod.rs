@@ -21,6 +21,7 @@ pub mod egress;
 pub mod metadata;
 pub mod normalize;
 pub mod pinning;
+pub mod resolve;
 pub mod rules;
 pub mod secrets;
 pub mod shell;
@@ -49,6 +50,8 @@ pub struct Inspector {
     rule_actions: BTreeMap<String, Action>,
     /// Network allow-list mode: URLs must name a listed destination.
     egress: Option<egress::UrlAllowList>,
+    /// Host network mode: names are resolved and judged by their addresses.
+    resolver: Option<resolve::Resolver>,
     cwd: PathBuf,
     home: PathBuf,
 }
@@ -64,6 +67,8 @@ impl Inspector {
             limits: normalize::Limits::default(),
             rule_actions: policy.rule_actions.clone(),
             egress: egress::UrlAllowList::for_policy(policy),
+            resolver: (policy.network.mode == crate::policy::NetMode::Host)
+                .then(resolve::Resolver::default),
             cwd: policy.server.cwd.clone(),
             home,
         })
@@ -223,8 +228,13 @@ impl Inspector {
             self.inspect_path(tool, arg, &views, base, hints, None, d);
         }
         if kind.contains(Kind::HOST) {
-            let h = host_string(&normalize::canonical_host(s));
-            self.match_in(tool, Target::Host, &h, base, arg, d);
+            let phase = d.findings.len();
+            let hv = normalize::canonical_host(s);
+            self.match_in(tool, Target::Host, &host_string(&hv), base, arg, d);
+            self.resolved_host(tool, &hv, base, arg, d);
+            if self.egress.as_ref().is_some_and(|e| e.lists_host_port(s)) {
+                listed(d, phase);
+            }
         }
         // URLs anywhere: the URL rules and the host rules on each URL's host.
         // A URL quoted in prose (a document being written, a message) is not
@@ -236,15 +246,18 @@ impl Inspector {
             if !v.contains("://") {
                 continue;
             }
+            let view_phase = d.findings.len();
             self.match_in(tool, Target::Url, v, base, arg, d);
-            for u in normalize::extract_urls(v) {
+            let urls = normalize::extract_urls(v);
+            for u in &urls {
                 let whole = format!("{}://{}{}", u.scheme, u.host, u.path_and_query);
                 self.match_in(tool, Target::Url, &whole, base, arg, d);
-                let h = host_string(&normalize::canonical_host(&u.host));
-                self.match_in(tool, Target::Host, &h, base, arg, d);
+                let hv = normalize::canonical_host(&u.host);
+                self.match_in(tool, Target::Host, &host_string(&hv), base, arg, d);
+                self.resolved_host(tool, &hv, base, arg, d);
                 if let Some(e) = &self.egress {
                     e.check(
-                        &u,
+                        u,
                         arg.pointer(base),
                         self.action_for(egress::RULE, Action::Block),
                         d,
@@ -266,6 +279,16 @@ impl Inspector {
                         d,
                     );
                 }
+            }
+            // What the operator listed must work: the address rules give way
+            // for exactly the listed host:port.
+            if !urls.is_empty()
+                && self
+                    .egress
+                    .as_ref()
+                    .is_some_and(|e| urls.iter().all(|u| e.lists(u)))
+            {
+                listed(d, view_phase);
             }
         }
         if prose {
@@ -378,6 +401,50 @@ impl Inspector {
         }
     }
 
+    /// In `--net host` mode, a host name meets the address rules with each
+    /// address it resolves to (`/etc/hosts` included).
+    fn resolved_host(
+        &self,
+        tool: &str,
+        host: &normalize::HostView,
+        base: &str,
+        arg: &StringArg<'_>,
+        d: &mut Decision,
+    ) {
+        let (Some(r), normalize::HostView::Name(name)) = (&self.resolver, host) else {
+            return;
+        };
+        if name.is_empty() || name.len() > 253 || !name.contains(|c: char| c.is_ascii_alphabetic()) {
+            return;
+        }
+        match r.lookup(name) {
+            resolve::Lookup::Addresses(ips) => {
+                for ip in ips.into_iter().take(8) {
+                    let before = d.findings.len();
+                    let shown = host_string(&normalize::HostView::Ip(ip));
+                    self.match_in(tool, Target::Host, &shown, base, arg, d);
+                    for f in d.findings.iter_mut().skip(before) {
+                        f.message = format!("{} ({name} resolves to {shown})", f.message);
+                    }
+                }
+            }
+            resolve::Lookup::Unknown => {}
+            resolve::Lookup::Unanswered => d.push(Finding {
+                rule: resolve::RULE.into(),
+                layer: Layer::L1,
+                severity: Severity::Low,
+                action: self.action_for(resolve::RULE, Action::Log),
+                message: format!(
+                    "host name {name} did not resolve within {} ms: judged as written",
+                    resolve::TIMEOUT.as_millis()
+                ),
+                location: arg.pointer(base),
+                evidence: truncate(name),
+                hint: None,
+            }),
+        }
+    }
+
     fn match_views(
         &self,
         tool: &str,
@@ -465,6 +532,17 @@ impl Inspector {
     }
 }
 
+/// Findings of the network rules since `phase` concern a destination the
+/// operator listed: recorded, not acted on.
+fn listed(d: &mut Decision, phase: usize) {
+    for f in d.findings.iter_mut().skip(phase) {
+        if f.rule.starts_with("NET-") && f.action > Action::Log {
+            f.action = Action::Log;
+            f.message = format!("{} (listed on the network allow-list)", f.message);
+        }
+    }
+}
+
 fn host_string(h: &normalize::HostView) -> String {
     match h {
         normalize::HostView::Ip(ip) => ip.to_string(),
@@ -473,3 +551,103 @@ fn host_string(h: &normalize::HostView) -> String {
 }
 
 pub(crate) use crate::verdict::truncate;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{NetMode, Overrides};
+    use serde_json::json;
+
+    fn inspector(net: NetMode, allow: &[&str]) -> (tempfile::TempDir, Inspector) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ov = Overrides {
+            workspace: Some(dir.path().to_path_buf()),
+            net: Some(net),
+            allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let policy = crate::policy::load("balanced", &ov).expect("policy");
+        let insp = Inspector::new(&policy).expect("inspector");
+        (dir, insp)
+    }
+
+    fn fetch(insp: &Inspector, url: &str) -> Decision {
+        insp.inspect_request(
+            "tools/call",
+            Some(&json!({"name": "fetch", "arguments": {"url": url}})),
+            None,
+        )
+    }
+
+    #[test]
+    fn in_host_mode_a_name_meets_the_address_rules_with_its_addresses() {
+        let (_d, mut insp) = inspector(NetMode::Host, &[]);
+        insp.resolver = Some(resolve::Resolver::with(&[
+            (
+                "internal-api.test",
+                resolve::Lookup::Addresses(vec!["127.0.0.1".parse().expect("ip")]),
+            ),
+            (
+                "docs.example",
+                resolve::Lookup::Addresses(vec!["93.184.215.14".parse().expect("ip")]),
+            ),
+            ("slow.example", resolve::Lookup::Unanswered),
+        ]));
+        let d = fetch(&insp, "http://internal-api.test:8080/admin");
+        assert_eq!(d.verdict, Verdict::Block);
+        let f = d
+            .findings
+            .iter()
+            .find(|f| f.rule == "NET-002")
+            .expect("NET-002");
+        assert!(
+            f.message.contains("internal-api.test resolves to 127.0.0.1"),
+            "{}",
+            f.message
+        );
+        assert_eq!(fetch(&insp, "https://docs.example/a").verdict, Verdict::Allow);
+        let slow = fetch(&insp, "https://slow.example/");
+        assert!(
+            slow.findings
+                .iter()
+                .any(|f| f.rule == resolve::RULE && f.action == Action::Log),
+            "an unanswered lookup is recorded: {:?}",
+            slow.findings
+        );
+        // The cache answered: no lookup for a name written as an address.
+        assert_eq!(fetch(&insp, "http://127.0.0.1/").verdict, Verdict::Block);
+    }
+
+    #[test]
+    fn outside_host_mode_names_are_not_resolved() {
+        let (_d, insp) = inspector(NetMode::None, &[]);
+        assert!(insp.resolver.is_none());
+        let (_d, insp) = inspector(NetMode::Allowlist, &["example.org:443"]);
+        assert!(insp.resolver.is_none());
+    }
+
+    #[test]
+    fn a_listed_loopback_destination_is_honoured_for_exactly_its_port() {
+        let (_d, insp) = inspector(NetMode::Allowlist, &["127.0.0.1:5432", "localhost:8080"]);
+        let ok = fetch(&insp, "http://127.0.0.1:5432/health");
+        assert_eq!(ok.verdict, Verdict::Allow, "{:?}", ok.findings);
+        assert!(
+            ok.findings.iter().any(|f| f.rule == "NET-002"
+                && f.action == Action::Log
+                && f.message.contains("listed")),
+            "recorded, not acted on: {:?}",
+            ok.findings
+        );
+        assert_eq!(fetch(&insp, "http://localhost:8080/").verdict, Verdict::Allow);
+        // Another port of the same address is not what was listed.
+        assert_eq!(fetch(&insp, "http://127.0.0.1:5433/").verdict, Verdict::Block);
+        assert_eq!(fetch(&insp, "http://localhost:9090/").verdict, Verdict::Block);
+        // A host:port argument.
+        let d = insp.inspect_request(
+            "tools/call",
+            Some(&json!({"name": "query", "arguments": {"host": "127.0.0.1:5432"}})),
+            None,
+        );
+        assert_eq!(d.verdict, Verdict::Allow, "{:?}", d.findings);
+    }
+}

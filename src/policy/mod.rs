@@ -184,6 +184,7 @@ pub const BUILTIN_RULE_IDS: &[&str] = &[
     "L0-INVISIBLE",
     "L0-MIXED-SCRIPT",
     "NET-ALLOWLIST",
+    "NET-RESOLVE",
     "BEH-REPEAT",
     "BEH-RATE-TOOL",
     "BEH-RATE-READ",
