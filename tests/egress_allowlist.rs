@@ -606,3 +606,107 @@ fn fetch_redirect_to_an_unlisted_origin_is_refused_by_the_proxy() {
     assert_eq!(ev["rules"], json!(["EGRESS-NOT-LISTED"]), "{ev}");
     assert_eq!(ev["detail"]["port"], other.addr.port(), "{ev}");
 }
+
+/// A service on the host's own loopback that the operator lists
+/// (`127.0.0.1:PORT`: a local database, an API) is reachable from inside
+/// the sandbox as listed — directly, as drivers that ignore proxies connect,
+/// and through curl with the proxy environment (NO_PROXY sends 127.0.0.1
+/// direct) — and every connection is audited. Another port of the same
+/// address is not, and its listener never hears of the attempt.
+#[test]
+fn run_a_listed_host_loopback_port_is_forwarded_into_the_namespace() {
+    // An echo service on the host's 127.0.0.1 (a stand-in for Postgres).
+    let listed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listed.local_addr().expect("addr").port();
+    let served = Arc::new(AtomicUsize::new(0));
+    let s = Arc::clone(&served);
+    std::thread::spawn(move || {
+        for stream in listed.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            s.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_ok() {
+                    if line.starts_with("GET ") {
+                        let _ = stream.write_all(&http_response("200 OK", "", b"from-the-host"));
+                    } else {
+                        let _ = stream.write_all(format!("echo {line}").as_bytes());
+                    }
+                }
+            });
+        }
+    });
+    let unlisted = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let other = unlisted.local_addr().expect("addr").port();
+    unlisted.set_nonblocking(true).expect("nonblocking");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prof = profile(dir.path(), &format!("allow = [\"127.0.0.1:{port}\"]"));
+    let python = require_env("VANGUARD_TEST_PYTHON");
+    let script = format!(
+        r#"
+import errno, socket
+def talk(port):
+    s = socket.socket()
+    s.settimeout(5)
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"ping\n")
+        return s.recv(100).decode().strip()
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+print("listed:", talk({port}))
+print("other:", talk({other}))
+"#
+    );
+    let out = run(&prof, &[], &[&python, "-c", &script]);
+    let text = stdout(&out);
+    assert!(text.contains("listed: echo ping"), "{text}");
+    assert!(text.contains("other: EACCES"), "{text}");
+    let url = format!("http://127.0.0.1:{port}/health");
+    let words = curl(&url);
+    let out = run(
+        &prof,
+        &[],
+        &words.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(
+        stdout(&out).contains("from-the-host"),
+        "curl through NO_PROXY"
+    );
+    settle();
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        2,
+        "the host service saw both"
+    );
+    assert!(
+        unlisted.accept().is_err(),
+        "the unlisted port's listener heard of the attempt"
+    );
+    let forwards: Vec<Value> = egress_events(dir.path())
+        .into_iter()
+        .filter(|e| e["detail"]["protocol"] == "forward")
+        .collect();
+    assert_eq!(forwards.len(), 2, "each forwarded connection is audited");
+    assert!(
+        forwards
+            .iter()
+            .all(|e| e["detail"]["port"] == port && e["verdict"] == "allow"),
+        "{forwards:?}"
+    );
+    // explain names the forward.
+    let out = Command::new(vanguard_bin())
+        .args(["policy", "explain", "--profile"])
+        .arg(&prof)
+        .output()
+        .expect("explain");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("loopback ports {port} are forwarded")),
+        "{text}"
+    );
+}

@@ -25,6 +25,7 @@ fn input(argv: &[&str]) -> PlanInput {
         strict_seccomp: false,
         limits: ResourceLimits::default(),
         grants: vec![],
+        forwards: vec![],
     }
 }
 

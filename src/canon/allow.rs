@@ -98,8 +98,31 @@ impl AllowList {
 
     /// Whether the list names this exact address and port, which is what it
     /// takes to reach an internal address (the DNS-rebinding defence).
+    /// `localhost:PORT` names the loopback addresses on that port.
     pub fn names_address(&self, ip: IpAddr, port: u16) -> bool {
         self.permits(&HostView::Ip(ip), port)
+            || (ip.is_loopback() && self.permits(&HostView::Name("localhost".into()), port))
+    }
+
+    /// The host's loopback destinations on the list as clients spell them
+    /// (`127.0.0.1:5432`, `localhost:8080`, `[::1]:6379`): the address to
+    /// connect to on the host and the port, one per port, in order. Other
+    /// loopback addresses (`127.0.0.2`) are reached through the proxy only.
+    pub fn loopback_destinations(&self) -> Vec<(IpAddr, u16)> {
+        let mut out: Vec<(IpAddr, u16)> = Vec::new();
+        let v4 = IpAddr::from([127, 0, 0, 1]);
+        let v6 = IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+        for e in &self.entries {
+            let ip = match &e.host {
+                HostPattern::Address(ip) if *ip == v4 || *ip == v6 => *ip,
+                HostPattern::Name(n) if n == "localhost" => IpAddr::from([127, 0, 0, 1]),
+                _ => continue,
+            };
+            if !out.iter().any(|(_, p)| *p == e.port) {
+                out.push((ip, e.port));
+            }
+        }
+        out
     }
 
     /// The entries as written back (`*.example.org:443`, `[::1]:80`).
@@ -179,6 +202,28 @@ mod tests {
         let l = list(&["localhost:80", "10.0.0.1:80"]);
         assert!(!l.permits(&name("127.0.0.1"), 80));
         assert!(!l.permits(&name("10.0.0.1.nip.io"), 80));
+    }
+
+    #[test]
+    fn localhost_names_the_loopback_addresses_on_its_port() {
+        let l = list(&[
+            "localhost:8080",
+            "127.0.0.1:5432",
+            "[::1]:5432",
+            "10.0.0.1:80",
+            "127.0.0.2:81",
+        ]);
+        assert!(l.names_address("127.0.0.1".parse().expect("ip"), 8080));
+        assert!(l.names_address("::1".parse().expect("ip"), 8080));
+        assert!(!l.names_address("127.0.0.1".parse().expect("ip"), 8081));
+        assert_eq!(
+            l.loopback_destinations(),
+            vec![
+                ("127.0.0.1".parse().expect("ip"), 8080),
+                ("127.0.0.1".parse().expect("ip"), 5432)
+            ],
+            "one per port, private addresses are not the host's loopback"
+        );
     }
 
     #[test]

@@ -430,7 +430,7 @@ pub(crate) fn start_control() -> Option<gateway::control::ControlSocket> {
 /// Serves the egress proxy on the listener the sandbox handed back (network
 /// allow-list mode). No listener means no proxy: the server has no way out.
 pub(crate) fn start_egress(
-    listener: Option<std::net::TcpListener>,
+    listener: Option<crate::sandbox::egress::Listeners>,
     config: Option<crate::sandbox::egress::EgressConfig>,
     audit: crate::sandbox::egress::EgressAudit,
 ) -> Result<Option<crate::sandbox::egress::EgressProxy>, String> {

@@ -414,7 +414,8 @@ impl Inspector {
         let (Some(r), normalize::HostView::Name(name)) = (&self.resolver, host) else {
             return;
         };
-        if name.is_empty() || name.len() > 253 || !name.contains(|c: char| c.is_ascii_alphabetic()) {
+        if name.is_empty() || name.len() > 253 || !name.contains(|c: char| c.is_ascii_alphabetic())
+        {
             return;
         }
         match r.lookup(name) {
@@ -601,11 +602,15 @@ mod tests {
             .find(|f| f.rule == "NET-002")
             .expect("NET-002");
         assert!(
-            f.message.contains("internal-api.test resolves to 127.0.0.1"),
+            f.message
+                .contains("internal-api.test resolves to 127.0.0.1"),
             "{}",
             f.message
         );
-        assert_eq!(fetch(&insp, "https://docs.example/a").verdict, Verdict::Allow);
+        assert_eq!(
+            fetch(&insp, "https://docs.example/a").verdict,
+            Verdict::Allow
+        );
         let slow = fetch(&insp, "https://slow.example/");
         assert!(
             slow.findings
@@ -638,10 +643,19 @@ mod tests {
             "recorded, not acted on: {:?}",
             ok.findings
         );
-        assert_eq!(fetch(&insp, "http://localhost:8080/").verdict, Verdict::Allow);
+        assert_eq!(
+            fetch(&insp, "http://localhost:8080/").verdict,
+            Verdict::Allow
+        );
         // Another port of the same address is not what was listed.
-        assert_eq!(fetch(&insp, "http://127.0.0.1:5433/").verdict, Verdict::Block);
-        assert_eq!(fetch(&insp, "http://localhost:9090/").verdict, Verdict::Block);
+        assert_eq!(
+            fetch(&insp, "http://127.0.0.1:5433/").verdict,
+            Verdict::Block
+        );
+        assert_eq!(
+            fetch(&insp, "http://localhost:9090/").verdict,
+            Verdict::Block
+        );
         // A host:port argument.
         let d = insp.inspect_request(
             "tools/call",

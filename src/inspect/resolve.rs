@@ -44,7 +44,12 @@ pub struct Resolver {
 impl Resolver {
     pub fn lookup(&self, name: &str) -> Lookup {
         let now = Instant::now();
-        if let Some((at, l)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some((at, l)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             if now.duration_since(*at) < TTL {
                 return l.clone();
             }

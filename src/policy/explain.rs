@@ -40,6 +40,27 @@ pub fn explain(p: &Policy) -> String {
         p.network.mode,
         p.network.allow.join(", ")
     );
+    if p.network.mode == crate::policy::NetMode::Allowlist {
+        let ports: Vec<String> = p
+            .network
+            .allow_list
+            .loopback_destinations()
+            .iter()
+            .map(|(_, port)| port.to_string())
+            .collect();
+        if !ports.is_empty() {
+            let _ = writeln!(
+                s,
+                "  the host's loopback ports {} are forwarded into the sandbox: 127.0.0.1:PORT there reaches the host's (audited)",
+                ports.join(", ")
+            );
+        }
+    } else if p.network.mode == crate::policy::NetMode::Host {
+        let _ = writeln!(
+            s,
+            "  host names in tool calls are resolved and judged by their addresses (NET-001, NET-002)"
+        );
+    }
     let _ = writeln!(
         s,
         "sandbox: {:?}{}",

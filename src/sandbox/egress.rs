@@ -37,7 +37,8 @@ mod splice;
 pub use crate::canon::{split_host_port, AllowList};
 pub use address::internal_kind;
 pub use listener::{
-    handoff, HandoffError, HandoffReceiver, ListenerHandoff, PROXY_ADDR, PROXY_PORT,
+    handoff, HandoffError, HandoffReceiver, ListenerHandoff, Listeners, MAX_FORWARDS, PROXY_ADDR,
+    PROXY_PORT,
 };
 pub use proxy::EgressProxy;
 
@@ -52,7 +53,9 @@ pub const PROXY_URL: &str = "http://127.0.0.1:3128";
 
 /// The environment that points HTTP clients at the proxy. Both spellings:
 /// curl reads only lowercase `http_proxy`, Go and Python read both.
-/// `NO_PROXY` keeps the server's own loopback (inside its namespace) direct.
+/// `NO_PROXY` keeps the server's own loopback (inside its namespace) direct;
+/// the host loopback ports the list names are forwarded into the namespace,
+/// so a direct connection to them reaches the host's (and is audited).
 pub fn proxy_env() -> Vec<(&'static str, &'static str)> {
     let mut env = Vec::new();
     for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {

@@ -36,6 +36,23 @@ pub fn sandbox_plan(
         NetMode::Allowlist if level == SandboxLevel::Off => sandbox::NetMode::Host,
         NetMode::Allowlist => sandbox::NetMode::Allowlist,
     };
+    let forwards: Vec<u16> = match net {
+        sandbox::NetMode::Allowlist => p
+            .network
+            .allow_list
+            .loopback_destinations()
+            .into_iter()
+            .map(|(_, port)| port)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if forwards.len() > crate::sandbox::egress::MAX_FORWARDS {
+        return Err(format!(
+            "the network allow-list names {} ports of the host's loopback; at most {} can be forwarded into the sandbox",
+            forwards.len(),
+            crate::sandbox::egress::MAX_FORWARDS
+        ));
+    }
     let level = match level {
         SandboxLevel::Enforce => sandbox::Level::Enforce,
         SandboxLevel::BestEffort => sandbox::Level::BestEffort,
@@ -76,6 +93,7 @@ pub fn sandbox_plan(
         strict_seccomp: p.sandbox.strict_seccomp,
         limits,
         grants: grants.to_vec(),
+        forwards,
     };
     Plan::build(input).map_err(|e| e.to_string())
 }

@@ -76,14 +76,15 @@ fn rights_for(path: &Path, access: Access) -> BitFlags<AccessFs> {
 }
 
 /// What TCP the server may do (Landlock ABI 4; older kernels ignore it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpRule {
     /// TCP not handled: the host network.
     Unrestricted,
     /// No bind, no connect.
     DenyAll,
-    /// No bind; connect only to this port (the egress proxy's).
-    ConnectOnly(u16),
+    /// No bind; connect only to these ports (the egress proxy's and the
+    /// forwarded ones).
+    ConnectOnly(Vec<u16>),
 }
 
 /// Builds the ruleset in the parent and returns its fd, or `None` when the
@@ -97,8 +98,10 @@ pub fn prepare(rules: &[PathRule], tcp: TcpRule) -> Result<Option<OwnedFd>, Land
         ruleset = ruleset.handle_access(AccessNet::from_all(ABI::V4))?;
     }
     let mut created = ruleset.create()?;
-    if let TcpRule::ConnectOnly(port) = tcp {
-        created = created.add_rule(NetPort::new(port, AccessNet::ConnectTcp))?;
+    if let TcpRule::ConnectOnly(ports) = &tcp {
+        for port in ports {
+            created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp))?;
+        }
     }
     for rule in rules {
         let fd = match PathFd::new(&rule.path) {

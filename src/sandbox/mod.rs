@@ -88,6 +88,10 @@ pub struct PlanInput {
     /// Read grants a launcher resolved outside the sandbox (the installed
     /// package tree), added to the runtime baseline with their reasons.
     pub grants: Vec<BaselineEntry>,
+    /// Network allow-list mode: ports of the host's loopback the list names,
+    /// forwarded into the namespace (`127.0.0.1:PORT` there reaches the
+    /// host's) for clients that ignore proxies (database drivers).
+    pub forwards: Vec<u16>,
 }
 
 /// Errors from building a plan or spawning under it.
@@ -266,6 +270,7 @@ pub struct Plan {
     read: Vec<PathBuf>,
     write: Vec<PathBuf>,
     net: NetMode,
+    forwards: Vec<u16>,
     baseline: Vec<BaselineEntry>,
     rules: Vec<landlock::PathRule>,
     env: Vec<(OsString, OsString)>,
@@ -453,6 +458,11 @@ impl Plan {
             read: input.read,
             write: input.write,
             net: input.net,
+            forwards: if input.net == NetMode::Allowlist {
+                input.forwards
+            } else {
+                Vec::new()
+            },
             baseline,
             rules,
             env,
@@ -550,12 +560,24 @@ impl Plan {
         );
         let net = match self.net {
             NetMode::None => "none (private network namespace with loopback; TCP bind/connect denied by Landlock)".to_string(),
-            NetMode::Allowlist => format!(
+            NetMode::Allowlist if self.forwards.is_empty() => format!(
                 "allowlist (private network namespace with loopback; the only way out is vanguard's egress proxy at {}, \
                  which connects to allow-listed destinations only; Landlock allows TCP connect to port {} only, no bind)",
                 egress::PROXY_URL,
                 egress::PROXY_PORT
             ),
+            NetMode::Allowlist => {
+                let ports: Vec<String> = self.forwards.iter().map(u16::to_string).collect();
+                format!(
+                    "allowlist (private network namespace with loopback; the only way out is vanguard's egress proxy at {}, \
+                     which connects to allow-listed destinations only; the listed host loopback ports {} are forwarded: \
+                     127.0.0.1:PORT inside reaches the host's; Landlock allows TCP connect to ports {} and {} only, no bind)",
+                    egress::PROXY_URL,
+                    ports.join(", "),
+                    egress::PROXY_PORT,
+                    ports.join(", ")
+                )
+            }
             NetMode::Host => "host".to_string(),
         };
         let _ = writeln!(s, "network: {net}");
@@ -624,7 +646,7 @@ impl Plan {
         }
         let mut receiver = None;
         if self.has_egress() {
-            let (rx, tx) = egress::handoff().map_err(|e| SandboxError::Setup {
+            let (rx, tx) = egress::handoff(&self.forwards).map_err(|e| SandboxError::Setup {
                 step: "egress listener",
                 source: std::io::Error::other(e),
             })?;
@@ -638,7 +660,11 @@ impl Plan {
         if self.support.landlock_abi > 0 {
             let tcp = match self.net {
                 NetMode::None => landlock::TcpRule::DenyAll,
-                NetMode::Allowlist => landlock::TcpRule::ConnectOnly(egress::PROXY_PORT),
+                NetMode::Allowlist => landlock::TcpRule::ConnectOnly(
+                    std::iter::once(egress::PROXY_PORT)
+                        .chain(self.forwards.iter().copied())
+                        .collect(),
+                ),
                 NetMode::Host => landlock::TcpRule::Unrestricted,
             };
             setup.landlock = landlock::prepare(&self.rules, tcp)?;
@@ -818,11 +844,11 @@ pub fn spawn(
 pub struct Spawned {
     pub child: std::process::Child,
     pub enforcement: Enforcement,
-    /// Network allow-list mode: the listener inside the server's network
-    /// namespace (`127.0.0.1:3128` there). Serve it with
-    /// [`egress::EgressProxy`]; until then connections queue, and dropping
-    /// it leaves the server without network.
-    pub egress_listener: Option<std::net::TcpListener>,
+    /// Network allow-list mode: the listeners inside the server's network
+    /// namespace (the proxy's `127.0.0.1:3128` there, and one per forwarded
+    /// port). Serve them with [`egress::EgressProxy`]; until then
+    /// connections queue, and dropping them leaves the server without network.
+    pub egress_listener: Option<egress::Listeners>,
 }
 
 /// Like [`spawn`], and also returns the egress proxy's listener when the
@@ -998,9 +1024,15 @@ mod tests {
             strict_seccomp: false,
             limits: ResourceLimits::default(),
             grants: Vec::new(),
+            forwards: vec![5432],
         };
         let plan = Plan::build_with(input, support()).expect("plan");
         assert!(plan.has_egress());
+        assert!(
+            plan.explain().contains("loopback ports 5432 are forwarded"),
+            "{}",
+            plan.explain()
+        );
         assert!(plan.namespaces.net, "allow-list mode needs its own netns");
         let get = |k: &str| {
             plan.env

@@ -18,7 +18,7 @@ pub struct ServerProcess {
     pub enforcement: Option<crate::sandbox::Enforcement>,
     /// Network allow-list mode: the egress proxy's listener inside the
     /// server's network namespace, to be served by the caller.
-    pub egress_listener: Option<std::net::TcpListener>,
+    pub egress_listener: Option<crate::sandbox::egress::Listeners>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -37,14 +37,24 @@ struct Shared {
 }
 
 impl EgressProxy {
-    /// Serves `listener` on a thread of its own (one current-thread runtime),
-    /// independent of the caller's runtime, if any.
+    /// Serves the listeners on a thread of its own (one current-thread
+    /// runtime), independent of the caller's runtime, if any: the proxy's,
+    /// and each forwarded port's (relayed to the host's loopback address the
+    /// allow-list names for that port).
     pub fn start(
-        listener: std::net::TcpListener,
+        listeners: super::Listeners,
         config: EgressConfig,
         audit: EgressAudit,
     ) -> std::io::Result<EgressProxy> {
+        let super::Listeners {
+            proxy: listener,
+            forwards,
+        } = listeners;
         listener.set_nonblocking(true)?;
+        for (_, l) in &forwards {
+            l.set_nonblocking(true)?;
+        }
+        let destinations = config.allow.loopback_destinations();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -65,7 +75,30 @@ impl EgressProxy {
                             return;
                         }
                     };
+                    let (stop_forwards, _) = tokio::sync::broadcast::channel::<()>(1);
+                    for (port, l) in forwards {
+                        let Some((ip, _)) = destinations.iter().find(|(_, p)| *p == port) else {
+                            continue;
+                        };
+                        let dest = SocketAddr::new(*ip, port);
+                        match tokio::net::TcpListener::from_std(l) {
+                            Ok(l) => {
+                                let mut stop = stop_forwards.subscribe();
+                                let shared = Arc::clone(&shared);
+                                tokio::spawn(async move {
+                                    tokio::select! {
+                                        _ = stop.recv() => {}
+                                        _ = forward_loop(l, dest, shared) => {}
+                                    }
+                                });
+                            }
+                            Err(e) => tracing::error!(
+                                "egress: cannot serve the forward of port {port}: {e}"
+                            ),
+                        }
+                    }
                     accept_loop(listener, shared, stopped).await;
+                    let _ = stop_forwards.send(());
                 });
                 // Dropping the runtime cancels the relays; their records are written on drop.
                 drop(rt);
@@ -106,6 +139,71 @@ async fn accept_loop(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+        }
+    }
+}
+
+/// Accepts on a forwarded port's listener (`127.0.0.1:PORT` in the
+/// server's namespace) and relays each connection to `dest` on the host.
+async fn forward_loop(listener: tokio::net::TcpListener, dest: SocketAddr, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(forward(stream, dest, Arc::clone(&shared)));
+            }
+            Err(e) => {
+                tracing::warn!("egress forward {dest}: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// One forwarded connection: the same cut switch, budgets and audit record
+/// as a proxied one (`protocol` `forward`).
+async fn forward(client: TcpStream, dest: SocketAddr, shared: Arc<Shared>) {
+    let _ = client.set_nodelay(true);
+    let mut attempt = Attempt::begin(&shared);
+    attempt.protocol = "forward";
+    attempt.target = Some(Target {
+        host: dest.ip().to_string(),
+        view: HostView::Ip(dest.ip()),
+        port: dest.port(),
+    });
+    attempt.address = Some(dest);
+    if let Some(why) = shared.audit.in_flight.cut_reason() {
+        attempt.deny("EGRESS-CUT", format!("the session's egress was cut: {why}"));
+        return;
+    }
+    attempt.allowed = true;
+    let upstream = match connect(&[dest], shared.config.connect_timeout).await {
+        Ok((s, _)) => s,
+        Err(e) => {
+            attempt.reason = format!("allowed (listed loopback port); connect failed: {e}");
+            return;
+        }
+    };
+    attempt.reason = "allowed (listed loopback port, forwarded)".into();
+    let budgets = shared.config.budgets;
+    let usage = Arc::new(Usage::new(
+        budgets.max_bytes_per_connection,
+        Arc::clone(&shared.session_bytes),
+        budgets.max_bytes_per_session,
+    ));
+    attempt.usage = Some(Arc::clone(&usage));
+    let relay = super::splice::relay(&client, &upstream, &usage);
+    match tokio::time::timeout(budgets.max_connection_time, relay).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if usage.exceeded.get().is_some() => {
+            tracing::debug!("egress forward stopped: {e}");
+        }
+        Ok(Err(e)) => attempt.reason = format!("allowed; relay ended: {e}"),
+        Err(_) => {
+            attempt.reason = format!(
+                "closed: max_connection_secs ({} s) exceeded",
+                budgets.max_connection_time.as_secs()
+            );
+            attempt.rule = Some("EGRESS-BUDGET:max_connection_secs");
         }
     }
 }
@@ -662,7 +760,11 @@ mod tests {
         ));
         let in_flight = audit.in_flight.clone();
         let entry = format!("127.0.0.1:{oport}");
-        let proxy = EgressProxy::start(listener, config(&[entry.as_str()]), audit).expect("start");
+        let listeners = super::super::Listeners {
+            proxy: listener,
+            forwards: Vec::new(),
+        };
+        let proxy = EgressProxy::start(listeners, config(&[entry.as_str()]), audit).expect("start");
         let connect = || {
             let mut c = std::net::TcpStream::connect(("127.0.0.1", pport)).expect("proxy");
             c.set_read_timeout(Some(Duration::from_secs(10)))
