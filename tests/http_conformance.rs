@@ -1,21 +1,24 @@
-//! The official MCP conformance suite (server mode) against server-everything
-//! directly and through `vanguard sse`, in one run.
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`
+//! 0.1.16, server mode) against the project's fixture server
+//! (`tests/fixtures/conformance/server.mjs`, built for every server scenario
+//! of the suite) directly over HTTP and through `vanguard sse` in front of
+//! the same fixture over stdio, in one run. Every active scenario must pass
+//! both ways: no baseline of expected failures.
 
 mod common;
 #[path = "fixtures/http/support.rs"]
 mod support;
 
-use common::{everything_cmd, require_env};
+use common::{fixture, require_env, sh_join};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::*;
 
-/// Scenarios that pass against the direct server but fail through vanguard
-/// on purpose (see scripts/test-env/conformance-baseline.yml).
-const DIFFERENT_BY_DESIGN: &[&str] = &["tools-call-simple-text", "tools-call-error"];
+/// Active scenarios of suite 0.1.16 (two more are pending upstream).
+const ACTIVE_SCENARIOS: usize = 30;
 
-fn run_suite(url: &str, baseline: Option<&str>) -> (BTreeMap<String, bool>, bool, String) {
+fn run_suite(url: &str) -> (BTreeMap<String, bool>, bool, String) {
     let node22 = require_env("VANGUARD_TEST_NODE22");
     let suite = require_env("VANGUARD_TEST_CONFORMANCE");
     let out_dir = tempfile::tempdir().expect("tempdir");
@@ -23,9 +26,6 @@ fn run_suite(url: &str, baseline: Option<&str>) -> (BTreeMap<String, bool>, bool
     cmd.arg(suite)
         .args(["server", "--url", url, "-o"])
         .arg(out_dir.path());
-    if let Some(b) = baseline {
-        cmd.args(["--expected-failures", b]);
-    }
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -56,18 +56,18 @@ fn free_port() -> u16 {
 }
 
 #[test]
-fn gateway_passes_what_the_direct_server_passes_and_dns_rebinding() {
+fn every_scenario_passes_directly_and_through_vanguard() {
     let node = require_env("VANGUARD_TEST_NODE");
-    let everything = require_env("VANGUARD_TEST_SERVER_EVERYTHING");
+    let server = fixture("conformance/server.mjs");
+    let npm = format!("{}/.test-env/npm/node_modules", env!("CARGO_MANIFEST_DIR"));
     let port = free_port();
-    let mut direct = Command::new(node)
-        .arg(&everything)
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
+    let mut direct = Command::new(&node)
+        .arg(&server)
+        .args(["--http", &port.to_string(), "--npm-root", &npm])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start server-everything over HTTP");
+        .expect("start the fixture over HTTP");
     let direct_url = format!("http://127.0.0.1:{port}/mcp");
     assert!(
         wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
@@ -75,52 +75,51 @@ fn gateway_passes_what_the_direct_server_passes_and_dns_rebinding() {
             port
         ))
         .is_ok()),
-        "server-everything did not listen on {port}"
+        "the fixture did not listen on {port}"
     );
-    let gw = Gateway::start(&everything_cmd(), &[], &[]);
-    let (direct_results, _, direct_text) = run_suite(&direct_url, None);
-    let baseline = format!(
-        "{}/scripts/test-env/conformance-baseline.yml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let (gw_results, gw_ok, gw_text) = run_suite(&gw.url("/mcp"), Some(&baseline));
+    let stdio_cmd = sh_join(&[
+        node.as_str(),
+        &server.to_string_lossy(),
+        "--stdio",
+        "--npm-root",
+        &npm,
+    ]);
+    // The sandbox lets the fixture read its SDK (outside the scratch workspace).
+    let gw = Gateway::start(&stdio_cmd, &["--read", &npm], &[]);
+    let (direct_results, direct_ok, direct_text) = run_suite(&direct_url);
+    let (gw_results, gw_ok, gw_text) = run_suite(&gw.url("/mcp"));
     let _ = direct.kill();
     let _ = direct.wait();
 
+    assert_eq!(
+        direct_results.len(),
+        ACTIVE_SCENARIOS,
+        "direct run: {direct_text}"
+    );
+    let failing = |r: &BTreeMap<String, bool>| -> Vec<String> {
+        r.iter()
+            .filter(|(_, ok)| !**ok)
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
     assert!(
-        direct_results.len() >= 25,
-        "direct run parsed too few scenarios:\n{direct_text}"
+        failing(&direct_results).is_empty() && direct_ok,
+        "the fixture itself fails: {:?}\n{direct_text}",
+        failing(&direct_results)
     );
     assert_eq!(
         direct_results.keys().collect::<Vec<_>>(),
         gw_results.keys().collect::<Vec<_>>(),
         "the two runs covered different scenarios"
     );
-    let regressions: Vec<&String> = direct_results
-        .iter()
-        .filter(|(name, ok)| {
-            **ok && !gw_results[*name] && !DIFFERENT_BY_DESIGN.contains(&name.as_str())
-        })
-        .map(|(n, _)| n)
-        .collect();
     assert!(
-        regressions.is_empty(),
-        "pass direct, fail through vanguard: {regressions:?}\n{gw_text}"
-    );
-    assert_eq!(
-        direct_results.get("dns-rebinding-protection"),
-        Some(&false),
-        "the direct server was expected to fail dns-rebinding-protection"
+        failing(&gw_results).is_empty() && gw_ok,
+        "fail through vanguard: {:?}\n{gw_text}",
+        failing(&gw_results)
     );
     assert_eq!(
         gw_results.get("dns-rebinding-protection"),
         Some(&true),
         "{gw_text}"
-    );
-    // Against the committed baseline the suite itself must be green: no
-    // unexpected failure (and no stale entry, if the suite reports those).
-    assert!(
-        gw_ok,
-        "conformance through vanguard deviates from the baseline:\n{gw_text}"
     );
 }

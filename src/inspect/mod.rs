@@ -292,7 +292,7 @@ impl Inspector {
             }
         }
         if prose {
-            for f in d.findings[url_phase..].iter_mut() {
+            for f in d.findings.iter_mut().skip(url_phase) {
                 if f.action > Action::Log {
                     f.action = Action::Log;
                     f.message = format!("{} (quoted in text)", f.message);

@@ -926,7 +926,7 @@ impl Shared {
         let text = match serde_json::from_str::<Value>(line) {
             Ok(v) => {
                 let mut all = String::new();
-                crate::inspect::arguments::walk(&v["result"], |a| {
+                crate::inspect::arguments::walk(v.get("result").unwrap_or(&Value::Null), |a| {
                     all.push_str(a.value);
                     all.push('\n');
                 });
@@ -961,10 +961,10 @@ impl Shared {
         if !agent_driven {
             f.message = format!("{} (not a path the call named: no risk)", f.message);
         }
-        if f.hint.is_none() && !p.paths.is_empty() {
+        if let (None, Some(first)) = (&f.hint, p.paths.first()) {
             // The error text named no path: attribute it to the call's paths.
+            f.hint = Some(format!("path: {first}"));
             f.message = format!("{} while the call named {}", f.message, p.paths.join(", "));
-            f.hint = Some(format!("path: {}", p.paths[0]));
         }
         tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
         let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
