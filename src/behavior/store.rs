@@ -37,6 +37,8 @@ pub struct StoreParams {
     pub window_s: u64,
     pub taint_ttl: Duration,
     pub half_life: Duration,
+    /// `repeat = { warn = 0, block = 0 }`: identical calls are not counted.
+    pub repeat_off: bool,
 }
 
 impl StoreParams {
@@ -45,6 +47,7 @@ impl StoreParams {
             window_s: cfg.window.as_secs().max(1),
             taint_ttl: cfg.taint_ttl,
             half_life: cfg.risk.half_life,
+            repeat_off: cfg.repeat.warn == 0 && cfg.repeat.block == 0,
         }
     }
 
@@ -174,11 +177,8 @@ struct Taint {
 struct KeyState {
     /// Per tool (looked up by `&str`, so a known tool costs no allocation).
     tools: HashMap<String, Counter>,
-    /// Per identical call (tool + arguments hash).
+    /// Per identical call (tool + arguments hash), at most [`MAX_REPEATS`].
     repeats: HashMap<u64, Counter>,
-    /// Size at which expired repeat counters are next swept (doubles, so
-    /// the sweep costs O(1) per call amortised).
-    repeats_gc_at: usize,
     /// Per capability, in [`Capability::ALL`] order.
     caps: [Counter; 5],
     taint: Option<Taint>,
@@ -201,14 +201,23 @@ impl KeyState {
     }
 
     fn count_repeat(&mut self, hash: u64, now_s: u64, window_s: u64) -> u64 {
-        // Drop counters whose window has passed, so a long session with
-        // many distinct calls stays small.
-        if self.repeats.len() >= self.repeats_gc_at.max(4096) {
+        if self.repeats.len() >= MAX_REPEATS && !self.repeats.contains_key(&hash) {
+            // Bounded whatever the rate: first the counters whose window
+            // passed, then the calls seen once (a repeat has at least two;
+            // evading the check this way takes thousands of distinct calls
+            // a window, which the per-tool rate limits see), then all.
             self.repeats.retain(|_, c| {
                 c.trim(now_s, window_s);
                 !c.buckets.is_empty()
             });
-            self.repeats_gc_at = (self.repeats.len() * 2).max(4096);
+            if self.repeats.len() >= MAX_REPEATS * 3 / 4 {
+                self.repeats
+                    .retain(|_, c| c.buckets.iter().map(|(_, n)| n).sum::<u64>() > 1);
+            }
+            if self.repeats.len() >= MAX_REPEATS * 3 / 4 {
+                self.repeats.clear();
+            }
+            self.repeats.shrink_to(MAX_REPEATS);
         }
         self.repeats.entry(hash).or_default().add(now_s, window_s)
     }
@@ -246,6 +255,9 @@ impl KeyState {
         t
     }
 }
+
+/// Identical-call counters kept per key, at most.
+const MAX_REPEATS: usize = 2048;
 
 /// The in-process store: a map from session key to its state.
 pub struct MemoryStore {
@@ -286,12 +298,18 @@ impl MemoryStore {
         self.with(key, obs.now_ms, |st| {
             let mut out = CallState {
                 tool_rate: st.count_tool(&obs.tool, now_s, p.window_s),
-                repeat: st.count_repeat(obs.call_hash, now_s, p.window_s),
+                // Nothing to count when the repeat check is off.
+                repeat: if p.repeat_off {
+                    0
+                } else {
+                    st.count_repeat(obs.call_hash, now_s, p.window_s)
+                },
                 ..Default::default()
             };
-            for (i, c) in Capability::ALL.iter().enumerate() {
+            let rates = out.cap_rates.iter_mut().zip(st.caps.iter_mut());
+            for (c, (rate, counter)) in Capability::ALL.iter().zip(rates) {
                 if obs.caps.has(*c) {
-                    out.cap_rates[i] = st.caps[i].add(now_s, p.window_s);
+                    *rate = counter.add(now_s, p.window_s);
                 }
             }
             if obs.caps.has(Capability::List) {
@@ -376,6 +394,30 @@ mod tests {
             call_hash: crate::behavior::fingerprint::hash(tool),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn identical_call_counters_are_bounded_and_repeats_still_count() {
+        let m = MemoryStore::new(&BehaviorConfig::default());
+        let mut hot = call(1_000, "read_file", &[Capability::Read]);
+        hot.call_hash = 7;
+        for i in 0..20_000u64 {
+            let mut c = call(1_000 + i, "read_file", &[Capability::Read]);
+            c.call_hash = 1_000_000 + i;
+            m.observe_call("k", &c);
+            if i % 1000 == 0 {
+                m.observe_call("k", &hot);
+            }
+        }
+        let st = m.observe_call("k", &hot);
+        assert!(
+            st.repeat >= 20,
+            "the repeated call kept its count: {}",
+            st.repeat
+        );
+        let map = m.map.lock().expect("lock");
+        let n = map.get("k").map(|s| s.repeats.len()).unwrap_or(0);
+        assert!(n <= MAX_REPEATS, "{n} counters");
     }
 
     #[test]
