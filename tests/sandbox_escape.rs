@@ -1,7 +1,8 @@
 //! Escape suite: every scenario spawns a fresh process under a `Plan` (a
 //! sandbox cannot be undone in-process) and asserts both the denial and that
 //! the effect did not happen. Scenarios that need a kernel feature check it
-//! first and print `SKIP:` with the reason when it is absent.
+//! first and print `SKIP:` with the reason when it is absent — and fail
+//! instead with `VANGUARD_REQUIRE_SANDBOX=1` (CI sets it).
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -45,8 +46,19 @@ fn ready(test: &str) -> bool {
     if lacking.is_empty() {
         return true;
     }
-    eprintln!("SKIP: {test}: kernel lacks {}", lacking.join(", "));
+    skip(&format!("{test}: kernel lacks {}", lacking.join(", ")));
     false
+}
+
+/// A missing mechanism skips the test, except where the sandbox is required
+/// (`VANGUARD_REQUIRE_SANDBOX=1`, set by CI): there a skip would pass a test
+/// that proved nothing, so it fails.
+fn skip(why: &str) {
+    assert!(
+        std::env::var("VANGUARD_REQUIRE_SANDBOX").as_deref() != Ok("1"),
+        "VANGUARD_REQUIRE_SANDBOX=1 and {why}"
+    );
+    eprintln!("SKIP: {why}");
 }
 
 fn run(input: PlanInput) -> Output {
@@ -116,16 +128,18 @@ fn p(path: &Path) -> String {
 
 /// A Python 3 interpreter (pyenv's 3.11 when present, else the system one).
 fn python() -> Option<String> {
-    let candidates = [
-        "/root/.pyenv/versions/3.11.7/bin/python3",
-        "/usr/bin/python3",
-    ];
-    let found = candidates
-        .iter()
-        .find(|c| Path::new(c).exists())
-        .map(|s| s.to_string());
+    // The test environment's interpreter (its real file: the plan grants the
+    // prefix around the program), else the system's.
+    let venv = std::env::var("VANGUARD_TEST_PYTHON")
+        .ok()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map(|p| p.to_string_lossy().into_owned());
+    let found = venv
+        .into_iter()
+        .chain(["/usr/bin/python3".to_string()])
+        .find(|c| Path::new(c).exists());
     if found.is_none() {
-        eprintln!("SKIP: no python3 interpreter found");
+        skip("no python3 interpreter found");
     }
     found
 }
