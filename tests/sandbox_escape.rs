@@ -337,6 +337,46 @@ fn truncate_read_zone_file_fails() {
     );
 }
 
+/// A setuid or setgid bit can be set on nothing, not even a file of the
+/// server's own in its write zone, and no file can change owner: as root a
+/// planted setuid copy of a shell would give root to any local user.
+#[test]
+fn setuid_bits_and_ownership_cannot_be_set() {
+    if !ready("setuid_bits_and_ownership_cannot_be_set") {
+        return;
+    }
+    let d = dirs();
+    let f = d.w.join("planted");
+    std::fs::write(&f, "#!/bin/sh\n").expect("write");
+    let o = sh(
+        &d,
+        &format!(
+            "chmod 4755 {0}; echo suid=$?; chmod 2755 {0}; echo sgid=$?; chmod u+s {0}; echo us=$?; \
+             chown 65534 {0}; echo chown=$?; chgrp 65534 {0}; echo chgrp=$?; \
+             chmod 0755 {0}; echo plain=$?",
+            p(&f)
+        ),
+    );
+    let out = stdout(&o);
+    for refused in ["suid=1", "sgid=1", "us=1", "chown=1", "chgrp=1"] {
+        assert!(out.contains(refused), "{refused}: {}", show(&o));
+    }
+    assert!(
+        out.contains("plain=0"),
+        "an ordinary chmod works: {}",
+        show(&o)
+    );
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let m = std::fs::metadata(&f).expect("stat");
+    assert_eq!(m.permissions().mode() & 0o7777, 0o755, "no set-id bit");
+    assert_eq!(m.uid(), nix_uid(), "the owner did not change");
+}
+
+fn nix_uid() -> u32 {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() }
+}
+
 #[test]
 fn binary_in_write_zone_is_not_executable() {
     if !ready("binary_in_write_zone_is_not_executable") {

@@ -553,7 +553,7 @@ impl Plan {
         let denied: Vec<&str> = seccomp::always_denied().iter().map(|(n, _)| *n).collect();
         let _ = writeln!(
             s,
-            "  EPERM: {}; clone with CLONE_NEW*; personality other than query/PER_LINUX; \
+            "  EPERM: {}; chmod-family modes with S_ISUID/S_ISGID; clone with CLONE_NEW*; personality other than query/PER_LINUX; \
              ioctl TIOCSTI/TIOCLINUX; socket AF_PACKET/AF_VSOCK/SOCK_RAW/netlink other than \
              NETLINK_ROUTE; clone3 answers ENOSYS",
             denied.join(", ")

@@ -121,6 +121,33 @@ pub fn always_denied() -> Vec<(&'static str, i64)> {
         ("iopl", libc::SYS_iopl),
         ("ioperm", libc::SYS_ioperm),
     ]);
+    v.extend(chown_family());
+    v
+}
+
+/// The chown family: a server never needs to give a file away (or take
+/// one), and as root it would own every file it can reach.
+pub fn chown_family() -> Vec<(&'static str, i64)> {
+    let mut v = vec![
+        ("fchown", libc::SYS_fchown),
+        ("fchownat", libc::SYS_fchownat),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    v.extend([("chown", libc::SYS_chown), ("lchown", libc::SYS_lchown)]);
+    v
+}
+
+/// The chmod family and the index of its `mode` argument: modes that set
+/// S_ISUID or S_ISGID are refused (a planted setuid binary runs with its
+/// owner's rights for any local user).
+pub fn chmod_family() -> Vec<(&'static str, i64, u8)> {
+    let mut v = vec![
+        ("fchmod", libc::SYS_fchmod, 1),
+        ("fchmodat", libc::SYS_fchmodat, 2),
+        ("fchmodat2", libc::SYS_fchmodat2, 2),
+    ];
+    #[cfg(target_arch = "x86_64")]
+    v.push(("chmod", libc::SYS_chmod, 1));
     v
 }
 
@@ -200,6 +227,13 @@ pub fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Back
         cond(0, Op::Ne, libc::AF_NETLINK as u64)?,
     ])?);
     rules.insert(libc::SYS_socket, socket);
+    for (_, nr, mode) in chmod_family() {
+        let set_id: Result<Vec<_>, _> = [libc::S_ISUID as u64, libc::S_ISGID as u64]
+            .iter()
+            .map(|&bit| rule(vec![cond(mode, Op::MaskedEq(bit), bit)?]))
+            .collect();
+        rules.insert(nr, set_id?);
+    }
     Ok(rules)
 }
 
