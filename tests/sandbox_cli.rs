@@ -510,3 +510,29 @@ fn memory_limit_is_applied(t: &Scratch, profile: &Path) {
         r.show()
     );
 }
+
+/// Inside the sandbox, PID 1 (the sandbox's init, a fork of vanguard that
+/// never execs) shows nothing of vanguard's command line or environment:
+/// a Redis URL with a password or a token given to vanguard stays outside.
+#[test]
+fn nothing_of_vanguards_command_line_or_environment_is_visible_inside() {
+    require_kernel(6);
+    let t = Scratch::new();
+    let marker = t.root.join("hunter2-arg-marker-pins.json");
+    let mut cmd = t.command(&[
+        "--pins",
+        s(&marker),
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /proc/1/environ | tr '\\0' ' '; echo; \
+         cat /proc/1/comm; for p in /proc/[0-9]*; do cat $p/cmdline $p/environ 2>/dev/null; done | tr '\\0' ' '",
+    ]);
+    cmd.env("VANGUARD_TEST_ENV_MARKER", "env-marker-s3cr3t");
+    let r = finish(cmd.spawn().expect("spawn"), "vanguard run /proc/1".into());
+    assert_eq!(r.code(), Some(0), "{}", r.show());
+    assert!(r.stdout.contains("vanguard-sandbox"), "{}", r.show());
+    assert!(!r.stdout.contains("hunter2-arg-marker"), "{}", r.show());
+    assert!(!r.stdout.contains("--workspace"), "{}", r.show());
+    assert!(!r.stdout.contains("env-marker-s3cr3t"), "{}", r.show());
+}

@@ -654,6 +654,7 @@ impl Plan {
             receiver = Some(rx);
         }
         setup.pid_namespace = self.namespaces.pid;
+        setup.own_strings = own_strings();
         setup.rlimits = self.limits.rlimits();
         setup.cap_last_cap = self.support.cap_last_cap;
         setup.has_setpcap = self.support.root || self.namespaces.user;
@@ -672,6 +673,12 @@ impl Plan {
         setup.seccomp = self.seccomp.clone();
         Ok((setup, receiver))
     }
+}
+
+/// This process's argument and environment areas, read once.
+fn own_strings() -> Option<spawn::OwnStrings> {
+    static OWN: std::sync::OnceLock<Option<spawn::OwnStrings>> = std::sync::OnceLock::new();
+    *OWN.get_or_init(spawn::OwnStrings::of_this_process)
 }
 
 /// Inputs of [`assess`], the pure enforcement decision.

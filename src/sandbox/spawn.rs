@@ -120,6 +120,60 @@ pub struct ChildSetup {
     /// Network allow-list mode: create the proxy listener in the new network
     /// namespace and send it to vanguard.
     pub egress: Option<ListenerHandoff>,
+    /// vanguard's own argument and environment strings, wiped in the child
+    /// so the sandbox's init and supervisor (forks of vanguard that never
+    /// exec) show none of them (`/proc/1/cmdline` inside the sandbox).
+    pub own_strings: Option<OwnStrings>,
+}
+
+/// Where this process's argument and environment strings live (from
+/// `/proc/self/stat`): `[arg_start, arg_end)` and `[env_start, env_end)`.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnStrings {
+    args: (usize, usize),
+    env: (usize, usize),
+}
+
+impl OwnStrings {
+    /// Read once, in the parent.
+    pub fn of_this_process() -> Option<OwnStrings> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which may itself hold spaces.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<usize> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        // Field 48 of stat(5) is arg_start; `rest` starts at field 3.
+        let at = |n: usize| f.get(n - 3).copied().filter(|v| *v != 0);
+        let s = OwnStrings {
+            args: (at(48)?, at(49)?),
+            env: (at(50)?, at(51)?),
+        };
+        (s.args.0 < s.args.1 && s.env.0 <= s.env.1).then_some(s)
+    }
+
+    /// Zeroes both areas and leaves a plain name as the command line.
+    /// Async-signal-safe: writes to this process's own memory only.
+    fn wipe(&self) {
+        const NAME: &[u8] = b"vanguard-sandbox";
+        for (start, end) in [self.args, self.env] {
+            let len = end.saturating_sub(start);
+            // SAFETY: the kernel reports these ranges as this process's
+            // argument and environment strings, mapped and writable (the
+            // initial stack); nothing in the child reads them again.
+            unsafe { std::ptr::write_bytes(start as *mut u8, 0, len) };
+        }
+        let room = self.args.1 - self.args.0;
+        if room > NAME.len() {
+            // SAFETY: within the argument area just zeroed.
+            unsafe {
+                std::ptr::copy_nonoverlapping(NAME.as_ptr(), self.args.0 as *mut u8, NAME.len())
+            };
+        }
+        // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated string.
+        unsafe { libc::prctl(libc::PR_SET_NAME, c"vg-sandbox".as_ptr(), 0, 0, 0) };
+    }
 }
 
 /// A shared anonymous page where the child records the step it is in (slot
@@ -354,6 +408,11 @@ impl ChildSetup {
     /// Runs the set-up in the forked child. Returns only in the process that
     /// will exec the server.
     fn run(&self, progress: &Progress, vanguard: libc::pid_t) -> std::io::Result<()> {
+        // 0. Nothing of vanguard's command line or environment stays in the
+        //    processes that never exec (supervisor, init).
+        if let Some(own) = &self.own_strings {
+            own.wipe();
+        }
         // 1. New session and process group: the server is cut off from
         //    vanguard's terminal, and kill(-pgid) reaches every level.
         progress.set(Step::Setsid);
