@@ -574,10 +574,14 @@ impl Shared {
             if let Some(req) = self.start_listing() {
                 let _ = up_tx.send(req).await;
             }
-            let (me, agent_tx) = (Arc::clone(self), agent_tx.clone());
+            // A weak sender: the timer must not keep the agent's output open
+            // (the session ends when the agent leaves, timer or not).
+            let (me, agent_tx) = (Arc::clone(self), agent_tx.downgrade());
             tokio::spawn(async move {
                 tokio::time::sleep(me.cfg.list_timeout).await;
-                me.expire_held(&agent_tx).await;
+                if let Some(agent_tx) = agent_tx.upgrade() {
+                    me.expire_held(&agent_tx).await;
+                }
             });
             return;
         }

@@ -321,15 +321,34 @@ async fn read_body(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    match http_body_util::Limited::new(body, max).collect().await {
-        Ok(c) => Ok((parts, c.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(plain_response(
+    // A client that sends headers and then trickles (or stalls) its body
+    // would hold its admission slot for as long as it likes: the whole body
+    // must arrive within BODY_TIMEOUT.
+    let collected = tokio::time::timeout(
+        BODY_TIMEOUT,
+        http_body_util::Limited::new(body, max).collect(),
+    )
+    .await;
+    match collected {
+        Ok(Ok(c)) => Ok((parts, c.to_bytes())),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(plain_response(
             StatusCode::BAD_REQUEST,
             "unreadable request body",
         )),
+        Err(_) => Err(rpc_error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            crate::protocol::errors::INVALID_REQUEST,
+            &format!(
+                "the request body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )),
     }
 }
+
+/// How long a request body may take to arrive, headers already read.
+const BODY_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Resp {
     let mut r = Response::new(OutBody::full(body));
