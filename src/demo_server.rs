@@ -24,13 +24,17 @@ pub fn serve() -> std::process::ExitCode {
         let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
         let result = match method {
             "initialize" => Ok(json!({
-                "protocolVersion": msg["params"]["protocolVersion"].as_str().unwrap_or("2025-06-18"),
+                "protocolVersion": msg
+                    .get("params")
+                    .and_then(|p| p.get("protocolVersion"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("2025-06-18"),
                 "capabilities": { "tools": {} },
                 "serverInfo": { "name": "vanguard-demo-server", "version": env!("CARGO_PKG_VERSION") }
             })),
             "ping" => Ok(json!({})),
             "tools/list" => Ok(json!({ "tools": demo_tools() })),
-            "tools/call" => Ok(call_tool(&msg["params"])),
+            "tools/call" => Ok(call_tool(msg.get("params").unwrap_or(&Value::Null))),
             _ => Err(json!({ "code": -32601, "message": format!("Method not found: {method}") })),
         };
         let resp = match result {

@@ -355,7 +355,12 @@ fn shell_server_cannot_read_outside_or_connect_out() {
         !out.contains(&t.secret),
         "cat outside: the content came back: {resp}"
     );
-    assert!(out.contains("Permission denied"), "cat outside: {resp}");
+    // Landlock answers EACCES; with the minimal root the file does not
+    // exist for the server at all.
+    assert!(
+        out.contains("Permission denied") || out.contains("No such file or directory"),
+        "cat outside: {resp}"
+    );
     // The inspector does not hold paths inside a command line to the zones;
     // the kernel's refusal is attributed to the call instead.
     g.assert_event_with_rule(&id, "KERNEL-DENIAL", "cat outside");

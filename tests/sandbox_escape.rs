@@ -27,6 +27,8 @@ fn input(argv: &[&str]) -> PlanInput {
         limits: ResourceLimits::default(),
         grants: vec![],
         forwards: vec![],
+        protected: vec![],
+        exec_in_write: false,
     }
 }
 
@@ -311,10 +313,29 @@ fn rename_from_read_zone_to_write_zone_fails() {
         return;
     }
     let d = dirs();
-    let o = sh(&d, &format!("mv {}/data {}/data", p(&d.r), p(&d.w)));
+    // rename(2) itself: `mv` would fall back to copy-and-delete across the
+    // mounts of the minimal root, and a copy of a readable file is allowed.
+    let script = format!(
+        "import os\ntry:\n    os.rename({:?}, {:?})\n    print('MOVED')\nexcept OSError as e:\n    print('refused', e.errno)",
+        p(&d.r.join("data")),
+        p(&d.w.join("data"))
+    );
+    let Some(o) = py(&script, |i| {
+        i.read = vec![d.r.clone()];
+        i.write = vec![d.w.clone()];
+    }) else {
+        return;
+    };
+    assert!(stdout(&o).starts_with("refused"), "{}", show(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.r.join("data")).ok().as_deref(),
+        Some("READABLE")
+    );
+    assert!(!d.w.join("data").exists());
+    // And `mv` moves nothing: the original stays where it was.
+    let o = sh(&d, &format!("mv {}/data {}/moved", p(&d.r), p(&d.w)));
     assert!(!o.status.success(), "{}", show(&o));
     assert!(d.r.join("data").exists());
-    assert!(!d.w.join("data").exists());
 }
 
 #[test]

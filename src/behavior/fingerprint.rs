@@ -24,8 +24,9 @@ fn varied(s: &str) -> bool {
     let mut seen = [false; 256];
     let mut n = 0;
     for b in s.bytes() {
-        if !seen[b as usize] {
-            seen[b as usize] = true;
+        // A u8 always indexes a 256-entry table.
+        if let Some(slot @ false) = seen.get_mut(usize::from(b)) {
+            *slot = true;
             n += 1;
             if n >= MIN_DISTINCT {
                 return true;

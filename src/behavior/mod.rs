@@ -283,14 +283,14 @@ pub fn assess_call(cfg: &BehaviorConfig, obs: &CallObs, st: &CallState) -> CallA
         st.tool_rate,
         format!("calls to {}", obs.tool),
     );
-    for (i, c) in Capability::ALL.iter().enumerate() {
+    for (c, &rate) in Capability::ALL.iter().zip(&st.cap_rates) {
         if obs.caps.has(*c) {
             let rule = format!("BEH-RATE-{}", c.as_str().to_ascii_uppercase());
             counted(
                 &mut a,
                 &rule,
                 cfg.limit_for(*c),
-                st.cap_rates[i],
+                rate,
                 format!("{} calls", c.as_str()),
             );
         }

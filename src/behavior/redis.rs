@@ -424,14 +424,10 @@ impl RedisStore {
             .key(session_key(key, "src"))
             .key(session_key(key, &format!("w:t:{}", obs.tool)))
             .key(session_key(key, &format!("w:r:{:016x}", obs.call_hash)));
-        let caps: Vec<usize> = (0..Capability::ALL.len())
-            .filter(|&i| obs.caps.has(Capability::ALL[i]))
-            .collect();
-        for &i in &caps {
-            inv.key(session_key(
-                key,
-                &format!("w:c:{}", Capability::ALL[i].as_str()),
-            ));
+        let has = |c: &Capability| obs.caps.has(*c);
+        let n_caps = Capability::ALL.iter().filter(|c| has(c)).count();
+        for c in Capability::ALL.iter().filter(|c| has(c)) {
+            inv.key(session_key(key, &format!("w:c:{}", c.as_str())));
         }
         let (level, path) = match &obs.sensitive {
             Some((level, path)) => (level_arg(*level), path.as_str()),
@@ -460,23 +456,32 @@ impl RedisStore {
             Option<String>,
         );
         let (counts, view, risk, egress_cut): Reply = self.run(OP, &inv).await?;
-        if counts.len() != 2 + caps.len() {
-            return Err(store_error(format!(
-                "{OP}: {} counts from {}, expected {}",
-                counts.len(),
-                self.target,
-                2 + caps.len()
-            )));
-        }
+        let (tool_rate, repeat, cap_counts) = match counts.as_slice() {
+            &[tool_rate, repeat, ref rest @ ..] if rest.len() == n_caps => {
+                (tool_rate, repeat, rest)
+            }
+            _ => {
+                return Err(store_error(format!(
+                    "{OP}: {} counts from {}, expected {}",
+                    counts.len(),
+                    self.target,
+                    2 + n_caps
+                )));
+            }
+        };
         let mut out = CallState {
-            tool_rate: counts[0],
-            repeat: counts[1],
+            tool_rate,
+            repeat,
             risk: self.risk_of(OP, &risk)?,
             egress_cut,
             ..Default::default()
         };
-        for (&i, &n) in caps.iter().zip(&counts[2..]) {
-            out.cap_rates[i] = n;
+        // The script returns one count per capability the call has, in
+        // Capability::ALL order.
+        let rates = out.cap_rates.iter_mut().zip(Capability::ALL);
+        let rates = rates.filter(|(_, c)| has(c)).map(|(rate, _)| rate);
+        for (rate, &n) in rates.zip(cap_counts) {
+            *rate = n;
         }
         if obs.caps.has(Capability::List) {
             out.enumeration = out.cap_rates[1];

@@ -94,10 +94,9 @@ pub fn parse_ipv4_loose(s: &str) -> Option<Ipv4Addr> {
         pos = next;
         match bytes.get(pos) {
             Some(b'.') => {
-                if count == leading.len() {
-                    return None;
-                }
-                leading[count] = u8::try_from(value).ok()?;
+                // A fourth dot: not an address.
+                let part = leading.get_mut(count)?;
+                *part = u8::try_from(value).ok()?;
                 count += 1;
                 pos += 1;
             }
@@ -106,11 +105,12 @@ pub fn parse_ipv4_loose(s: &str) -> Option<Ipv4Addr> {
                     None | Some(0) => true,
                     Some(b) => matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
                 };
-                if !trailing_ok || value > LAST_PART_MAX[count] {
+                // count <= leading.len(), so the lookup always succeeds.
+                if !trailing_ok || value > *LAST_PART_MAX.get(count)? {
                     return None;
                 }
                 let mut addr = u32::try_from(value).ok()?;
-                for (i, byte) in leading[..count].iter().enumerate() {
+                for (i, byte) in leading.iter().take(count).enumerate() {
                     addr |= u32::from(*byte) << (24 - 8 * i);
                 }
                 return Some(Ipv4Addr::from(addr));

@@ -50,7 +50,7 @@ pub fn lexical_path(raw: &str, cwd: &Path, home: &Path) -> Option<PathBuf> {
 
     let mut parts: Vec<&[u8]> = Vec::new();
     let rest = if let Some(after_tilde) = path.strip_prefix(b"~") {
-        if !after_tilde.is_empty() && after_tilde[0] != b'/' {
+        if after_tilde.first().is_some_and(|&b| b != b'/') {
             return None;
         }
         push_lexically(&mut parts, home.as_os_str().as_bytes());
@@ -145,8 +145,9 @@ pub fn resolve_existing(path: &Path) -> PathBuf {
             break;
         }
         let (resolved, base) = longest_resolving_prefix(&parts);
-        let rest = &parts[resolved..];
-        if let Some(first) = rest.first().filter(|p| p.as_bytes() != b"..") {
+        // `resolved` never exceeds `parts.len()`.
+        let rest = parts.get(resolved..).unwrap_or_default();
+        if let Some((first, tail)) = rest.split_first().filter(|(p, _)| p.as_bytes() != b"..") {
             if let Ok(target) = std::fs::read_link(base.join(first)) {
                 let mut next = Vec::new();
                 if !target.is_absolute() {
@@ -160,7 +161,7 @@ pub fn resolve_existing(path: &Path) -> PathBuf {
                         .filter(|p| !p.is_empty() && *p != b".")
                         .map(|p| OsStr::from_bytes(p).to_os_string()),
                 );
-                next.extend(rest[1..].iter().cloned());
+                next.extend(tail.iter().cloned());
                 parts = next;
                 continue;
             }
@@ -174,7 +175,7 @@ pub fn resolve_existing(path: &Path) -> PathBuf {
 pub fn longest_resolving_prefix(parts: &[OsString]) -> (usize, PathBuf) {
     let prefix = |n: usize| -> PathBuf {
         let mut p = PathBuf::from("/");
-        p.extend(&parts[..n]);
+        p.extend(parts.iter().take(n));
         p
     };
     let root = PathBuf::from("/");

@@ -28,22 +28,22 @@ pub fn percent_decode_repeated(s: &str, max_rounds: usize) -> Option<String> {
 pub fn has_percent_escape(bytes: &[u8]) -> bool {
     bytes
         .windows(3)
-        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+        .any(|w| matches!(w, [b'%', hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()))
 }
 
 pub fn percent_decode_once(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        if let (b'%', &[hi, lo, ref after @ ..]) = (b, tail) {
+            if let (Some(hi), Some(lo)) = (hex_value(hi), hex_value(lo)) {
                 out.push(hi << 4 | lo);
-                i += 3;
+                rest = after;
                 continue;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
+        rest = tail;
     }
     out
 }

@@ -307,8 +307,12 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
             Ok(r) => r,
             Err(e) => return (Outcome::Error, e.to_string()),
         };
-        let text = read["result"]["content"][0]["text"]
-            .as_str()
+        let text = read
+            .get("result")
+            .and_then(|r| r.get("content"))
+            .and_then(|c| c.get(0))
+            .and_then(|c| c.get("text"))
+            .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
         redacted = text.contains("[REDACTED:");
@@ -360,8 +364,11 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
         .and_then(Value::as_i64)
         == Some(crate::protocol::errors::POLICY_BLOCKED)
     {
-        let rule = resp["error"]["data"]["rule"]
-            .as_str()
+        let rule = resp
+            .get("error")
+            .and_then(|e| e.get("data"))
+            .and_then(|d| d.get("rule"))
+            .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
         (Outcome::Blocked, if verbose { note } else { rule })
@@ -426,8 +433,8 @@ pub fn run(a: DemoArgs) -> u8 {
         headers.push(name);
         match Client::start(cmd) {
             Ok(mut client) => {
-                for (i, at) in list.iter().enumerate() {
-                    table[i].push(attempt(&mut client, &scene, at, a.verbose));
+                for (row, at) in table.iter_mut().zip(&list) {
+                    row.push(attempt(&mut client, &scene, at, a.verbose));
                 }
             }
             Err(e) => {

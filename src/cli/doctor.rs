@@ -566,10 +566,12 @@ mod tests {
             netns: Status::Full,
             userns: Status::NotApplied("not needed as root".into()),
             pidns: Status::Full,
+            root: Status::Full,
             no_new_privs: Status::Full,
             caps_dropped: Status::Full,
             cgroup: Status::NotApplied("no cgroup limits requested".into()),
             missing: vec![],
+            visible: vec![],
         }
     }
 
@@ -634,6 +636,8 @@ mod tests {
             cgroup2_writable: false,
             root: true,
             cap_last_cap: 40,
+            mounts: true,
+            mounts_reason: None,
         };
         let (fixed, open) = errata(&k);
         assert_eq!(fixed.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 3]);

@@ -81,7 +81,14 @@ pub fn run(cmd: RiskCmd) -> u8 {
                         .unwrap_or_default()
                         .into_iter()
                         .map(move |mut s| {
-                            s["pid"] = pid.clone();
+                            // As `s["pid"] = pid`: null becomes an object; an
+                            // entry that is not an object is kept as it is.
+                            if s.is_null() {
+                                s = Value::Object(Default::default());
+                            }
+                            if let Some(fields) = s.as_object_mut() {
+                                fields.insert("pid".to_owned(), pid.clone());
+                            }
                             s
                         })
                 })

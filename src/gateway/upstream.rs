@@ -33,6 +33,9 @@ pub struct Upstream {
     pub pid: u32,
     /// What the sandbox enforces, for the `session_start` event.
     pub sandbox: Option<String>,
+    /// With a minimal root: the host paths the server can see (a refusal
+    /// reads "No such file or directory" for the rest).
+    pub visible: Option<Arc<[std::path::PathBuf]>>,
     pub input: Option<BoxWrite>,
     pub output: Option<BoxRead>,
     pub stderr: Option<BoxRead>,
@@ -47,6 +50,11 @@ impl From<ServerProcess> for Upstream {
         Upstream {
             pid,
             sandbox: p.enforcement.as_ref().map(|e| e.summary()),
+            visible: p
+                .enforcement
+                .as_ref()
+                .filter(|e| !e.visible.is_empty())
+                .map(|e| Arc::from(e.visible.as_slice())),
             input: p.stdin.map(|s| Box::new(s) as BoxWrite),
             output: p.stdout.map(|s| Box::new(s) as BoxRead),
             stderr: p.stderr.map(|s| Box::new(s) as BoxRead),

@@ -11,6 +11,7 @@ use crate::policy::{Action, Severity};
 use regex::Regex;
 use std::sync::OnceLock;
 
+#[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
 fn markers() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -19,6 +20,7 @@ fn markers() -> &'static Regex {
     })
 }
 
+#[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
 fn path_near() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r#"(/[^\s'"`,;:()<>\[\]{}]+)"#).expect("path regex"))
@@ -34,21 +36,72 @@ pub fn may_contain_denial(raw: &str) -> bool {
         || memchr::memmem::find(raw.as_bytes(), b"system call").is_some()
 }
 
-/// A finding when `text` reports an OS-level refusal.
-pub fn find(text: &str) -> Option<Finding> {
-    let m = markers().find(text)?;
-    // The path is usually in the same sentence: look around the marker.
-    let lo = text[..m.start()]
+/// Cheap pre-check for "the file does not exist" reports.
+pub fn may_contain_missing(raw: &str) -> bool {
+    memchr::memmem::find(raw.as_bytes(), b"No such file").is_some()
+        || memchr::memmem::find(raw.as_bytes(), b"ENOENT").is_some()
+}
+
+#[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
+fn missing_markers() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(ENOENT|no such file or directory)\b").expect("missing marker regex")
+    })
+}
+
+/// Under a minimal root, a path outside the zones does not exist for the
+/// server: a finding when `text` reports a missing file near a path for
+/// which `hidden` holds (it exists on the host, not in the sandbox).
+pub fn find_hidden(text: &str, hidden: impl Fn(&str) -> bool) -> Option<Finding> {
+    for m in missing_markers().find_iter(text) {
+        let (lo, hi) = around(text, m.start(), m.end());
+        let window = &text[lo..hi];
+        let Some(path) = path_near()
+            .find_iter(window)
+            .map(|p| p.as_str().trim_end_matches('.'))
+            .find(|p| hidden(p))
+        else {
+            continue;
+        };
+        return Some(Finding {
+            rule: "KERNEL-DENIAL".into(),
+            layer: Layer::Kernel,
+            severity: Severity::Medium,
+            action: Action::Log,
+            message: format!(
+                "the server was refused by the sandbox: {path} exists on the host but not in the server's root ({})",
+                m.as_str()
+            ),
+            location: "/result".into(),
+            evidence: super::truncate(window.trim()),
+            hint: Some(format!("path: {path}")),
+        });
+    }
+    None
+}
+
+/// Byte range of up to 200 characters either side of `start..end`.
+fn around(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let lo = text[..start]
         .char_indices()
         .rev()
         .nth(200)
         .map(|(i, _)| i)
         .unwrap_or(0);
-    let hi = text[m.end()..]
+    let hi = text[end..]
         .char_indices()
         .nth(200)
-        .map(|(i, _)| m.end() + i)
+        .map(|(i, _)| end + i)
         .unwrap_or(text.len());
+    (lo, hi)
+}
+
+/// A finding when `text` reports an OS-level refusal.
+pub fn find(text: &str) -> Option<Finding> {
+    let m = markers().find(text)?;
+    // The path is usually in the same sentence: look around the marker.
+    let (lo, hi) = around(text, m.start(), m.end());
     let window = &text[lo..hi];
     let path = path_near()
         .find(window)
@@ -72,6 +125,18 @@ pub fn find(text: &str) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_files_count_only_when_hidden_by_the_root() {
+        let text = "cat: /home/u/.ssh/id_ed25519: No such file or directory";
+        assert!(may_contain_missing(text));
+        let f = find_hidden(text, |p| p.starts_with("/home/")).expect("finding");
+        assert_eq!(f.rule, "KERNEL-DENIAL");
+        assert_eq!(f.hint.as_deref(), Some("path: /home/u/.ssh/id_ed25519"));
+        // A file that is missing on the host too is ordinary.
+        assert!(find_hidden(text, |_| false).is_none());
+        assert!(find_hidden("ls: /x: Is a directory", |_| true).is_none());
+    }
 
     #[test]
     fn finds_denials_and_their_paths() {

@@ -1087,6 +1087,7 @@ pub(crate) mod phrases {
         each: Vec<(Intent, Regex)>,
     }
 
+    #[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
     fn compiled() -> &'static Compiled {
         static C: OnceLock<Compiled> = OnceLock::new();
         C.get_or_init(|| {
@@ -1120,7 +1121,10 @@ pub(crate) mod phrases {
             return out;
         }
         for idx in c.set.matches(text).iter() {
-            let (intent, re) = &c.each[idx];
+            // The set and `each` are built from the same patterns.
+            let Some((intent, re)) = c.each.get(idx) else {
+                continue;
+            };
             for caps in re.captures_iter(text).take(MAX_HITS_PER_PATTERN) {
                 let Some(m) = caps.get(0) else { continue };
                 if m.len() > MAX_SPAN {
@@ -1142,6 +1146,7 @@ pub(crate) mod phrases {
         out
     }
 
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
     fn secret_file_re() -> &'static Regex {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| Regex::new(SECRET_FILE).expect("secret file regex"))
@@ -1166,7 +1171,7 @@ pub(crate) mod phrases {
                 break;
             }
             let name = m.as_str().to_ascii_lowercase();
-            let next = &text.as_bytes()[m.end()..];
+            let next = text.as_bytes().get(m.end()..).unwrap_or_default();
             let template = TEMPLATE_SUFFIXES.iter().any(|t| {
                 name.ends_with(t)
                     || next
@@ -1192,6 +1197,7 @@ pub(crate) mod phrases {
     /// Bytes before a secret file's name searched for a verb acting on it.
     const VERB_REACH: usize = 80;
 
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
     fn verb_re() -> &'static Regex {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| {
@@ -1235,6 +1241,7 @@ pub(crate) mod phrases {
         }
     }
 
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
     fn imperative_re() -> &'static Regex {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| {
@@ -1258,6 +1265,7 @@ pub(crate) mod phrases {
         pub content: &'t str,
     }
 
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
     fn hidden_tag_re() -> &'static Regex {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| {
@@ -1379,25 +1387,24 @@ pub(crate) mod phrases {
         }
         let mut sum = AnsiSummary::default();
         let mut i = 0;
-        while i < b.len() {
-            let (kind, body) = if b[i] == 0x1b && i + 1 < b.len() {
-                match b[i + 1] {
+        while let Some(&c) = b.get(i) {
+            let (kind, body) = match (c, b.get(i + 1)) {
+                (0x1b, Some(next)) => match next {
                     b'[' => (b'[', i + 2),
                     b']' => (b']', i + 2),
                     b'P' | b'X' | b'^' | b'_' => (b'P', i + 2),
                     0x20..=0x7e => (b'e', i + 2),
                     _ => (b'e', i + 1),
+                },
+                (0x1b, None) => (b'e', i + 1),
+                (0xc2, Some(0x9b)) => (b'[', i + 2),
+                (0xc2, Some(0x9d)) => (b']', i + 2),
+                _ => {
+                    // Jump to the next possible introducer.
+                    let rest = b.get(i + 1..).unwrap_or_default();
+                    i += 1 + memchr::memchr2(0x1b, 0xc2, rest).unwrap_or(rest.len());
+                    continue;
                 }
-            } else if b[i] == 0x1b {
-                (b'e', i + 1)
-            } else if b[i] == 0xc2 && i + 1 < b.len() && b[i + 1] == 0x9b {
-                (b'[', i + 2)
-            } else if b[i] == 0xc2 && i + 1 < b.len() && b[i + 1] == 0x9d {
-                (b']', i + 2)
-            } else {
-                // Jump to the next possible introducer.
-                i += 1 + memchr::memchr2(0x1b, 0xc2, &b[i + 1..]).unwrap_or(b.len() - i - 1);
-                continue;
             };
             let end = match kind {
                 b'[' => {
@@ -1424,16 +1431,19 @@ pub(crate) mod phrases {
     /// End of a CSI sequence whose parameters start at `p`, and whether it
     /// can hide text.
     fn csi_end(b: &[u8], p: usize) -> (usize, bool) {
-        let mut j = p;
-        while j < b.len() && (0x30..=0x3f).contains(&b[j]) {
-            j += 1;
-        }
-        let params = &b[p..j];
-        while j < b.len() && (0x20..=0x2f).contains(&b[j]) {
-            j += 1;
-        }
-        if j < b.len() && (0x40..=0x7e).contains(&b[j]) {
-            let fin = b[j];
+        let seq = b.get(p..).unwrap_or_default();
+        let params_len = seq
+            .iter()
+            .take_while(|c| (0x30..=0x3f).contains(*c))
+            .count();
+        let params = seq.get(..params_len).unwrap_or_default();
+        let intermediates = seq
+            .iter()
+            .skip(params_len)
+            .take_while(|c| (0x20..=0x2f).contains(*c))
+            .count();
+        let j = p + params_len + intermediates;
+        if let Some(&fin) = b.get(j).filter(|c| (0x40..=0x7e).contains(*c)) {
             let hides = match fin {
                 // SGR: only "conceal" (8) hides text.
                 b'm' => params
@@ -1452,13 +1462,12 @@ pub(crate) mod phrases {
     /// End of an OSC/DCS string (after BEL or ST), if terminated in bounds.
     fn string_end(b: &[u8], p: usize) -> Option<usize> {
         let limit = b.len().min(p + MAX_STRING_SEQUENCE);
-        let mut j = p;
-        while j < limit {
-            match b[j] {
-                0x07 => return Some(j + 1),
-                0x1b if j + 1 < b.len() && b[j + 1] == b'\\' => return Some(j + 2),
-                0xc2 if j + 1 < b.len() && b[j + 1] == 0x9c => return Some(j + 2),
-                _ => j += 1,
+        let window = b.get(p..limit)?;
+        for (j, &c) in (p..).zip(window) {
+            match (c, b.get(j + 1)) {
+                (0x07, _) => return Some(j + 1),
+                (0x1b, Some(b'\\')) | (0xc2, Some(0x9c)) => return Some(j + 2),
+                _ => {}
             }
         }
         None
@@ -1484,21 +1493,15 @@ pub(crate) mod phrases {
     pub(crate) fn decode_tag_chars(s: &str) -> Option<String> {
         let chars: Vec<char> = s.chars().collect();
         let mut out = String::new();
-        let mut i = 0;
-        while i < chars.len() {
-            if !is_tag(chars[i]) {
-                i += 1;
+        // Maximal runs of tag and of other characters, alternating.
+        let mut before = None;
+        for run in chars.chunk_by(|a, b| is_tag(*a) == is_tag(*b)) {
+            let prev = std::mem::replace(&mut before, run.last());
+            if !run.first().is_some_and(|c| is_tag(*c)) {
                 continue;
             }
-            let start = i;
-            while i < chars.len() && is_tag(chars[i]) {
-                i += 1;
-            }
-            let run = &chars[start..i];
-            let flag = start > 0
-                && chars[start - 1] == '\u{1F3F4}'
-                && run.last() == Some(&'\u{E007F}')
-                && run.len() <= 8;
+            let flag =
+                prev == Some(&'\u{1F3F4}') && run.last() == Some(&'\u{E007F}') && run.len() <= 8;
             if flag {
                 continue;
             }
@@ -1528,7 +1531,10 @@ pub(crate) mod phrases {
             if c.is_ascii() || is_tag(c) || !normalize::has_invisible(c.encode_utf8(&mut buf)) {
                 continue;
             }
-            let prev_non_ascii = i > 0 && !chars[i - 1].is_ascii();
+            let prev_non_ascii = i
+                .checked_sub(1)
+                .and_then(|p| chars.get(p))
+                .is_some_and(|p| !p.is_ascii());
             let next_non_ascii = chars.get(i + 1).is_some_and(|n| !n.is_ascii());
             let benign = match c {
                 // Emoji presentation selectors after a symbol.

@@ -124,8 +124,9 @@ impl<'a> ViewSet<'a> {
         self.views.len()
     }
 
+    /// The view at `i` (callers stay below `len()`).
     fn get(&self, i: usize) -> &str {
-        &self.views[i]
+        self.views.get(i).map_or("", |v| v)
     }
 
     fn push(&mut self, view: String) {
@@ -487,14 +488,19 @@ pub fn extract_urls(s: &str) -> Vec<UrlParts> {
 
 /// Start of the scheme ending at `sep` (`[a-z][a-z0-9+.-]*`, any case).
 fn scheme_start(bytes: &[u8], sep: usize) -> Option<usize> {
-    let mut start = sep;
-    while start > 0
-        && matches!(bytes[start - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.')
-    {
-        start -= 1;
-    }
+    let before = bytes.get(..sep)?;
+    let run = before
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.'))
+        .count();
+    let start = sep - run;
     // The scheme must begin with a letter; drop digits or symbols before it.
-    (start..sep).find(|i| bytes[*i].is_ascii_alphabetic())
+    let letter = before
+        .get(start..)?
+        .iter()
+        .position(u8::is_ascii_alphabetic)?;
+    Some(start + letter)
 }
 
 /// Characters that cannot appear in a URL written in text, so they end one.
@@ -603,22 +609,15 @@ fn is_base64_byte(b: u8) -> bool {
 
 /// Runs of alphabet bytes, each with its trailing `=` padding.
 fn base64_tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    let mut pos = 0;
+    let mut rest = bytes;
     std::iter::from_fn(move || {
-        while pos < bytes.len() && !is_base64_byte(bytes[pos]) {
-            pos += 1;
-        }
-        if pos == bytes.len() {
-            return None;
-        }
-        let start = pos;
-        while pos < bytes.len() && is_base64_byte(bytes[pos]) {
-            pos += 1;
-        }
-        while pos < bytes.len() && bytes[pos] == b'=' {
-            pos += 1;
-        }
-        Some(&bytes[start..pos])
+        let start = rest.iter().position(|b| is_base64_byte(*b))?;
+        let run = rest.get(start..)?;
+        let body = run.iter().take_while(|b| is_base64_byte(**b)).count();
+        let padding = run.iter().skip(body).take_while(|b| **b == b'=').count();
+        let (token, after) = run.split_at_checked(body + padding)?;
+        rest = after;
+        Some(token)
     })
 }
 
@@ -627,14 +626,15 @@ fn base64_tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
 /// Cheap (looks at 64 bytes at most) and keeps a 4 KiB run of `x` from
 /// being decoded on every message.
 fn looks_encoded(body: &[u8]) -> bool {
-    let head = &body[..body.len().min(64)];
+    let head = body.get(..64).unwrap_or(body);
     let mut seen = [false; 256];
     let (mut upper, mut lower, mut distinct) = (false, false, 0);
     for &b in head {
         upper |= b.is_ascii_uppercase();
         lower |= b.is_ascii_lowercase();
-        if !seen[b as usize] {
-            seen[b as usize] = true;
+        // A u8 always indexes a 256-entry table.
+        if let Some(slot @ false) = seen.get_mut(usize::from(b)) {
+            *slot = true;
             distinct += 1;
         }
     }
@@ -651,7 +651,7 @@ fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurp
     if padding > 0 && !token.len().is_multiple_of(4) {
         return None;
     }
-    let body = &token[..body_len];
+    let body = token.get(..body_len)?;
     if !looks_encoded(body) {
         return None;
     }
@@ -666,12 +666,8 @@ fn candidate_engine(token: &[u8], min_len: usize) -> Option<&'static GeneralPurp
 
 fn decode_text(engine: &GeneralPurpose, token: &[u8], max_decoded: usize) -> Option<String> {
     let max_chars = max_decoded / 3 * 4;
-    let truncated = token.len() > max_chars;
-    let input = if truncated {
-        &token[..max_chars]
-    } else {
-        token
-    };
+    let input = token.get(..max_chars).unwrap_or(token);
+    let truncated = input.len() < token.len();
     if input.is_empty() {
         return None;
     }
@@ -680,7 +676,7 @@ fn decode_text(engine: &GeneralPurpose, token: &[u8], max_decoded: usize) -> Opt
         Ok(text) => text,
         // A cut token may end inside a multi-byte character.
         Err(err) if truncated && err.error_len().is_none() => {
-            std::str::from_utf8(&bytes[..err.valid_up_to()]).ok()?
+            std::str::from_utf8(bytes.get(..err.valid_up_to())?).ok()?
         }
         Err(_) => return None,
     };

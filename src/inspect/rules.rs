@@ -104,12 +104,17 @@ impl RuleSet {
         }
         let mut last = usize::MAX;
         for idx in ts.set.matches(text.as_bytes()).iter() {
-            let ri = ts.owner[idx];
+            // Every pattern of the set has an owner, and owners are rule indexes.
+            let Some(&ri) = ts.owner.get(idx) else {
+                continue;
+            };
             if ri == last {
                 continue;
             }
             last = ri;
-            let rule = &self.rules[ri];
+            let Some(rule) = self.rules.get(ri) else {
+                continue;
+            };
             let admitted = match &rule.tools {
                 None => true,
                 Some(globs) => globs.iter().any(|g| glob_match(g, tool)),

@@ -154,28 +154,29 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
 fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
     let lower = s.to_ascii_lowercase();
     for (bit, word) in d.words.iter().enumerate() {
-        let detectors: Vec<(usize, &ContextDetector)> = d
+        // Each detector with, where its last match ended: a candidate inside
+        // a span the detector already matched is not tried again, so
+        // `keykeykey…` costs one window per window, not one per occurrence.
+        let mut detectors: Vec<(&ContextDetector, usize)> = d
             .context
             .iter()
-            .enumerate()
-            .filter(|(_, det)| det.words & (1 << bit) != 0)
+            .filter(|det| det.words & (1 << bit) != 0)
+            .map(|det| (det, 0))
             .collect();
-        // Per detector, where its last match ended: a candidate inside a
-        // span the detector already matched is not tried again, so
-        // `keykeykey…` costs one window per window, not one per occurrence.
-        let mut skip_until = vec![0usize; d.context.len()];
         for at in word.find_iter(lower.as_bytes()) {
             let window = &s[at..ceil_boundary(s, at.saturating_add(CONTEXT_WINDOW))];
-            let word_start = at == 0 || !s.as_bytes()[at - 1].is_ascii_alphanumeric();
-            for &(n, det) in &detectors {
-                if (det.word_start && !word_start) || at < skip_until[n] || !det.re.is_match(window)
-                {
+            let word_start = at
+                .checked_sub(1)
+                .and_then(|i| s.as_bytes().get(i))
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
+            for (det, skip_until) in &mut detectors {
+                if (det.word_start && !word_start) || at < *skip_until || !det.re.is_match(window) {
                     continue;
                 }
                 let Some(caps) = det.re.captures(window) else {
                     continue;
                 };
-                skip_until[n] = at + caps.get(0).map_or(1, |m| m.end().max(1));
+                *skip_until = at + caps.get(0).map_or(1, |m| m.end().max(1));
                 let Some(m) = ["v", "dq", "sq", "bare"].iter().find_map(|g| caps.name(g)) else {
                     continue;
                 };
@@ -780,21 +781,24 @@ const KINDS: &[Kind] = &[
         confident: false,
         public_prefix: 0,
     },
-    Kind {
-        name: "high-entropy",
-        rule: "SECRET-HIGH-ENTROPY",
-        label: "a random-looking secret next to a key-like name",
-        severity: Severity::Medium,
-        confident: false,
-        public_prefix: 0,
-    },
+    HIGH_ENTROPY,
 ];
+
+/// The last kind, and the one of a name not in [`KINDS`].
+const HIGH_ENTROPY: Kind = Kind {
+    name: "high-entropy",
+    rule: "SECRET-HIGH-ENTROPY",
+    label: "a random-looking secret next to a key-like name",
+    severity: Severity::Medium,
+    confident: false,
+    public_prefix: 0,
+};
 
 fn kind(name: &str) -> &'static Kind {
     KINDS
         .iter()
         .find(|k| k.name == name)
-        .unwrap_or(&KINDS[KINDS.len() - 1])
+        .unwrap_or(&HIGH_ENTROPY)
 }
 
 /// Extra validation of a candidate, beyond its pattern.
@@ -905,6 +909,7 @@ fn priority(kind: &Kind) -> usize {
         .unwrap_or(KINDS.len())
 }
 
+#[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
 fn detectors() -> &'static Detectors {
     static D: OnceLock<Detectors> = OnceLock::new();
     D.get_or_init(|| {
@@ -986,6 +991,7 @@ fn detectors() -> &'static Detectors {
     })
 }
 
+#[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
 fn private_key_begin() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -1017,16 +1023,19 @@ fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
             continue;
         }
         if !no_more_ends && !matches!(next_end, Some(e) if e >= m.end()) {
-            next_end = memchr::memmem::find(&b[m.end()..], b"-----END").map(|e| e + m.end());
+            next_end = b
+                .get(m.end()..)
+                .and_then(|after| memchr::memmem::find(after, b"-----END"))
+                .map(|e| e + m.end());
             no_more_ends = next_end.is_none();
         }
         let end = next_end
             .filter(|e| *e >= m.end() && e - m.end() <= MAX_KEY_BLOCK)
             .and_then(|e| {
                 let line_end = (e + 80).min(b.len());
-                let tail = &b[e + 8..line_end];
+                let tail = b.get(e + 8..line_end)?;
                 let close = memchr::memmem::find(tail, b"-----")?;
-                let header = &tail[..close];
+                let header = tail.get(..close)?;
                 memchr::memmem::find(header, b"PRIVATE KEY").map(|_| e + 8 + close + 5)
             })
             .unwrap_or_else(|| key_body_end(b, m.end()));
@@ -1046,21 +1055,30 @@ fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
 /// lines after the BEGIN line, and the `Proc-Type`/`DEK-Info` headers of an
 /// encrypted key. Lines may be separated by real or JSON-escaped newlines.
 fn key_body_end(b: &[u8], from: usize) -> usize {
-    let is_break = |p: usize| match b[p] {
-        b'\n' | b'\r' => 1,
-        b'\\' if b.get(p + 1) == Some(&b'n') => 2,
+    // The length of the line break at `p`, 0 for none (and past the end).
+    let is_break = |p: usize| match b.get(p) {
+        Some(b'\n' | b'\r') => 1,
+        Some(b'\\') if b.get(p + 1) == Some(&b'n') => 2,
         _ => 0,
     };
     let mut end = from;
     let mut p = from;
     loop {
-        while p < b.len() && is_break(p) > 0 {
-            p += is_break(p);
+        loop {
+            let n = is_break(p);
+            if n == 0 {
+                break;
+            }
+            p += n;
         }
         let start = p;
-        let header = b[p..].starts_with(b"Proc-Type:") || b[p..].starts_with(b"DEK-Info:");
-        while p < b.len() && is_break(p) == 0 {
-            let body = b[p].is_ascii_alphanumeric() || matches!(b[p], b'+' | b'/' | b'=');
+        let line = b.get(p..).unwrap_or_default();
+        let header = line.starts_with(b"Proc-Type:") || line.starts_with(b"DEK-Info:");
+        while let Some(&c) = b.get(p) {
+            if is_break(p) > 0 {
+                break;
+            }
+            let body = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=');
             // Stop at the first byte that cannot be key material, and at
             // over-long lines: each BEGIN then looks at a bounded stretch.
             if !(body || header) || p - start >= MAX_KEY_LINE {
@@ -1187,11 +1205,13 @@ fn looks_placeholder(v: &str) -> bool {
 fn is_version(v: &str) -> bool {
     let core = v.trim_start_matches(['^', '~', '>', '<', '=', 'v', 'V', ' ']);
     let core = core.split(['-', '+']).next().unwrap_or("");
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() >= 2
-        && parts[0].bytes().all(|c| c.is_ascii_digit())
-        && !parts[0].is_empty()
-        && parts.iter().all(|p| {
+    // At least two parts, the first a number.
+    let Some((major, rest)) = core.split_once('.') else {
+        return false;
+    };
+    major.bytes().all(|c| c.is_ascii_digit())
+        && !major.is_empty()
+        && rest.split('.').all(|p| {
             !p.is_empty()
                 && p.bytes()
                     .all(|c| c.is_ascii_digit() || c == b'x' || c == b'*')
@@ -1322,7 +1342,10 @@ fn entropy_ok(v: &str) -> bool {
 fn shannon_entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
     for b in s.bytes() {
-        counts[b as usize] += 1;
+        // A u8 always indexes a 256-entry table.
+        if let Some(count) = counts.get_mut(usize::from(b)) {
+            *count += 1;
+        }
     }
     let n = s.len() as f64;
     counts

@@ -106,35 +106,36 @@ pub fn parse(argv: &[String]) -> Result<Launch, ParseError> {
     };
     let program = first.rsplit('/').next().unwrap_or(first);
     let rest = argv.get(1..).unwrap_or_default();
+    // The subcommand word and the words after it.
+    let sub = rest
+        .split_first()
+        .map(|(word, after)| (word.as_str(), after));
     match program {
         "npx" => npm_like("npx", rest, NPX_OPTIONS),
-        "npm" => match rest.first().map(String::as_str) {
-            Some("exec" | "x") => npm_like("npm exec", &rest[1..], NPX_OPTIONS),
+        "npm" => match sub {
+            Some(("exec" | "x", after)) => npm_like("npm exec", after, NPX_OPTIONS),
             _ => Ok(Launch::Program),
         },
         "pnpx" => npm_like("pnpx", rest, PNPM_OPTIONS),
         "pnpm" => pnpm(rest),
-        "yarn" => match rest.first().map(String::as_str) {
-            Some("dlx") => npm_like("yarn dlx", &rest[1..], YARN_OPTIONS),
+        "yarn" => match sub {
+            Some(("dlx", after)) => npm_like("yarn dlx", after, YARN_OPTIONS),
             _ => Ok(Launch::Program),
         },
         "bunx" => npm_like("bunx", rest, BUNX_OPTIONS),
-        "bun" => match rest.first().map(String::as_str) {
-            Some("x") => npm_like("bun x", &rest[1..], BUNX_OPTIONS),
+        "bun" => match sub {
+            Some(("x", after)) => npm_like("bun x", after, BUNX_OPTIONS),
             _ => Ok(Launch::Program),
         },
         "uvx" => python_like("uvx", PyInstaller::Uv, rest, UV_OPTIONS),
-        "uv" => match (
-            rest.first().map(String::as_str),
-            rest.get(1).map(String::as_str),
-        ) {
-            (Some("tool"), Some("run")) => {
-                python_like("uv tool run", PyInstaller::Uv, &rest[2..], UV_OPTIONS)
+        "uv" => match rest {
+            [tool, run, after @ ..] if tool == "tool" && run == "run" => {
+                python_like("uv tool run", PyInstaller::Uv, after, UV_OPTIONS)
             }
             _ => Ok(Launch::Program),
         },
-        "pipx" => match rest.first().map(String::as_str) {
-            Some("run") => python_like("pipx run", PyInstaller::Pip, &rest[1..], PIPX_OPTIONS),
+        "pipx" => match sub {
+            Some(("run", after)) => python_like("pipx run", PyInstaller::Pip, after, PIPX_OPTIONS),
             _ => Ok(Launch::Program),
         },
         "docker" | "podman" | "nerdctl" => Ok(Launch::Container {
@@ -402,14 +403,15 @@ fn npm_like(launcher: &str, words: &[String], table: Table) -> Result<Launch, Pa
 
 fn pnpm(words: &[String]) -> Result<Launch, ParseError> {
     // Options may come before `dlx` (`pnpm --package=x dlx cmd`).
-    let Some(at) = words.iter().position(|w| w == "dlx") else {
+    let mut halves = words.splitn(2, |w| w == "dlx");
+    let (Some(before), Some(after)) = (halves.next(), halves.next()) else {
         return Ok(Launch::Program);
     };
-    if words[..at].iter().any(|w| !w.starts_with('-')) {
+    if before.iter().any(|w| !w.starts_with('-')) {
         return Ok(Launch::Program);
     }
-    let mut joined: Vec<String> = words[..at].to_vec();
-    joined.extend_from_slice(&words[at + 1..]);
+    let mut joined: Vec<String> = before.to_vec();
+    joined.extend_from_slice(after);
     npm_like("pnpm dlx", &joined, PNPM_OPTIONS)
 }
 

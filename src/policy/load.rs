@@ -35,8 +35,9 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
     let mut next = Some((spec.to_string(), None::<PathBuf>));
     while let Some((name, base_dir)) = next.take() {
         if chain.len() >= MAX_EXTENDS_DEPTH {
+            // The chain is not empty here: it holds MAX_EXTENDS_DEPTH profiles.
             return Err(err(
-                &chain[0].0,
+                chain.first().map_or(spec, |c| c.0.as_str()),
                 None,
                 "extends",
                 "extends chain is too deep (a cycle?)",

@@ -30,10 +30,10 @@ pub fn error_line(
     data: Option<Value>,
 ) -> Vec<u8> {
     let id = id.map(RequestId::to_value).unwrap_or(Value::Null);
-    let mut error = json!({ "code": code, "message": message });
-    if let Some(d) = data {
-        error["data"] = d;
-    }
+    let error = match data {
+        Some(d) => json!({ "code": code, "message": message, "data": d }),
+        None => json!({ "code": code, "message": message }),
+    };
     let mut out = serde_json::to_vec(&json!({ "jsonrpc": "2.0", "id": id, "error": error }))
         .unwrap_or_default();
     out.push(b'\n');

@@ -94,6 +94,8 @@ pub fn sandbox_plan(
         limits,
         grants: grants.to_vec(),
         forwards,
+        protected: Vec::new(),
+        exec_in_write: false,
     };
     Plan::build(input).map_err(|e| e.to_string())
 }

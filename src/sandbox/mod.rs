@@ -27,6 +27,7 @@ pub mod landlock;
 pub mod limits;
 pub mod namespaces;
 pub mod probe;
+pub mod root;
 pub mod seccomp;
 pub mod spawn;
 
@@ -88,6 +89,11 @@ pub struct PlanInput {
     /// Read grants a launcher resolved outside the sandbox (the installed
     /// package tree), added to the runtime baseline with their reasons.
     pub grants: Vec<BaselineEntry>,
+    /// Paths inside the write zones that stay read-only (`.git/config`,
+    /// `.vscode`, shell rc files…): read-only binds in the minimal root.
+    pub protected: Vec<PathBuf>,
+    /// Write zones keep exec permission (default: mounted `noexec`).
+    pub exec_in_write: bool,
     /// Network allow-list mode: ports of the host's loopback the list names,
     /// forwarded into the namespace (`127.0.0.1:PORT` there reaches the
     /// host's) for clients that ignore proxies (database drivers).
@@ -161,10 +167,16 @@ pub struct Enforcement {
     pub userns: Status,
     /// PID + mount namespaces with a private `/proc` (orphan safety).
     pub pidns: Status,
+    /// The minimal root: an empty tmpfs with only the plan's paths bound in.
+    pub root: Status,
     pub no_new_privs: Status,
     pub caps_dropped: Status,
     pub cgroup: Status,
     pub missing: Vec<String>,
+    /// With a minimal root: the host paths bound into it (everything else
+    /// does not exist for the server). Empty without one.
+    #[serde(skip)]
+    pub visible: Vec<PathBuf>,
 }
 
 impl Enforcement {
@@ -175,12 +187,13 @@ impl Enforcement {
     /// One log line.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "landlock={} seccomp={} netns={} userns={} pidns={} no_new_privs={} caps_dropped={} cgroup={}",
+            "landlock={} seccomp={} netns={} userns={} pidns={} root={} no_new_privs={} caps_dropped={} cgroup={}",
             self.landlock,
             self.seccomp,
             self.netns,
             self.userns,
             self.pidns,
+            self.root,
             self.no_new_privs,
             self.caps_dropped,
             self.cgroup
@@ -193,10 +206,13 @@ impl Enforcement {
     }
 }
 
-/// A private, 0700 temp dir (the server's `TMPDIR`), removed on drop.
+/// A private, 0700 temp dir (the server's `TMPDIR`), removed on drop, and
+/// an empty sibling the minimal root is mounted on (in the server's mount
+/// namespace only: on the host it stays empty).
 #[derive(Debug)]
 struct PrivateTmp {
     path: PathBuf,
+    staging: PathBuf,
 }
 
 static TMP_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -217,7 +233,17 @@ impl PrivateTmp {
                 Ok(()) => {
                     // Canonical, so the Landlock rule and TMPDIR name the same inode path.
                     let path = std::fs::canonicalize(&path).unwrap_or(path);
-                    return Ok(PrivateTmp { path });
+                    let mut staging = path.clone().into_os_string();
+                    staging.push(".root");
+                    let staging = PathBuf::from(staging);
+                    if let Err(source) = std::fs::DirBuilder::new().mode(0o700).create(&staging) {
+                        let _ = std::fs::remove_dir(&path);
+                        return Err(SandboxError::TempDir {
+                            path: staging,
+                            source,
+                        });
+                    }
+                    return Ok(PrivateTmp { path, staging });
                 }
                 Err(e) => last = Some((path, e)),
             }
@@ -258,6 +284,7 @@ impl PrivateTmp {
 impl Drop for PrivateTmp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        let _ = std::fs::remove_dir(&self.staging);
     }
 }
 
@@ -283,6 +310,8 @@ pub struct Plan {
     enforcement: Enforcement,
     tmp: Option<PrivateTmp>,
     cgroup: Option<cgroup::CgroupDir>,
+    /// The minimal root, when mount namespaces work.
+    root: Option<root::RootPlan>,
 }
 
 /// Finds `name` in `PATH` (or takes it as a path when it contains `/`).
@@ -443,7 +472,28 @@ impl Plan {
             )?),
             _ => None,
         };
-        let enforcement = assess(&Assessment {
+        let root = match &tmp {
+            Some(t) if namespaces.pid && support.mounts => {
+                let base: Vec<(PathBuf, Access)> = baseline
+                    .iter()
+                    .map(|e| (e.path.clone(), e.access))
+                    .collect();
+                let cwd = input.cwd.clone().unwrap_or_else(|| cwd_for_scripts.clone());
+                Some(root::RootPlan::new(&root::RootInput {
+                    staging: &t.staging,
+                    read: &input.read,
+                    write: &input.write,
+                    baseline: &base,
+                    protected: &input.protected,
+                    tmp: Some(&t.path),
+                    cwd: &cwd,
+                    exec_in_write: input.exec_in_write,
+                    links: std::slice::from_ref(&program),
+                }))
+            }
+            _ => None,
+        };
+        let mut enforcement = assess(&Assessment {
             level: input.level,
             net: input.net,
             wants_cgroup: input.limits.wants_cgroup(),
@@ -451,6 +501,19 @@ impl Plan {
             namespaces,
             support: &support,
         });
+        if let (Some(r), Status::Full) = (&root, &enforcement.root) {
+            // Host trees only: /tmp, /dev, /run and /proc are private.
+            enforcement.visible = r
+                .mounts
+                .iter()
+                .filter(|m| {
+                    !["/tmp", "/dev", "/run", "/proc"]
+                        .iter()
+                        .any(|p| m.path == Path::new(p))
+                })
+                .map(|m| m.path.clone())
+                .collect();
+        }
         Ok(Plan {
             level: input.level,
             program,
@@ -475,6 +538,7 @@ impl Plan {
             enforcement,
             tmp,
             cgroup,
+            root,
         })
     }
 
@@ -654,6 +718,7 @@ impl Plan {
             receiver = Some(rx);
         }
         setup.pid_namespace = self.namespaces.pid;
+        setup.root = self.root.clone();
         setup.own_strings = own_strings();
         setup.rlimits = self.limits.rlimits();
         setup.cap_last_cap = self.support.cap_last_cap;
@@ -701,10 +766,12 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
             netns: off(),
             userns: off(),
             pidns: off(),
+            root: off(),
             no_new_privs: off(),
             caps_dropped: off(),
             cgroup: off(),
             missing: vec!["sandbox level is off".into()],
+            visible: Vec::new(),
         };
     }
     let mut missing = Vec::new();
@@ -772,6 +839,23 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         );
         Status::NotApplied("no namespaces available".into())
     };
+    let root = match (a.namespaces.pid, s.mounts) {
+        (true, true) => Status::Full,
+        (_, false) => {
+            let why = s
+                .mounts_reason
+                .clone()
+                .unwrap_or_else(|| "mount namespaces unavailable".into());
+            missing.push(format!(
+                "root: no minimal root ({why}); the server sees the host's filesystem, limited by Landlock alone"
+            ));
+            Status::NotApplied(why)
+        }
+        (false, true) => {
+            missing.push("root: no minimal root (no mount namespace)".into());
+            Status::NotApplied("no namespaces available".into())
+        }
+    };
     let cgroup = match (a.wants_cgroup, a.has_cgroup) {
         (false, _) => Status::NotApplied("no cgroup limits requested".into()),
         (true, true) => Status::Full,
@@ -789,10 +873,12 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         netns,
         userns,
         pidns,
+        root,
         no_new_privs: Status::Full,
         caps_dropped: Status::Full,
         cgroup,
         missing,
+        visible: Vec::new(),
     }
 }
 
@@ -939,6 +1025,8 @@ mod tests {
             cgroup2_writable: false,
             root: true,
             cap_last_cap: 40,
+            mounts: true,
+            mounts_reason: None,
         }
     }
 
@@ -1032,6 +1120,8 @@ mod tests {
             limits: ResourceLimits::default(),
             grants: Vec::new(),
             forwards: vec![5432],
+            protected: Vec::new(),
+            exec_in_write: false,
         };
         let plan = Plan::build_with(input, support()).expect("plan");
         assert!(plan.has_egress());

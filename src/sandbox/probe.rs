@@ -38,6 +38,12 @@ pub struct KernelSupport {
     pub root: bool,
     /// Highest capability number (`/proc/sys/kernel/cap_last_cap`).
     pub cap_last_cap: u32,
+    /// Whether a minimal root can be built: a private mount namespace where
+    /// a tmpfs can be mounted and trees bound with `open_tree` and
+    /// `mount_setattr` (Linux 5.12+), tried once in a throwaway child.
+    pub mounts: bool,
+    /// Why not, when `mounts` is false.
+    pub mounts_reason: Option<String>,
 }
 
 impl KernelSupport {
@@ -82,6 +88,11 @@ pub fn probe() -> KernelSupport {
     let cap_last_cap = read_trimmed("/proc/sys/kernel/cap_last_cap")
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
+    let (mounts, mounts_reason) = if root || user_namespaces {
+        mounts_probe()
+    } else {
+        (false, Some("no namespaces".into()))
+    };
     KernelSupport {
         landlock_abi,
         landlock_errata,
@@ -94,7 +105,114 @@ pub fn probe() -> KernelSupport {
         cgroup2_writable,
         root,
         cap_last_cap,
+        mounts,
+        mounts_reason,
     }
+}
+
+/// Tries, once per process, what a minimal root needs: in a forked child,
+/// a new mount namespace (inside a user namespace when not root), a tmpfs,
+/// and `open_tree`/`mount_setattr` on a bind of it. The host is untouched.
+fn mounts_probe() -> (bool, Option<String>) {
+    static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
+    RESULT.get_or_init(mounts_probe_uncached).clone()
+}
+
+fn mounts_probe_uncached() -> (bool, Option<String>) {
+    let root = nix::unistd::geteuid().is_root();
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    let uid_map = format!("{uid} {uid} 1\n");
+    let gid_map = format!("{gid} {gid} 1\n");
+    // SAFETY: the child runs raw syscalls on data prepared before the fork
+    // and leaves with _exit; the parent only waits for it.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return (false, Some("fork failed".into()));
+    }
+    if pid == 0 {
+        // SAFETY: as above; every path is a NUL-terminated literal.
+        unsafe {
+            let step = |n: i32, ok: bool| {
+                if !ok {
+                    libc::_exit(n);
+                }
+            };
+            if !root {
+                step(10, libc::unshare(libc::CLONE_NEWUSER) == 0);
+                for (path, data) in [
+                    (c"/proc/self/setgroups", "deny".as_bytes()),
+                    (c"/proc/self/uid_map", uid_map.as_bytes()),
+                    (c"/proc/self/gid_map", gid_map.as_bytes()),
+                ] {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                    step(
+                        11,
+                        fd >= 0 && libc::write(fd, data.as_ptr().cast(), data.len()) >= 0,
+                    );
+                    libc::close(fd);
+                }
+            }
+            step(12, libc::unshare(libc::CLONE_NEWNS) == 0);
+            step(
+                13,
+                libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) == 0,
+            );
+            step(
+                14,
+                libc::mount(
+                    c"tmpfs".as_ptr(),
+                    c"/tmp".as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    0,
+                    std::ptr::null(),
+                ) == 0,
+            );
+            let fd = libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                c"/tmp".as_ptr(),
+                1u32 | 0x8000u32, // OPEN_TREE_CLONE | AT_RECURSIVE
+            );
+            step(15, fd >= 0);
+            let attr: [u64; 4] = [1, 0, 0, 0]; // MOUNT_ATTR_RDONLY
+            step(
+                16,
+                libc::syscall(
+                    libc::SYS_mount_setattr,
+                    fd,
+                    c"".as_ptr(),
+                    (libc::AT_EMPTY_PATH as u32) | 0x8000u32,
+                    attr.as_ptr(),
+                    32usize,
+                ) == 0,
+            );
+            libc::_exit(0);
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let why = match code {
+        0 => return (true, None),
+        10 | 11 => "cannot create a user namespace",
+        12 | 13 => "cannot create a private mount namespace",
+        14 => "cannot mount a tmpfs",
+        15 | 16 => "the kernel lacks open_tree/mount_setattr (Linux 5.12+)",
+        _ => "the probe failed",
+    };
+    (false, Some(why.into()))
 }
 
 fn landlock_abi() -> i32 {

@@ -56,10 +56,11 @@ pub enum Step {
     CloseFds = 14,
     Exec = 15,
     EgressListener = 16,
+    MinimalRoot = 17,
 }
 
 impl Step {
-    const ALL: [Step; 17] = [
+    const ALL: [Step; 18] = [
         Step::Start,
         Step::Setsid,
         Step::ParentDeath,
@@ -77,6 +78,7 @@ impl Step {
         Step::CloseFds,
         Step::Exec,
         Step::EgressListener,
+        Step::MinimalRoot,
     ];
 
     pub fn name(self) -> &'static str {
@@ -98,6 +100,7 @@ impl Step {
             Step::CloseFds => "close stray fds",
             Step::Exec => "exec",
             Step::EgressListener => "egress listener",
+            Step::MinimalRoot => "minimal root",
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct ChildSetup {
     /// Network allow-list mode: create the proxy listener in the new network
     /// namespace and send it to vanguard.
     pub egress: Option<ListenerHandoff>,
+    /// The minimal root, built by the sandbox's init before the server forks.
+    pub root: Option<super::root::RootPlan>,
     /// vanguard's own argument and environment strings, wiped in the child
     /// so the sandbox's init and supervisor (forks of vanguard that never
     /// exec) show none of them (`/proc/1/cmdline` inside the sandbox).
@@ -461,9 +466,18 @@ impl ChildSetup {
             //    the new namespace, and init's child is the server.
             progress.set(Step::ForkPidNamespace);
             fork_supervised(false, true, progress)?;
-            // 8. Private /proc for the new PID namespace (init's mount).
-            progress.set(Step::MountProc);
-            namespaces::mount_private_proc()?;
+            // 8. The minimal root (with the PID namespace's own /proc), or
+            //    at least a private /proc for the new PID namespace.
+            match &self.root {
+                Some(root) => {
+                    progress.set(Step::MinimalRoot);
+                    root.build()?;
+                }
+                None => {
+                    progress.set(Step::MountProc);
+                    namespaces::mount_private_proc()?;
+                }
+            }
             progress.set(Step::ForkPidNamespace);
             fork_supervised(true, false, progress)?;
         }

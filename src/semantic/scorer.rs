@@ -473,7 +473,7 @@ async fn read_body(
     while let Some(chunk) = response.chunk().await? {
         let room = limit - out.len();
         if chunk.len() > room {
-            out.extend_from_slice(&chunk[..room]);
+            out.extend_from_slice(chunk.get(..room).unwrap_or_default());
             return Ok((out, false));
         }
         out.extend_from_slice(&chunk);

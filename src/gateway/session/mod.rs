@@ -148,6 +148,8 @@ struct Pending {
 /// State both pumps share.
 struct Shared {
     cfg: SessionConfig,
+    /// With a minimal root: the host paths the server sees.
+    visible: Option<Arc<[std::path::PathBuf]>>,
     pending: Mutex<HashMap<RequestId, Pending>>,
     tools: Mutex<HashMap<String, ToolHints>>,
     upstream_noise: std::sync::atomic::AtomicU64,
@@ -240,6 +242,7 @@ where
         pending: Mutex::new(HashMap::new()),
         tools: Mutex::new(HashMap::new()),
         upstream_noise: Default::default(),
+        visible: upstream.visible.clone(),
     });
     if shared.cfg.behavior.as_ref().is_some_and(|e| e.cfg.enabled) {
         shared.set_risk(0.0, crate::behavior::now_ms());

@@ -306,7 +306,10 @@ impl Shared {
                         let mut denied = false;
                         if p.method == "tools/call" {
                             let text = std::str::from_utf8(raw).unwrap_or("");
-                            if crate::inspect::denial::may_contain_denial(text) {
+                            if crate::inspect::denial::may_contain_denial(text)
+                                || (self.visible.is_some()
+                                    && crate::inspect::denial::may_contain_missing(text))
+                            {
                                 denied = self.kernel_denial(&id, &p, text);
                             }
                         }
@@ -934,7 +937,11 @@ impl Shared {
             }
             Err(_) => line.to_string(),
         };
-        let Some(mut f) = crate::inspect::denial::find(&text) else {
+        let found = crate::inspect::denial::find(&text).or_else(|| {
+            let visible = self.visible.as_deref()?;
+            crate::inspect::denial::find_hidden(&text, |p| hidden_from_server(visible, p))
+        });
+        let Some(mut f) = found else {
             return false;
         };
         let denied_path = f
@@ -1043,4 +1050,16 @@ impl Shared {
             let _ = agent_tx.send(line).await;
         }
     }
+}
+
+/// A path that exists on the host but not in the server's minimal root:
+/// absolute, plain, and under none of the trees bound into it.
+fn hidden_from_server(visible: &[std::path::PathBuf], path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    p.is_absolute()
+        && !p
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        && p.symlink_metadata().is_ok()
+        && !visible.iter().any(|v| p.starts_with(v))
 }

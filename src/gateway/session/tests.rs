@@ -111,6 +111,7 @@ fn fake_server_raw(
         Upstream {
             pid: 0,
             sandbox: None,
+            visible: None,
             input: Some(Box::new(to_server) as BoxWrite),
             output: Some(Box::new(from_server) as BoxRead),
             stderr: None,

@@ -467,13 +467,12 @@ async fn read_request(client: &mut TcpStream) -> Result<Option<Protocol>, ReadEr
     if len == 0 {
         return Ok(None);
     }
-    if buf[0] == socks::VERSION {
+    if buf.first() == Some(&socks::VERSION) {
         // SOCKS5 is a dialogue; the greeting has to be re-read from the start.
         if len < 2 {
-            let more = client.read(&mut buf[len..]).await.map_err(ReadError::Io)?;
-            len += more;
+            len += read_into(client, &mut buf, len).await?;
         }
-        let mut replay = std::io::Cursor::new(buf[1..len].to_vec());
+        let mut replay = std::io::Cursor::new(buf.get(1..len).unwrap_or_default().to_vec());
         let mut joined = JoinedStream {
             first: &mut replay,
             stream: client,
@@ -485,9 +484,12 @@ async fn read_request(client: &mut TcpStream) -> Result<Option<Protocol>, ReadEr
         };
     }
     loop {
-        if let Some(end) = request::head_end(&buf[..len]) {
-            let req = request::parse(&buf[..end]).map_err(ReadError::Bad)?;
-            return Ok(Some(Protocol::Http(req, buf[end..len].to_vec())));
+        let filled = buf.get(..len).unwrap_or_default();
+        if let Some((head, after)) =
+            request::head_end(filled).and_then(|end| filled.split_at_checked(end))
+        {
+            let req = request::parse(head).map_err(ReadError::Bad)?;
+            return Ok(Some(Protocol::Http(req, after.to_vec())));
         }
         if len >= MAX_HEAD {
             return Err(ReadError::Bad(BadRequest::Header));
@@ -495,12 +497,21 @@ async fn read_request(client: &mut TcpStream) -> Result<Option<Protocol>, ReadEr
         if len == buf.len() {
             buf.resize((buf.len() * 2).min(MAX_HEAD), 0);
         }
-        let n = client.read(&mut buf[len..]).await.map_err(ReadError::Io)?;
+        let n = read_into(client, &mut buf, len).await?;
         if n == 0 {
             return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
         len += n;
     }
+}
+
+/// Reads from `client` into `buf` after its first `len` bytes (the callers
+/// always leave room); 0 when there is none.
+async fn read_into(client: &mut TcpStream, buf: &mut [u8], len: usize) -> Result<usize, ReadError> {
+    let Some(free) = buf.get_mut(len..) else {
+        return Ok(0);
+    };
+    client.read(free).await.map_err(ReadError::Io)
 }
 
 /// Reads from `first` until it is empty, then from `stream`; writes go to `stream`.
@@ -517,10 +528,10 @@ impl tokio::io::AsyncRead for JoinedStream<'_> {
     ) -> std::task::Poll<std::io::Result<()>> {
         let this = &mut *self;
         let pos = this.first.position() as usize;
-        let rest = &this.first.get_ref()[pos..];
+        let rest = this.first.get_ref().get(pos..).unwrap_or_default();
         if !rest.is_empty() {
             let n = rest.len().min(buf.remaining());
-            buf.put_slice(&rest[..n]);
+            buf.put_slice(rest.get(..n).unwrap_or_default());
             this.first.set_position((pos + n) as u64);
             return std::task::Poll::Ready(Ok(()));
         }

@@ -144,11 +144,12 @@ pub fn parse(head: &[u8]) -> Result<Request, BadRequest> {
         if l.is_empty() {
             continue;
         }
-        let colon = l
+        let name = l
             .iter()
             .position(|b| *b == b':')
+            .and_then(|colon| l.get(..colon))
             .ok_or(BadRequest::Header)?;
-        let name = std::str::from_utf8(&l[..colon]).map_err(|_| BadRequest::Header)?;
+        let name = std::str::from_utf8(name).map_err(|_| BadRequest::Header)?;
         if name.is_empty() || name.contains([' ', '\t']) {
             return Err(BadRequest::Header);
         }

@@ -137,7 +137,10 @@ pub async fn post(
     let Some(rid) = RequestId::from_value(&unique) else {
         return rpc_error_response(StatusCode::INTERNAL_SERVER_ERROR, -32603, "id");
     };
-    msg["id"] = unique;
+    // `msg` is an object: it has an id (`original_id`).
+    if let Some(id) = msg.get_mut("id") {
+        *id = unique;
+    }
     let line = serde_json::to_vec(&msg).unwrap_or_default();
     let ids = [(rid, false)];
     let mut rx = match session.expect_replies(&ids) {
@@ -159,7 +162,11 @@ pub async fn post(
         Ok(v) => v,
         Err(_) => return rpc_error_response(StatusCode::BAD_GATEWAY, -32603, "unreadable reply"),
     };
-    reply["id"] = original_id;
+    // Replies are routed by their id, so `reply` is an object.
+    let Some(fields) = reply.as_object_mut() else {
+        return rpc_error_response(StatusCode::BAD_GATEWAY, -32603, "unreadable reply");
+    };
+    fields.insert("id".to_owned(), original_id);
     let out = serde_json::to_vec(&reply).unwrap_or_default();
     let json_ok = super::accepts(header("accept"), "application/json");
     if wants_sse && !json_ok {
