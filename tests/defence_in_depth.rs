@@ -327,6 +327,11 @@ fn shell_server_cannot_read_outside_or_connect_out() {
     let t = Layout::new();
     let server = python_fixture_cmd("shell_server.py", &[]);
     let (l, port) = listener();
+    // A repository's configuration, there before the server starts (the
+    // kernel binds protected paths that exist at start; one created later
+    // is the inspector's alone to refuse).
+    std::fs::create_dir_all(t.ws.join(".git")).expect("mkdir .git");
+    std::fs::write(t.ws.join(".git/config"), "[core]\n").expect("write config");
     let mut g = Shadow::start(&server, &t.workspace_args(), &[]);
 
     // The shell and python3 work inside the sandbox.
@@ -364,6 +369,30 @@ fn shell_server_cannot_read_outside_or_connect_out() {
     // The inspector does not hold paths inside a command line to the zones;
     // the kernel's refusal is attributed to the call instead.
     g.assert_event_with_rule(&id, "KERNEL-DENIAL", "cat outside");
+
+    // Modes, times and git's configuration: effects Landlock alone does not
+    // stop; the minimal root (and the protected paths) do. Shadow mode lets
+    // each call through, so only the kernel stands in the way.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(&t.outside, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod outside");
+    let mtime = std::fs::metadata(&t.outside).expect("stat").mtime();
+    let (_, resp) = g.call(
+        "run",
+        json!({"command": format!(
+            "chmod 666 {0}; touch -d 2001-01-01 {0}; printf '\\tfsmonitor = touch /tmp/x\\n' >> {1}",
+            path_str(&t.outside),
+            path_str(&t.ws.join(".git/config"))
+        )}),
+    );
+    let meta = std::fs::metadata(&t.outside).expect("stat");
+    assert_eq!(meta.mode() & 0o777, 0o600, "chmod outside happened: {resp}");
+    assert_eq!(meta.mtime(), mtime, "touch outside happened: {resp}");
+    assert_eq!(
+        std::fs::read_to_string(t.ws.join(".git/config")).expect("config"),
+        "[core]\n",
+        ".git/config changed: {resp}"
+    );
 
     // Nothing in the inspector looks at an address inside a python one-liner:
     // this one is the kernel's alone.

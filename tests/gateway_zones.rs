@@ -279,3 +279,82 @@ fn writes_inside_the_workspace_are_allowed() {
         "written through vanguard"
     );
 }
+
+/// Inside the write zone, git's configuration and hooks and the editor's
+/// settings stay read-only: a write there is refused before the server,
+/// ordinary files next to them are written, and `--unprotect` lifts it.
+#[test]
+fn protected_paths_inside_the_workspace_are_refused_before_the_server() {
+    let layout = Layout::new();
+    std::fs::create_dir_all(layout.ws.join(".git/hooks")).expect("mkdir .git");
+    let config = layout.ws.join(".git/config");
+    std::fs::write(&config, "[core]\n\tbare = false\n").expect("write config");
+    let mut peer = layout.gateway(&[]);
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "write_file",
+        json!({"path": path_str(&config), "content": "[core]\n\tfsmonitor = sh -c 'touch /tmp/pwned'\n"}),
+        &["ZONE-PROTECTED"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config"),
+        "[core]\n\tbare = false\n"
+    );
+    let hook = layout.ws.join(".git/hooks/pre-commit");
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "write_file",
+        json!({"path": path_str(&hook), "content": "#!/bin/sh\ntouch /tmp/pwned\n"}),
+        &["ZONE-PROTECTED"],
+    );
+    assert!(!hook.exists(), "the hook was written");
+    // A relative path and a not-yet-existing protected directory.
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "write_file",
+        json!({"path": ".vscode/tasks.json", "content": "{}"}),
+        &["ZONE-PROTECTED"],
+    );
+    assert!(!layout.ws.join(".vscode").exists());
+    // Moving .git away (to plant a new config) is refused too.
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "move_file",
+        json!({"source": path_str(&layout.ws.join(".git")), "destination": path_str(&layout.ws.join("old-git"))}),
+        &["ZONE-PROTECTED"],
+    );
+    assert!(layout.ws.join(".git/config").exists());
+    // Ordinary work next to them goes through.
+    let notes = layout.ws.join("notes.md");
+    let resp = peer.request(
+        "tools/call",
+        json!({"name": "write_file", "arguments": {"path": path_str(&notes), "content": "ok"}}),
+    );
+    assert!(resp.get("result").is_some(), "{resp}");
+    assert_eq!(std::fs::read_to_string(&notes).expect("notes"), "ok");
+
+    // --unprotect .git/config lets the server change that one file only.
+    drop(peer);
+    // A fresh record of what the (new) server receives: request ids restart.
+    std::fs::write(&layout.log, "").expect("truncate the record");
+    let mut peer = layout.gateway(&["--unprotect", ".git/config"]);
+    let resp = peer.request(
+        "tools/call",
+        json!({"name": "write_file", "arguments": {"path": path_str(&config), "content": "[core]\n\tbare = false\n[user]\n\tname = a\n"}}),
+    );
+    assert!(resp.get("result").is_some(), "{resp}");
+    assert!(std::fs::read_to_string(&config)
+        .expect("config")
+        .contains("name = a"));
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "write_file",
+        json!({"path": path_str(&hook), "content": "#!/bin/sh\n"}),
+        &["ZONE-PROTECTED"],
+    );
+}

@@ -42,6 +42,10 @@ pub struct CommonPolicyArgs {
     /// profile's, $XDG_STATE_HOME/vanguard/pins.json).
     #[arg(long)]
     pub pins: Option<PathBuf>,
+    /// Let the server write NAME inside the write zones although it is
+    /// protected (e.g. `.git/config`, `.vscode`; see `vanguard policy explain`).
+    #[arg(long = "unprotect", value_name = "NAME")]
+    pub unprotect: Vec<String>,
 }
 
 impl CommonPolicyArgs {
@@ -50,6 +54,7 @@ impl CommonPolicyArgs {
             workspace: self.workspace.clone(),
             read: self.read.clone(),
             write: self.write.clone(),
+            unprotect: self.unprotect.clone(),
             sandbox: self.sandbox,
             net: self.net,
             allow_hosts: self.allow_hosts.clone(),

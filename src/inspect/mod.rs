@@ -398,6 +398,33 @@ impl Inspector {
                 });
                 break;
             }
+            if access == Access::Write {
+                let moves = zones::SafeZones::moves(tool);
+                if let Some(hit) = self
+                    .zones
+                    .protected_hit(&real, moves)
+                    .or_else(|| self.zones.protected_hit(&lex, moves))
+                {
+                    let id = "ZONE-PROTECTED";
+                    let shown = real.display().to_string();
+                    let name = hit.display().to_string();
+                    d.push(Finding {
+                        rule: id.to_string(),
+                        layer: Layer::L1,
+                        severity: Severity::High,
+                        action: self.action_for(id, self.zones.action()),
+                        message: format!(
+                            "write to a protected path inside a write zone: {shown} (protected: {name})"
+                        ),
+                        location: arg.pointer(base),
+                        evidence: truncate(&shown),
+                        hint: Some(
+                            "git hooks and configuration, editor, agent and CI settings, shell and package-manager configuration run code outside any sandbox, so they stay read-only; if the server must change it, start with --unprotect NAME (or [zones] unprotect in a profile)".into(),
+                        ),
+                    });
+                    break;
+                }
+            }
         }
     }
 

@@ -20,7 +20,13 @@ pub struct SafeZones {
     write: Vec<PathBuf>,
     action: Action,
     tool_access: Vec<ToolAccessDef>,
+    protected: Vec<PathBuf>,
 }
+
+/// Verbs that move or remove what a path names (and so everything below).
+const MOVE_VERBS: &[&str] = &[
+    "move", "rename", "mv", "delete", "remove", "rm", "rmdir", "unlink",
+];
 
 /// Verbs that make a tool a writer when they are a word of its name.
 const WRITE_VERBS: &[&str] = &[
@@ -113,7 +119,33 @@ impl SafeZones {
             write: cfg.write.clone(),
             action: cfg.action,
             tool_access: tool_access.to_vec(),
+            protected: cfg.protected.clone(),
         }
+    }
+
+    /// The protected path a write to `path` (canonical) would change: the
+    /// path itself or one above it; with `moves` (the tool moves or removes
+    /// what it names) also one below it.
+    pub fn protected_hit(&self, path: &Path, moves: bool) -> Option<&Path> {
+        if !self.enabled {
+            return None;
+        }
+        self.protected
+            .iter()
+            .find(|p| {
+                path.starts_with(p)
+                    || (moves
+                        && p.starts_with(path)
+                        && !self.write.iter().any(|w| w.starts_with(path)))
+            })
+            .map(|p| p.as_path())
+    }
+
+    /// True when a word of the tool's name moves or removes.
+    pub fn moves(tool: &str) -> bool {
+        name_words(tool)
+            .iter()
+            .any(|w| MOVE_VERBS.contains(&w.as_str()))
     }
 
     pub fn action(&self) -> Action {
@@ -187,6 +219,36 @@ impl SafeZones {
 mod tests {
     use super::*;
 
+    #[test]
+    fn protected_paths_inside_write_zones() {
+        let z = zones();
+        let hit = |p: &str, moves| {
+            z.protected_hit(Path::new(p), moves)
+                .map(|p| p.to_path_buf())
+        };
+        assert_eq!(
+            hit("/ws/out/.git/config", false),
+            Some("/ws/out/.git/config".into())
+        );
+        assert_eq!(
+            hit("/ws/out/.vscode/tasks.json", false),
+            Some("/ws/out/.vscode".into())
+        );
+        assert_eq!(hit("/ws/out/.git/index", false), None);
+        assert_eq!(hit("/ws/out/src/main.rs", false), None);
+        // Moving or deleting the directory around a protected path.
+        assert_eq!(
+            hit("/ws/out/.git", true),
+            Some("/ws/out/.git/config".into())
+        );
+        assert_eq!(hit("/ws/out/.git", false), None);
+        // The zone itself is not "around" it.
+        assert_eq!(hit("/ws/out", true), None);
+        assert!(SafeZones::moves("move_file"));
+        assert!(SafeZones::moves("deleteFile"));
+        assert!(!SafeZones::moves("write_file"));
+    }
+
     fn zones() -> SafeZones {
         SafeZones::new(
             &ZonesConfig {
@@ -194,6 +256,8 @@ mod tests {
                 read: vec!["/ws".into()],
                 write: vec!["/ws/out".into()],
                 action: Action::Block,
+                protected: vec!["/ws/out/.git/config".into(), "/ws/out/.vscode".into()],
+                protected_names: vec![".git/config".into(), ".vscode".into()],
             },
             &[ToolAccessDef {
                 tool: "copy_*".into(),

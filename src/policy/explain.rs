@@ -36,6 +36,15 @@ pub fn explain(p: &Policy) -> String {
     );
     let _ = writeln!(
         s,
+        "  protected inside the write zones (read-only; --unprotect NAME to allow):\n    {}",
+        if p.zones.protected_names.is_empty() {
+            "none".to_string()
+        } else {
+            p.zones.protected_names.join(" ")
+        }
+    );
+    let _ = writeln!(
+        s,
         "\nnetwork: {:?} {}",
         p.network.mode,
         p.network.allow.join(", ")
@@ -161,7 +170,7 @@ pub fn explain(p: &Policy) -> String {
             r.description
         );
     }
-    let _ = writeln!(s, "\nbuilt-in checks: ZONE-READ, ZONE-WRITE (safe zones), L0-INVISIBLE, L0-MIXED-SCRIPT (normalisation anomalies)");
+    let _ = writeln!(s, "\nbuilt-in checks: ZONE-READ, ZONE-WRITE, ZONE-PROTECTED (safe zones), L0-INVISIBLE, L0-MIXED-SCRIPT (normalisation anomalies)");
     if !p.rule_actions.is_empty() {
         let _ = writeln!(s, "action overrides: {:?}", p.rule_actions);
     }

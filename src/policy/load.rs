@@ -11,6 +11,8 @@ pub struct Overrides {
     pub workspace: Option<PathBuf>,
     pub read: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
+    /// Protected names to drop (`--unprotect`).
+    pub unprotect: Vec<String>,
     pub mode: Option<Mode>,
     pub max_line_bytes: Option<usize>,
     pub audit_path: Option<String>,
@@ -362,7 +364,9 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 enabled,
                 read,
                 write,
-                action
+                action,
+                protected,
+                unprotect
             }
         ),
         network: section!(
@@ -628,6 +632,63 @@ fn finish(
     read.dedup();
     write.sort();
     write.dedup();
+    let mut protected_names: Vec<String> = crate::policy::DEFAULT_PROTECTED
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for n in zones.protected.clone().unwrap_or_default() {
+        let n = n.trim_end_matches('/').to_string();
+        if n.is_empty() || n.split('/').any(|c| c == "..") {
+            return Err(err(
+                &top,
+                None,
+                "zones.protected",
+                format!("{n:?}: a protected entry is a name inside the write zones (like \".git/config\") or an absolute path, without \"..\""),
+            ));
+        }
+        if !protected_names.contains(&n) {
+            protected_names.push(n);
+        }
+    }
+    let unprotect: Vec<String> = zones
+        .unprotect
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .chain(ov.unprotect.iter().cloned())
+        .map(|n| n.trim_end_matches('/').to_string())
+        .collect();
+    if let Some(n) = unprotect.iter().find(|n| !protected_names.contains(n)) {
+        return Err(err(
+            if ov.unprotect.contains(n) {
+                "--unprotect"
+            } else {
+                &top
+            },
+            None,
+            "zones.unprotect",
+            format!(
+                "{n:?} is not a protected path; protected: {}",
+                protected_names.join(", ")
+            ),
+        ));
+    }
+    protected_names.retain(|n| !unprotect.contains(n));
+    let mut protected: Vec<PathBuf> = Vec::new();
+    for n in &protected_names {
+        if Path::new(n).is_absolute() {
+            let p = canon(Path::new(n));
+            if write.iter().any(|w| p.starts_with(w)) {
+                protected.push(p);
+            }
+        } else {
+            for w in &write {
+                protected.push(w.join(n));
+            }
+        }
+    }
+    protected.sort();
+    protected.dedup();
 
     let mut allow = net.allow.unwrap_or_default();
     // One validator for destinations: the allow-list's own parser (the
@@ -722,6 +783,8 @@ fn finish(
             read,
             write,
             action: zones.action.unwrap_or(Action::Block),
+            protected,
+            protected_names,
         },
         network: NetworkConfig {
             mode: net_mode,
@@ -1053,6 +1116,43 @@ mod tests {
             .any(|z| z == &d.path().canonicalize().expect("canon")));
         assert!(!pol.rules.is_empty());
         assert!(pol.rules.iter().all(|r| r.action == Action::Log));
+    }
+
+    #[test]
+    fn protected_paths_under_each_write_zone() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let ws = d.path().canonicalize().expect("canon").join("ws");
+        std::fs::create_dir(&ws).expect("mkdir");
+        let p = write_profile(
+            d.path(),
+            "prot.toml",
+            "extends = \"balanced\"\n[zones]\nwrite = [\"${workspace}\"]\nprotected = [\"Makefile\"]\nunprotect = [\".idea\"]\n",
+        );
+        let ov = Overrides {
+            workspace: Some(ws.clone()),
+            unprotect: vec![".vscode/".into()],
+            ..Default::default()
+        };
+        let pol = load(p.to_str().expect("utf8"), &ov).expect("load");
+        let z = &pol.zones;
+        assert!(z.protected.contains(&ws.join(".git/config")), "{:?}", z.protected);
+        assert!(z.protected.contains(&ws.join(".git/hooks")));
+        assert!(z.protected.contains(&ws.join("Makefile")));
+        assert!(!z.protected.contains(&ws.join(".idea")));
+        assert!(!z.protected.contains(&ws.join(".vscode")));
+        assert!(z.protected_names.iter().any(|n| n == "Makefile"));
+
+        // Unprotecting a name that is not protected is an error naming it.
+        let ov = Overrides {
+            workspace: Some(ws.clone()),
+            unprotect: vec![".git".into()],
+            ..Default::default()
+        };
+        let e = load(p.to_str().expect("utf8"), &ov).expect_err("unknown name");
+        assert!(e.to_string().contains("\".git\" is not a protected path"), "{e}");
+        let bad = write_profile(d.path(), "bad.toml", "[zones]\nprotected = [\"../x\"]\n");
+        let e = load(bad.to_str().expect("utf8"), &Overrides::default()).expect_err("..");
+        assert!(e.to_string().contains("without \"..\""), "{e}");
     }
 
     #[test]

@@ -69,7 +69,55 @@ pub struct ZonesConfig {
     pub read: Vec<PathBuf>,
     pub write: Vec<PathBuf>,
     pub action: Action,
+    /// Paths inside the write zones that stay read-only (absolute: each
+    /// protected name under each write zone). Whether they exist or not:
+    /// the inspector refuses writes to them (ZONE-PROTECTED); the kernel
+    /// binds those that exist read-only.
+    pub protected: Vec<PathBuf>,
+    /// The names they come from, for `explain`.
+    pub protected_names: Vec<String>,
 }
+
+/// Paths inside a write zone that hold code or configuration something
+/// else runs outside any sandbox — git's configuration and hooks, editor,
+/// agent and CI settings, environment loaders, package-manager and shell
+/// configuration, credentials — kept read-only unless a profile
+/// (`[zones] unprotect`) or `--unprotect NAME` says otherwise.
+pub const DEFAULT_PROTECTED: &[&str] = &[
+    ".git/config",
+    ".git/hooks",
+    ".gitmodules",
+    ".husky",
+    ".vscode",
+    ".idea",
+    ".cursor",
+    ".claude",
+    ".mcp.json",
+    ".envrc",
+    ".direnv",
+    ".npmrc",
+    ".yarnrc.yml",
+    ".pypirc",
+    ".cargo/config.toml",
+    ".cargo/config",
+    ".github/workflows",
+    ".gitlab-ci.yml",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".config/fish",
+    ".ssh",
+    ".gnupg",
+    ".netrc",
+    ".git-credentials",
+    ".gitconfig",
+];
 
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
@@ -181,6 +229,7 @@ pub struct SemanticPolicy {
 pub const BUILTIN_RULE_IDS: &[&str] = &[
     "ZONE-READ",
     "ZONE-WRITE",
+    "ZONE-PROTECTED",
     "L0-INVISIBLE",
     "L0-MIXED-SCRIPT",
     "NET-ALLOWLIST",

@@ -89,6 +89,11 @@ pub struct ZonesSection {
     pub write: Option<Vec<String>>,
     /// What a path outside the zones does: block (default), warn or log.
     pub action: Option<Action>,
+    /// More names (relative to each write zone) or absolute paths kept
+    /// read-only inside the write zones, besides the built-in list.
+    pub protected: Option<Vec<String>>,
+    /// Names of the built-in (or listed) protected paths to drop.
+    pub unprotect: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]

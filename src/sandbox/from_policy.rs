@@ -94,7 +94,7 @@ pub fn sandbox_plan(
         limits,
         grants: grants.to_vec(),
         forwards,
-        protected: Vec::new(),
+        protected: p.zones.protected.clone(),
         exec_in_write: false,
     };
     Plan::build(input).map_err(|e| e.to_string())

@@ -520,6 +520,19 @@ impl RootPlan {
                     | libc::MS_NODEV,
                 std::ptr::null(),
             ))?;
+            // No executable memory files in this PID namespace (Linux 6.3+):
+            // memfd_create without MFD_NOEXEC_SEAL makes a sealed,
+            // non-executable file and MFD_EXEC is refused, so code written
+            // to memory cannot be run the way a write zone's files cannot.
+            // Older kernels lack the knob; the write then fails harmlessly.
+            let fd = libc::open(
+                c"/proc/sys/vm/memfd_noexec".as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            );
+            if fd >= 0 {
+                libc::write(fd, c"2".as_ptr().cast(), 1);
+                libc::close(fd);
+            }
             check(libc::chdir(self.cwd.as_ptr()))?;
         }
         Ok(())
