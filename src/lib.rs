@@ -20,6 +20,19 @@
 //! runs a session, asking `inspect`, `behavior` and `semantic` for a verdict
 //! on every message; `audit` records every decision.
 
+// No panics outside tests: a hostile message or a broken configuration
+// gets an error, never an abort (constant regexes carry an allow with
+// their reason).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod audit;
 pub mod auth;
 pub mod behavior;

@@ -1,3 +1,15 @@
+// No panics outside tests: a hostile message or a broken configuration
+// gets an error, never an abort (constant regexes carry an allow with
+// their reason).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 mod demo_server;
 
 fn main() -> std::process::ExitCode {

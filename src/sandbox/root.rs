@@ -70,6 +70,8 @@ pub struct RootPlan {
     staging: CString,
     /// `<staging>/.old`: where the host's root goes during `pivot_root`.
     old: CString,
+    /// `<staging>/proc`.
+    proc: CString,
     ops: Vec<Op>,
     /// The working directory inside.
     cwd: CString,
@@ -361,6 +363,7 @@ impl RootPlan {
         RootPlan {
             staging: cstr(staging),
             old: cstr(&staging.join(".old")),
+            proc: cstr(&staging.join("proc")),
             ops,
             cwd: cstr(cwd),
             mounts,
@@ -392,25 +395,29 @@ impl RootPlan {
             let mut n = 0;
             for op in &self.ops {
                 if let Op::Bind(src, _, attrs) = op {
-                    match clone_tree(src, *attrs) {
-                        Ok(fd) if n < MAX_BINDS => {
-                            trees[n] = fd;
-                            n += 1;
-                        }
-                        Ok(fd) => {
-                            libc::close(fd);
-                            close_all(&trees[..n]);
-                            return Err(std::io::Error::from_raw_os_error(libc::E2BIG));
-                        }
-                        Err(e) => {
-                            close_all(&trees[..n]);
-                            return Err(e);
-                        }
+                    let copied = match clone_tree(src, *attrs) {
+                        Ok(fd) => match trees.get_mut(n) {
+                            Some(slot) => {
+                                *slot = fd;
+                                n += 1;
+                                Ok(())
+                            }
+                            None => {
+                                libc::close(fd);
+                                Err(std::io::Error::from_raw_os_error(libc::E2BIG))
+                            }
+                        },
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = copied {
+                        close_all(trees.get(..n).unwrap_or_default());
+                        return Err(e);
                     }
                 }
             }
-            let result = self.assemble(&trees[..n]);
-            close_all(&trees[..n]);
+            let open = trees.get(..n).unwrap_or_default();
+            let result = self.assemble(open);
+            close_all(open);
             result
         }
     }
@@ -483,17 +490,9 @@ impl RootPlan {
             }
             // procfs of this PID namespace, mounted while the host's /proc is
             // still visible (the kernel requires that inside a user namespace).
-            let mut proc_path = [0u8; 4096];
-            let s = self.staging.as_bytes();
-            let tail = b"/proc\0";
-            if s.len() + tail.len() > proc_path.len() {
-                return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-            }
-            proc_path[..s.len()].copy_from_slice(s);
-            proc_path[s.len()..s.len() + tail.len()].copy_from_slice(tail);
             check(libc::mount(
                 c"proc".as_ptr(),
-                proc_path.as_ptr().cast(),
+                self.proc.as_ptr(),
                 c"proc".as_ptr(),
                 libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
                 std::ptr::null(),
