@@ -254,3 +254,48 @@ fn git_config_and_hooks_are_read_only_and_commits_work() {
         .expect("config")
         .contains("name = inside"));
 }
+
+/// Run as root, vanguard never leaves the server uid 0: it runs as nobody,
+/// owns what the workspace's owner owns there (files it makes belong to
+/// that owner on the host), and another user's file in the workspace is
+/// protected by its ordinary permissions.
+#[test]
+fn the_server_is_never_uid_0_and_others_files_keep_their_permissions() {
+    let t = Layout::new();
+    let me = nix::unistd::geteuid().as_raw();
+    let theirs = t.ws.join("theirs.txt");
+    std::fs::write(&theirs, "THEIRS").expect("write");
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    if me == 0 {
+        std::os::unix::fs::chown(&theirs, Some(4242), Some(4242)).expect("chown");
+    }
+    let o = t.sh(
+        "id -u; cat theirs.txt; echo cat=$?; chmod 666 theirs.txt; echo chmod=$?; \
+         echo made > made.txt; echo made=$?",
+    );
+    let out = stdout(&o);
+    let uid = out.lines().next().unwrap_or_default();
+    if me == 0 {
+        assert_eq!(uid, "65534", "the server ran as uid {uid}\n{}", show(&o));
+        assert!(
+            !out.contains("THEIRS") && !out.contains("cat=0"),
+            "{}",
+            show(&o)
+        );
+        assert!(!out.contains("chmod=0"), "{}", show(&o));
+    } else {
+        assert_eq!(uid, me.to_string(), "{}", show(&o));
+    }
+    assert!(out.contains("made=0"), "{}", show(&o));
+    let made = std::fs::metadata(t.ws.join("made.txt")).expect("made.txt");
+    let ws_owner = std::fs::metadata(&t.ws).expect("ws").uid();
+    assert_eq!(
+        made.uid(),
+        ws_owner,
+        "a file the server made belongs to someone else"
+    );
+    assert_eq!(
+        std::fs::metadata(&theirs).expect("theirs").mode() & 0o777,
+        0o600
+    );
+}

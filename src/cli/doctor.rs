@@ -259,13 +259,15 @@ fn status_parts(s: &Status) -> (&'static str, Option<&str>) {
     }
 }
 
-fn layers(e: &Enforcement) -> [(&'static str, &Status); 8] {
+fn layers(e: &Enforcement) -> [(&'static str, &Status); 10] {
     [
         ("landlock", &e.landlock),
         ("seccomp", &e.seccomp),
         ("netns", &e.netns),
         ("userns", &e.userns),
         ("pidns", &e.pidns),
+        ("root", &e.root),
+        ("user", &e.user),
         ("no_new_privs", &e.no_new_privs),
         ("caps_dropped", &e.caps_dropped),
         ("cgroup", &e.cgroup),
@@ -567,6 +569,7 @@ mod tests {
             userns: Status::NotApplied("not needed as root".into()),
             pidns: Status::Full,
             root: Status::Full,
+            user: Status::Full,
             no_new_privs: Status::Full,
             caps_dropped: Status::Full,
             cgroup: Status::NotApplied("no cgroup limits requested".into()),

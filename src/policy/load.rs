@@ -1135,7 +1135,11 @@ mod tests {
         };
         let pol = load(p.to_str().expect("utf8"), &ov).expect("load");
         let z = &pol.zones;
-        assert!(z.protected.contains(&ws.join(".git/config")), "{:?}", z.protected);
+        assert!(
+            z.protected.contains(&ws.join(".git/config")),
+            "{:?}",
+            z.protected
+        );
         assert!(z.protected.contains(&ws.join(".git/hooks")));
         assert!(z.protected.contains(&ws.join("Makefile")));
         assert!(!z.protected.contains(&ws.join(".idea")));
@@ -1149,7 +1153,10 @@ mod tests {
             ..Default::default()
         };
         let e = load(p.to_str().expect("utf8"), &ov).expect_err("unknown name");
-        assert!(e.to_string().contains("\".git\" is not a protected path"), "{e}");
+        assert!(
+            e.to_string().contains("\".git\" is not a protected path"),
+            "{e}"
+        );
         let bad = write_profile(d.path(), "bad.toml", "[zones]\nprotected = [\"../x\"]\n");
         let e = load(bad.to_str().expect("utf8"), &Overrides::default()).expect_err("..");
         assert!(e.to_string().contains("without \"..\""), "{e}");

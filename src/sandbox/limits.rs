@@ -139,7 +139,11 @@ struct CapData {
 /// `has_setpcap` says whether the bounding set can be changed (root or a
 /// fresh user namespace); without it there is nothing in the sets to drop
 /// beyond what `capset` clears. Async-signal-safe.
-pub fn drop_capabilities(last_cap: u32, has_setpcap: bool) -> std::io::Result<()> {
+pub fn drop_capabilities(
+    last_cap: u32,
+    has_setpcap: bool,
+    become_nobody: bool,
+) -> std::io::Result<()> {
     if has_setpcap {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_SECUREBITS, SECUREBITS, 0, 0, 0) } < 0 {
@@ -169,6 +173,12 @@ pub fn drop_capabilities(last_cap: u32, has_setpcap: bool) -> std::io::Result<()
     };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());
+    }
+    // The uid switch needs CAP_SETUID/CAP_SETGID, which the capset below
+    // takes away; SECBIT_NO_SETUID_FIXUP (set above) keeps the switch from
+    // clearing them first.
+    if become_nobody {
+        super::idmap::become_nobody()?;
     }
     let header = CapHeader {
         version: CAPABILITY_VERSION_3,

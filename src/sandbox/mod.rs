@@ -23,6 +23,7 @@ pub mod cgroup;
 pub mod egress;
 pub mod from_policy;
 pub mod gitconfig;
+pub mod idmap;
 pub mod landlock;
 pub mod limits;
 pub mod namespaces;
@@ -169,6 +170,9 @@ pub struct Enforcement {
     pub pidns: Status,
     /// The minimal root: an empty tmpfs with only the plan's paths bound in.
     pub root: Status,
+    /// Who the server runs as: `nobody` over idmapped trees when vanguard
+    /// is root.
+    pub user: Status,
     pub no_new_privs: Status,
     pub caps_dropped: Status,
     pub cgroup: Status,
@@ -187,13 +191,14 @@ impl Enforcement {
     /// One log line.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "landlock={} seccomp={} netns={} userns={} pidns={} root={} no_new_privs={} caps_dropped={} cgroup={}",
+            "landlock={} seccomp={} netns={} userns={} pidns={} root={} user={} no_new_privs={} caps_dropped={} cgroup={}",
             self.landlock,
             self.seccomp,
             self.netns,
             self.userns,
             self.pidns,
             self.root,
+            self.user,
             self.no_new_privs,
             self.caps_dropped,
             self.cgroup
@@ -472,7 +477,7 @@ impl Plan {
             )?),
             _ => None,
         };
-        let root = match &tmp {
+        let mut root = match &tmp {
             Some(t) if namespaces.pid && support.mounts => {
                 let base: Vec<(PathBuf, Access)> = baseline
                     .iter()
@@ -501,6 +506,29 @@ impl Plan {
             namespaces,
             support: &support,
         });
+        // Never uid 0 with host ownership: as root, the server runs as
+        // nobody over idmapped trees (all of them, or it stays root and
+        // says so).
+        let sandboxed = input.level != Level::Off;
+        enforcement.user = if !sandboxed {
+            Status::NotApplied("sandbox level off".into())
+        } else if !support.root {
+            Status::NotApplied("vanguard is not root: the server runs as the invoking user".into())
+        } else {
+            let why = match root.as_mut() {
+                Some(r) => r.idmap_for_nobody().err(),
+                None => Some("no minimal root".to_string()),
+            };
+            match why {
+                None => Status::Full,
+                Some(why) => {
+                    enforcement
+                        .missing
+                        .push(format!("user: the server runs as root ({why})"));
+                    Status::NotApplied(why)
+                }
+            }
+        };
         if let (Some(r), Status::Full) = (&root, &enforcement.root) {
             // Host trees only: /tmp, /dev, /run and /proc are private.
             enforcement.visible = r
@@ -767,6 +795,7 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
             userns: off(),
             pidns: off(),
             root: off(),
+            user: off(),
             no_new_privs: off(),
             caps_dropped: off(),
             cgroup: off(),
@@ -874,6 +903,7 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         userns,
         pidns,
         root,
+        user: Status::NotApplied("decided with the plan".into()),
         no_new_privs: Status::Full,
         caps_dropped: Status::Full,
         cgroup,

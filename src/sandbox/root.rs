@@ -77,6 +77,13 @@ pub struct RootPlan {
     cwd: CString,
     /// What is mounted where, for `explain`.
     pub mounts: Vec<Mount>,
+    /// Per bind, in order: the user namespace its copy is idmapped with
+    /// (raw fd, -1 for none); the fds are kept open by `idmaps`.
+    userns: Vec<libc::c_int>,
+    idmaps: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// The server runs as `nobody` (vanguard is root and every tree could
+    /// be idmapped).
+    pub nobody: bool,
 }
 
 /// What [`RootPlan::new`] builds from.
@@ -367,7 +374,46 @@ impl RootPlan {
             ops,
             cwd: cstr(cwd),
             mounts,
+            userns: Vec::new(),
+            idmaps: Vec::new(),
+            nobody: false,
         }
+    }
+
+    /// When vanguard is root: binds every tree (devices aside) through an
+    /// idmapped mount swapping its owner with `nobody`, so the server can
+    /// run as `nobody`. All or nothing: `Err` names the first tree whose
+    /// filesystem cannot be idmapped, and the plan is left unchanged.
+    pub fn idmap_for_nobody(&mut self) -> Result<(), String> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        let mut userns = Vec::new();
+        let mut idmaps: Vec<std::sync::Arc<std::os::fd::OwnedFd>> = Vec::new();
+        for op in &self.ops {
+            let Op::Bind(src, _, _) = op else { continue };
+            let path = Path::new(std::ffi::OsStr::from_bytes(src.as_bytes()));
+            if path.starts_with("/dev") {
+                userns.push(-1);
+                continue;
+            }
+            let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let ns = super::idmap::userns_for(meta.uid(), meta.gid())
+                .map_err(|e| format!("user namespace for idmapped mounts: {e}"))?;
+            if !super::idmap::supports_idmap(src, &ns) {
+                return Err(format!(
+                    "{}: its filesystem cannot be idmapped",
+                    path.display()
+                ));
+            }
+            userns.push(std::os::fd::AsRawFd::as_raw_fd(&*ns));
+            if !idmaps.iter().any(|k| std::sync::Arc::ptr_eq(k, &ns)) {
+                idmaps.push(ns);
+            }
+        }
+        self.userns = userns;
+        self.idmaps = idmaps;
+        self.nobody = true;
+        Ok(())
     }
 
     /// The steps, for tests.
@@ -395,7 +441,8 @@ impl RootPlan {
             let mut n = 0;
             for op in &self.ops {
                 if let Op::Bind(src, _, attrs) = op {
-                    let copied = match clone_tree(src, *attrs) {
+                    let ns = self.userns.get(n).copied().unwrap_or(-1);
+                    let copied = match clone_tree(src, *attrs, ns) {
                         Ok(fd) => match trees.get_mut(n) {
                             Some(slot) => {
                                 *slot = fd;
@@ -596,7 +643,11 @@ fn close_all(fds: &[libc::c_int]) {
 ///
 /// # Safety
 /// Raw syscalls; the string must be valid.
-unsafe fn clone_tree(src: &CString, attrs: u64) -> std::io::Result<libc::c_int> {
+unsafe fn clone_tree(
+    src: &CString,
+    attrs: u64,
+    userns: libc::c_int,
+) -> std::io::Result<libc::c_int> {
     let fd = libc::syscall(
         libc::SYS_open_tree,
         libc::AT_FDCWD,
@@ -606,11 +657,20 @@ unsafe fn clone_tree(src: &CString, attrs: u64) -> std::io::Result<libc::c_int> 
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let attr = MountAttr {
-        attr_set: attrs,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
+    let attr = if userns >= 0 {
+        MountAttr {
+            attr_set: attrs | super::idmap::ATTR_IDMAP,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: userns as u64,
+        }
+    } else {
+        MountAttr {
+            attr_set: attrs,
+            attr_clr: 0,
+            propagation: 0,
+            userns_fd: 0,
+        }
     };
     let rc = libc::syscall(
         libc::SYS_mount_setattr,

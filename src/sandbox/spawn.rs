@@ -486,7 +486,11 @@ impl ChildSetup {
         limits::apply_rlimits(&self.rlimits)?;
         // 10. Drop every capability (bounding, ambient, then the rest).
         progress.set(Step::DropCapabilities);
-        limits::drop_capabilities(self.cap_last_cap, self.has_setpcap)?;
+        limits::drop_capabilities(
+            self.cap_last_cap,
+            self.has_setpcap,
+            self.root.as_ref().is_some_and(|r| r.nobody),
+        )?;
         // 11. no_new_privs: required for Landlock and seccomp without caps.
         progress.set(Step::NoNewPrivs);
         limits::set_no_new_privs()?;
