@@ -46,6 +46,15 @@ pub enum AllowListError {
     BadHost(String),
 }
 
+/// A host name an allow-list may hold: letters, digits, `-`, `_` and dots
+/// (no brackets, colons, spaces or controls that would not read back).
+fn is_host_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 253
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 impl AllowList {
     /// Parses `host:port` entries (`[v6]:port` for IPv6, `*.name:port`).
     pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowList, AllowListError> {
@@ -55,14 +64,14 @@ impl AllowList {
             let (host, port) =
                 split_host_port(raw).ok_or_else(|| AllowListError::NotHostPort(raw.to_string()))?;
             let host = match host.strip_prefix("*.") {
-                Some(domain) if !domain.is_empty() && !domain.contains('*') => {
+                Some(domain) if is_host_name(domain.trim_end_matches('.')) => {
                     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
                     HostPattern::Subdomains(format!(".{domain}"))
                 }
                 Some(_) => return Err(AllowListError::BadWildcard(raw.to_string())),
                 None => match canonical_host(host) {
                     HostView::Ip(ip) => HostPattern::Address(ip),
-                    HostView::Name(n) if !n.is_empty() && !n.contains('*') => HostPattern::Name(n),
+                    HostView::Name(n) if is_host_name(&n) => HostPattern::Name(n),
                     HostView::Name(_) => return Err(AllowListError::BadHost(raw.to_string())),
                 },
             };
@@ -160,6 +169,23 @@ pub fn split_host_port(s: &str) -> Option<(&str, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_would_not_read_back_are_refused() {
+        // Found by fuzzing: each was accepted and described as text that
+        // does not parse (or parses differently).
+        for bad in ["[:]:2", "%5B:6", "\u{FFFD}\r.:8", "a b:80", "*.[x]:443"] {
+            assert!(AllowList::parse(&[bad]).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "api.example.com:443",
+            "*.example.com:443",
+            "my_host-1:8080",
+            "x.:80",
+        ] {
+            assert!(AllowList::parse(&[good]).is_ok(), "{good:?} refused");
+        }
+    }
 
     fn list(entries: &[&str]) -> AllowList {
         AllowList::parse(entries).expect("valid list")

@@ -36,7 +36,10 @@ pub fn canonical_host(host: &str) -> HostView {
     if let Some(ip) = ipv6_literal(text) {
         return HostView::Ip(ip);
     }
-    let text = strip_brackets(text.trim()).trim_end_matches('.');
+    // Whitespace and trailing dots in any order: "x\r." and "x.\r" are "x".
+    let text = strip_brackets(text.trim())
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_start();
     if let Some(v4) = parse_ipv4_loose(text) {
         return HostView::Ip(IpAddr::V4(v4));
     }
@@ -144,4 +147,16 @@ pub fn parse_c_number(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
         pos += 1;
     }
     Some((value, pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_and_trailing_dots_in_any_order() {
+        for v in ["x", "x.", "x\r.", "x.\r", " x .", "X.."] {
+            assert_eq!(canonical_host(v), HostView::Name("x".into()), "{v:?}");
+        }
+    }
 }

@@ -407,7 +407,12 @@ fn pnpm(words: &[String]) -> Result<Launch, ParseError> {
     let (Some(before), Some(after)) = (halves.next(), halves.next()) else {
         return Ok(Launch::Program);
     };
-    if before.iter().any(|w| !w.starts_with('-')) {
+    // Only options before `dlx`: a bare `-` or `--` there is a positional
+    // word (or the end of options), so `dlx` is not pnpm's subcommand.
+    if before
+        .iter()
+        .any(|w| !w.starts_with('-') || w == "-" || w == "--")
+    {
         return Ok(Launch::Program);
     }
     let mut joined: Vec<String> = before.to_vec();
@@ -608,6 +613,20 @@ pub fn normalize_py_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pnpm_dlx_after_a_bare_dash_is_no_launch() {
+        // Found by fuzzing: the package came from before `dlx`.
+        let argv: Vec<String> = ["pnpm", "-", "-", "dlx", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(
+            matches!(parse(&argv), Ok(Launch::Program)),
+            "{:?}",
+            parse(&argv)
+        );
+    }
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

@@ -326,6 +326,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn large_and_fractional_number_ids_round_trip() {
+        // Found by fuzzing: without exact float parsing the respelled id
+        // differed in its last bit from the agent's.
+        for raw in [
+            "1.4567809394572839e+20",
+            "0.1",
+            "5e-324",
+            "1.7976931348623157e308",
+        ] {
+            let v: Value = serde_json::from_str(raw).expect("json");
+            let id = RequestId::from_value(&v).expect("id");
+            assert_eq!(id.to_value(), v, "{raw}");
+        }
+    }
+
+    #[test]
     fn request_notification_response() {
         match classify(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#) {
             Ok(Message::Request { id, method, params }) => {
