@@ -14,6 +14,7 @@
 mod bench;
 mod demo;
 mod doctor;
+mod eval;
 mod fetch;
 mod pin;
 mod policy_cmd;
@@ -70,6 +71,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Raw-vs-guarded demonstration with a built-in vulnerable server.
     Demo(demo::DemoArgs),
+    /// Attack your own MCP server raw, guarded and kernel-only; judge each attack by its effect.
+    Eval(eval::EvalArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Risk(c) => risk::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,334 @@
+//! `vanguard eval` against real servers: the official filesystem server
+//! (given `{outside}` too, so the raw run really reaches the canary) and
+//! the naive shell server fixture. Raw must show effects, guarded none,
+//! kernel-only none but what only the inspector can see (two-step leaks),
+//! and ordinary calls must keep working guarded.
+
+mod common;
+use common::*;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn eval(args: &[&str]) -> Output {
+    Command::new(vanguard_bin())
+        .arg("eval")
+        .args(args)
+        .output()
+        .expect("run vanguard eval")
+}
+
+fn eval_json(server: &str, extra: &[&str]) -> (Value, Output) {
+    let mut args = vec!["--server", server, "--json"];
+    args.extend_from_slice(extra);
+    let out = eval(&args);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "eval --json is not JSON ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out)
+}
+
+fn attack<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["attacks"]
+        .as_array()
+        .expect("attacks array")
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("no attack {id} in the report"))
+}
+
+fn applicable(report: &Value) -> Vec<&Value> {
+    report["attacks"]
+        .as_array()
+        .expect("attacks array")
+        .iter()
+        .filter(|a| a["applicable"] == true)
+        .collect()
+}
+
+/// The structure CI relies on.
+fn check_structure(report: &Value) {
+    assert_eq!(report["vanguard_eval"], 1, "{report}");
+    assert_eq!(report["catalogue_version"], 1, "{report}");
+    assert!(report["seconds"].as_f64().is_some(), "{report}");
+    let modes = report["modes"].as_array().expect("modes");
+    let keys: Vec<&str> = modes.iter().filter_map(|m| m["mode"].as_str()).collect();
+    assert_eq!(keys, ["raw", "guarded", "kernel_only"], "{report}");
+    for m in modes {
+        assert_eq!(m["started"], true, "a mode did not start: {m}");
+        for k in [
+            "attacks",
+            "effect",
+            "stopped_by_inspector",
+            "stopped_by_kernel",
+            "errors",
+        ] {
+            assert!(m["totals"][k].is_u64(), "totals.{k} missing: {m}");
+        }
+    }
+    assert!(!report["tools"].as_array().expect("tools").is_empty());
+    for a in report["attacks"].as_array().expect("attacks") {
+        for k in ["id", "class", "title", "kind", "effect_check"] {
+            assert!(a[k].is_string(), "attack.{k} missing: {a}");
+        }
+        if a["applicable"] == true {
+            assert!(a["target"]["tool"].is_string(), "{a}");
+            for mode in ["raw", "guarded", "kernel_only"] {
+                let c = &a["results"][mode];
+                assert!(c["effect"].is_boolean(), "{mode} result of {a}");
+                assert!(c["status"].is_string(), "{mode} result of {a}");
+            }
+        }
+    }
+    for k in ["raw_effects", "guarded_effects", "kernel_only_effects"] {
+        assert!(report["summary"][k].is_u64(), "summary.{k}: {report}");
+    }
+    assert!(report["benign"].is_array());
+}
+
+/// Guarded: no effect anywhere, and every attack has who stopped it.
+/// Kernel-only: effects only where the catalogue says only the inspector sees.
+fn check_guarded_holds(report: &Value) {
+    assert_eq!(report["summary"]["guarded_effects"], 0, "{report:#}");
+    assert_eq!(report["passed"], true);
+    for a in applicable(report) {
+        let g = &a["results"]["guarded"];
+        assert_eq!(g["effect"], false, "guarded effect: {a:#}");
+        assert!(
+            g["stopped_by"].is_string(),
+            "guarded without a stopper: {a:#}"
+        );
+        if g["stopped_by"] == "inspector" {
+            assert!(
+                g["rule"].is_string(),
+                "inspector stop without a rule: {a:#}"
+            );
+        }
+        let k = &a["results"]["kernel_only"];
+        if k["effect"] == true {
+            assert_eq!(
+                a["inspector_only"], true,
+                "kernel-only effect the kernel should have stopped: {a:#}"
+            );
+        }
+    }
+    assert_eq!(
+        report["summary"]["kernel_only_unexpected"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+}
+
+fn benign_ok(report: &Value, tool: &str, mode: &str) -> bool {
+    report["benign"]
+        .as_array()
+        .expect("benign")
+        .iter()
+        .find(|b| b["tool"] == tool)
+        .unwrap_or_else(|| panic!("no benign result for {tool}"))["results"][mode]["ok"]
+        == true
+}
+
+#[test]
+fn list_prints_the_versioned_catalogue() {
+    let out = eval(&["--list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("version 1"), "{text}");
+    for id in [
+        "path-read-absolute",
+        "path-read-traversal",
+        "path-read-symlink",
+        "path-read-file-url",
+        "path-write-git-config",
+        "cmd-connect-python",
+        "url-hex",
+        "url-mapped-v6",
+        "two-step-copy",
+    ] {
+        assert!(text.contains(id), "--list lacks {id}:\n{text}");
+    }
+}
+
+#[test]
+fn filesystem_server_raw_leaks_guarded_holds() {
+    let server = format!(
+        "{} {{workspace}} {{outside}}",
+        sh_join(&[
+            require_env("VANGUARD_TEST_NODE"),
+            require_env("VANGUARD_TEST_SERVER_FILESYSTEM"),
+        ])
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let html = dir.path().join("report.html");
+    let html_arg = html.to_string_lossy().into_owned();
+    let (r, out) = eval_json(&server, &["--html", &html_arg]);
+    assert!(
+        out.status.success(),
+        "eval failed:\n{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_structure(&r);
+    check_guarded_holds(&r);
+
+    // Raw: the server was given {outside}, so the canary comes back.
+    for id in [
+        "path-read-absolute",
+        "path-read-traversal",
+        "path-read-symlink",
+        "path-write-absolute",
+        "path-write-symlink",
+        "path-write-git-config",
+        "two-step-copy",
+    ] {
+        assert_eq!(
+            attack(&r, id)["results"]["raw"]["effect"],
+            true,
+            "raw {id}: {r:#}"
+        );
+    }
+    assert!(
+        r["summary"]["raw_effects"].as_u64().unwrap_or(0) >= 10,
+        "{r:#}"
+    );
+    // Guarded: the inspector refuses the paths with its zone rules.
+    let g = &attack(&r, "path-read-absolute")["results"]["guarded"];
+    assert_eq!(g["stopped_by"], "inspector", "{g}");
+    assert_eq!(g["rule"], "ZONE-READ", "{g}");
+    assert!(g["event_id"].is_string(), "{g}");
+    assert_eq!(
+        attack(&r, "path-write-git-config")["results"]["guarded"]["rule"],
+        "ZONE-PROTECTED"
+    );
+    // Kernel-only: the inspector only records; the kernel holds the zones,
+    // and the audit log says what the inspector would have done.
+    let k = &attack(&r, "path-read-absolute")["results"]["kernel_only"];
+    assert_eq!(k["stopped_by"], "kernel", "{k}");
+    assert!(
+        k["would_block"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|x| x == "ZONE-READ")),
+        "{k}"
+    );
+    // The two-step copy stays inside the workspace: only the inspector sees it.
+    assert_eq!(
+        attack(&r, "two-step-copy")["results"]["kernel_only"]["effect"],
+        true,
+        "{r:#}"
+    );
+
+    // Benign work keeps working guarded.
+    for tool in [
+        "read_text_file",
+        "write_file",
+        "list_directory",
+        "edit_file",
+        "move_file",
+    ] {
+        assert!(benign_ok(&r, tool, "raw"), "raw benign {tool}: {r:#}");
+        assert!(
+            benign_ok(&r, tool, "guarded"),
+            "guarded benign {tool}: {r:#}"
+        );
+    }
+    assert_eq!(
+        r["summary"]["false_positives"],
+        serde_json::json!([]),
+        "{r:#}"
+    );
+
+    // The HTML page: a bar chart per mode and the table.
+    let page = std::fs::read_to_string(&html).expect("html report written");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert_eq!(page.matches("<svg").count(), 3, "{page}");
+    assert!(page.contains("<table id=\"attacks\">"), "{page}");
+    assert!(page.contains("path-read-absolute"), "{page}");
+    assert!(page.contains("ZONE-READ"), "{page}");
+    assert!(
+        !page.contains("<script"),
+        "the page must be self-contained and static"
+    );
+
+    let secs = r["seconds"].as_f64().unwrap_or(f64::MAX);
+    eprintln!("eval of server-filesystem, three modes: {secs:.1} s");
+    assert!(secs < 120.0, "eval took {secs:.1} s");
+}
+
+#[test]
+fn shell_server_raw_executes_guarded_holds() {
+    let server = python_fixture_cmd("shell_server.py", &[]);
+    let (r, out) = eval_json(&server, &[]);
+    assert!(
+        out.status.success(),
+        "eval failed:\n{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_structure(&r);
+    check_guarded_holds(&r);
+    for id in [
+        "cmd-read-outside",
+        "cmd-write-outside",
+        "cmd-git-config",
+        "cmd-env",
+        "cmd-connect-python",
+        "cmd-background-process",
+        "two-step-shell-copy",
+    ] {
+        assert_eq!(
+            attack(&r, id)["results"]["raw"]["effect"],
+            true,
+            "raw {id}: {r:#}"
+        );
+    }
+    // Paths inside a command line are the kernel's to hold.
+    let g = &attack(&r, "cmd-read-outside")["results"]["guarded"];
+    assert_eq!(g["stopped_by"], "kernel", "{g}");
+    let k = &attack(&r, "cmd-connect-python")["results"]["kernel_only"];
+    assert_eq!(k["stopped_by"], "kernel", "{k}");
+    // Path attacks do not apply to a server without path arguments.
+    assert_eq!(attack(&r, "path-read-absolute")["applicable"], false);
+    assert!(benign_ok(&r, "run", "raw"), "{r:#}");
+    assert!(benign_ok(&r, "run", "guarded"), "{r:#}");
+    // Nothing the attacks started outlives the run.
+    let left = pids_with_arg("sleep 60; : eval-");
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+#[test]
+fn terminal_report_and_failing_exit_status() {
+    // A profile with the zones and the sandbox switched off: "guarded"
+    // then holds nothing, and eval must say so with a non-zero status.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let weak = dir.path().join("weak.toml");
+    std::fs::write(
+        &weak,
+        "extends = \"balanced\"\n[zones]\nenabled = false\n[sandbox]\nlevel = \"off\"\n",
+    )
+    .expect("write profile");
+    let server = format!(
+        "{} {{workspace}} {{outside}}",
+        sh_join(&[
+            require_env("VANGUARD_TEST_NODE"),
+            require_env("VANGUARD_TEST_SERVER_FILESYSTEM"),
+        ])
+    );
+    let out = eval(&["--server", &server, "--profile", path_str(&weak)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL:"), "{text}");
+    assert!(
+        text.contains("attack") && text.contains("raw (no vanguard)"),
+        "{text}"
+    );
+    assert!(text.contains("EFFECT"), "{text}");
+    assert!(text.contains("benign calls"), "{text}");
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
