@@ -120,11 +120,17 @@ fn make_userns(uid_map: &str, gid_map: &str) -> std::io::Result<OwnedFd> {
 
 /// True when `path`'s tree can be bound idmapped through `userns` (its
 /// filesystem supports it): tried on a detached copy, which is then
-/// discarded. Results are cached per path.
+/// discarded. Results are cached per filesystem (device), the property
+/// idmapping depends on; a submount that differs fails the build loudly.
 pub fn supports_idmap(path: &std::ffi::CStr, userns: &OwnedFd) -> bool {
-    static SEEN: OnceLock<Mutex<HashMap<Vec<u8>, bool>>> = OnceLock::new();
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    static SEEN: OnceLock<Mutex<HashMap<u64, bool>>> = OnceLock::new();
     let seen = SEEN.get_or_init(Default::default);
-    let key = path.to_bytes().to_vec();
+    let Ok(meta) = std::fs::metadata(std::ffi::OsStr::from_bytes(path.to_bytes())) else {
+        return false;
+    };
+    let key = meta.dev();
     if let Some(ok) = seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return *ok;
     }
