@@ -299,3 +299,73 @@ fn the_server_is_never_uid_0_and_others_files_keep_their_permissions() {
         0o600
     );
 }
+
+/// Unprivileged, vanguard builds the same root inside a user namespace:
+/// a file the user can read outside the zones does not exist for the
+/// server, and the write zone works. (As root, the test drops to nobody
+/// with setpriv first.)
+#[test]
+fn an_unprivileged_user_gets_the_same_minimal_root() {
+    let dir = tempfile::Builder::new()
+        .prefix("vanguard-unpriv-")
+        .tempdir()
+        .expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let ws = root.join("ws");
+    let outside = root.join("outside.txt");
+    std::fs::create_dir(&ws).expect("mkdir");
+    std::fs::write(&outside, "READABLE-BY-THE-USER").expect("write");
+    let me = nix::unistd::geteuid().as_raw();
+    let mut cmd = if me == 0 {
+        for p in [&root, &ws, &outside] {
+            std::os::unix::fs::chown(p, Some(65534), Some(65534)).expect("chown");
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(vanguard_bin());
+        c
+    } else {
+        Command::new(vanguard_bin())
+    };
+    let o = cmd
+        .arg("run")
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--write")
+        .arg(&ws)
+        .arg("--")
+        .args([
+            "sh",
+            "-c",
+            &format!(
+                "id -u; cat {}; echo cat=$?; echo made > made.txt; echo made=$?",
+                p(&outside)
+            ),
+        ])
+        .current_dir(&ws)
+        .env("HOME", &root)
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vanguard unprivileged");
+    let out = stdout(&o);
+    let expected_uid = if me == 0 { 65534 } else { me };
+    assert_eq!(
+        out.lines().next().unwrap_or_default(),
+        expected_uid.to_string(),
+        "{}",
+        show(&o)
+    );
+    assert!(!out.contains("READABLE-BY-THE-USER"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("cat=1"),
+        "{}",
+        show(&o)
+    );
+    assert!(out.contains("made=0"), "{}", show(&o));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("made.txt")).ok().as_deref(),
+        Some("made\n")
+    );
+}
