@@ -1,8 +1,11 @@
-//! `vanguard eval` against real servers: the official filesystem server
-//! (given `{outside}` too, so the raw run really reaches the canary) and
-//! the naive shell server fixture. Raw must show effects, guarded none,
-//! kernel-only none but what only the inspector can see (two-step leaks),
-//! and ordinary calls must keep working guarded.
+//! `vanguard eval` against real servers: the official ones (filesystem,
+//! given `{outside}` too so the raw run really reaches the canary;
+//! everything, memory, git, fetch, time), the naive shell server fixture and
+//! the obey server fixture (runs any code, fetches any URL, reads and writes
+//! any file). Raw must show effects where the server really is naive,
+//! guarded none, kernel-only none but what only the inspector can see
+//! (two-step leaks), ordinary calls must keep working guarded, and eval must
+//! exit with status 0.
 
 mod common;
 use common::*;
@@ -20,9 +23,18 @@ fn eval(args: &[&str]) -> Output {
 }
 
 fn eval_json(server: &str, extra: &[&str]) -> (Value, Output) {
+    eval_json_env(server, extra, &[])
+}
+
+fn eval_json_env(server: &str, extra: &[&str], env: &[(&str, &str)]) -> (Value, Output) {
     let mut args = vec!["--server", server, "--json"];
     args.extend_from_slice(extra);
-    let out = eval(&args);
+    let out = Command::new(vanguard_bin())
+        .arg("eval")
+        .args(&args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run vanguard eval");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
@@ -331,4 +343,279 @@ fn terminal_report_and_failing_exit_status() {
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+// ------------------------------------------------- the rest of the matrix
+
+/// Runs eval, checks what every server must satisfy (status 0, the JSON
+/// structure, guarded holds, no false positive guarded or kernel-only, at
+/// least one ordinary call that really worked) and returns the report.
+fn eval_server(label: &str, server: &str, extra: &[&str], env: &[(&str, &str)]) -> Value {
+    let (r, out) = eval_json_env(server, extra, env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "eval of {label} failed:\n{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_structure(&r);
+    check_guarded_holds(&r);
+    for k in ["false_positives", "kernel_only_false_positives"] {
+        assert_eq!(
+            r["summary"][k],
+            serde_json::json!([]),
+            "{label}: {k}:\n{:#}",
+            r["benign"]
+        );
+    }
+    let secs = r["seconds"].as_f64().unwrap_or(f64::MAX);
+    let modes: Vec<String> = r["modes"]
+        .as_array()
+        .expect("modes")
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}/{}",
+                m["mode"], m["totals"]["effect"], m["totals"]["attacks"]
+            )
+        })
+        .collect();
+    eprintln!(
+        "eval of {label}: {} applicable attacks, effects {}, {secs:.1} s",
+        applicable(&r).len(),
+        modes.join(", ")
+    );
+    r
+}
+
+/// Every listed tool's ordinary call worked raw, guarded and kernel-only.
+fn check_benign(r: &Value, tools: &[&str]) {
+    for tool in tools {
+        for mode in ["raw", "guarded", "kernel_only"] {
+            assert!(
+                benign_ok(r, tool, mode),
+                "{mode} benign {tool}:\n{:#}",
+                r["benign"]
+            );
+        }
+    }
+}
+
+fn raw_effect(r: &Value, ids: &[&str]) {
+    for id in ids {
+        assert_eq!(
+            attack(r, id)["results"]["raw"]["effect"],
+            true,
+            "raw {id}: {:#}",
+            attack(r, id)
+        );
+    }
+}
+
+fn stopped_by(r: &Value, id: &str, mode: &str, who: &str) {
+    let c = &attack(r, id)["results"][mode];
+    assert_eq!(c["stopped_by"], who, "{mode} {id}: {c:#}");
+}
+
+#[test]
+fn everything_server_fetches_loopback_raw_guarded_holds() {
+    // trigger-long-running-operation's ordinary call takes its default
+    // 10 s; a short timeout keeps the run short (it fails in every mode alike).
+    let server = sh_join(&[
+        require_env("VANGUARD_TEST_NODE"),
+        require_env("VANGUARD_TEST_SERVER_EVERYTHING"),
+    ]);
+    let r = eval_server("server-everything", &server, &["--timeout", "3"], &[]);
+    // gzip-file-as-resource fetches any URL: the loopback canary, whatever
+    // the spelling, raw; NET-00x guarded; the kernel without the inspector.
+    raw_effect(&r, &["url-loopback", "url-hex", "url-decimal"]);
+    for id in ["url-loopback", "url-localhost"] {
+        let g = &attack(&r, id)["results"]["guarded"];
+        assert_eq!(g["rule"], "NET-002", "{g}");
+        stopped_by(&r, id, "kernel_only", "kernel");
+    }
+    for id in ["url-hex", "url-decimal", "url-mapped-v6"] {
+        assert_eq!(attack(&r, id)["results"]["guarded"]["rule"], "NET-003");
+    }
+    assert_eq!(r["summary"]["kernel_only_effects"], 0, "{r:#}");
+    check_benign(
+        &r,
+        &[
+            "echo",
+            "get-sum",
+            "get-env",
+            "get-structured-content",
+            "get-tiny-image",
+        ],
+    );
+}
+
+#[test]
+fn memory_server_with_its_profile_keeps_working_guarded() {
+    // The server keeps its graph next to its code by default, and the
+    // package tree is read-only in the sandbox: the shipped `memory` profile
+    // moves it into the workspace. The raw run gets a scratch file instead
+    // of writing into the test environment's package tree.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let raw_file = dir.path().join("memory.json");
+    let server = sh_join(&[
+        require_env("VANGUARD_TEST_NODE"),
+        require_env("VANGUARD_TEST_SERVER_MEMORY"),
+    ]);
+    let r = eval_server(
+        "server-memory",
+        &server,
+        &["--profile", "memory"],
+        &[("MEMORY_FILE_PATH", path_str(&raw_file))],
+    );
+    // No argument takes a path, URL, command or code: nothing to attack.
+    assert!(applicable(&r).is_empty(), "{r:#}");
+    check_benign(
+        &r,
+        &[
+            "create_entities",
+            "create_relations",
+            "add_observations",
+            "delete_entities",
+            "delete_observations",
+            "delete_relations",
+            "read_graph",
+            "search_nodes",
+            "open_nodes",
+        ],
+    );
+}
+
+#[test]
+fn git_server_on_the_workspace_repository() {
+    // eval's workspace is a valid (empty) git repository: mcp-server-git
+    // refuses to start on anything else.
+    let server = format!(
+        "{} --repository {{workspace}}",
+        sh_quote(&venv_bin("mcp-server-git"))
+    );
+    let r = eval_server("mcp-server-git", &server, &[], &[]);
+    // repo_path is the only path argument; the server itself refuses
+    // repositories outside --repository, the inspector refuses the paths.
+    let ids: Vec<&str> = applicable(&r)
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"path-read-absolute"), "{ids:?}");
+    for a in applicable(&r) {
+        assert_eq!(a["target"]["argument"], "repo_path", "{a:#}");
+        assert_eq!(a["results"]["guarded"]["rule"], "ZONE-READ", "{a:#}");
+    }
+    assert_eq!(r["summary"]["raw_effects"], 0, "{r:#}");
+    check_benign(
+        &r,
+        &[
+            "git_status",
+            "git_diff_unstaged",
+            "git_diff_staged",
+            "git_add",
+        ],
+    );
+}
+
+#[test]
+fn fetch_server_refuses_loopback_itself_guarded_holds() {
+    let r = eval_server("mcp-server-fetch", &venv_bin("mcp-server-fetch"), &[], &[]);
+    // mcp-server-fetch resolves the host and refuses internal addresses
+    // itself: no effect raw; guarded the inspector refuses first.
+    assert_eq!(r["summary"]["raw_effects"], 0, "{r:#}");
+    for id in [
+        "url-loopback",
+        "url-hex",
+        "url-decimal",
+        "url-mapped-v6",
+        "url-file",
+    ] {
+        stopped_by(&r, id, "raw", "server");
+        stopped_by(&r, id, "guarded", "inspector");
+    }
+    assert_eq!(
+        attack(&r, "url-file")["results"]["guarded"]["rule"],
+        "ZONE-READ"
+    );
+    // Its one tool needs a URL: eval contacts no public origin, so it has
+    // no ordinary call to make.
+    let b = &r["benign"][0];
+    assert_eq!(b["tool"], "fetch", "{b}");
+    assert!(b["results"]["guarded"]["ok"].is_null(), "{b}");
+}
+
+#[test]
+fn time_server_has_nothing_to_attack_and_keeps_working() {
+    let r = eval_server("mcp-server-time", &venv_bin("mcp-server-time"), &[], &[]);
+    assert!(applicable(&r).is_empty(), "{r:#}");
+    check_benign(&r, &["get_current_time", "convert_time"]);
+}
+
+#[test]
+fn obey_server_raw_does_anything_guarded_holds() {
+    let server = python_fixture_cmd("obey_server.py", &[]);
+    let r = eval_server("obey_server.py", &server, &[], &[]);
+    // Raw: it reads, writes, runs and fetches whatever it is told.
+    raw_effect(
+        &r,
+        &[
+            "path-read-absolute",
+            "path-read-traversal",
+            "path-read-symlink",
+            "path-write-absolute",
+            "path-write-symlink",
+            "path-write-git-config",
+            "code-read-outside",
+            "code-connect",
+            "url-loopback",
+            "url-localhost",
+            "url-hex",
+            "url-decimal",
+            "url-file",
+            "two-step-copy",
+            "two-step-url-send",
+        ],
+    );
+    // Kernel-only: the kernel holds everything leaving the zones; only the
+    // two-step copy that stays in the workspace gets through.
+    for a in applicable(&r) {
+        if a["results"]["kernel_only"]["effect"] == true {
+            assert_eq!(a["class"], "two-step-leak", "{a:#}");
+            assert_eq!(a["inspector_only"], true, "{a:#}");
+        }
+    }
+    for id in [
+        "code-read-outside",
+        "code-connect",
+        "url-loopback",
+        "url-hex",
+        "url-file",
+        "two-step-url-send",
+        "path-read-absolute",
+    ] {
+        stopped_by(&r, id, "kernel_only", "kernel");
+    }
+    // Guarded: refused before the server acts.
+    for (id, rule) in [
+        ("path-read-absolute", "ZONE-READ"),
+        ("path-write-absolute", "ZONE-WRITE"),
+        ("path-write-git-config", "ZONE-PROTECTED"),
+        ("url-loopback", "NET-002"),
+        ("url-hex", "NET-003"),
+        ("url-file", "ZONE-READ"),
+    ] {
+        let g = &attack(&r, id)["results"]["guarded"];
+        assert_eq!(g["stopped_by"], "inspector", "{id}: {g}");
+        assert_eq!(g["rule"], rule, "{id}: {g}");
+    }
+    check_benign(&r, &["run_python", "read_any_file", "write_any_file"]);
+}
+
+fn venv_bin(name: &str) -> String {
+    Path::new(&require_env("VANGUARD_TEST_VENV"))
+        .join("bin")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }

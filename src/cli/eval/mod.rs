@@ -7,9 +7,10 @@
 //! The battery comes from the server's own `tools/list` (argument kinds:
 //! path, url, command, code, text) and the catalogue in `attacks.toml`
 //! (data: new attacks need no code). Each mode runs in a fresh disposable
-//! directory: a workspace with a README, a `.env` holding a fake access key
-//! and a `.git/config` (protected), symlinks pointing outside, and beside
-//! the workspace an `outside` directory with the canary file. The server
+//! directory: a workspace with a README, a `.env` holding a fake access key,
+//! an empty git repository (`.git/config` is protected), symlinks pointing
+//! outside, and beside the workspace an `outside` directory with the canary
+//! file. The server
 //! also gets a canary environment variable, and eval listens on a random
 //! loopback port. Only these canaries are ever read, changed or contacted.
 //!
@@ -203,6 +204,7 @@ pub fn run(a: EvalArgs) -> u8 {
             )
         }
     };
+    let words = anchor_relative(words);
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => return fail(EXIT_INTERNAL, format!("cannot find my own executable: {e}")),
@@ -792,6 +794,36 @@ fn expand(template: &str, vars: &BTreeMap<&'static str, String>) -> String {
     out
 }
 
+/// The server runs in the disposable workspace, not where eval was
+/// started: a relative program path (`.venv/bin/server`) and relative
+/// arguments naming existing files (`node dist/index.js`) are made absolute
+/// against eval's own directory. Directories are left alone (`--repository .`
+/// must not hand the user's own tree to the attacks).
+fn anchor_relative(words: Vec<String>) -> Vec<String> {
+    let Ok(cwd) = std::env::current_dir() else {
+        return words;
+    };
+    words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let p = Path::new(&w);
+            let placeholder = w.contains("{workspace}") || w.contains("{outside}");
+            let relative = !w.is_empty() && p.is_relative() && !w.starts_with('-');
+            let file = if i == 0 {
+                w.contains('/') && cwd.join(p).is_file()
+            } else {
+                cwd.join(p).is_file()
+            };
+            if relative && file && !placeholder {
+                cwd.join(p).display().to_string()
+            } else {
+                w
+            }
+        })
+        .collect()
+}
+
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -877,5 +909,34 @@ mod tests {
         v.insert("a", "X".to_string());
         assert_eq!(expand("{a}/{b}/{a", &v), "X/{b}/{a");
         assert_eq!(expand("print({'k': 1})", &v), "print({'k': 1})");
+    }
+
+    #[test]
+    fn relative_files_are_anchored_but_directories_and_placeholders_are_not() {
+        let cwd = std::env::current_dir().expect("cwd");
+        let words: Vec<String> = [
+            "node",
+            "Cargo.toml",
+            ".",
+            "--flag",
+            "{workspace}",
+            "missing.js",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        let got = anchor_relative(words);
+        let want = cwd.join("Cargo.toml").display().to_string();
+        assert_eq!(
+            got,
+            [
+                "node",
+                want.as_str(),
+                ".",
+                "--flag",
+                "{workspace}",
+                "missing.js"
+            ]
+        );
     }
 }

@@ -84,7 +84,17 @@ impl Scene {
                 nonce(20)
             ),
         )?;
-        std::fs::create_dir_all(workspace.join(".git"))?;
+        // A valid (empty) repository, not just a `.git/config` to attack:
+        // git tools refuse to start on a directory git does not recognise
+        // (HEAD, objects/ and refs/ are what git and GitPython check).
+        for dir in [
+            ".git/objects/info",
+            ".git/objects/pack",
+            ".git/refs/heads",
+            ".git/refs/tags",
+        ] {
+            std::fs::create_dir_all(workspace.join(dir))?;
+        }
         std::fs::write(workspace.join(".git/HEAD"), "ref: refs/heads/main\n")?;
         let scene = Scene {
             outside_file: outside.join("secret.txt"),

@@ -251,20 +251,23 @@ pub struct Filler {
 }
 
 impl Filler {
+    /// A path argument's ordinary value: the workspace for directory-like
+    /// names (`dir`, `root`, `repo_path`), else the README.
+    pub fn path_for(&self, name: &str) -> String {
+        if dir_like(name) {
+            self.workspace.clone()
+        } else {
+            self.readme.clone()
+        }
+    }
+
     fn string_for(&self, kind: Option<ArgKind>, name: &str) -> String {
         match kind {
-            Some(ArgKind::Path) => {
-                let n = name.to_ascii_lowercase();
-                if n.contains("dir") || n == "root" || n == "cwd" || n.contains("folder") {
-                    self.workspace.clone()
-                } else {
-                    self.readme.clone()
-                }
-            }
+            Some(ArgKind::Path) => self.path_for(name),
             Some(ArgKind::Url) => "https://example.com/".into(),
             Some(ArgKind::Command) => "true".into(),
             Some(ArgKind::Code) => "1".into(),
-            _ => "vanguard-eval".into(),
+            _ => plain_text_for(name).into(),
         }
     }
 
@@ -329,6 +332,32 @@ impl Filler {
     }
 }
 
+/// Names of path arguments that take a directory.
+fn dir_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("dir")
+        || n.contains("folder")
+        || n.contains("repo")
+        || n.contains("workspace")
+        || n == "root"
+        || n == "cwd"
+}
+
+/// An ordinary value for a free-text argument whose name says what it
+/// wants (a time zone, a time of day, a date); any other gets a marker.
+fn plain_text_for(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    if n.contains("timezone") || n == "tz" || n.ends_with("_tz") {
+        "UTC"
+    } else if n == "time" || n.ends_with("_time") {
+        "12:00"
+    } else if n == "date" || n.ends_with("_date") {
+        "2024-01-01"
+    } else {
+        "vanguard-eval"
+    }
+}
+
 /// Builds a tool's arguments: the required ones filled, then `set` on top.
 pub fn arguments(t: &ToolInfo, filler: &Filler, set: &[(&str, String)]) -> Value {
     let mut m = filler.required_object(&t.schema, 0);
@@ -384,12 +413,15 @@ pub fn benign_call(
             set.push((a.name.as_str(), v));
         }
     } else if let Some(a) = path_args.first() {
-        let v = if t.has_any(&["write", "create", "save", "put", "new", "mkdir", "append"]) {
+        let v = if dir_like(&a.name) {
+            // The repository or directory the tool works in, whatever it does.
+            ws.clone()
+        } else if t.has_any(&["write", "create", "save", "put", "new", "mkdir", "append"]) {
             new_path
         } else if t.has_any(&["list", "tree", "dir", "search", "find", "ls"]) {
             ws.clone()
         } else {
-            filler.readme.clone()
+            filler.path_for(&a.name)
         };
         if t.has("read") && v == filler.readme && !t.has_any(&["media", "image", "binary"]) {
             marker = Some(readme_nonce.to_string());
