@@ -498,6 +498,14 @@ impl Plan {
             }
             _ => None,
         };
+        // Never uid 0 with host ownership: as root, the server runs as
+        // nobody over idmapped trees (all of them, or it stays root and
+        // says so).
+        let nobody = match root.as_mut() {
+            _ if input.level == Level::Off || !support.root => Ok(()),
+            Some(r) => r.idmap_for_nobody(),
+            None => Err("no minimal root".to_string()),
+        };
         let mut enforcement = assess(&Assessment {
             level: input.level,
             net: input.net,
@@ -505,40 +513,13 @@ impl Plan {
             has_cgroup: cgroup.is_some(),
             namespaces,
             support: &support,
+            nobody,
         });
-        // Never uid 0 with host ownership: as root, the server runs as
-        // nobody over idmapped trees (all of them, or it stays root and
-        // says so).
-        let sandboxed = input.level != Level::Off;
-        enforcement.user = if !sandboxed {
-            Status::NotApplied("sandbox level off".into())
-        } else if !support.root {
-            Status::NotApplied("vanguard is not root: the server runs as the invoking user".into())
-        } else {
-            let why = match root.as_mut() {
-                Some(r) => r.idmap_for_nobody().err(),
-                None => Some("no minimal root".to_string()),
-            };
-            match why {
-                None => Status::Full,
-                Some(why) => {
-                    enforcement
-                        .missing
-                        .push(format!("user: the server runs as root ({why})"));
-                    Status::NotApplied(why)
-                }
-            }
-        };
         if let (Some(r), Status::Full) = (&root, &enforcement.root) {
-            // Host trees only: /tmp, /dev, /run and /proc are private.
             enforcement.visible = r
                 .mounts
                 .iter()
-                .filter(|m| {
-                    !["/tmp", "/dev", "/run", "/proc"]
-                        .iter()
-                        .any(|p| m.path == Path::new(p))
-                })
+                .filter(|m| m.host)
                 .map(|m| m.path.clone())
                 .collect();
         }
@@ -782,6 +763,9 @@ struct Assessment<'a> {
     has_cgroup: bool,
     namespaces: namespaces::Namespaces,
     support: &'a KernelSupport,
+    /// As root: whether the server can run as nobody (every tree of the
+    /// minimal root idmapped), or why not.
+    nobody: Result<(), String>,
 }
 
 /// Decides, layer by layer, what a spawn will apply and what is missing.
@@ -885,6 +869,16 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
             Status::NotApplied("no namespaces available".into())
         }
     };
+    let user = match (&a.nobody, s.root) {
+        (_, false) => {
+            Status::NotApplied("vanguard is not root: the server runs as the invoking user".into())
+        }
+        (Ok(()), true) => Status::Full,
+        (Err(why), true) => {
+            missing.push(format!("user: the server runs as root ({why})"));
+            Status::NotApplied(why.clone())
+        }
+    };
     let cgroup = match (a.wants_cgroup, a.has_cgroup) {
         (false, _) => Status::NotApplied("no cgroup limits requested".into()),
         (true, true) => Status::Full,
@@ -903,7 +897,7 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         userns,
         pidns,
         root,
-        user: Status::NotApplied("decided with the plan".into()),
+        user,
         no_new_privs: Status::Full,
         caps_dropped: Status::Full,
         cgroup,
@@ -1072,6 +1066,7 @@ mod tests {
                 support.namespaces(),
             ),
             support,
+            nobody: Ok(()),
         })
     }
 
@@ -1131,6 +1126,7 @@ mod tests {
             has_cgroup: false,
             namespaces: namespaces::decide(false, true, true),
             support: &s,
+            nobody: Ok(()),
         });
         assert!(e.missing.iter().any(|m| m.starts_with("cgroup:")));
     }

@@ -174,24 +174,10 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
                     std::ptr::null(),
                 ) == 0,
             );
-            let fd = libc::syscall(
-                libc::SYS_open_tree,
-                libc::AT_FDCWD,
-                c"/tmp".as_ptr(),
-                1u32 | 0x8000u32, // OPEN_TREE_CLONE | AT_RECURSIVE
-            );
-            step(15, fd >= 0);
-            let attr: [u64; 4] = [1, 0, 0, 0]; // MOUNT_ATTR_RDONLY
+            // What the minimal root does with each tree.
             step(
-                16,
-                libc::syscall(
-                    libc::SYS_mount_setattr,
-                    fd,
-                    c"".as_ptr(),
-                    (libc::AT_EMPTY_PATH as u32) | 0x8000u32,
-                    attr.as_ptr(),
-                    32usize,
-                ) == 0,
+                15,
+                super::root::clone_tree(c"/tmp", super::root::ATTR_RDONLY, -1).is_ok(),
             );
             libc::_exit(0);
         }
@@ -209,7 +195,7 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
         10 | 11 => "cannot create a user namespace",
         12 | 13 => "cannot create a private mount namespace",
         14 => "cannot mount a tmpfs",
-        15 | 16 => "the kernel lacks open_tree/mount_setattr (Linux 5.12+)",
+        15 => "the kernel lacks open_tree/mount_setattr (Linux 5.12+)",
         _ => "the probe failed",
     };
     (false, Some(why.into()))

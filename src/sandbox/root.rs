@@ -61,6 +61,8 @@ const DEVICES: &[&str] = &["null", "zero", "random", "urandom"];
 pub struct Mount {
     pub path: PathBuf,
     pub what: &'static str,
+    /// A tree of the host's bound in (not one of the private tmpfs or proc).
+    pub host: bool,
 }
 
 /// The plan of the minimal root, made in the parent.
@@ -233,28 +235,30 @@ impl RootPlan {
         // /tmp: a fresh tmpfs first, so zones under /tmp get their
         // directories made in it (the private temp dir is bound at its own
         // path, which TMPDIR names).
-        ops.push(Op::Mkdir(cstr(&staging.join("tmp"))));
-        ops.push(Op::Tmpfs(
-            cstr(&staging.join("tmp")),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            CString::new("mode=1777,size=64m").unwrap_or_default(),
-        ));
+        private_tmpfs(
+            &mut ops,
+            &staging.join("tmp"),
+            libc::MS_NODEV,
+            c"mode=1777,size=64m",
+        );
         made.push(PathBuf::from("/tmp"));
         mounts.push(Mount {
             path: "/tmp".into(),
             what: "private, empty (TMPDIR names the private temp dir)",
+            host: false,
         });
         // /run likewise (a resolver's stub file may live there).
-        ops.push(Op::Mkdir(cstr(&staging.join("run"))));
-        ops.push(Op::Tmpfs(
-            cstr(&staging.join("run")),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            CString::new("mode=755,size=16m").unwrap_or_default(),
-        ));
+        private_tmpfs(
+            &mut ops,
+            &staging.join("run"),
+            libc::MS_NODEV,
+            c"mode=755,size=16m",
+        );
         made.push(PathBuf::from("/run"));
         mounts.push(Mount {
             path: "/run".into(),
             what: "private; empty but for what the plan binds",
+            host: false,
         });
         let mut bound: Vec<PathBuf> = Vec::new();
         for t in &trees {
@@ -280,6 +284,7 @@ impl RootPlan {
             mounts.push(Mount {
                 path: t.path.clone(),
                 what: t.what,
+                host: true,
             });
             bound.push(t.path.clone());
         }
@@ -296,16 +301,13 @@ impl RootPlan {
             mounts.push(Mount {
                 path: p.clone(),
                 what: "protected (read-only inside a write zone)",
+                host: true,
             });
         }
         // /dev: a small tmpfs with the harmless devices bound in.
         let dev = staging.join("dev");
-        ops.push(Op::Mkdir(cstr(&dev)));
-        ops.push(Op::Tmpfs(
-            cstr(&dev),
-            libc::MS_NOSUID | libc::MS_NOEXEC,
-            CString::new("mode=755,size=64k").unwrap_or_default(),
-        ));
+        // Device nodes are bound in, so no nodev here.
+        private_tmpfs(&mut ops, &dev, 0, c"mode=755,size=64k");
         for d in DEVICES {
             let host = Path::new("/dev").join(d);
             if host.exists() {
@@ -328,20 +330,22 @@ impl RootPlan {
                 cstr(&dev.join(name)),
             ));
         }
-        ops.push(Op::Mkdir(cstr(&dev.join("shm"))));
-        ops.push(Op::Tmpfs(
-            cstr(&dev.join("shm")),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            CString::new("mode=1777,size=64m").unwrap_or_default(),
-        ));
+        private_tmpfs(
+            &mut ops,
+            &dev.join("shm"),
+            libc::MS_NODEV,
+            c"mode=1777,size=64m",
+        );
         mounts.push(Mount {
             path: "/dev".into(),
             what: "private: null, zero, random, urandom; shm",
+            host: false,
         });
         ops.push(Op::Mkdir(cstr(&staging.join("proc"))));
         mounts.push(Mount {
             path: "/proc".into(),
             what: "procfs of the sandbox's own PID namespace",
+            host: false,
         });
         // Symbolic links on the way to the program (an npm bin, a venv's
         // python) and the working directory, outside the bound trees.
@@ -399,7 +403,7 @@ impl RootPlan {
             let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let ns = super::idmap::userns_for(meta.uid(), meta.gid())
                 .map_err(|e| format!("user namespace for idmapped mounts: {e}"))?;
-            if !super::idmap::supports_idmap(src, &ns) {
+            if !super::idmap::supports_idmap(src, meta.dev(), &ns) {
                 return Err(format!(
                     "{}: its filesystem cannot be idmapped",
                     path.display()
@@ -585,6 +589,17 @@ impl RootPlan {
     }
 }
 
+/// A private tmpfs at `at` (made first): always nosuid and noexec, plus
+/// `flags`.
+fn private_tmpfs(ops: &mut Vec<Op>, at: &Path, flags: libc::c_ulong, options: &std::ffi::CStr) {
+    ops.push(Op::Mkdir(cstr(at)));
+    ops.push(Op::Tmpfs(
+        cstr(at),
+        libc::MS_NOSUID | libc::MS_NOEXEC | flags,
+        options.to_owned(),
+    ));
+}
+
 /// The directories `path` needs in the tmpfs: each missing parent that no
 /// earlier bind provides (`made`: already created).
 fn need_dirs(
@@ -639,12 +654,13 @@ fn close_all(fds: &[libc::c_int]) {
 }
 
 /// A detached copy of `src` (and its submounts) with `attrs` on every mount
-/// of the copy. Async-signal-safe.
+/// of the copy, idmapped through the user namespace `userns` when it is not
+/// -1. Async-signal-safe (the minimal root's init, the probe's child).
 ///
 /// # Safety
 /// Raw syscalls; the string must be valid.
-unsafe fn clone_tree(
-    src: &CString,
+pub(super) unsafe fn clone_tree(
+    src: &std::ffi::CStr,
     attrs: u64,
     userns: libc::c_int,
 ) -> std::io::Result<libc::c_int> {
@@ -657,20 +673,15 @@ unsafe fn clone_tree(
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let attr = if userns >= 0 {
-        MountAttr {
-            attr_set: attrs | super::idmap::ATTR_IDMAP,
-            attr_clr: 0,
-            propagation: 0,
-            userns_fd: userns as u64,
-        }
-    } else {
-        MountAttr {
-            attr_set: attrs,
-            attr_clr: 0,
-            propagation: 0,
-            userns_fd: 0,
-        }
+    let (idmap, userns_fd) = match u64::try_from(userns) {
+        Ok(fd) => (super::idmap::ATTR_IDMAP, fd),
+        Err(_) => (0, 0),
+    };
+    let attr = MountAttr {
+        attr_set: attrs | idmap,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd,
     };
     let rc = libc::syscall(
         libc::SYS_mount_setattr,

@@ -184,28 +184,8 @@ async fn forward(client: TcpStream, dest: SocketAddr, shared: Arc<Shared>) {
         }
     };
     attempt.reason = "allowed (listed loopback port, forwarded)".into();
-    let budgets = shared.config.budgets;
-    let usage = Arc::new(Usage::new(
-        budgets.max_bytes_per_connection,
-        Arc::clone(&shared.session_bytes),
-        budgets.max_bytes_per_session,
-    ));
-    attempt.usage = Some(Arc::clone(&usage));
-    let relay = super::splice::relay(&client, &upstream, &usage);
-    match tokio::time::timeout(budgets.max_connection_time, relay).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) if usage.exceeded.get().is_some() => {
-            tracing::debug!("egress forward stopped: {e}");
-        }
-        Ok(Err(e)) => attempt.reason = format!("allowed; relay ended: {e}"),
-        Err(_) => {
-            attempt.reason = format!(
-                "closed: max_connection_secs ({} s) exceeded",
-                budgets.max_connection_time.as_secs()
-            );
-            attempt.rule = Some("EGRESS-BUDGET:max_connection_secs");
-        }
-    }
+    let usage = attempt.charge();
+    attempt.relay(&client, &upstream, &usage).await;
 }
 
 /// How the client spoke.
@@ -254,6 +234,39 @@ impl Attempt {
             reason: String::new(),
             usage: None,
             empty: false,
+        }
+    }
+
+    /// The byte budgets of this connection (charged to the session's too),
+    /// recorded in the attempt for its audit event.
+    fn charge(&mut self) -> Arc<Usage> {
+        let budgets = self.shared.config.budgets;
+        let usage = Arc::new(Usage::new(
+            budgets.max_bytes_per_connection,
+            Arc::clone(&self.shared.session_bytes),
+            budgets.max_bytes_per_session,
+        ));
+        self.usage = Some(Arc::clone(&usage));
+        usage
+    }
+
+    /// Relays both ways until either side closes, a byte budget is spent or
+    /// `max_connection_secs` passes; records how it ended.
+    async fn relay(&mut self, client: &TcpStream, upstream: &TcpStream, usage: &Usage) {
+        let limit = self.shared.config.budgets.max_connection_time;
+        match tokio::time::timeout(limit, super::splice::relay(client, upstream, usage)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if usage.exceeded.get().is_some() => {
+                tracing::debug!(protocol = self.protocol, "egress relay stopped: {e}");
+            }
+            Ok(Err(e)) => self.reason = format!("allowed; relay ended: {e}"),
+            Err(_) => {
+                self.reason = format!(
+                    "closed: max_connection_secs ({} s) exceeded",
+                    limit.as_secs()
+                );
+                self.rule = Some("EGRESS-BUDGET:max_connection_secs");
+            }
         }
     }
 
@@ -394,13 +407,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
     };
     attempt.address = Some(addr);
     attempt.reason = "allowed".into();
-    let budgets = shared.config.budgets;
-    let usage = Arc::new(Usage::new(
-        budgets.max_bytes_per_connection,
-        Arc::clone(&shared.session_bytes),
-        budgets.max_bytes_per_session,
-    ));
-    attempt.usage = Some(Arc::clone(&usage));
+    let usage = attempt.charge();
     let mut upstream = upstream;
     let opened = match asked {
         Protocol::Http(Request::Connect { .. }, early) => {
@@ -420,21 +427,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
         attempt.reason = format!("allowed; {e}");
         return;
     }
-    let relay = super::splice::relay(&client, &upstream, &usage);
-    match tokio::time::timeout(budgets.max_connection_time, relay).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) if usage.exceeded.get().is_some() => {
-            tracing::debug!("egress relay stopped: {e}");
-        }
-        Ok(Err(e)) => attempt.reason = format!("allowed; relay ended: {e}"),
-        Err(_) => {
-            attempt.reason = format!(
-                "closed: max_connection_secs ({} s) exceeded",
-                budgets.max_connection_time.as_secs()
-            );
-            attempt.rule = Some("EGRESS-BUDGET:max_connection_secs");
-        }
-    }
+    attempt.relay(&client, &upstream, &usage).await;
 }
 
 /// Writes the bytes that arrived with the head, charged to the budget.
