@@ -64,19 +64,11 @@ pub fn find_hidden(text: &str, hidden: impl Fn(&str) -> bool) -> Option<Finding>
         else {
             continue;
         };
-        return Some(Finding {
-            rule: "KERNEL-DENIAL".into(),
-            layer: Layer::Kernel,
-            severity: Severity::Medium,
-            action: Action::Log,
-            message: format!(
-                "the server was refused by the sandbox: {path} exists on the host but not in the server's root ({})",
-                m.as_str()
-            ),
-            location: "/result".into(),
-            evidence: super::truncate(window.trim()),
-            hint: Some(format!("path: {path}")),
-        });
+        let message = format!(
+            "the server was refused by the sandbox: {path} exists on the host but not in the server's root ({})",
+            m.as_str()
+        );
+        return Some(denial(message, window, Some(path)));
     }
     None
 }
@@ -105,21 +97,28 @@ pub fn find(text: &str) -> Option<Finding> {
     let window = &text[lo..hi];
     let path = path_near()
         .find(window)
-        .map(|p| p.as_str().trim_end_matches('.').to_string());
+        .map(|p| p.as_str().trim_end_matches('.'));
     let what = m.as_str();
-    Some(Finding {
+    let message = match path {
+        Some(p) => format!("the server was refused by the operating system ({what}) on {p}"),
+        None => format!("the server was refused by the operating system ({what})"),
+    };
+    Some(denial(message, window, path))
+}
+
+/// The KERNEL-DENIAL finding: logged, with the text around the marker as
+/// evidence and the path, when one was found, as the hint.
+fn denial(message: String, window: &str, path: Option<&str>) -> Finding {
+    Finding {
         rule: "KERNEL-DENIAL".into(),
         layer: Layer::Kernel,
         severity: Severity::Medium,
         action: Action::Log,
-        message: match &path {
-            Some(p) => format!("the server was refused by the operating system ({what}) on {p}"),
-            None => format!("the server was refused by the operating system ({what})"),
-        },
+        message,
         location: "/result".into(),
         evidence: super::truncate(window.trim()),
         hint: path.map(|p| format!("path: {p}")),
-    })
+    }
 }
 
 #[cfg(test)]
