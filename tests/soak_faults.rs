@@ -73,33 +73,10 @@ fn no_rate_limits_profile(dir: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// VmRSS of a process in KiB.
-fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
-}
-
 /// The text a soak call carries (and must get back): unique per call, low
 /// entropy (the secrets detector must not take it for a token).
 fn payload(i: u64) -> String {
     format!("soak call number {i} says hello {i}")
-}
-
-/// The first argument of a process (its program as started).
-fn argv0(pid: i32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .ok()
-        .and_then(|c| {
-            c.split(|&b| b == 0)
-                .next()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-        })
-        .unwrap_or_default()
 }
 
 /// Live processes started as `program` that carry `marker` in their
@@ -127,13 +104,6 @@ fn text_of(resp: &Value) -> Option<&str> {
 
 fn kind_count(events: &[Value], kind: &str) -> usize {
     events.iter().filter(|e| e["kind"] == kind).count()
-}
-
-fn exit_code(peer: &mut Peer, within: Duration) -> Option<i32> {
-    peer.wait(within).map(|s| {
-        use std::os::unix::process::ExitStatusExt;
-        s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
-    })
 }
 
 // ------------------------------------------------------ 1. stdio soak
@@ -773,22 +743,6 @@ fn raw_request(addr: &str, head: &str) -> TcpStream {
     s.write_all(head.as_bytes())
         .expect("write the request head");
     s
-}
-
-/// Reads until the end of the response head (or `within` passes).
-fn read_head(s: &mut TcpStream, within: Duration) -> String {
-    s.set_read_timeout(Some(Duration::from_millis(100))).ok();
-    let deadline = Instant::now() + within;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline && !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
 }
 
 #[test]

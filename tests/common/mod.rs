@@ -820,3 +820,52 @@ pub fn block_rule(resp: &Value) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+// ------------------------------------------------------------ processes
+
+/// Resident memory of `pid`, in KiB (`VmRSS`).
+pub fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
+}
+
+/// The first word of `pid`'s command line ("" when it is gone).
+pub fn argv0(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .and_then(|c| {
+            c.split(|&b| b == 0)
+                .next()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// vanguard's exit status as a shell reports it (128 + N for signal N),
+/// waiting at most `within`.
+pub fn exit_code(peer: &mut Peer, within: Duration) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    peer.wait(within)
+        .map(|s| s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)))
+}
+
+/// Reads an HTTP response until the end of its head (or `within` passes).
+pub fn read_head(s: &mut std::net::TcpStream, within: Duration) -> String {
+    s.set_read_timeout(Some(Duration::from_millis(100))).ok();
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
