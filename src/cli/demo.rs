@@ -16,12 +16,13 @@
 //! carries a secret the session read), so the kernel-only column loses
 //! that row, and says so.
 
+use super::client::Client;
 use super::*;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,72 +40,31 @@ pub struct DemoArgs {
 // -------------------------------------------------------------- the demo
 
 /// A stdio MCP client for the demo.
-struct Client {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    next_id: u64,
+/// How long the demo waits for one answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts `cmd` and completes the MCP handshake.
+fn start(cmd: Command) -> std::io::Result<Client> {
+    let mut c = Client::spawn(cmd, Stdio::null())?;
+    let init = json!({"protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "vanguard-demo", "version": "1"}});
+    c.request("initialize", init, ANSWER_TIMEOUT)
+        .1
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    c.notify("notifications/initialized", json!({}))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(c)
 }
 
-impl Client {
-    fn start(mut cmd: Command) -> std::io::Result<Client> {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdin"))?;
-        let stdout = BufReader::new(
-            child
-                .stdout
-                .take()
-                .ok_or_else(|| std::io::Error::other("no stdout"))?,
-        );
-        let mut c = Client {
-            child,
-            stdin,
-            stdout,
-            next_id: 0,
-        };
-        c.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "vanguard-demo", "version": "1"}}))?;
-        writeln!(
-            c.stdin,
-            r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
-        )?;
-        Ok(c)
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> std::io::Result<Value> {
-        self.next_id += 1;
-        let id = self.next_id;
-        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        writeln!(self.stdin, "{msg}")?;
-        self.stdin.flush()?;
-        loop {
-            let mut line = String::new();
-            if self.stdout.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::other("the server closed the connection"));
-            }
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v.get("id") == Some(&json!(id)) {
-                    return Ok(v);
-                }
-            }
-        }
-    }
-
-    fn call(&mut self, tool: &str, args: Value) -> std::io::Result<Value> {
-        self.request("tools/call", json!({"name": tool, "arguments": args}))
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// One `tools/call`, answered within [`ANSWER_TIMEOUT`].
+fn call(c: &mut Client, tool: &str, args: Value) -> std::io::Result<Value> {
+    c.request(
+        "tools/call",
+        json!({"name": tool, "arguments": args}),
+        ANSWER_TIMEOUT,
+    )
+    .1
+    .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 struct Scene {
@@ -303,7 +263,7 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
     let mut args = a.args.clone();
     let mut redacted = false;
     if let Some((tool, first)) = &a.before {
-        let read = match client.call(tool, first.clone()) {
+        let read = match call(client, tool, first.clone()) {
             Ok(r) => r,
             Err(e) => return (Outcome::Error, e.to_string()),
         };
@@ -325,7 +285,7 @@ fn attempt(client: &mut Client, s: &Scene, a: &Attack, verbose: bool) -> (Outcom
         }
     }
     let before = s.hits.load(Ordering::SeqCst);
-    let resp = match client.call(a.tool, args) {
+    let resp = match call(client, a.tool, args) {
         Ok(r) => r,
         Err(e) => return (Outcome::Error, e.to_string()),
     };
@@ -431,7 +391,7 @@ pub fn run(a: DemoArgs) -> u8 {
     let mut headers = Vec::new();
     for (name, cmd) in columns {
         headers.push(name);
-        match Client::start(cmd) {
+        match start(cmd) {
             Ok(mut client) => {
                 for (row, at) in table.iter_mut().zip(&list) {
                     row.push(attempt(&mut client, &scene, at, a.verbose));

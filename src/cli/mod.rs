@@ -12,6 +12,7 @@
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
 mod bench;
+mod client;
 mod demo;
 mod doctor;
 mod eval;

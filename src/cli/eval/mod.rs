@@ -19,14 +19,13 @@
 //! `{outside}` too and the raw run shows what it can really reach).
 
 mod catalogue;
-mod client;
 mod report;
 mod scene;
 mod tools;
 
+use super::client::{failed, text_of, CallError, Client};
 use super::*;
 use catalogue::{AttackDef, Catalogue, Effect, Role, Step, Wrap};
-use client::{failed, text_of, CallError, Client};
 use scene::{Scene, Snapshot};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -372,7 +371,8 @@ impl Eval<'_> {
         let s = Scene::new(root.to_path_buf(), hardlink)
             .map_err(|e| format!("cannot set up {}: {e}", root.display()))?;
         let cmd = self.command(mode, &s);
-        let mut c = Client::spawn(cmd, &s.root.join("server-stderr.log"))
+        let mut c = std::fs::File::create(s.root.join("server-stderr.log"))
+            .and_then(|log| Client::spawn(cmd, log.into()))
             .map_err(|e| format!("cannot start the server: {e}"))?;
         let timeout = Duration::from_secs(self.args.timeout.max(1));
         let (_, init) = c.request(

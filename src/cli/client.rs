@@ -1,11 +1,11 @@
-//! A small MCP client over a child's stdio: requests with a deadline each,
-//! answers to the server's own requests, and a shutdown that leaves no
-//! process of the child's group behind.
+//! A small MCP client over a child's stdio, for `vanguard demo` and
+//! `vanguard eval`: requests with a deadline each, answers to the server's
+//! own requests, and a shutdown that leaves no process of the child's group
+//! behind.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -37,12 +37,11 @@ impl std::fmt::Display for CallError {
 }
 
 impl Client {
-    /// Spawns `cmd` in a process group of its own, stderr to `stderr_log`.
-    pub fn spawn(mut cmd: Command, stderr_log: &Path) -> std::io::Result<Client> {
-        let log = std::fs::File::create(stderr_log)?;
+    /// Spawns `cmd` in a process group of its own.
+    pub fn spawn(mut cmd: Command, stderr: Stdio) -> std::io::Result<Client> {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
+            .stderr(stderr)
             .process_group(0);
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take();
