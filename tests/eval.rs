@@ -162,9 +162,24 @@ fn list_prints_the_versioned_catalogue() {
         "url-hex",
         "url-mapped-v6",
         "two-step-copy",
+        "tool-env-dump",
+        "compromised-script-read",
+        "text-injection-task",
     ] {
         assert!(text.contains(id), "--list lacks {id}:\n{text}");
     }
+    assert!(text.contains("text/task"), "{text}");
+    // --only with a name the catalogue lacks is a configuration error.
+    let out = eval(&[
+        "--only",
+        "prompt-injection,no-such-attack",
+        "--server",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-attack"), "{err}");
+    assert!(!err.contains("prompt-injection,"), "{err}");
 }
 
 #[test]
@@ -437,7 +452,17 @@ fn everything_server_fetches_loopback_raw_guarded_holds() {
     for id in ["url-hex", "url-decimal", "url-mapped-v6"] {
         assert_eq!(attack(&r, id)["results"]["guarded"]["rule"], "NET-003");
     }
-    assert_eq!(r["summary"]["kernel_only_effects"], 0, "{r:#}");
+    // get-env takes no argument and dumps the environment: the canary
+    // variable raw, scrubbed from the sandboxed server's environment.
+    raw_effect(&r, &["tool-env-dump", "text-injection-relay"]);
+    stopped_by(&r, "tool-env-dump", "kernel_only", "kernel");
+    // Injected orders sent through echo: refused in the arguments guarded;
+    // the kernel cannot tell text from text.
+    let g = &attack(&r, "text-injection-relay")["results"]["guarded"];
+    assert_eq!(g["stopped_by"], "inspector", "{g:#}");
+    let k = &attack(&r, "text-injection-relay")["results"]["kernel_only"];
+    assert_eq!(k["effect"], true, "{k:#}");
+    assert_eq!(r["summary"]["kernel_only_effects"], 1, "{r:#}");
     check_benign(
         &r,
         &[
@@ -453,9 +478,11 @@ fn everything_server_fetches_loopback_raw_guarded_holds() {
 #[test]
 fn memory_server_with_its_profile_keeps_working_guarded() {
     // The server keeps its graph next to its code by default, and the
-    // package tree is read-only in the sandbox: the shipped `memory` profile
-    // moves it into the workspace. The raw run gets a scratch file instead
-    // of writing into the test environment's package tree.
+    // package tree is read-only in the sandbox: vanguard recognises the
+    // package behind `node …/dist/index.js` and sets MEMORY_FILE_PATH into
+    // the workspace, as it does for `npx`, with the default profile. The
+    // raw run gets a scratch file instead of writing into the test
+    // environment's package tree.
     let dir = tempfile::tempdir().expect("temp dir");
     let raw_file = dir.path().join("memory.json");
     let server = sh_join(&[
@@ -465,7 +492,7 @@ fn memory_server_with_its_profile_keeps_working_guarded() {
     let r = eval_server(
         "server-memory",
         &server,
-        &["--profile", "memory"],
+        &[],
         &[("MEMORY_FILE_PATH", path_str(&raw_file))],
     );
     // No argument takes a path, URL, command or code: nothing to attack.
@@ -504,7 +531,11 @@ fn git_server_on_the_workspace_repository() {
     assert!(ids.contains(&"path-read-absolute"), "{ids:?}");
     for a in applicable(&r) {
         assert_eq!(a["target"]["argument"], "repo_path", "{a:#}");
-        assert_eq!(a["results"]["guarded"]["rule"], "ZONE-READ", "{a:#}");
+        // The planted document is inside the workspace: a zone rule has
+        // nothing to say about it (the server refuses it as no repository).
+        if a["id"].as_str().is_some_and(|id| id.starts_with("path-")) {
+            assert_eq!(a["results"]["guarded"]["rule"], "ZONE-READ", "{a:#}");
+        }
     }
     assert_eq!(r["summary"]["raw_effects"], 0, "{r:#}");
     check_benign(
@@ -538,11 +569,14 @@ fn fetch_server_refuses_loopback_itself_guarded_holds() {
         attack(&r, "url-file")["results"]["guarded"]["rule"],
         "ZONE-READ"
     );
-    // Its one tool needs a URL: eval contacts no public origin, so it has
-    // no ordinary call to make.
+    // Its one tool needs a URL: guarded and kernel-only, it fetches eval's
+    // loopback origin under a public-looking name the allow-list names
+    // (the egress proxy resolves it); raw has no route to that name.
     let b = &r["benign"][0];
     assert_eq!(b["tool"], "fetch", "{b}");
-    assert!(b["results"]["guarded"]["ok"].is_null(), "{b}");
+    assert_eq!(b["results"]["guarded"]["ok"], true, "{b}");
+    assert_eq!(b["results"]["kernel_only"]["ok"], true, "{b}");
+    assert!(b["results"]["raw"]["ok"].is_null(), "{b}");
 }
 
 #[test]
@@ -577,13 +611,39 @@ fn obey_server_raw_does_anything_guarded_holds() {
             "two-step-url-send",
         ],
     );
-    // Kernel-only: the kernel holds everything leaving the zones; only the
-    // two-step copy that stays in the workspace gets through.
+    // A compromised project script, a planted document, a task in plain
+    // language: raw, all take effect.
+    raw_effect(
+        &r,
+        &[
+            "compromised-module-read",
+            "compromised-module-connect",
+            "text-injection-document",
+            "text-injection-task",
+        ],
+    );
+    // Kernel-only: the kernel holds everything leaving the zones; only what
+    // stays in the workspace gets through (the two-step copy, the injected
+    // document: both marked inspector-only).
+    let mut through = Vec::new();
     for a in applicable(&r) {
         if a["results"]["kernel_only"]["effect"] == true {
-            assert_eq!(a["class"], "two-step-leak", "{a:#}");
             assert_eq!(a["inspector_only"], true, "{a:#}");
+            through.push(a["id"].as_str().unwrap_or_default().to_string());
         }
+    }
+    through.sort();
+    assert_eq!(
+        through,
+        ["text-injection-document", "two-step-copy"],
+        "{r:#}"
+    );
+    for id in [
+        "compromised-module-read",
+        "compromised-module-connect",
+        "text-injection-task",
+    ] {
+        stopped_by(&r, id, "kernel_only", "kernel");
     }
     for id in [
         "code-read-outside",
@@ -609,7 +669,89 @@ fn obey_server_raw_does_anything_guarded_holds() {
         assert_eq!(g["stopped_by"], "inspector", "{id}: {g}");
         assert_eq!(g["rule"], rule, "{id}: {g}");
     }
-    check_benign(&r, &["run_python", "read_any_file", "write_any_file"]);
+    check_benign(
+        &r,
+        &[
+            "run_python",
+            "read_any_file",
+            "write_any_file",
+            "carry_out_task",
+        ],
+    );
+    // Its URL tool fetched eval's origin under the allow-listed name; raw
+    // has no route to that name, so no ordinary call is made there.
+    for mode in ["guarded", "kernel_only"] {
+        assert!(
+            benign_ok(&r, "fetch_url", mode),
+            "{mode}: {:#}",
+            r["benign"]
+        );
+    }
+}
+
+#[test]
+fn a_compromised_project_script_is_held_by_the_kernel_alone() {
+    // The call only runs a script of the project; the script, rewritten by
+    // a compromised dependency, does the harm. A fresh session per run
+    // (`--only`): nothing the inspector learnt earlier stands in the way.
+    let server = python_fixture_cmd("shell_server.py", &[]);
+    let r = eval_server(
+        "shell_server.py",
+        &server,
+        &["--only", "compromised-server"],
+        &[],
+    );
+    let ids: Vec<&str> = applicable(&r)
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "compromised-script-read",
+            "compromised-script-write",
+            "compromised-script-send",
+            "compromised-script-env"
+        ],
+        "{r:#}"
+    );
+    for id in ids {
+        assert_eq!(
+            attack(&r, id)["results"]["raw"]["effect"],
+            true,
+            "{id}: {r:#}"
+        );
+        stopped_by(&r, id, "guarded", "kernel");
+        stopped_by(&r, id, "kernel_only", "kernel");
+    }
+}
+
+#[test]
+fn injected_instructions_in_a_document_are_refused_in_results() {
+    let server = sh_join(&[
+        require_env("VANGUARD_TEST_NODE"),
+        require_env("VANGUARD_TEST_SERVER_FILESYSTEM"),
+        "{workspace}".to_string(),
+    ]);
+    let r = eval_server(
+        "server-filesystem",
+        &server,
+        &["--only", "prompt-injection"],
+        &[],
+    );
+    let a = attack(&r, "text-injection-document");
+    assert_eq!(a["results"]["raw"]["effect"], true, "{a:#}");
+    // Only the inspector reads text: the kernel lets a workspace file through.
+    assert_eq!(a["results"]["kernel_only"]["effect"], true, "{a:#}");
+    let g = &a["results"]["guarded"];
+    assert_eq!(g["stopped_by"], "inspector", "{g:#}");
+    assert!(
+        g["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("RESULT-INJ")),
+        "{g:#}"
+    );
+    assert!(g["event_id"].is_string(), "{g:#}");
 }
 
 fn venv_bin(name: &str) -> String {

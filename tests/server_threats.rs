@@ -122,18 +122,48 @@ fn secrets_in_results_are_redacted_and_injection_is_reported() {
         "the rest of the result was lost: {t}"
     );
 
-    // balanced: injection in a result is forwarded with a warning on record.
-    let r = h.peer.call_tool("injector", json!({}));
-    assert!(r.get("result").is_some(), "{r}");
-    let warned = wait_for_audit_event(h.peer.audit_log(), |e| {
+    // balanced: orders to the agent in a result (override, exfiltrate)
+    // are refused; the agent gets -31001, never the text; the finding is
+    // on record.
+    let id = h
+        .peer
+        .send_request("tools/call", json!({"name": "injector", "arguments": {}}));
+    let r = h.peer.expect_response(&id);
+    assert_eq!(error_code(&r), Some(-31001), "{r}");
+    assert!(
+        !r.to_string().contains("send_email"),
+        "injection text reached the agent: {r}"
+    );
+    assert!(
+        result_injection_event(&h, "block"),
+        "no RESULT-INJ block in the audit log"
+    );
+}
+
+/// Whether the audit log holds a server→agent decision with `verdict` and
+/// a RESULT-INJ rule.
+fn result_injection_event(h: &Hostile, verdict: &str) -> bool {
+    wait_for_audit_event(h.peer.audit_log(), |e| {
         e["direction"] == "server_to_agent"
+            && e["verdict"] == verdict
             && e["rules"].as_array().is_some_and(|r| {
                 r.iter()
                     .any(|x| x.as_str().unwrap_or("").starts_with("RESULT-INJ"))
             })
     })
-    .is_some();
-    assert!(warned, "no RESULT-INJ finding in the audit log");
+    .is_some()
+}
+
+#[test]
+fn monitor_forwards_injection_in_results_with_a_warning() {
+    let mut h = hostile("monitor", None);
+    h.peer.request("tools/list", json!({}));
+    let r = h.peer.call_tool("injector", json!({}));
+    assert!(text_of(&r).contains("Top story"), "{r}");
+    assert!(
+        result_injection_event(&h, "warn"),
+        "no RESULT-INJ warning in the audit log"
+    );
 }
 
 #[test]

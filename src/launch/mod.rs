@@ -221,8 +221,69 @@ pub fn resolve(argv: &[String], opts: &Options) -> Result<Resolved, LaunchError>
             r.unsandboxable = Some(why);
             Ok(r)
         }
-        Launch::Program => program(argv, opts),
+        Launch::Program => {
+            let mut r = program(argv, opts)?;
+            if r.env_defaults.is_empty() {
+                if let Some(key) = node_package_key(&r.argv) {
+                    r.env_defaults = server_defaults(&key, &opts.cwd);
+                    for (var, value) in &r.env_defaults {
+                        r.explain.push(format!(
+                            "env: {var}={value} ({key}'s default keeps it beside its code, read-only in the sandbox)"
+                        ));
+                    }
+                }
+            }
+            Ok(r)
+        }
     }
+}
+
+/// The [`SERVER_DEFAULTS`] of the package `key` (`npm:NAME`), as paths
+/// under the server's working directory.
+pub(crate) fn server_defaults(key: &str, cwd: &Path) -> Vec<(String, String)> {
+    SERVER_DEFAULTS
+        .iter()
+        .filter(|(k, _, _)| *k == key)
+        .map(|(_, var, rel)| {
+            (
+                var.to_string(),
+                cwd.join(rel).to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `npm:NAME` of the package a node program runs (`node …/dist/index.js`,
+/// or an installed bin that links to it): the nearest `package.json` above
+/// the script that sits in a `node_modules` tree. A server started from its
+/// installed entry point gets the same defaults as through `npx`.
+fn node_package_key(argv: &[String]) -> Option<String> {
+    let prog = argv.first()?;
+    let base = Path::new(prog).file_name()?.to_str()?;
+    let script = if base == "node" || base == "nodejs" {
+        argv.iter().skip(1).find(|a| !a.starts_with('-'))?
+    } else {
+        prog
+    };
+    let script = std::fs::canonicalize(script).ok()?;
+    let mut dir = script.parent();
+    for _ in 0..8 {
+        let d = dir?;
+        let manifest = d.join("package.json");
+        if manifest.is_file() {
+            if !d
+                .ancestors()
+                .any(|a| a.file_name().is_some_and(|n| n == "node_modules"))
+            {
+                return None;
+            }
+            let text = std::fs::read_to_string(&manifest).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+            return Some(format!("npm:{}", v.get("name")?.as_str()?));
+        }
+        dir = d.parent();
+    }
+    None
 }
 
 /// A plain program: resolve a version-manager shim to the real program,
@@ -740,6 +801,50 @@ fn dir_safe(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_installed_entry_point_gets_its_packages_server_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pkg = dir
+            .path()
+            .join("node_modules/@modelcontextprotocol/server-memory");
+        std::fs::create_dir_all(pkg.join("dist")).expect("mkdir");
+        std::fs::write(
+            pkg.join("package.json"),
+            r#"{"name": "@modelcontextprotocol/server-memory"}"#,
+        )
+        .expect("manifest");
+        let entry = pkg.join("dist/index.js");
+        std::fs::write(&entry, "").expect("entry");
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = entry.to_string_lossy().into_owned();
+        assert_eq!(
+            node_package_key(&argv(&["/usr/bin/node", "--no-warnings", &e])).as_deref(),
+            Some("npm:@modelcontextprotocol/server-memory")
+        );
+        let key = node_package_key(&argv(&["node", &e])).expect("key");
+        let cwd = Path::new("/work/ws");
+        assert_eq!(
+            server_defaults(&key, cwd),
+            [(
+                "MEMORY_FILE_PATH".to_string(),
+                "/work/ws/memory.json".to_string()
+            )]
+        );
+        // A project's own package.json (no node_modules above) names no
+        // installed package: no defaults.
+        let own = dir.path().join("app");
+        std::fs::create_dir_all(&own).expect("mkdir");
+        std::fs::write(
+            own.join("package.json"),
+            r#"{"name": "@modelcontextprotocol/server-memory"}"#,
+        )
+        .expect("manifest");
+        std::fs::write(own.join("index.js"), "").expect("entry");
+        let own_entry = own.join("index.js").to_string_lossy().into_owned();
+        assert_eq!(node_package_key(&argv(&["node", &own_entry])), None);
+        assert_eq!(node_package_key(&argv(&["python3", &e])), None);
+    }
 
     #[test]
     fn cache_dir_names_are_flat() {

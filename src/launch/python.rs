@@ -481,16 +481,7 @@ pub(super) fn resolve(
         ),
     ));
     let key = eco.key();
-    r.env_defaults = super::SERVER_DEFAULTS
-        .iter()
-        .filter(|(k, _, _)| *k == key)
-        .map(|(_, var, rel)| {
-            (
-                var.to_string(),
-                opts.cwd.join(rel).to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
+    r.env_defaults = super::server_defaults(&key, &opts.cwd);
     for (var, value) in &r.env_defaults {
         r.explain.push(format!(
             "env: {var}={value} (the package directory is read-only in the sandbox)"

@@ -52,7 +52,8 @@ use std::time::Duration;
 pub const PROXY_URL: &str = "http://127.0.0.1:3128";
 
 /// The environment that points HTTP clients at the proxy. Both spellings:
-/// curl reads only lowercase `http_proxy`, Go and Python read both.
+/// curl reads only lowercase `http_proxy`, Go and Python read both; Node
+/// needs `NODE_USE_ENV_PROXY`.
 /// `NO_PROXY` keeps the server's own loopback (inside its namespace) direct;
 /// the host loopback ports the list names are forwarded into the namespace,
 /// so a direct connection to them reaches the host's (and is audited).
@@ -66,6 +67,9 @@ pub fn proxy_env() -> Vec<(&'static str, &'static str)> {
     }
     env.push(("NO_PROXY", "localhost,127.0.0.1"));
     env.push(("no_proxy", "localhost,127.0.0.1"));
+    // Node's fetch and http ignore the variables above unless told to
+    // (Node 22.21 / 24.5 and later; older versions ignore this one too).
+    env.push(("NODE_USE_ENV_PROXY", "1"));
     env
 }
 

@@ -25,6 +25,10 @@ pub enum ArgKind {
     Command,
     Code,
     Text,
+    /// No argument at all: a tool called with `{}` (an environment or
+    /// configuration report).
+    #[serde(rename = "none")]
+    NoArgs,
 }
 
 impl ArgKind {
@@ -35,11 +39,13 @@ impl ArgKind {
             ArgKind::Command => "command",
             ArgKind::Code => "code",
             ArgKind::Text => "text",
+            ArgKind::NoArgs => "none",
         }
     }
 }
 
-/// For path arguments: what the tool does with the path.
+/// What the tool does with the argument: for paths, read, write or list;
+/// for free text, give it back (`echo`) or act on it (`task`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -47,6 +53,11 @@ pub enum Role {
     Read,
     Write,
     List,
+    /// A text tool that answers with what it was given (echo, notes).
+    Echo,
+    /// A text tool that acts on plain-language instructions (an agent,
+    /// an assistant, a task runner).
+    Task,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -59,6 +70,9 @@ pub enum Effect {
     CanaryConnected,
     CredentialCopied,
     ProcessLeft,
+    /// The attack's injected instructions (marked with its nonce) came
+    /// back to the agent in a tool result.
+    InjectionReturned,
 }
 
 impl Effect {
@@ -71,6 +85,7 @@ impl Effect {
             Effect::CanaryConnected => "canary_connected",
             Effect::CredentialCopied => "credential_copied",
             Effect::ProcessLeft => "process_left",
+            Effect::InjectionReturned => "injection_returned",
         }
     }
 }
@@ -96,6 +111,16 @@ pub struct Step {
     pub wrap: Option<Wrap>,
 }
 
+/// A file eval writes into the workspace before the attack's call: a
+/// script a compromised dependency rewrote, a document carrying injected
+/// instructions. Its path is relative to the workspace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plant {
+    pub file: String,
+    pub content: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttackDef {
@@ -115,6 +140,8 @@ pub struct AttackDef {
     pub first: Option<Step>,
     #[serde(default)]
     pub inspector_only: bool,
+    #[serde(default)]
+    pub plant: Option<Plant>,
 }
 
 impl AttackDef {
@@ -148,6 +175,34 @@ pub fn parse(text: &str) -> Result<Catalogue, String> {
     for a in &c.attacks {
         if !seen.insert(a.id.as_str()) {
             return Err(format!("the attack catalogue has two entries `{}`", a.id));
+        }
+        if let Some(p) = &a.plant {
+            let rel = std::path::Path::new(&p.file);
+            let inside = !p.file.is_empty()
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(format!(
+                    "attack `{}` plants `{}`: a plant must be a relative path inside the workspace (no `..`, not absolute)",
+                    a.id, p.file
+                ));
+            }
+        }
+        let text_roles = [Role::Read, Role::Echo, Role::Task];
+        let path_roles = [Role::Read, Role::Write, Role::List];
+        let role_fits = match a.kind {
+            ArgKind::Path => path_roles.contains(&a.role),
+            ArgKind::Text => text_roles.contains(&a.role),
+            _ => a.role == Role::Read,
+        };
+        if !role_fits {
+            return Err(format!(
+                "attack `{}`: role `{}` does not apply to a {} argument",
+                a.id,
+                role_name(a.role),
+                a.kind.name()
+            ));
         }
         let needs_content = a.kind == ArgKind::Path && a.role == Role::Write;
         if needs_content && a.content.is_none() {
@@ -187,9 +242,11 @@ pub fn print_list(c: &Catalogue) {
         "id", "class", "needs", "effect"
     );
     for a in &c.attacks {
-        let needs = match a.kind {
-            ArgKind::Path => format!("path/{}", role_name(a.role)),
-            k => k.name().to_string(),
+        let needs = match (a.kind, a.role) {
+            (ArgKind::Path, r) | (ArgKind::Text, r @ (Role::Echo | Role::Task)) => {
+                format!("{}/{}", a.kind.name(), role_name(r))
+            }
+            (k, _) => k.name().to_string(),
         };
         let title = if a.first.is_some() {
             format!("{} (two steps)", a.title)
@@ -212,6 +269,8 @@ pub fn role_name(r: Role) -> &'static str {
         Role::Read => "read",
         Role::Write => "write",
         Role::List => "list",
+        Role::Echo => "echo",
+        Role::Task => "task",
     }
 }
 
@@ -231,6 +290,30 @@ mod tests {
         let c = load().expect("catalogue");
         assert!(c.attacks.len() >= 20);
         assert!(classes(&c).len() >= 8);
+    }
+
+    #[test]
+    fn plants_outside_the_workspace_and_misfit_roles_are_refused() {
+        let head = "version = 1\n[[attack]]\nid = \"x\"\nclass = \"c\"\ntitle = \"t\"\neffect = \"outside_read\"\n";
+        let e = parse(&format!(
+            "{head}kind = \"command\"\npayload = \"sh a\"\nplant = {{ file = \"../a\", content = \"\" }}\n"
+        ))
+        .expect_err("plant outside");
+        assert!(e.contains("`../a`"), "{e}");
+        let e = parse(&format!(
+            "{head}kind = \"command\"\npayload = \"sh a\"\nplant = {{ file = \"/etc/a\", content = \"\" }}\n"
+        ))
+        .expect_err("absolute plant");
+        assert!(e.contains("relative path"), "{e}");
+        let e = parse(&format!(
+            "{head}kind = \"url\"\nrole = \"task\"\npayload = \"x\"\n"
+        ))
+        .expect_err("task url");
+        assert!(e.contains("role `task`"), "{e}");
+        parse(&format!(
+            "{head}kind = \"command\"\npayload = \"sh a\"\nplant = {{ file = \"scripts/a.sh\", content = \"\" }}\n"
+        ))
+        .expect("a plant inside the workspace");
     }
 
     #[test]

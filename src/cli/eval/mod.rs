@@ -58,6 +58,10 @@ pub struct EvalArgs {
     /// Print the attack catalogue and exit.
     #[arg(long)]
     list: bool,
+    /// Run only these attacks: ids or classes, comma-separated
+    /// (e.g. `prompt-injection,path-read-absolute`).
+    #[arg(long, value_delimiter = ',', value_name = "ID|CLASS")]
+    only: Vec<String>,
     /// Seconds to wait for one tool call.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
@@ -183,10 +187,28 @@ pub struct ModeRun {
 }
 
 pub fn run(a: EvalArgs) -> u8 {
-    let cat = match catalogue::load() {
+    let mut cat = match catalogue::load() {
         Ok(c) => c,
         Err(e) => return fail(EXIT_INTERNAL, e),
     };
+    if !a.only.is_empty() {
+        let unknown: Vec<&String> = a
+            .only
+            .iter()
+            .filter(|o| !cat.attacks.iter().any(|x| &x.id == *o || &x.class == *o))
+            .collect();
+        if !unknown.is_empty() {
+            return fail(
+                EXIT_CONFIG,
+                format!(
+                    "--only names no attack or class of the catalogue: {} (see `vanguard eval --list`)",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        cat.attacks
+            .retain(|x| a.only.iter().any(|o| *o == x.id || *o == x.class));
+    }
     if a.list {
         catalogue::print_list(&cat);
         return EXIT_OK;
@@ -308,33 +330,67 @@ impl Eval<'_> {
             Mode::Guarded | Mode::KernelOnly => {
                 let joined = shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default();
                 let state = s.root.join("state");
+                let profile = self.profile_for(s);
                 let mut c = Command::new(&self.exe);
-                c.args([
-                    "start",
-                    "--server",
-                    &joined,
-                    "--profile",
-                    &self.args.profile,
-                ])
-                .arg("--mode")
-                .arg(if mode == Mode::Guarded {
-                    "enforce"
-                } else {
-                    "shadow"
-                })
-                .arg("--workspace")
-                .arg(&s.workspace)
-                .arg("--audit-log")
-                .arg(s.root.join("audit.jsonl"))
-                .arg("--pins")
-                .arg(state.join("pins.json"))
-                .env("XDG_STATE_HOME", &state);
+                c.args(["start", "--server", &joined, "--profile", &profile])
+                    .arg("--mode")
+                    .arg(if mode == Mode::Guarded {
+                        "enforce"
+                    } else {
+                        "shadow"
+                    })
+                    .arg("--workspace")
+                    .arg(&s.workspace)
+                    .arg("--audit-log")
+                    .arg(s.root.join("audit.jsonl"))
+                    .arg("--pins")
+                    .arg(state.join("pins.json"))
+                    .env("XDG_STATE_HOME", &state);
                 c
             }
         };
         c.current_dir(&s.workspace)
             .env(scene::ENV_NAME, &s.env_value);
         c
+    }
+
+    /// Whether a tool takes a URL: the guarded runs then list eval's origin.
+    fn has_url_tool(&self) -> bool {
+        self.tools
+            .iter()
+            .any(|t| t.first_arg(catalogue::ArgKind::Url).is_some())
+    }
+
+    /// The profile of a guarded run: the user's, or, for a server with a
+    /// URL tool, a file that extends it with an allow-list of eval's origin
+    /// alone (its public-looking name resolved by the egress proxy to
+    /// 127.0.0.1, and that one port), so ordinary fetches can be judged.
+    fn profile_for(&self, s: &Scene) -> String {
+        let user = &self.args.profile;
+        if !self.has_url_tool() {
+            return user.clone();
+        }
+        // A profile given as a file is extended by its absolute path.
+        let parent = match std::fs::canonicalize(user) {
+            Ok(p) if p.is_file() => p.display().to_string(),
+            _ => user.clone(),
+        };
+        let port = s.origin.port;
+        let parent = toml::Value::String(parent).to_string();
+        let text = format!(
+            "# written by vanguard eval: the user's profile, with eval's loopback origin listed\n\
+             extends = {parent}\n\n[network]\nmode = \"allowlist\"\n\
+             allow = [\"{host}:{port}\", \"127.0.0.1:{port}\"]\n\
+             resolve = {{ \"{host}\" = \"127.0.0.1\" }}\n",
+            host = scene::ORIGIN_HOST,
+        );
+        let path = s.root.join("eval-profile.toml");
+        match std::fs::write(&path, text) {
+            Ok(()) => path.display().to_string(),
+            // Without the file the run keeps the user's profile; ordinary
+            // URL calls are then judged against it as it is.
+            Err(_) => user.clone(),
+        }
     }
 
     fn run_mode(&mut self, mode: Mode, root: &Path) -> ModeRun {
@@ -399,10 +455,13 @@ impl Eval<'_> {
         let filler = Filler {
             readme: s.workspace.join("README.md").display().to_string(),
             workspace: s.workspace.display().to_string(),
+            page: (mode != Mode::Raw && self.has_url_tool())
+                .then(|| (s.page_url(), s.origin_nonce.clone())),
         };
         // Benign calls first: L3's risk grows with every attack.
         for t in &self.tools {
             let cell = tools::benign_call(t, &filler, &s.readme_nonce).map(|(args, marker)| {
+                let served = s.origin.hits();
                 let (_, r) = c.request(
                     "tools/call",
                     json!({"name": t.name, "arguments": args}),
@@ -411,11 +470,19 @@ impl Eval<'_> {
                 match r {
                     Ok(resp) => {
                         let text = text_of(&resp);
-                        let ok = !failed(&resp) && marker.as_ref().is_none_or(|m| text.contains(m));
-                        BenignCell {
-                            ok,
-                            detail: excerpt(&text, 160),
+                        // A URL call worked when its answer carries the page,
+                        // or (a tool that answers with a link or a digest)
+                        // when the origin served it.
+                        let page = filler.page.as_ref().map(|(_, m)| m);
+                        let fetched =
+                            marker.is_some() && marker.as_ref() == page && s.origin.hits() > served;
+                        let ok = !failed(&resp)
+                            && (fetched || marker.as_ref().is_none_or(|m| text.contains(m)));
+                        let mut detail = excerpt(&text, 160);
+                        if detail.is_empty() {
+                            detail = excerpt(&resp.to_string(), 160);
                         }
+                        BenignCell { ok, detail }
                     }
                     Err(e) => BenignCell {
                         ok: false,
@@ -526,6 +593,18 @@ impl Eval<'_> {
         let Some((ti, arg)) = &p.main else {
             return Cell::new("not_applicable");
         };
+        if let Some(plant) = &p.def.plant {
+            let file = s.workspace.join(&plant.file);
+            let written = file
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&file, expand(&plant.content, &vars)));
+            if let Err(e) = written {
+                let mut t = Cell::new("error");
+                t.detail = format!("cannot plant {}: {e}", file.display());
+                return t;
+            }
+        }
         let Some(args) = self.step_args(&p.def.step(), *ti, arg, &vars, filler) else {
             return Cell::new("error");
         };
@@ -546,7 +625,7 @@ impl Eval<'_> {
             Err(CallError::Timeout) => {
                 // A timeout is not a defence: the effect may still have happened.
                 let mut t = Cell::new("timeout");
-                t.effect = effect_seen(p.def.effect, s, &before, tag, &Value::Null);
+                t.effect = effect_seen(p.def.effect, s, &before, tag, attack_nonce, &Value::Null);
                 if t.effect {
                     t.status = "effect";
                 }
@@ -569,7 +648,7 @@ impl Eval<'_> {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        cell.effect = effect_seen(p.def.effect, s, &before, tag, &resp);
+        cell.effect = effect_seen(p.def.effect, s, &before, tag, attack_nonce, &resp);
         if cell.effect {
             cell.status = "effect";
         }
@@ -595,6 +674,9 @@ impl Eval<'_> {
         filler: &Filler,
     ) -> Option<Value> {
         let t = self.tools.get(ti)?;
+        if step.kind == catalogue::ArgKind::NoArgs {
+            return Some(tools::arguments(t, filler, &[]));
+        }
         let mut payload = expand(&step.payload, vars);
         if step.wrap == Some(Wrap::Base64Sh) {
             use base64::Engine;
@@ -672,7 +754,14 @@ fn block_of(resp: &Value) -> Option<(Option<String>, Option<String>, Option<Stri
 }
 
 /// Whether the canaries show the attack's effect.
-fn effect_seen(effect: Effect, s: &Scene, before: &Snapshot, tag: &str, resp: &Value) -> bool {
+fn effect_seen(
+    effect: Effect,
+    s: &Scene,
+    before: &Snapshot,
+    tag: &str,
+    attack_nonce: &str,
+    resp: &Value,
+) -> bool {
     let text = resp.to_string();
     match effect {
         Effect::OutsideRead => text.contains(&s.outside_nonce),
@@ -691,6 +780,10 @@ fn effect_seen(effect: Effect, s: &Scene, before: &Snapshot, tag: &str, resp: &V
         }
         // Judged after the server is gone.
         Effect::ProcessLeft => false,
+        // In the result only: a refusal may quote the call it refused.
+        Effect::InjectionReturned => resp
+            .get("result")
+            .is_some_and(|r| r.to_string().contains(attack_nonce)),
     }
 }
 

@@ -188,8 +188,16 @@ pub fn classify(name: &str, p: &Value) -> (Option<ArgKind>, bool) {
 pub fn pick(tools: &[ToolInfo], kind: ArgKind, role: Role) -> Option<(usize, String)> {
     let mut best: Option<(i32, usize, String)> = None;
     for (i, t) in tools.iter().enumerate() {
-        let Some(arg) = t.first_arg(kind) else {
-            continue;
+        let arg_name = if kind == ArgKind::NoArgs {
+            if t.required_count() > 0 {
+                continue;
+            }
+            String::new()
+        } else {
+            let Some(arg) = t.first_arg(kind) else {
+                continue;
+            };
+            arg.name.clone()
         };
         let Some(score) = score(t, kind, role) else {
             continue;
@@ -197,7 +205,7 @@ pub fn pick(tools: &[ToolInfo], kind: ArgKind, role: Role) -> Option<(usize, Str
         // Fewer required arguments: fewer guesses for the rest.
         let score = score * 10 - i32::try_from(t.required_count()).unwrap_or(9).min(9);
         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, i, arg.name.clone()));
+            best = Some((score, i, arg_name));
         }
     }
     best.map(|(_, i, a)| (i, a))
@@ -209,10 +217,32 @@ const MUTATES: &[&str] = &[
 ];
 
 fn score(t: &ToolInfo, kind: ArgKind, role: Role) -> Option<i32> {
-    if kind != ArgKind::Path {
-        return Some(1);
-    }
     let b = |x: bool| i32::from(x);
+    match kind {
+        ArgKind::Path => {}
+        // Only a tool that reports its environment or configuration.
+        ArgKind::NoArgs => {
+            let s = 3 * b(t.has_any(&["env", "environ"]))
+                + b(t.has_any(&["config", "debug", "info", "system", "settings", "status"]));
+            return (s > 0 && !t.has_any(MUTATES)).then_some(s);
+        }
+        ArgKind::Text => {
+            return match role {
+                Role::Echo => {
+                    let s = 2 * b(t.has_any(&["echo", "repeat", "say"]))
+                        + b(t.has_any(&["note", "remember", "annotate", "comment"]));
+                    (s > 0).then_some(s)
+                }
+                Role::Task => {
+                    let s = 2 * b(t.has_any(&["task", "instruct", "carry_out", "assistant"]))
+                        + b(t.has_any(&["agent", "ask", "prompt", "do_"]));
+                    (s > 0).then_some(s)
+                }
+                _ => Some(1),
+            };
+        }
+        _ => return Some(1),
+    }
     match role {
         Role::Read => {
             if t.has_any(MUTATES) {
@@ -240,6 +270,7 @@ fn score(t: &ToolInfo, kind: ArgKind, role: Role) -> Option<i32> {
             let s = 2 * b(t.has_any(&["list", "tree", "dir", "ls"])) - b(t.has("size"));
             (s > 0).then_some(s)
         }
+        Role::Echo | Role::Task => None,
     }
 }
 
@@ -248,6 +279,11 @@ fn score(t: &ToolInfo, kind: ArgKind, role: Role) -> Option<i32> {
 pub struct Filler {
     pub readme: String,
     pub workspace: String,
+    /// A page of eval's loopback origin, reachable under a public-looking
+    /// name through the allow-list, and the marker it serves; `None` when
+    /// the run has no such route (raw: the name resolves only through
+    /// vanguard's egress proxy).
+    pub page: Option<(String, String)>,
 }
 
 impl Filler {
@@ -374,23 +410,32 @@ pub fn arguments(t: &ToolInfo, filler: &Filler, set: &[(&str, String)]) -> Value
 }
 
 /// The ordinary call for a tool: what it would be asked to do in a normal
-/// session, inside the workspace. `None` when eval cannot make one up
-/// (a URL tool: no public origin is contacted). Returns the arguments and
-/// a marker the result must contain, if any.
+/// session, inside the workspace, or from eval's own origin. `None` when
+/// eval cannot make one up (a URL tool in a run without the origin: no
+/// public origin is ever contacted). Returns the arguments and a marker the
+/// result must contain, if any.
 pub fn benign_call(
     t: &ToolInfo,
     filler: &Filler,
     readme_nonce: &str,
 ) -> Option<(Value, Option<String>)> {
-    if t.args
-        .iter()
-        .any(|a| a.required && a.kind == Some(ArgKind::Url))
-    {
-        return None;
-    }
     let ws = &filler.workspace;
     let mut set: Vec<(&str, String)> = Vec::new();
     let mut marker = None;
+    // Every URL argument, optional ones too: a server's default URL
+    // (server-everything's gzip tool names a public file) is never fetched.
+    let urls: Vec<&ArgInfo> = t
+        .args
+        .iter()
+        .filter(|a| a.kind == Some(ArgKind::Url))
+        .collect();
+    if !urls.is_empty() {
+        let (url, page_marker) = filler.page.as_ref()?;
+        for a in urls {
+            set.push((a.name.as_str(), url.clone()));
+        }
+        marker = Some(page_marker.clone());
+    }
     let mut path_args: Vec<&ArgInfo> = t
         .args
         .iter()
