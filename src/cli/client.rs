@@ -139,6 +139,40 @@ impl Client {
         }
     }
 
+    /// Every item of a paginated list (`tools/list` → `tools`), following
+    /// `nextCursor` for at most 20 pages.
+    pub fn list_all(
+        &mut self,
+        method: &str,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, String> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..20 {
+            let params = match &cursor {
+                Some(cur) => json!({"cursor": cur}),
+                None => json!({}),
+            };
+            let (_, r) = self.request(method, params, timeout);
+            let resp = r.map_err(|e| e.to_string())?;
+            let result = resp
+                .get("result")
+                .ok_or_else(|| format!("{method}: the server answered with an error: {resp}"))?;
+            if let Some(items) = result.get(key).and_then(Value::as_array) {
+                all.extend(items.iter().cloned());
+            }
+            cursor = result
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// Closes the server's input, gives it `grace` to exit, then kills its
     /// whole process group (before reaping, so the group id cannot have
     /// been reused).

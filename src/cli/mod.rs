@@ -11,6 +11,7 @@
 //! | 5 | the server was killed by a signal while the agent was connected |
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
+mod baseline;
 mod bench;
 mod client;
 mod demo;
@@ -74,6 +75,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Attack your own MCP server raw, guarded and kernel-only; judge each attack by its effect.
     Eval(eval::EvalArgs),
+    /// Record a server's capabilities (initialize, tools, prompts, resources) as a baseline document.
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -91,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Baseline(c) => baseline::run(c),
     };
     ExitCode::from(code)
 }

@@ -119,6 +119,10 @@ pub fn run(a: SseArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let baseline = match a.gateway.baseline_check() {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let auth_cfg = match &a.auth_config {
         Some(p) => match AuthConfig::load(p) {
             Ok(c) => c,
@@ -201,10 +205,11 @@ pub fn run(a: SseArgs) -> u8 {
             )
         }
     };
-    let layers = match rt.block_on(super::start::open_layers(&policy)) {
+    let mut layers = match rt.block_on(super::start::open_layers(&policy)) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    layers.baseline = baseline;
     let grace = policy.close_grace + policy.term_grace + Duration::from_secs(1);
     let launcher = Arc::new(PolicyLauncher {
         layers,

@@ -100,6 +100,34 @@ pub struct GatewayArgs {
     /// (default: the authenticated principal, else each session on its own).
     #[arg(long, env = "VANGUARD_BEHAVIOR_KEY")]
     pub behavior_key: Option<String>,
+    /// Hold the server to this capability baseline (`vanguard baseline
+    /// create`): a changed or unknown tool, or a changed `initialize`, is
+    /// refused (`--baseline-mode block`) or warned about (`warn`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "block", requires = "baseline")]
+    pub baseline_mode: BaselineMode,
+}
+
+/// What a drift from the capability baseline does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BaselineMode {
+    Warn,
+    Block,
+}
+
+impl GatewayArgs {
+    /// The `--baseline` check, loaded and verified once at start.
+    pub(crate) fn baseline_check(
+        &self,
+    ) -> Result<Option<crate::gateway::server_side::BaselineCheck>, u8> {
+        let Some(path) = &self.baseline else {
+            return Ok(None);
+        };
+        super::baseline::check_for(path, self.baseline_mode == BaselineMode::Block)
+            .map(Some)
+            .map_err(|e| fail(EXIT_CONFIG, e))
+    }
 }
 
 impl GatewayArgs {
@@ -164,6 +192,7 @@ pub(crate) fn inspector_and_audit(policy: &Policy) -> Result<(Arc<Inspector>, Au
 pub(crate) struct Layers {
     pub behavior: Option<Arc<crate::behavior::Engine>>,
     pub semantic: Option<Arc<crate::semantic::Scorer>>,
+    pub baseline: Option<crate::gateway::server_side::BaselineCheck>,
 }
 
 impl Layers {
@@ -171,6 +200,7 @@ impl Layers {
     pub(crate) fn apply(&self, cfg: &mut SessionConfig, behavior_key: Option<&str>) {
         cfg.behavior = self.behavior.clone();
         cfg.semantic = self.semantic.clone();
+        cfg.server_side.baseline = self.baseline.clone();
         if let Some(k) = behavior_key {
             cfg.behavior_key = Some(k.to_string());
         }
@@ -212,7 +242,11 @@ pub(crate) async fn open_layers(policy: &Policy) -> Result<Layers, u8> {
         }
         None => None,
     };
-    Ok(Layers { behavior, semantic })
+    Ok(Layers {
+        behavior,
+        semantic,
+        baseline: None,
+    })
 }
 
 /// Loads the policy, naming the problem on failure.
@@ -298,6 +332,10 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let baseline = match a.gateway.baseline_check() {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let (inspector, audit) = match inspector_and_audit(&policy) {
         Ok(x) => x,
         Err(code) => return code,
@@ -334,10 +372,11 @@ pub fn run(a: StartArgs) -> u8 {
     };
     // The child's pipes register with this runtime's reactor.
     let guard = rt.enter();
-    let layers = match rt.block_on(open_layers(&policy)) {
+    let mut layers = match rt.block_on(open_layers(&policy)) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    layers.baseline = baseline;
     let mut upstream = match ServerProcess::spawn(&plan) {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),

@@ -46,6 +46,21 @@ pub struct ServerSideConfig {
     pub shadow: bool,
     /// The pin identity of this server (its command line).
     pub server_key: String,
+    /// A capability baseline the server is held to (`vanguard start
+    /// --baseline`), on top of its pins.
+    pub baseline: Option<BaselineCheck>,
+}
+
+/// What a session holds the server to when a (signed, verified) capability
+/// baseline is given: the fingerprints of its `initialize` result and of
+/// every tool definition. `block`: a drifted or unknown tool is withheld and
+/// a drifted `initialize` refused; otherwise each drift is a warning.
+#[derive(Debug, Clone)]
+pub struct BaselineCheck {
+    pub fingerprint: Fingerprint,
+    pub block: bool,
+    /// Where the baseline came from (for messages).
+    pub source: String,
 }
 
 impl Default for ServerSideConfig {
@@ -64,6 +79,7 @@ impl Default for ServerSideConfig {
                 file: None,
                 new_tools: NewTools::Trust,
             },
+            baseline: None,
             results: ResultsConfig {
                 secrets: ResultAction::Warn,
                 injection: ResultAction::Warn,
@@ -320,8 +336,115 @@ impl ServerView {
                 }
             }
         }
+        self.check_baseline_initialize(&mut out);
         self.apply_metadata_block(&mut out, "initialize");
         out
+    }
+
+    fn baseline_action(&self) -> Action {
+        match &self.cfg.baseline {
+            Some(b) if b.block => Action::Block,
+            _ => Action::Warn,
+        }
+    }
+
+    /// `initialize` against the baseline: another serverInfo (name,
+    /// version) or other capabilities is another server.
+    fn check_baseline_initialize(&mut self, out: &mut Outcome) {
+        let Some(b) = &self.cfg.baseline else {
+            return;
+        };
+        let action = self.baseline_action();
+        let mut drifted = Vec::new();
+        for (what, base, seen) in [
+            (
+                "serverInfo",
+                &b.fingerprint.server_info,
+                &self.seen.server_info,
+            ),
+            (
+                "capabilities",
+                &b.fingerprint.capabilities,
+                &self.seen.capabilities,
+            ),
+        ] {
+            if base != seen {
+                drifted.push(what);
+                out.findings.push(finding(
+                    "BASELINE-DRIFT",
+                    Severity::High,
+                    action,
+                    format!("the server's {what} differs from the capability baseline {}", b.source),
+                    format!("/result/{what}"),
+                    "compare with `vanguard baseline create` and the baseline; a new baseline must be signed again",
+                ));
+            }
+        }
+        if !drifted.is_empty() && action == Action::Block && !self.cfg.shadow {
+            out.block = Some((
+                format!(
+                    "the server does not match its capability baseline {} ({} differ); it is not started for this session",
+                    b.source,
+                    drifted.join(" and ")
+                ),
+                "BASELINE-DRIFT".into(),
+            ));
+        }
+    }
+
+    /// A page of tools against the baseline; returns the names to hide.
+    fn check_baseline_tools(
+        &mut self,
+        page: &BTreeMap<String, String>,
+        complete: bool,
+        out: &mut Outcome,
+    ) -> Vec<String> {
+        let Some(b) = &self.cfg.baseline else {
+            return Vec::new();
+        };
+        let action = self.baseline_action();
+        let block = action == Action::Block;
+        let source = b.source.clone();
+        let mut d = pinning::diff(&b.fingerprint.tools, page);
+        if !complete {
+            d.removed.clear();
+        }
+        for n in &d.removed {
+            out.findings.push(finding(
+                "BASELINE-TOOL-ABSENT",
+                Severity::Low,
+                Action::Log,
+                format!("tool {n:?} is in the capability baseline but not listed in this session"),
+                "/result/tools".into(),
+                "nothing to do: an absent tool cannot be called",
+            ));
+        }
+        let mut hide = Vec::new();
+        for (kind, names) in [("changed from", &d.changed), ("not in", &d.added)] {
+            for n in names {
+                out.findings.push(finding(
+                    "BASELINE-DRIFT",
+                    Severity::High,
+                    action,
+                    format!("tool {n:?} is {kind} the capability baseline {source}"),
+                    "/result/tools".into(),
+                    "review the server's change; a new baseline must be created and signed again",
+                ));
+                if block {
+                    hide.push(n.clone());
+                    self.hidden.insert(
+                        n.clone(),
+                        Hidden {
+                            rule: "BASELINE-DRIFT".into(),
+                            message: format!(
+                                "tool {n:?} is {kind} the signed capability baseline {source} and is withheld"
+                            ),
+                        },
+                    );
+                }
+            }
+        }
+        hide
     }
 
     /// A `tools/list` result (possibly one page of several).
@@ -377,6 +500,9 @@ impl ServerView {
         };
         self.seen.tools.extend(page.clone());
         for name in self.check_pins(&page, complete, &mut out) {
+            drop.insert(name);
+        }
+        for name in self.check_baseline_tools(&page, complete, &mut out) {
             drop.insert(name);
         }
         let listed = self.listed.get_or_insert_with(HashSet::new);

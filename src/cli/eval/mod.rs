@@ -443,7 +443,8 @@ impl Eval<'_> {
         }
         c.notify("notifications/initialized", json!({}))
             .map_err(|e| e.to_string())?;
-        let listed = list_tools(&mut c, timeout)
+        let listed = c
+            .list_all("tools/list", "tools", timeout)
             .map_err(|e| format!("tools/list: {e}{}", stderr_tail(&s)))?;
         run.started = true;
         run.tools = listed.len();
@@ -708,34 +709,6 @@ fn plan(cat: &Catalogue, tools: &[ToolInfo]) -> Vec<Planned> {
             def: def.clone(),
         })
         .collect()
-}
-
-/// `tools/list`, following `nextCursor` (bounded).
-fn list_tools(c: &mut Client, timeout: Duration) -> Result<Vec<Value>, String> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..20 {
-        let params = match &cursor {
-            Some(cur) => json!({"cursor": cur}),
-            None => json!({}),
-        };
-        let (_, r) = c.request("tools/list", params, timeout);
-        let resp = r.map_err(|e| e.to_string())?;
-        let result = resp
-            .get("result")
-            .ok_or_else(|| format!("the server answered with an error: {resp}"))?;
-        if let Some(t) = result.get("tools").and_then(Value::as_array) {
-            all.extend(t.iter().cloned());
-        }
-        cursor = result
-            .get("nextCursor")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if cursor.is_none() {
-            break;
-        }
-    }
-    Ok(all)
 }
 
 /// (layer, rule, event id) of a vanguard block (-31001).

@@ -104,6 +104,7 @@ impl SessionConfig {
                 shadow: policy.mode == Mode::Shadow,
                 server_key: argv.join(" "),
                 tool_filter: None,
+                baseline: None,
             },
             principal: None,
             egress_in_flight: Default::default(),
