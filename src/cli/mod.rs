@@ -18,6 +18,7 @@ mod demo;
 mod doctor;
 mod eval;
 mod fetch;
+mod manifest;
 mod pin;
 mod policy_cmd;
 mod risk;
@@ -78,6 +79,9 @@ enum Command {
     /// Record a server's capabilities (initialize, tools, prompts, resources) as a baseline document.
     #[command(subcommand)]
     Baseline(baseline::BaselineCmd),
+    /// Record what exactly runs for a server (package, hashes, sandbox plan) and check it at start.
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Baseline(c) => baseline::run(c),
+        Command::Manifest(c) => manifest::run(c),
     };
     ExitCode::from(code)
 }
@@ -115,4 +120,15 @@ fn init_logging(level: &str) {
 pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> u8 {
     eprintln!("vanguard: error: {msg}");
     code
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        // Duplicate argument names, conflicting flags and the like: clap
+        // checks them only when the faulty subcommand is parsed.
+        super::Cli::command().debug_assert();
+    }
 }

@@ -170,9 +170,14 @@ pub fn run(a: SseArgs) -> u8 {
         Err(code) => return code,
     };
     // Fail at start, not on the first session, when the plan cannot be made.
-    if let Err(e) = super::start::plan_for(&policy, &resolved) {
-        return fail(EXIT_SPAWN, e);
+    let plan = match super::start::plan_for(&policy, &resolved) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_SPAWN, e),
+    };
+    if let Err(code) = a.gateway.check_manifest(&policy, &argv, &resolved, &plan) {
+        return code;
     }
+    drop(plan);
     if a.max_sessions == 0 || a.idle_timeout == 0 {
         return fail(
             EXIT_CONFIG,

@@ -107,9 +107,17 @@ pub struct GatewayArgs {
     pub baseline: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "block", requires = "baseline")]
     pub baseline_mode: BaselineMode,
+    /// Check the server against this manifest (`vanguard manifest create`)
+    /// before it starts: package, version, integrity, tree and file hashes,
+    /// sandbox plan. Any difference refuses the start (`--manifest-mode
+    /// block`) or is logged (`warn`).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "block", requires = "manifest")]
+    pub manifest_mode: BaselineMode,
 }
 
-/// What a drift from the capability baseline does.
+/// What a drift from the capability baseline or the manifest does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BaselineMode {
     Warn,
@@ -117,6 +125,41 @@ pub enum BaselineMode {
 }
 
 impl GatewayArgs {
+    /// `--manifest`: compares what is about to start with the manifest;
+    /// refuses (block) or logs (warn) every difference.
+    pub(crate) fn check_manifest(
+        &self,
+        policy: &Policy,
+        argv: &[String],
+        resolved: &launch::Resolved,
+        plan: &crate::sandbox::Plan,
+    ) -> Result<(), u8> {
+        let Some(path) = &self.manifest else {
+            return Ok(());
+        };
+        let diffs = super::manifest::check_at_start(path, policy, argv, resolved, plan)
+            .map_err(|e| fail(EXIT_CONFIG, e))?;
+        if diffs.is_empty() {
+            tracing::info!("the server matches its manifest {}", path.display());
+            return Ok(());
+        }
+        let list = diffs.join("; ");
+        if self.manifest_mode == BaselineMode::Block {
+            return Err(fail(
+                EXIT_SPAWN,
+                format!(
+                    "the server does not match its manifest {} and was not started: {list}",
+                    path.display()
+                ),
+            ));
+        }
+        tracing::warn!(
+            "the server does not match its manifest {}: {list}",
+            path.display()
+        );
+        Ok(())
+    }
+
     /// The `--baseline` check, loaded and verified once at start.
     pub(crate) fn baseline_check(
         &self,
@@ -354,6 +397,9 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
+    if let Err(code) = a.gateway.check_manifest(&policy, &argv, &resolved, &plan) {
+        return code;
+    }
     let egress = match crate::sandbox::from_policy::egress_config(&policy) {
         Ok(e) => e,
         Err(e) => return fail(EXIT_CONFIG, format!("invalid configuration: {e}")),

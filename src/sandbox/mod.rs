@@ -580,6 +580,71 @@ impl Plan {
     }
 
     /// Human listing for `vanguard policy explain`.
+    /// What the plan grants and denies, as data: the part of a server
+    /// manifest (`vanguard manifest`) that says how the server is confined.
+    /// Only the request, never what this kernel enforces of it (that is
+    /// [`Plan::enforcement`]), nor per-run paths (the private `/tmp`), nor
+    /// environment values (names only: values such as `PATH` vary by user).
+    pub fn summary(&self) -> serde_json::Value {
+        let access = |a: Access| match a {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::ReadWriteFile => "read+write file",
+        };
+        let tmp = self.temp_dir();
+        let mut baseline: Vec<(String, &str)> = self
+            .baseline
+            .iter()
+            .filter(|e| Some(e.path.as_path()) != tmp)
+            .map(|e| (e.path.display().to_string(), access(e.access)))
+            .collect();
+        baseline.sort();
+        let mut env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        env.sort();
+        env.dedup();
+        let paths =
+            |v: &[PathBuf]| -> Vec<String> { v.iter().map(|p| p.display().to_string()).collect() };
+        serde_json::json!({
+            "level": self.level,
+            "program": self.program.display().to_string(),
+            "argv": self.argv,
+            "read": paths(&self.read),
+            "write": paths(&self.write),
+            "net": self.net,
+            "forwards": self.forwards,
+            "baseline": baseline
+                .iter()
+                .map(|(p, a)| serde_json::json!({"path": p, "access": a}))
+                .collect::<Vec<_>>(),
+            "env": env,
+            "cwd": self.cwd.as_ref().map(|c| c.display().to_string()),
+            "seccomp": {
+                "profile": match self.profile {
+                    seccomp::Profile::DenyList => "deny-list",
+                    seccomp::Profile::Strict => "strict",
+                },
+                "filters": self.seccomp.iter().map(|p| p.name).collect::<Vec<_>>(),
+            },
+            "limits": {
+                "nofile": self.limits.nofile,
+                "nproc": self.limits.nproc,
+                "address_space": self.limits.address_space,
+                "file_size": self.limits.file_size,
+                "memory_max": self.limits.memory_max,
+                "pids_max": self.limits.pids_max,
+            },
+            "namespaces": {
+                "user": self.namespaces.user,
+                "net": self.namespaces.net,
+                "pid": self.namespaces.pid,
+            },
+        })
+    }
+
     pub fn explain(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
