@@ -3,7 +3,9 @@
 //! Events are built on the hot path and handed to a writer thread over a
 //! channel, so a slow disk never delays a relayed message. The writer
 //! flushes whenever the channel runs empty and rotates the file by size.
+//! Every line is linked to the one before by a hash chain ([`chain`]).
 
+pub mod chain;
 mod clock;
 mod writer;
 

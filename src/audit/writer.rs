@@ -1,8 +1,9 @@
-//! The JSONL writer thread with size-based rotation.
+//! The JSONL writer thread with size-based rotation and the hash chain
+//! ([`super::chain`]).
 
-use super::Event;
+use super::{chain, Event};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -56,14 +57,13 @@ impl AuditSink {
             std::fs::create_dir_all(dir).map_err(e)?;
         }
         let file = open_append(path).map_err(e)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let path = path.to_path_buf();
         let (tx, rx) = std::sync::mpsc::channel::<Arc<Shared>>();
         let handle = std::thread::Builder::new()
             .name("vanguard-audit".into())
             .spawn(move || {
                 if let Ok(shared) = rx.recv() {
-                    write_loop(shared, path, file, size, max_bytes, keep);
+                    write_loop(shared, path, file, max_bytes, keep);
                 }
             })
             .map_err(e)?;
@@ -120,67 +120,184 @@ impl AuditSink {
 
 fn open_append(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    // Read too: the writer reads the last line to continue the chain.
     OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .mode(0o600)
         .open(path)
 }
 
 fn rotate(path: &Path, keep: u32) -> std::io::Result<()> {
-    let numbered = |n: u32| -> PathBuf {
-        let mut s = path.as_os_str().to_owned();
-        s.push(format!(".{n}"));
-        PathBuf::from(s)
-    };
     if keep == 0 {
         return std::fs::remove_file(path);
     }
-    let _ = std::fs::remove_file(numbered(keep));
+    let _ = std::fs::remove_file(chain::rotated(path, keep));
     for n in (1..keep).rev() {
-        let _ = std::fs::rename(numbered(n), numbered(n + 1));
+        let _ = std::fs::rename(chain::rotated(path, n), chain::rotated(path, n + 1));
     }
-    std::fs::rename(path, numbered(1))
+    std::fs::rename(path, chain::rotated(path, 1))
 }
 
-fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, mut size: u64, max: u64, keep: u32) {
-    let mut out = BufWriter::with_capacity(64 * 1024, file);
-    let mut line = Vec::with_capacity(1024);
+/// An exclusive `flock` on the log's lock file, held while a batch is
+/// linked and written: every vanguard process appending to this log
+/// continues one chain.
+struct Locked<'a>(&'a File);
+
+impl<'a> Locked<'a> {
+    fn new(f: &'a File) -> std::io::Result<Locked<'a>> {
+        use std::os::fd::AsRawFd;
+        loop {
+            // SAFETY: flock(2) on a descriptor this struct borrows.
+            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(Locked(f));
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as above; unlocking a lock this process holds.
+        unsafe {
+            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
+}
+
+/// The log as this writer sees it: the open file (reopened when another
+/// process rotated it away) and the chain's end.
+struct Log {
+    path: PathBuf,
+    file: File,
+    lock: Option<File>,
+    max: u64,
+    keep: u32,
+    failed: bool,
+}
+
+impl Log {
+    fn error(&mut self, what: &str, e: &std::io::Error) {
+        if !self.failed {
+            tracing::error!(path = %self.path.display(), error = %e, "{what}");
+            self.failed = true;
+        }
+    }
+
+    /// Another process rotated the file: ours is now `<log>.1`.
+    fn reopen_if_rotated(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let ours = self.file.metadata()?.ino();
+        let now = std::fs::metadata(&self.path).map(|m| m.ino()).ok();
+        if now != Some(ours) {
+            self.file = open_append(&self.path)?;
+        }
+        Ok(())
+    }
+
+    /// The chain's end: the last line of the log, or of `<log>.1` when the
+    /// log was just rotated.
+    fn last_link(&mut self) -> Option<chain::Link> {
+        if let Ok(Some(l)) = chain::last_link(&mut self.file) {
+            return Some(l);
+        }
+        let mut older = File::open(chain::rotated(&self.path, 1)).ok()?;
+        chain::last_link(&mut older).ok().flatten()
+    }
+
+    /// Links and writes one batch.
+    fn write(&mut self, batch: &mut Vec<Event>) {
+        // Out of `self` while held, so `self` stays usable.
+        let lock_file = self.lock.take();
+        let lock = lock_file.as_ref().map(Locked::new);
+        if let Some(Err(e)) = &lock {
+            let e = std::io::Error::new(e.kind(), e.to_string());
+            self.error("cannot lock the audit log; writing unlinked", &e);
+        }
+        if let Err(e) = self.reopen_if_rotated() {
+            self.error("cannot reopen the audit log", &e);
+        }
+        let mut last = self.last_link();
+        let mut size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut out: Vec<u8> = Vec::with_capacity(batch.len() * 512);
+        for ev in batch.drain(..) {
+            let start = out.len();
+            if serde_json::to_writer(&mut out, &ev).is_err() {
+                out.truncate(start);
+                continue;
+            }
+            let mut line = out.split_off(start);
+            if let Some(l) = chain::link(&mut line, last.as_ref()) {
+                last = Some(l);
+            }
+            line.push(b'\n');
+            size += line.len() as u64;
+            out.extend_from_slice(&line);
+            if size >= self.max {
+                self.append(&out);
+                out.clear();
+                match rotate(&self.path, self.keep).and_then(|_| open_append(&self.path)) {
+                    Ok(f) => {
+                        self.file = f;
+                        size = 0;
+                    }
+                    Err(e) => self.error("audit log rotation failed", &e),
+                }
+            }
+        }
+        self.append(&out);
+        if let Some(l) = &last {
+            if let Err(e) = chain::write_head(&self.path, l) {
+                self.error("cannot write the audit log's head file", &e);
+            }
+        }
+        drop(lock);
+        self.lock = lock_file;
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Err(e) = self.file.write_all(bytes) {
+            self.error("cannot write the audit log", &e);
+        }
+    }
+}
+
+fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u32) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(chain::lock_path(&path));
+    let mut log = Log {
+        lock: lock.ok(),
+        path,
+        file,
+        max,
+        keep,
+        failed: false,
+    };
     let mut batch: Vec<Event> = Vec::with_capacity(1024);
-    let mut failed = false;
     loop {
         std::thread::park_timeout(DRAIN_EVERY);
         std::mem::swap(
             &mut batch,
             &mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()),
         );
-        for ev in batch.drain(..) {
-            line.clear();
-            if serde_json::to_writer(&mut line, &ev).is_err() {
-                continue;
-            }
-            line.push(b'\n');
-            if let Err(e) = out.write_all(&line) {
-                if !failed {
-                    tracing::error!(path = %path.display(), error = %e, "cannot write the audit log");
-                    failed = true;
-                }
-            }
-            size += line.len() as u64;
-            if size >= max {
-                let _ = out.flush();
-                match rotate(&path, keep).and_then(|_| open_append(&path)) {
-                    Ok(f) => {
-                        out = BufWriter::with_capacity(64 * 1024, f);
-                        size = 0;
-                    }
-                    Err(e) => {
-                        tracing::error!(path = %path.display(), error = %e, "audit log rotation failed")
-                    }
-                }
-            }
+        if !batch.is_empty() {
+            log.write(&mut batch);
         }
-        let _ = out.flush();
         let mut n = shared.drained.lock().unwrap_or_else(|p| p.into_inner());
         *n += 1;
         shared.drained_cv.notify_all();

@@ -11,6 +11,7 @@
 //! | 5 | the server was killed by a signal while the agent was connected |
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
+mod audit_cmd;
 mod baseline;
 mod bench;
 mod client;
@@ -82,6 +83,9 @@ enum Command {
     /// Record what exactly runs for a server (package, hashes, sandbox plan) and check it at start.
     #[command(subcommand)]
     Manifest(manifest::ManifestCmd),
+    /// Check the audit trail's hash chain; query its events.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Baseline(c) => baseline::run(c),
         Command::Manifest(c) => manifest::run(c),
+        Command::Audit(c) => audit_cmd::run(c),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,183 @@
+//! The audit trail's hash chain through the real binary: sessions of two
+//! vanguard processes appending to one log, and rotation, keep one intact
+//! chain; `vanguard audit verify` names the first edited, deleted,
+//! inserted or moved line, and a cut tail.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A profile writing the audit log to `log`, rotating at `max_bytes`.
+fn profile(dir: &Path, log: &Path, max_bytes: u64) -> PathBuf {
+    let p = dir.join("profile.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "extends = \"balanced\"\n[audit]\npath = \"{}\"\nmax_bytes = {max_bytes}\nkeep = 50\n",
+            log.display()
+        ),
+    )
+    .expect("profile");
+    p
+}
+
+/// One session through `vanguard start`: a few allowed and blocked calls.
+fn session(dir: &Path, profile: &Path) -> std::process::Child {
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(&ws).expect("ws");
+    std::fs::write(ws.join("notes.txt"), "hello\n").expect("notes");
+    let server = python_fixture_cmd("obey_server.py", &[]);
+    let mut child = Command::new(vanguard_bin())
+        .args(["start", "--server", &server, "--profile"])
+        .arg(profile)
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--pins")
+        .arg(dir.join("pins.json"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut lines = vec![
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ];
+    for i in 0..6 {
+        let path = if i % 2 == 0 {
+            ws.join("notes.txt").display().to_string()
+        } else {
+            "/etc/shadow".to_string()
+        };
+        lines.push(
+            json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
+            "params": {"name": "read_any_file", "arguments": {"path": path}}}),
+        );
+    }
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        for l in lines {
+            let _ = writeln!(stdin, "{l}");
+        }
+    }
+    child
+}
+
+fn verify(args: &[&Path]) -> (bool, Value) {
+    let out = Command::new(vanguard_bin())
+        .args(["audit", "verify", "--json"])
+        .args(args)
+        .output()
+        .expect("audit verify");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify output is not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.success(), v["ok"] == true, "{v}");
+    (out.status.success(), v)
+}
+
+fn lines_of(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .expect("log")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(p: &Path, lines: &[String]) {
+    std::fs::write(p, lines.join("\n") + "\n").expect("write");
+}
+
+#[test]
+fn two_processes_and_rotation_keep_one_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit/audit.jsonl");
+    let prof = profile(dir.path(), &log, 4096);
+    let a = session(dir.path(), &prof);
+    let b = session(dir.path(), &prof);
+    for mut c in [a, b] {
+        assert!(c.wait().expect("wait").success());
+    }
+    assert!(
+        chain_file(&log, 1).exists(),
+        "the log did not rotate at 4 KiB"
+    );
+    let (ok, v) = verify(&[&log]);
+    assert!(ok, "{v:#}");
+    // Both sessions' events, every one linked: seq 1..=n with no gap.
+    assert_eq!(v["first_seq"], 1, "{v:#}");
+    assert_eq!(v["last_seq"], v["lines"], "{v:#}");
+    let sessions: std::collections::BTreeSet<String> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .flat_map(|f| lines_of(Path::new(f.as_str().expect("path"))))
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .filter_map(|e| e["session_id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+}
+
+fn chain_file(log: &Path, n: u32) -> PathBuf {
+    PathBuf::from(format!("{}.{n}", log.display()))
+}
+
+#[test]
+fn every_kind_of_tampering_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let prof = profile(dir.path(), &log, 10 << 20);
+    assert!(session(dir.path(), &prof).wait().expect("wait").success());
+    let original = lines_of(&log);
+    assert!(original.len() >= 8, "{original:?}");
+    assert!(verify(&[&log]).0);
+    let problem = |lines: &[String]| -> String {
+        write_lines(&log, lines);
+        let (ok, v) = verify(&[&log]);
+        assert!(!ok, "tampering not detected: {v:#}");
+        v["problem"].as_str().expect("problem").to_string()
+    };
+    // Edited: a block turned into an allow.
+    let mut edited = original.clone();
+    let i = edited
+        .iter()
+        .position(|l| l.contains("\"verdict\":\"block\""))
+        .expect("a blocked call");
+    edited[i] = edited[i].replace("\"verdict\":\"block\"", "\"verdict\":\"allow\"");
+    let p = problem(&edited);
+    assert!(
+        p.contains(&format!("line {}", i + 2)) && p.contains("edited"),
+        "{p}"
+    );
+    // Deleted.
+    let mut deleted = original.clone();
+    deleted.remove(3);
+    let p = problem(&deleted);
+    assert!(p.contains("line 4") && p.contains("deleted"), "{p}");
+    // Inserted: a copy of another line.
+    let mut inserted = original.clone();
+    inserted.insert(5, original[2].clone());
+    let p = problem(&inserted);
+    assert!(p.contains("line 6"), "{p}");
+    // Reordered.
+    let mut swapped = original.clone();
+    swapped.swap(4, 5);
+    let p = problem(&swapped);
+    assert!(p.contains("line 5"), "{p}");
+    // The tail cut: the head file still records the last line.
+    let p = problem(&original[..original.len() - 2]);
+    assert!(p.contains("tail was cut"), "{p}");
+    // Put back, it verifies again.
+    write_lines(&log, &original);
+    assert!(verify(&[&log]).0);
+}
