@@ -7,6 +7,7 @@
 
 pub mod chain;
 mod clock;
+pub mod metrics;
 mod writer;
 
 pub use clock::rfc3339_now;

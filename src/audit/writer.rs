@@ -25,6 +25,8 @@ pub struct AuditWriterError {
 #[derive(Clone)]
 pub struct AuditSink {
     shared: Option<Arc<Shared>>,
+    /// Counts every event (also with the log switched off).
+    metrics: Option<Arc<super::metrics::Metrics>>,
 }
 
 struct Shared {
@@ -44,7 +46,16 @@ pub const DRAIN_EVERY: Duration = Duration::from_millis(20);
 impl AuditSink {
     /// A sink that discards everything (audit switched off).
     pub fn disabled() -> AuditSink {
-        AuditSink { shared: None }
+        AuditSink {
+            shared: None,
+            metrics: None,
+        }
+    }
+
+    /// The same sink, also counting every event into `m`.
+    pub fn with_metrics(mut self, m: Arc<super::metrics::Metrics>) -> AuditSink {
+        self.metrics = Some(m);
+        self
     }
 
     /// Opens (creating parent directories) and starts the writer thread.
@@ -77,16 +88,21 @@ impl AuditSink {
         let _ = tx.send(shared.clone());
         Ok(AuditSink {
             shared: Some(shared),
+            metrics: None,
         })
     }
 
+    /// Whether events are wanted at all (written or counted).
     pub fn is_enabled(&self) -> bool {
-        self.shared.is_some()
+        self.shared.is_some() || self.metrics.is_some()
     }
 
     /// Queues an event. Never blocks on I/O: if the writer is hopelessly
     /// behind, the event is counted as dropped and a warning is logged.
     pub fn record(&self, ev: Event) {
+        if let Some(m) = &self.metrics {
+            m.observe(&ev);
+        }
         let Some(sh) = &self.shared else { return };
         let mut q = sh.queue.lock().unwrap_or_else(|p| p.into_inner());
         if q.len() < QUEUE {

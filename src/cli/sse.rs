@@ -158,6 +158,12 @@ pub fn run(a: SseArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let metrics_listener = match a.gateway.metrics_listener() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let metrics = Arc::new(crate::audit::metrics::Metrics::new());
+    let audit = audit.with_metrics(metrics.clone());
     // Resolve (and install) the server once, before serving.
     let resolved = match super::start::resolve_server(
         &policy,
@@ -197,6 +203,7 @@ pub fn run(a: SseArgs) -> u8 {
         allowed_hosts: a.allowed_hosts.clone(),
         allowed_origins: a.allowed_origins.clone(),
         max_line_bytes: policy.max_line_bytes,
+        metrics: Some(metrics.clone()),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -230,6 +237,16 @@ pub fn run(a: SseArgs) -> u8 {
     let code = rt.block_on(async move {
         if let Err(e) = auth.preload().await {
             return fail(EXIT_CONFIG, format!("auth: {e}"));
+        }
+        // A separate, unauthenticated metrics port when asked for
+        // (`--metrics-addr`; bind it to loopback or a scrape network).
+        if let Some(l) = metrics_listener {
+            match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => {
+                    tokio::spawn(crate::server::http::serve_metrics(l, metrics.clone()));
+                }
+                Err(e) => return fail(EXIT_CONFIG, format!("--metrics-addr: {e}")),
+            }
         }
         let listener = match tokio::net::TcpListener::bind(SocketAddr::new(a.host, a.port)).await {
             Ok(l) => l,

@@ -115,6 +115,11 @@ pub struct GatewayArgs {
     pub manifest: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "block", requires = "manifest")]
     pub manifest_mode: BaselineMode,
+    /// Serve Prometheus/OpenMetrics metrics at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9464). `vanguard sse` also serves them at /metrics on its
+    /// own port, behind its authentication.
+    #[arg(long, value_name = "ADDR", env = "VANGUARD_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// What a drift from the capability baseline or the manifest does.
@@ -125,6 +130,18 @@ pub enum BaselineMode {
 }
 
 impl GatewayArgs {
+    /// Binds `--metrics-addr` (before the server starts: a taken port is a
+    /// configuration error, not a silent gap in monitoring).
+    pub(crate) fn metrics_listener(&self) -> Result<Option<std::net::TcpListener>, u8> {
+        let Some(addr) = self.metrics_addr else {
+            return Ok(None);
+        };
+        let l = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| fail(EXIT_CONFIG, format!("--metrics-addr {addr}: {e}")))?;
+        Ok(Some(l))
+    }
+
     /// `--manifest`: compares what is about to start with the manifest;
     /// refuses (block) or logs (warn) every difference.
     pub(crate) fn check_manifest(
@@ -383,6 +400,17 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let metrics_listener = match a.gateway.metrics_listener() {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let metrics = metrics_listener
+        .as_ref()
+        .map(|_| Arc::new(crate::audit::metrics::Metrics::new()));
+    let audit = match &metrics {
+        Some(m) => audit.with_metrics(m.clone()),
+        None => audit,
+    };
     let resolved = match resolve_server(
         &policy,
         &argv,
@@ -481,6 +509,18 @@ pub fn run(a: StartArgs) -> u8 {
     let outcome = rt.block_on(async {
         // Lives as long as the session: `vanguard risk` reaches it here.
         let _control = start_control();
+        let _metrics = match (metrics_listener, &metrics) {
+            (Some(l), Some(m)) => match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => Some(AbortOnDrop(tokio::spawn(
+                    crate::server::http::serve_metrics(l, m.clone()),
+                ))),
+                Err(e) => {
+                    tracing::error!("metrics: {e}");
+                    None
+                }
+            },
+            _ => None,
+        };
         gateway::run(
             crate::transport::stdio::agent_stdin(),
             crate::transport::stdio::agent_stdout(),
@@ -496,6 +536,15 @@ pub fn run(a: StartArgs) -> u8 {
     drop(egress_proxy);
     egress_sink.flush();
     exit_code(&outcome)
+}
+
+/// Ends a background task when the session ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The control socket (`vanguard risk show|reset`); a gateway without one

@@ -52,6 +52,8 @@ pub struct HttpConfig {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub max_line_bytes: usize,
+    /// `GET /metrics` (behind the same authentication as `/mcp`).
+    pub metrics: Option<Arc<crate::audit::metrics::Metrics>>,
 }
 
 /// A guarded upstream, ready to be run as one MCP session.
@@ -277,6 +279,10 @@ impl Server {
             }
         };
         match path.as_str() {
+            "/metrics" if req.method() == Method::GET => match &self.cfg.metrics {
+                Some(m) => metrics_response(m),
+                None => plain_response(StatusCode::NOT_FOUND, "metrics are off"),
+            },
             "/mcp" => mcp::handle(&self, req, principal).await,
             "/sse" => legacy::open(&self, req, principal).await,
             "/messages" => legacy::post(&self, req, principal).await,
@@ -349,6 +355,46 @@ async fn read_body(
 
 /// How long a request body may take to arrive, headers already read.
 const BODY_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub(crate) fn metrics_response(m: &crate::audit::metrics::Metrics) -> Resp {
+    let mut r = Response::new(OutBody::full(m.encode()));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(crate::audit::metrics::CONTENT_TYPE),
+    );
+    r
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped
+/// (`vanguard start --metrics-addr`). Anything else is 404.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<crate::audit::metrics::Metrics>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let m = m.clone();
+                async move {
+                    let r = if req.method() == Method::GET && req.uri().path() == "/metrics" {
+                        metrics_response(&m)
+                    } else {
+                        plain_response(StatusCode::NOT_FOUND, "not found")
+                    };
+                    Ok::<_, std::convert::Infallible>(r)
+                }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
 
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Resp {
     let mut r = Response::new(OutBody::full(body));
