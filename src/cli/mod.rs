@@ -15,6 +15,7 @@ mod audit_cmd;
 mod baseline;
 mod bench;
 mod client;
+mod compliance;
 mod demo;
 mod doctor;
 mod eval;
@@ -86,6 +87,8 @@ enum Command {
     /// Check the audit trail's hash chain; query its events.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCmd),
+    /// Readiness report: kernel, profile strength, zones, auth, pins, audit chain, L2; exits 1 when a required check fails.
+    AuditCompliance(compliance::ComplianceArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -106,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Baseline(c) => baseline::run(c),
         Command::Manifest(c) => manifest::run(c),
         Command::Audit(c) => audit_cmd::run(c),
+        Command::AuditCompliance(a) => compliance::run(a),
     };
     ExitCode::from(code)
 }
