@@ -96,6 +96,17 @@ pub(super) fn resolve(
     } else {
         section.rule_packs.as_deref().unwrap_or(&[])
     };
+    if requirement == RulesRequirement::Signed
+        && !specs.is_empty()
+        && store.signers(crate::trust::Purpose::Rules).is_empty()
+    {
+        return Err(err(
+            top,
+            None,
+            "trust.signers.rules",
+            "rules = \"signed\" but no rules signer is trusted",
+        ));
+    }
     for spec in specs {
         let dir = if spec == INSTALLED {
             pack::default_rules_dir()
@@ -113,17 +124,6 @@ pub(super) fn resolve(
         };
         load_pack(&dir, requirement, &store, top, vars, rules)?;
         packs.push(dir);
-    }
-    if requirement == RulesRequirement::Signed
-        && store.signers(crate::trust::Purpose::Rules).is_empty()
-        && !packs.is_empty()
-    {
-        return Err(err(
-            top,
-            None,
-            "trust.signers.rules",
-            "rules = \"signed\" but no rules signer is trusted",
-        ));
     }
     Ok(TrustPolicy {
         rules: requirement,
