@@ -564,3 +564,77 @@ fn unsigned_packs_and_expired_signers_are_refused_at_start_up() {
         text(&o)
     );
 }
+
+/// Random documents, written by Python in assorted styles (ASCII escapes or
+/// raw UTF-8, indented or compact): the digest vanguard signs is the SHA-256
+/// of Python's canonical bytes for every one. Floats are drawn from random
+/// bit patterns, so the shortest-repr rules are exercised far from the
+/// hand-picked cases of the unit tests.
+#[test]
+fn canonical_json_matches_python_on_random_documents() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(vanguard(
+        &["keygen", "--out", "keys", "--key-id", "fuzz"],
+        p,
+    ));
+    let listing = run_python(
+        r##"
+import hashlib, json, math, random, struct
+rng = random.Random(20261204)
+chars = ["a", "Z", "\"", "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "\u00e9", "\u2028", "\ufeff", "\U0001F600", "/", " "]
+def rstr():
+    return "".join(rng.choice(chars) for _ in range(rng.randint(0, 6)))
+def rfloat():
+    while True:
+        f = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if math.isfinite(f):
+            return f
+def rval(depth):
+    k = rng.randint(0, 8 if depth < 3 else 5)
+    if k == 0: return None
+    if k == 1: return rng.random() < 0.5
+    if k == 2: return rng.randint(-10**30, 10**30)
+    if k == 3: return rfloat()
+    if k == 4: return rng.choice([0.1, 1e16, 1e-5, 123.0, -0.0, 1e22, 5e-324, rng.uniform(-1e6, 1e6)])
+    if k == 5: return rstr()
+    if k == 6: return [rval(depth + 1) for _ in range(rng.randint(0, 4))]
+    return {rstr(): rval(depth + 1) for _ in range(rng.randint(0, 4))}
+for i in range(40):
+    doc = {rstr() + str(j): rval(0) for j in range(12)}
+    text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 1, 2]))
+    open(f"doc{i}.json", "w", encoding="utf-8").write(text)
+    canon = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    print(f"doc{i}.json", hashlib.sha256(canon).hexdigest())
+"##,
+        p,
+    );
+    let mut checked = 0;
+    for line in listing.lines() {
+        let (doc, want) = line.split_once(' ').unwrap();
+        ok(vanguard(
+            &[
+                "trust",
+                "sign",
+                "--key",
+                "keys/fuzz.pem",
+                "--view",
+                "json",
+                doc,
+            ],
+            p,
+        ));
+        let sig: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(p.join(doc.replace(".json", ".sig.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            sig["manifest_sha256"].as_str(),
+            Some(want),
+            "{doc} canonicalises differently:\n{}",
+            std::fs::read_to_string(p.join(doc)).unwrap()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 40);
+}
