@@ -305,11 +305,16 @@ pub fn install(
 /// `previous`, so a second rollback undoes the first).
 pub fn rollback(state: &Path) -> Result<(), TrustError> {
     let prev = previous(state);
+    let none = || TrustError::Key {
+        path: previous(state),
+        message: "no previous rule pack to roll back to".into(),
+    };
     if !prev.is_dir() {
-        return Err(TrustError::Key {
-            path: prev,
-            message: "no previous rule pack to roll back to".into(),
-        });
+        return Err(none());
+    }
+    let _lock = lock_state(state)?;
+    if !prev.is_dir() {
+        return Err(none());
     }
     let cur = current(state);
     if cur.exists() {
@@ -317,6 +322,24 @@ pub fn rollback(state: &Path) -> Result<(), TrustError> {
     } else {
         std::fs::rename(&prev, &cur).map_err(|e| TrustError::io(&cur, e))
     }
+}
+
+/// Serialises updates and rollbacks of one state directory (held until
+/// the returned file is dropped).
+fn lock_state(state: &Path) -> Result<std::fs::File, TrustError> {
+    use std::os::fd::AsRawFd as _;
+    let path = state.join(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| TrustError::io(&path, e))?;
+    // SAFETY: a valid open descriptor; flock has no memory effects.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(TrustError::io(&path, std::io::Error::last_os_error()));
+    }
+    Ok(f)
 }
 
 fn remove_if_present(p: &Path) -> Result<(), TrustError> {
