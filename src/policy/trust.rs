@@ -85,8 +85,14 @@ pub(super) fn resolve(
 ) -> Result<TrustPolicy, PolicyError> {
     let section = section.unwrap_or_default();
     let store = match &section.signers {
-        Some(s) => TrustStore::from_section(s, top, &vars.cwd)
-            .map_err(|e| err(top, None, "trust.signers", e))?,
+        Some(s) => TrustStore::from_section(s, &vars.cwd).map_err(|e| match e {
+            crate::trust::TrustError::Field {
+                what,
+                field,
+                message,
+            } => err(top, None, &format!("{what}.{field}"), message),
+            e => err(top, None, "trust.signers", e),
+        })?,
         None => TrustStore::default(),
     };
     let requirement = section.rules.unwrap_or_default();

@@ -128,17 +128,14 @@ pub struct TrustStore {
 }
 
 impl TrustStore {
-    /// Builds the store from `[trust.signers]`; `origin` names the profile,
-    /// `base` is the directory relative signer files are read from.
-    pub fn from_section(
-        section: &SignersSection,
-        origin: &str,
-        base: &Path,
-    ) -> Result<TrustStore, TrustError> {
+    /// Builds the store from `[trust.signers]`; `base` is the directory
+    /// relative signer files are read from. Errors name the entry
+    /// (`trust.signers.rules[0]`).
+    pub fn from_section(section: &SignersSection, base: &Path) -> Result<TrustStore, TrustError> {
         let mut store = TrustStore::default();
         for (purpose, entries) in section.by_purpose() {
             for (i, e) in entries.iter().enumerate() {
-                let what = format!("{origin}: trust.signers.{purpose}[{i}]");
+                let what = format!("trust.signers.{purpose}[{i}]");
                 store.add(purpose, Signer::from_entry(e, &what, base)?);
             }
         }
@@ -375,7 +372,7 @@ mod tests {
             rules: Some(vec![both]),
             ..Default::default()
         };
-        let e = TrustStore::from_section(&section, "p.toml", Path::new("/")).unwrap_err();
+        let e = TrustStore::from_section(&section, Path::new("/")).unwrap_err();
         assert!(e.to_string().contains("trust.signers.rules[0]"), "{e}");
     }
 
