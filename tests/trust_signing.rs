@@ -552,7 +552,7 @@ fn unsigned_packs_and_expired_signers_are_refused_at_start_up() {
     std::fs::write(
         p.join("p.toml"),
         "extends = \"balanced\"\n[trust]\nrules = \"signed\"\nrule_packs = [\"pack\"]\n\
-         [[trust.signers.rules]]\nkey_id = \"someone-else\"\npublic_key = \"Xwalc9ft9nnmzk18TC9Z8+fdErfFltJJDfxtDrBgaUw=\"\n\
+         [[trust.signers.rules]]\nkey_id = \"someone-else\"\npublic_key = \"5Lf/xap8NEJGzlQO/CHkWZfRcZZw/HISad0Ct54lA9Y=\"\n\
          [[trust.signers.manifest]]\nfile = \"keys/ops.signer.json\"\n",
     )
     .unwrap();
