@@ -638,3 +638,45 @@ for i in range(40):
     }
     assert_eq!(checked, 40);
 }
+
+#[test]
+fn the_installed_pack_is_found_under_xdg_data_home_and_profile_paths_are_relative_to_the_profile() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(vanguard(
+        &["keygen", "--out", "conf/keys", "--key-id", "ops"],
+        p,
+    ));
+    // make_pack signs with keys/ops.pem; keep a copy there.
+    std::fs::create_dir(p.join("keys")).unwrap();
+    for f in ["ops.pem", "ops.signer.json"] {
+        std::fs::copy(p.join("conf/keys").join(f), p.join("keys").join(f)).unwrap();
+    }
+    make_pack(p, "incoming", "marker-installed");
+    std::fs::write(
+        p.join("conf/p.toml"),
+        "extends = \"balanced\"\n[trust]\nrules = \"signed\"\nrule_packs = [\"installed\"]\n\
+         [[trust.signers.rules]]\nfile = \"keys/ops.signer.json\"\n",
+    )
+    .unwrap();
+    // No --rules-dir: $XDG_DATA_HOME/vanguard/rules.
+    ok(vanguard(
+        &["update", "--from", "incoming", "--profile", "conf/p.toml"],
+        p,
+    ));
+    assert!(p
+        .join("xdg-data/vanguard/rules/current/pack.toml")
+        .is_file());
+    let explain = ok(vanguard(
+        &["policy", "explain", "--profile", "conf/p.toml"],
+        p,
+    ));
+    assert!(explain.contains("marker-installed"), "{explain}");
+    assert!(
+        explain.contains(&format!(
+            "rules signer: ops ({}",
+            p.join("conf/keys/ops.signer.json").display()
+        )),
+        "signer not read relative to the profile:\n{explain}"
+    );
+}
