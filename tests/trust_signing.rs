@@ -680,3 +680,123 @@ fn the_installed_pack_is_found_under_xdg_data_home_and_profile_paths_are_relativ
         "signer not read relative to the profile:\n{explain}"
     );
 }
+
+/// Serves the files under `root` over HTTP/1.1 on loopback (GET only, one
+/// request per connection), for as long as the test runs.
+fn serve_dir(root: PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap_or(0);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let path = request
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            let mut stream = reader.into_inner();
+            let resp = match std::fs::read(root.join(&path)) {
+                Ok(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend(body);
+                    r
+                }
+                Err(_) => {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                }
+            };
+            let _ = stream.write_all(&resp);
+        }
+    });
+    port
+}
+
+#[test]
+fn update_from_a_url_verifies_the_download_and_refuses_unsafe_names() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(vanguard(&["keygen", "--out", "keys", "--key-id", "ops"], p));
+    make_pack(p, "site/v1", "marker-one");
+    let v2 = make_pack(p, "site/v2", "marker-two");
+    std::fs::write(v2.join("notes.txt"), "marker-evil\n").unwrap();
+    // A manifest naming a file outside the pack, correctly signed.
+    let evil = p.join("site/evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    std::fs::write(
+        evil.join("manifest.json"),
+        "{\"version\":1,\"rules\":{\"../../escape.toml\":{\"sha256\":\"00\"}}}",
+    )
+    .unwrap();
+    ok(vanguard(
+        &[
+            "trust",
+            "sign",
+            "--key",
+            "keys/ops.pem",
+            "--purpose",
+            "rules",
+            "site/evil/manifest.json",
+        ],
+        p,
+    ));
+    let port = serve_dir(p.join("site"));
+    let update = |what: &str| {
+        Command::new(vanguard_bin())
+            .args([
+                "update",
+                "--from",
+                &format!("http://127.0.0.1:{port}/{what}"),
+                "--rules-dir",
+                "state",
+                "--signer",
+                "keys/ops.signer.json",
+            ])
+            .current_dir(p)
+            .env("NO_PROXY", "127.0.0.1")
+            .env("no_proxy", "127.0.0.1")
+            .output()
+            .unwrap()
+    };
+
+    ok(update("v1/"));
+    assert_eq!(installed_marker(p), "marker-one\n");
+
+    let o = update("v2/manifest.json");
+    assert_eq!(o.status.code(), Some(EXIT_UNTRUSTED), "{}", text(&o));
+    assert!(text(&o).contains("changed file notes.txt"), "{}", text(&o));
+    assert_eq!(installed_marker(p), "marker-one\n");
+
+    let o = update("evil");
+    assert_eq!(o.status.code(), Some(EXIT_UNTRUSTED), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a plain relative path"),
+        "{}",
+        text(&o)
+    );
+    assert!(!p.join("escape.toml").exists() && !p.join("state/escape.toml").exists());
+
+    let o = update("missing/");
+    assert_eq!(o.status.code(), Some(EXIT_UNTRUSTED), "{}", text(&o));
+    assert!(text(&o).contains("HTTP 404"), "{}", text(&o));
+    assert_eq!(installed_marker(p), "marker-one\n");
+    let leftovers: Vec<_> = std::fs::read_dir(p.join("state"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".download-") || n.starts_with(".staging-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -197,7 +197,8 @@ impl Pack {
     }
 }
 
-fn is_plain_relative(name: &str) -> bool {
+/// A name a pack may hold: relative, `/`-separated, no `.`, `..` or empty parts.
+pub fn is_plain_relative(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
         && name
