@@ -118,7 +118,7 @@ impl SigningKey {
     pub fn generate() -> Result<SigningKey, TrustError> {
         let mut seed = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed).map_err(
-            |_| TrustError::Key {
+            |_| TrustError::Path {
                 path: PathBuf::from("(random)"),
                 message: "the system random generator failed".into(),
             },
@@ -127,7 +127,7 @@ impl SigningKey {
     }
 
     fn from_seed(seed: [u8; 32], path: &Path) -> Result<SigningKey, TrustError> {
-        let pair = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| TrustError::Key {
+        let pair = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| TrustError::Path {
             path: path.to_path_buf(),
             message: format!("not an Ed25519 key: {e}"),
         })?;
@@ -137,7 +137,7 @@ impl SigningKey {
     /// Reads a PKCS#8 PEM private key (v1 or v2, unencrypted).
     pub fn read(path: &Path) -> Result<SigningKey, TrustError> {
         let text = std::fs::read(path).map_err(|e| TrustError::io(path, e))?;
-        let bad = |message: String| TrustError::Key {
+        let bad = |message: String| TrustError::Path {
             path: path.to_path_buf(),
             message,
         };

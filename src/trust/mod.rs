@@ -45,8 +45,9 @@ pub enum TrustError {
         field: String,
         message: String,
     },
+    /// A key, pack or state file that cannot be used as it is.
     #[error("{}: {message}", path.display())]
-    Key { path: PathBuf, message: String },
+    Path { path: PathBuf, message: String },
     #[error("{} exists (use --force to replace it)", path.display())]
     Exists { path: PathBuf },
     #[error("signer {key_id:?} is not trusted for {purpose}")]

@@ -213,7 +213,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<
         let path = entry.path();
         let kind = entry.file_type().map_err(|e| TrustError::io(&path, e))?;
         if out.len() >= MAX_FILES {
-            return Err(TrustError::Key {
+            return Err(TrustError::Path {
                 path: root.to_path_buf(),
                 message: format!("more than {MAX_FILES} files: not a rule pack"),
             });
@@ -226,14 +226,14 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<
                 .ok()
                 .and_then(|r| r.to_str())
                 .map(str::to_string)
-                .ok_or_else(|| TrustError::Key {
+                .ok_or_else(|| TrustError::Path {
                     path: path.clone(),
                     message: "file name is not UTF-8".into(),
                 })?;
             let bytes = std::fs::read(&path).map_err(|e| TrustError::io(&path, e))?;
             out.insert(rel, bytes);
         } else {
-            return Err(TrustError::Key {
+            return Err(TrustError::Path {
                 path,
                 message: "a symlink or special file: a rule pack holds regular files only".into(),
             });
@@ -306,7 +306,7 @@ pub fn install(
 /// `previous`, so a second rollback undoes the first).
 pub fn rollback(state: &Path) -> Result<(), TrustError> {
     let prev = previous(state);
-    let none = || TrustError::Key {
+    let none = || TrustError::Path {
         path: previous(state),
         message: "no previous rule pack to roll back to".into(),
     };
@@ -355,7 +355,7 @@ fn remove_if_present(p: &Path) -> Result<(), TrustError> {
 fn exchange(a: &Path, b: &Path) -> Result<(), TrustError> {
     use std::os::unix::ffi::OsStrExt as _;
     let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| TrustError::Key {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|_| TrustError::Path {
             path: p.to_path_buf(),
             message: "path contains a NUL byte".into(),
         })
