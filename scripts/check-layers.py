@@ -15,6 +15,9 @@ import sys
 LAYERS = {
     # leaves: the vocabulary every layer shares
     "verdict": 0, "canon": 0, "glob": 0, "json": 0, "protocol": 0,
+    # keys, signatures, signers and rule packs: uses nothing of the crate,
+    # so the policy loader can verify a rule pack while loading a profile
+    "trust": 0,
     # the policy types
     "policy": 1,
     # components

@@ -27,7 +27,7 @@ if ! [[ $secs =~ ^[0-9]+$ ]] || ((secs < 1)); then
     exit 2
 fi
 
-all_targets=(framing normalize canon inspect_call json_walk proxy_parsers jwt_jwks profile glob_tree)
+all_targets=(framing normalize canon inspect_call json_walk proxy_parsers jwt_jwks profile glob_tree trust_docs)
 if (($# > 0)); then
     targets=("$@")
 else
@@ -44,6 +44,7 @@ declare -A dict=(
     [jwt_jwks]=json.dict
     [profile]=toml.dict
     [glob_tree]=launch.dict
+    [trust_docs]=json.dict
 )
 
 missing=""

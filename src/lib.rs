@@ -12,7 +12,7 @@
 //!                auth  audit  pins  transport (bytes: stdio, child pipes)
 //! 1  policy ───────────────────────────────────── profiles → one validated Policy
 //! 0  leaves: verdict  canon (hosts, paths, allow-lists)  glob  json (the walker)
-//!            protocol (JSON-RPC)
+//!            protocol (JSON-RPC)  trust (keys, signatures, signers, rule packs)
 //! ```
 //!
 //! Data flow: `policy` loads a profile; `launch` resolves the server command;
@@ -51,4 +51,5 @@ pub mod sandbox;
 pub mod semantic;
 pub mod server;
 pub mod transport;
+pub mod trust;
 pub mod verdict;

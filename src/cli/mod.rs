@@ -9,6 +9,7 @@
 //! | 3 | the server could not be started (including a sandbox that `enforce` refused) |
 //! | 4 | the server exited on its own while the agent was connected |
 //! | 5 | the server was killed by a signal while the agent was connected |
+//! | 6 | a signature, signer or rule pack was refused (`trust verify`, `rules`, `update`) |
 //! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
 
 mod audit_cmd;
@@ -21,12 +22,16 @@ mod doctor;
 mod eval;
 mod fetch;
 mod manifest;
+mod keygen;
 mod pin;
 mod policy_cmd;
 mod risk;
+mod rules_cmd;
 mod run;
 mod sse;
 mod start;
+mod trust_cmd;
+mod update;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +42,7 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_SPAWN: u8 = 3;
 pub const EXIT_SERVER_EXITED: u8 = 4;
 pub const EXIT_SERVER_KILLED: u8 = 5;
+pub const EXIT_UNTRUSTED: u8 = 6;
 
 #[derive(Parser)]
 #[command(
@@ -89,6 +95,16 @@ enum Command {
     Audit(audit_cmd::AuditCmd),
     /// Readiness report: kernel, profile strength, zones, auth, pins, audit chain, L2; exits 1 when a required check fails.
     AuditCompliance(compliance::ComplianceArgs),
+    /// Make an Ed25519 signing key (PKCS#8 PEM, 0600) and its public signer document.
+    Keygen(keygen::KeygenArgs),
+    /// Sign documents and verify detached signatures against trusted signers.
+    #[command(subcommand)]
+    Trust(trust_cmd::TrustCmd),
+    /// Build, sign and verify rule packs.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCmd),
+    /// Install a signed rule pack (verified, swapped atomically), or roll back.
+    Update(update::UpdateArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -110,6 +126,10 @@ pub fn main() -> ExitCode {
         Command::Manifest(c) => manifest::run(c),
         Command::Audit(c) => audit_cmd::run(c),
         Command::AuditCompliance(a) => compliance::run(a),
+        Command::Keygen(a) => keygen::run(a),
+        Command::Trust(c) => trust_cmd::run(c),
+        Command::Rules(c) => rules_cmd::run(c),
+        Command::Update(a) => update::run(a),
     };
     ExitCode::from(code)
 }

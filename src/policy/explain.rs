@@ -174,5 +174,47 @@ pub fn explain(p: &Policy) -> String {
     if !p.rule_actions.is_empty() {
         let _ = writeln!(s, "action overrides: {:?}", p.rule_actions);
     }
+    explain_trust(&p.trust, &mut s);
     s
+}
+
+fn explain_trust(t: &trust::TrustPolicy, s: &mut String) {
+    if t.rules == crate::trust::RulesRequirement::Any
+        && t.rule_packs.is_empty()
+        && t.store.is_empty()
+    {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\ntrust: rule packs must be {}",
+        match t.rules {
+            crate::trust::RulesRequirement::Signed => "signed by a rules signer",
+            crate::trust::RulesRequirement::Any =>
+                "consistent with their manifest, if they have one",
+        }
+    );
+    for dir in &t.rule_packs {
+        let _ = writeln!(s, "  rule pack: {}", dir.display());
+    }
+    for purpose in [
+        crate::trust::Purpose::Rules,
+        crate::trust::Purpose::Manifest,
+        crate::trust::Purpose::Baseline,
+        crate::trust::Purpose::Provenance,
+    ] {
+        for signer in t.store.signers(purpose) {
+            let _ = writeln!(
+                s,
+                "  {purpose} signer: {} ({}{})",
+                signer.doc.key_id,
+                signer.source,
+                signer
+                    .not_after
+                    .as_deref()
+                    .map(|d| format!(", not_after {d}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
 }

@@ -24,6 +24,9 @@ pub struct Overrides {
     pub semantic: bool,
     /// `--state`: where L3 keeps its state.
     pub state: Option<String>,
+    /// Read `[trust]` without loading its rule packs (`vanguard update`
+    /// needs the signers before the first pack is installed).
+    pub skip_rule_packs: bool,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -58,20 +61,36 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
                 "profile extends itself (a cycle)",
             ));
         }
-        let file = parse_file(&label, &text, &vars)?;
+        let mut file = parse_file(&label, &text, &vars)?;
+        super::trust::anchor_paths(
+            &mut file,
+            &label,
+            dir.as_deref().unwrap_or(&vars.cwd),
+            &vars,
+        )?;
         next = file.extends.clone().map(|e| (e, dir));
         chain.push((label, file));
     }
     // Base first.
     chain.reverse();
-    let sources = chain.iter().map(|(l, _)| l.clone()).collect();
+    let sources: Vec<String> = chain.iter().map(|(l, _)| l.clone()).collect();
     let mut merged = ProfileFile::default();
     let mut rules: Vec<Rule> = Vec::new();
     for (label, file) in chain {
         merge_rules(&mut rules, &label, &file);
         merged = merge(merged, file);
     }
-    finish(merged, rules, sources, &vars, overrides)
+    // Rule packs come after the profiles' own rules: a pack's rule replaces
+    // a profile rule of the same id (disable_rules and rule_actions still apply).
+    let top = sources.last().cloned().unwrap_or_default();
+    let trust = super::trust::resolve(
+        merged.trust.take(),
+        &top,
+        &vars,
+        overrides.skip_rule_packs,
+        &mut rules,
+    )?;
+    finish(merged, rules, sources, &vars, overrides, trust)
 }
 
 /// Every `[rule_actions]` key must name a rule (L1's, or a built-in check
@@ -148,7 +167,7 @@ fn resolve(
     }
 }
 
-fn err(
+pub(super) fn err(
     file: &str,
     line: Option<usize>,
     field: &str,
@@ -176,7 +195,7 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
 }
 
 /// Parses one file and checks what can be checked in isolation.
-fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, PolicyError> {
+pub(super) fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, PolicyError> {
     let mut file: ProfileFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_offset(text, s.start));
         // toml's message already names the key; keep only its last line.
@@ -479,10 +498,19 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
         rules: None,
         rule_actions: Some(rule_actions),
         disable_rules: Some(disable),
+        trust: section!(
+            base.trust,
+            top.trust,
+            TrustSection {
+                rules,
+                rule_packs,
+                signers
+            }
+        ),
     }
 }
 
-fn merge_rules(rules: &mut Vec<Rule>, label: &str, file: &ProfileFile) {
+pub(super) fn merge_rules(rules: &mut Vec<Rule>, label: &str, file: &ProfileFile) {
     for r in file.rules.iter().flatten() {
         let line = r.patterns.first().map(|p| p.span().start);
         let origin = match line {
@@ -515,6 +543,7 @@ fn finish(
     sources: Vec<String>,
     vars: &Vars,
     ov: &Overrides,
+    trust: super::trust::TrustPolicy,
 ) -> Result<Policy, PolicyError> {
     let top = sources.last().cloned().unwrap_or_default();
     if let Some(ws) = &ov.workspace {
@@ -755,6 +784,7 @@ fn finish(
         ));
     }
     Ok(Policy {
+        trust,
         name: f.name.unwrap_or_else(|| top.clone()),
         description: f.description.unwrap_or_default(),
         sources,

@@ -13,6 +13,7 @@ mod load;
 pub mod pattern;
 pub mod schema;
 pub mod semantic;
+pub mod trust;
 mod vars;
 
 pub use load::{load, Overrides};
@@ -210,6 +211,8 @@ pub struct Policy {
     pub state_url: Option<String>,
     /// L2 semantic scoring.
     pub semantic: SemanticPolicy,
+    /// Trusted signers per purpose; rule packs and whether they must be signed.
+    pub trust: trust::TrustPolicy,
 }
 
 /// The profile's L2 settings (the backend comes from the environment).

@@ -35,7 +35,11 @@ pub struct ProfileFile {
     pub rule_actions: Option<BTreeMap<String, Action>>,
     /// Rule ids (or globs) to drop from the inherited set.
     pub disable_rules: Option<Vec<String>>,
+    /// Signers trusted per purpose, rule packs, and whether they must be signed.
+    pub trust: Option<TrustSection>,
 }
+
+pub use crate::trust::TrustSection;
 
 /// `enforce` applies verdicts; `shadow` decides and logs but forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
