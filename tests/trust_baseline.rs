@@ -81,9 +81,13 @@ fn a_tool_outside_the_baseline_is_withheld_and_never_reaches_the_server() {
     let record = dir.path().join("record.jsonl");
     // The server now has a sixth tool, clean to every other check.
     let server = hostile(&record, &["--extra-tool-desc", "Echo the text back."]);
-    let b = baseline.to_str().expect("utf-8");
+    let prof = sign_for(dir.path(), &[&baseline], "baseline");
+    let (b, p) = (
+        baseline.to_str().expect("utf-8"),
+        prof.to_str().expect("utf-8"),
+    );
     let w = dir.path().to_str().expect("utf-8");
-    let mut peer = Peer::gateway(&server, &["--baseline", b, "--write", w]);
+    let mut peer = Peer::gateway(&server, &["--baseline", b, "--write", w, "--profile", p]);
     peer.initialize("2025-06-18");
     let list = peer.request("tools/list", json!({}));
     let names = tool_names(&list);
@@ -148,11 +152,15 @@ fn another_server_version_is_refused_at_initialize() {
         serde_json::from_str(&std::fs::read_to_string(&baseline).expect("read")).expect("json");
     doc["initialize"]["serverInfo"]["version"] = json!("0.9.0");
     std::fs::write(&baseline, doc.to_string()).expect("write");
+    let prof = sign_for(dir.path(), &[&baseline], "baseline");
     let record = dir.path().join("record.jsonl");
     let server = hostile(&record, &[]);
-    let b = baseline.to_str().expect("utf-8");
+    let (b, p) = (
+        baseline.to_str().expect("utf-8"),
+        prof.to_str().expect("utf-8"),
+    );
     let w = dir.path().to_str().expect("utf-8");
-    let mut peer = Peer::gateway(&server, &["--baseline", b, "--write", w]);
+    let mut peer = Peer::gateway(&server, &["--baseline", b, "--write", w, "--profile", p]);
     let id = peer.send_request(
         "initialize",
         json!({"protocolVersion": "2025-06-18", "capabilities": {},
@@ -200,4 +208,65 @@ fn a_broken_baseline_is_a_configuration_error() {
         !record.exists(),
         "the server was started with a broken baseline"
     );
+}
+
+#[test]
+fn a_baseline_without_a_trusted_signature_is_refused_or_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let baseline = create_baseline(dir.path());
+    let record = dir.path().join("record.jsonl");
+    let server = hostile(&record, &[]);
+    let start = |extra: &[&str]| {
+        Command::new(vanguard_bin())
+            .args([
+                "start",
+                "--server",
+                &server,
+                "--audit-log",
+                "off",
+                "--baseline",
+            ])
+            .arg(&baseline)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("start")
+    };
+    // No signature at all, and no trusted signer: exit 6, nothing started.
+    let out = start(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no signer is trusted"));
+    // Signed, then changed after signing: the digest no longer matches.
+    let prof = sign_for(dir.path(), &[&baseline], "baseline");
+    let p = prof.to_str().expect("utf-8");
+    let text = std::fs::read_to_string(&baseline).expect("read");
+    std::fs::write(
+        &baseline,
+        text.replace("Add two numbers", "Add two numbers!"),
+    )
+    .expect("write");
+    let out = start(&["--profile", p]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("baseline.json"), "{err}");
+    assert!(!record.exists(), "the server was started");
+    // warn: the same baseline is used, with a warning.
+    let out = start(&["--profile", p, "--baseline-mode", "warn"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARN"));
 }

@@ -14,6 +14,8 @@ struct Setup {
     dir: tempfile::TempDir,
     script: PathBuf,
     manifest: PathBuf,
+    /// Trusts the key that signed the manifest.
+    profile: PathBuf,
 }
 
 impl Setup {
@@ -26,11 +28,13 @@ impl Setup {
         std::fs::create_dir_all(&ws).expect("workspace");
         let s = Setup {
             manifest: dir.path().join("manifest.json"),
+            profile: dir.path().join("signed.toml"),
             script,
             dir,
         };
         let out = s.vanguard(&["manifest", "create", "--out", s.path(&s.manifest)], &[]);
         assert!(out.status.success(), "create: {}", stderr(&out));
+        sign_for(s.dir.path(), &[&s.manifest], "manifest");
         s
     }
 
@@ -82,6 +86,8 @@ impl Setup {
             .arg(self.dir.path().join("pins.json"))
             .arg("--manifest")
             .arg(&self.manifest)
+            .arg("--profile")
+            .arg(&self.profile)
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -197,4 +203,42 @@ fn a_broken_manifest_is_a_configuration_error() {
         assert!(stderr(&out).contains(expect), "{text}: {}", stderr(&out));
         assert!(!answered_initialize(&out));
     }
+}
+
+#[test]
+fn an_unsigned_or_resigned_by_a_stranger_manifest_is_refused() {
+    let s = Setup::new();
+    // The signature removed.
+    let sig = s.dir.path().join("manifest.sig.json");
+    let kept = std::fs::read(&sig).expect("sig");
+    std::fs::remove_file(&sig).expect("rm");
+    let out = s.start(&[]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("manifest.sig.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!answered_initialize(&out));
+    // Signed by another key the profile does not trust.
+    let other = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(vanguard_bin())
+        .args(["keygen", "--key-id", "stranger", "--out"])
+        .arg(other.path())
+        .output()
+        .expect("keygen");
+    assert!(out.status.success());
+    let out = Command::new(vanguard_bin())
+        .args(["trust", "sign", "--purpose", "manifest", "--key"])
+        .arg(other.path().join("stranger.pem"))
+        .arg(&s.manifest)
+        .output()
+        .expect("sign");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.start(&[]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stranger"), "{}", stderr(&out));
+    // The trusted signature back: it starts.
+    std::fs::write(&sig, kept).expect("restore");
+    assert!(answered_initialize(&s.start(&[])));
 }

@@ -132,11 +132,12 @@ fn create(a: CreateArgs) -> u8 {
     }
     let f = fingerprint(&doc);
     println!(
-        "wrote {}: {} tools, {} prompts, {} resources; sign it with `vanguard trust sign --purpose baseline`",
+        "wrote {}: {} tools, {} prompts, {} resources; sign it with `vanguard trust sign --key KEY.pem --purpose baseline {}`",
         a.out.display(),
         f.tools.len(),
         f.prompts.len(),
-        f.resources.len()
+        f.resources.len(),
+        a.out.display()
     );
     EXIT_OK
 }

@@ -100,7 +100,7 @@ fn create(a: CreateArgs) -> u8 {
     }
     let text_at = |p: &str| doc.pointer(p).and_then(Value::as_str);
     println!(
-        "wrote {}: {} (sandbox plan {})",
+        "wrote {}: {} (sandbox plan {}); sign it with `vanguard trust sign --key KEY.pem --purpose manifest {}`",
         a.out.display(),
         text_at("/resolved/package/key")
             .map(|k| format!(
@@ -108,7 +108,8 @@ fn create(a: CreateArgs) -> u8 {
                 text_at("/resolved/package/version").unwrap_or("?")
             ))
             .unwrap_or_else(|| argv.join(" ")),
-        current.plan_sha256.get(..16).unwrap_or_default()
+        current.plan_sha256.get(..16).unwrap_or_default(),
+        a.out.display()
     );
     EXIT_OK
 }

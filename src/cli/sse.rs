@@ -119,7 +119,7 @@ pub fn run(a: SseArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let baseline = match a.gateway.baseline_check() {
+    let baseline = match a.gateway.baseline_check(&policy) {
         Ok(b) => b,
         Err(code) => return code,
     };

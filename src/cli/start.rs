@@ -101,20 +101,24 @@ pub struct GatewayArgs {
     #[arg(long, env = "VANGUARD_BEHAVIOR_KEY")]
     pub behavior_key: Option<String>,
     /// Hold the server to this capability baseline (`vanguard baseline
-    /// create`): a changed or unknown tool, or a changed `initialize`, is
-    /// refused (`--baseline-mode block`) or warned about (`warn`).
+    /// create`), signed (`FILE.sig.json`, by a `[trust.signers.baseline]`
+    /// signer): a changed or unknown tool, or a changed `initialize`, is
+    /// refused (block, the default) or warned about (warn).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "block", requires = "baseline")]
-    pub baseline_mode: BaselineMode,
-    /// Check the server against this manifest (`vanguard manifest create`)
+    /// Overrides `[trust] baseline` (off, warn, block).
+    #[arg(long, value_enum, requires = "baseline")]
+    pub baseline_mode: Option<CheckMode>,
+    /// Check the server against this manifest (`vanguard manifest create`),
+    /// signed (`FILE.sig.json`, by a `[trust.signers.manifest]` signer),
     /// before it starts: package, version, integrity, tree and file hashes,
-    /// sandbox plan. Any difference refuses the start (`--manifest-mode
-    /// block`) or is logged (`warn`).
+    /// sandbox plan. A difference or a missing or untrusted signature
+    /// refuses the start (block, the default) or is logged (warn).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "block", requires = "manifest")]
-    pub manifest_mode: BaselineMode,
+    /// Overrides `[trust] manifest` (off, warn, block).
+    #[arg(long, value_enum, requires = "manifest")]
+    pub manifest_mode: Option<CheckMode>,
     /// Serve Prometheus/OpenMetrics metrics at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9464). `vanguard sse` also serves them at /metrics on its
     /// own port, behind its authentication.
@@ -122,11 +126,65 @@ pub struct GatewayArgs {
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
-/// What a drift from the capability baseline or the manifest does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BaselineMode {
-    Warn,
-    Block,
+use crate::trust::store::CheckMode;
+
+/// Verifies the detached signature of `doc` (`x.json` → `x.sig.json`)
+/// against the signers the profile trusts for `purpose`; the signer, or why not.
+pub(crate) fn verify_signed(
+    doc: &std::path::Path,
+    purpose: crate::trust::Purpose,
+    policy: &Policy,
+) -> Result<crate::trust::signature::Verified, String> {
+    let sig_path = super::trust_cmd::default_sig_path(doc);
+    let what = doc.display().to_string();
+    if policy.trust.store.signers(purpose).is_empty() {
+        return Err(format!(
+            "no signer is trusted for {purpose} documents ([trust.signers.{purpose}] in the profile)"
+        ));
+    }
+    let sig = crate::trust::SignatureDoc::read(&sig_path)
+        .map_err(|e| format!("no valid signature {}: {e}", sig_path.display()))?;
+    let bytes = std::fs::read(doc).map_err(|e| format!("{what}: {e}"))?;
+    let view = crate::trust::View::for_document(Some(purpose), &bytes);
+    let signed = view
+        .signed_bytes(&bytes, &what)
+        .map_err(|e| e.to_string())?;
+    sig.verify(
+        &signed,
+        &policy.trust.store,
+        purpose,
+        crate::trust::store::now_secs(),
+        &what,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The effective mode: the flag, else the profile's `[trust]`, else block.
+fn mode_of(flag: Option<CheckMode>, profile: Option<CheckMode>) -> CheckMode {
+    flag.or(profile).unwrap_or(CheckMode::Block)
+}
+
+/// A signature check in `mode`: block refuses with exit 6, warn logs.
+fn signature_gate(
+    doc: &std::path::Path,
+    purpose: crate::trust::Purpose,
+    policy: &Policy,
+    mode: CheckMode,
+) -> Result<(), u8> {
+    match verify_signed(doc, purpose, policy) {
+        Ok(v) => {
+            tracing::info!("{} is signed by {} ({})", doc.display(), v.key_id, v.source);
+            Ok(())
+        }
+        Err(e) if mode == CheckMode::Block => Err(fail(
+            super::EXIT_UNTRUSTED,
+            format!("{}: {e}; not started", doc.display()),
+        )),
+        Err(e) => {
+            tracing::warn!("{}: {e}", doc.display());
+            Ok(())
+        }
+    }
 }
 
 impl GatewayArgs {
@@ -154,6 +212,13 @@ impl GatewayArgs {
         let Some(path) = &self.manifest else {
             return Ok(());
         };
+        let mode = mode_of(self.manifest_mode, policy.trust.manifest);
+        if mode == CheckMode::Off {
+            return Ok(());
+        }
+        // A document that is no manifest is a configuration error first.
+        super::manifest::load(path).map_err(|e| fail(EXIT_CONFIG, e))?;
+        signature_gate(path, crate::trust::Purpose::Manifest, policy, mode)?;
         let diffs = super::manifest::check_at_start(path, policy, argv, resolved, plan)
             .map_err(|e| fail(EXIT_CONFIG, e))?;
         if diffs.is_empty() {
@@ -161,7 +226,7 @@ impl GatewayArgs {
             return Ok(());
         }
         let list = diffs.join("; ");
-        if self.manifest_mode == BaselineMode::Block {
+        if mode == CheckMode::Block {
             return Err(fail(
                 EXIT_SPAWN,
                 format!(
@@ -177,16 +242,22 @@ impl GatewayArgs {
         Ok(())
     }
 
-    /// The `--baseline` check, loaded and verified once at start.
+    /// The `--baseline` check, loaded and its signature verified once at start.
     pub(crate) fn baseline_check(
         &self,
+        policy: &Policy,
     ) -> Result<Option<crate::gateway::server_side::BaselineCheck>, u8> {
         let Some(path) = &self.baseline else {
             return Ok(None);
         };
-        super::baseline::check_for(path, self.baseline_mode == BaselineMode::Block)
-            .map(Some)
-            .map_err(|e| fail(EXIT_CONFIG, e))
+        let mode = mode_of(self.baseline_mode, policy.trust.baseline);
+        if mode == CheckMode::Off {
+            return Ok(None);
+        }
+        let check = super::baseline::check_for(path, mode == CheckMode::Block)
+            .map_err(|e| fail(EXIT_CONFIG, e))?;
+        signature_gate(path, crate::trust::Purpose::Baseline, policy, mode)?;
+        Ok(Some(check))
     }
 }
 
@@ -392,7 +463,7 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let baseline = match a.gateway.baseline_check() {
+    let baseline = match a.gateway.baseline_check(&policy) {
         Ok(b) => b,
         Err(code) => return code,
     };

@@ -140,9 +140,6 @@ pub(super) fn signing_key(key: &Path, key_id: Option<&str>) -> Result<(SigningKe
 }
 
 fn sign(a: SignArgs) -> u8 {
-    let view = a
-        .view
-        .unwrap_or_else(|| a.purpose.map_or(View::Json, View::for_purpose));
     let (key, key_id) = match signing_key(&a.key, a.key_id.as_deref()) {
         Ok(k) => k,
         Err(code) => return code,
@@ -151,6 +148,9 @@ fn sign(a: SignArgs) -> u8 {
         Ok(d) => d,
         Err(e) => return fail(EXIT_CONFIG, format!("{}: {e}", a.doc.display())),
     };
+    let view = a
+        .view
+        .unwrap_or_else(|| View::for_document(a.purpose, &doc));
     let signed = match view.signed_bytes(&doc, &a.doc.display().to_string()) {
         Ok(b) => b,
         Err(e) => return fail(EXIT_CONFIG, e),
@@ -174,7 +174,6 @@ fn verify(a: VerifyArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let view = a.view.unwrap_or_else(|| View::for_purpose(a.purpose));
     let sig_path = a.sig.unwrap_or_else(|| default_sig_path(&a.doc));
     let what = a.doc.display().to_string();
     let result = SignatureDoc::read(&sig_path).and_then(|sig| {
@@ -182,6 +181,9 @@ fn verify(a: VerifyArgs) -> u8 {
             path: a.doc.clone(),
             source: e,
         })?;
+        let view = a
+            .view
+            .unwrap_or_else(|| View::for_document(Some(a.purpose), &doc));
         let signed = view.signed_bytes(&doc, &what)?;
         sig.verify(&signed, &store, a.purpose, now_secs(), &what)
     });

@@ -503,6 +503,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
             top.trust,
             TrustSection {
                 rules,
+                manifest,
+                baseline,
                 rule_packs,
                 signers
             }

@@ -21,6 +21,9 @@ pub const INSTALLED: &str = "installed";
 #[derive(Debug, Clone, Default)]
 pub struct TrustPolicy {
     pub rules: RulesRequirement,
+    /// `[trust] manifest` / `baseline` as written (`None`: block).
+    pub manifest: Option<crate::trust::store::CheckMode>,
+    pub baseline: Option<crate::trust::store::CheckMode>,
     pub store: TrustStore,
     /// Rule packs loaded, in order.
     pub rule_packs: Vec<PathBuf>,
@@ -133,6 +136,8 @@ pub(super) fn resolve(
     }
     Ok(TrustPolicy {
         rules: requirement,
+        manifest: section.manifest,
+        baseline: section.baseline,
         store,
         rule_packs: packs,
     })

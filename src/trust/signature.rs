@@ -51,6 +51,22 @@ impl View {
         }
     }
 
+    /// The view for `doc` under `purpose` when none is named: vanguard's
+    /// own documents (a `kind` that starts with `vanguard-`: manifests and
+    /// baselines from `vanguard manifest|baseline create`) are signed whole,
+    /// so no field goes unsigned; the original's by its own view.
+    pub fn for_document(purpose: Option<Purpose>, doc: &[u8]) -> View {
+        let ours = serde_json::from_slice::<serde_json::Value>(doc)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+            .is_some_and(|k| k.starts_with("vanguard-"));
+        match purpose {
+            _ if ours => View::Json,
+            Some(p) => View::for_purpose(p),
+            None => View::Json,
+        }
+    }
+
     /// The bytes this view signs of `doc` (the file's contents); `what`
     /// names the document in errors.
     pub fn signed_bytes(self, doc: &[u8], what: &str) -> Result<Vec<u8>, TrustError> {

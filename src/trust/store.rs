@@ -61,11 +61,29 @@ pub enum RulesRequirement {
     Any,
 }
 
+/// What a start does with a server manifest or capability baseline that
+/// differs, or whose signature is missing or untrusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckMode {
+    /// The document is not checked.
+    Off,
+    /// Each difference and a missing or untrusted signature is logged.
+    Warn,
+    /// The start (manifest) or the drifted tool (baseline) is refused, as
+    /// is a document without a trusted signature.
+    Block,
+}
+
 /// `[trust]` in a profile, as serde reads it.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustSection {
     pub rules: Option<RulesRequirement>,
+    /// `--manifest` checks: off, warn or block (the default).
+    pub manifest: Option<CheckMode>,
+    /// `--baseline` checks: off, warn or block (the default).
+    pub baseline: Option<CheckMode>,
     /// Rule-pack directories whose rules join the profile's; `"installed"`
     /// is the pack `vanguard update` installed.
     pub rule_packs: Option<Vec<String>>,

@@ -869,3 +869,45 @@ pub fn read_head(s: &mut std::net::TcpStream, within: Duration) -> String {
     }
     String::from_utf8_lossy(&got).into_owned()
 }
+
+/// A signing key made by `vanguard keygen` in `dir/keys` (once), a profile
+/// `dir/signed.toml` extending balanced that trusts it for manifests and
+/// baselines, and a signature of each `doc` for `purpose` (`x.sig.json`).
+/// Returns the profile's path.
+#[allow(dead_code)]
+pub fn sign_for(dir: &Path, docs: &[&Path], purpose: &str) -> PathBuf {
+    let keys = dir.join("keys");
+    let key = keys.join("ops.pem");
+    if !key.exists() {
+        let out = Command::new(vanguard_bin())
+            .args(["keygen", "--key-id", "ops", "--out"])
+            .arg(&keys)
+            .output()
+            .expect("keygen");
+        assert!(
+            out.status.success(),
+            "keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for doc in docs {
+        let out = Command::new(vanguard_bin())
+            .args(["trust", "sign", "--purpose", purpose, "--key"])
+            .arg(&key)
+            .arg(doc)
+            .output()
+            .expect("trust sign");
+        assert!(
+            out.status.success(),
+            "trust sign: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let profile = dir.join("signed.toml");
+    std::fs::write(
+        &profile,
+        "extends = \"balanced\"\n[[trust.signers.manifest]]\nfile = \"keys/ops.signer.json\"\n[[trust.signers.baseline]]\nfile = \"keys/ops.signer.json\"\n",
+    )
+    .expect("profile");
+    profile
+}
