@@ -177,6 +177,45 @@ fn every_kind_of_tampering_is_named() {
     // The tail cut: the head file still records the last line.
     let p = problem(&original[..original.len() - 2]);
     assert!(p.contains("tail was cut"), "{p}");
+    // The tail cut and the head rewritten to match: the head's signature
+    // (the audit key beside the log) no longer verifies.
+    let cut = &original[..original.len() - 2];
+    write_lines(&log, cut);
+    let last_hash = {
+        use std::io::Write;
+        let mut c = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sha256sum");
+        c.stdin
+            .take()
+            .expect("stdin")
+            .write_all(cut[cut.len() - 1].as_bytes())
+            .expect("write");
+        let out = c.wait_with_output().expect("sha256sum");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let head = dir.path().join("audit.jsonl.head");
+    let kept_head = std::fs::read(&head).expect("head");
+    std::fs::write(
+        &head,
+        format!("{{\"seq\":{},\"hash\":\"{last_hash}\"}}\n", cut.len()),
+    )
+    .expect("forge head");
+    let (ok, v) = verify(&[&log]);
+    assert!(!ok, "a forged head was accepted: {v:#}");
+    assert!(
+        v["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("rewritten")),
+        "{v:#}"
+    );
+    std::fs::write(&head, kept_head).expect("restore head");
     // Put back, it verifies again.
     write_lines(&log, &original);
     assert!(verify(&[&log]).0);

@@ -123,8 +123,49 @@ pub fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Replaces `<log>.head` with `link` (a temporary file renamed over it).
-pub fn write_head(log: &Path, link: &Link) -> std::io::Result<()> {
+/// The audit signing key's files, beside the log.
+pub fn key_paths(log: &Path) -> (PathBuf, PathBuf) {
+    let dir = log.parent().unwrap_or(Path::new("."));
+    (
+        dir.join("audit-signing.pem"),
+        dir.join("audit-signing.signer.json"),
+    )
+}
+
+/// The key that signs the head file: read from beside the log, or made
+/// there on first use (private 0600, the public signer document 0644).
+pub fn signing_key(log: &Path) -> Result<crate::trust::SigningKey, String> {
+    use crate::trust::SigningKey;
+    let (private, public) = key_paths(log);
+    if private.exists() {
+        return SigningKey::read(&private).map_err(|e| e.to_string());
+    }
+    let key = SigningKey::generate().map_err(|e| e.to_string())?;
+    match crate::trust::key::write_new(&private, key.to_pem().as_bytes(), 0o600, false) {
+        Ok(()) => {}
+        // Another vanguard made it first: use that one.
+        Err(crate::trust::TrustError::Exists { .. }) => {
+            return SigningKey::read(&private).map_err(|e| e.to_string())
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    let doc = key.signer_doc(Some("vanguard-audit"));
+    let _ = crate::trust::key::write_new(&public, doc.to_json().as_bytes(), 0o644, true);
+    Ok(key)
+}
+
+/// The bytes a head signature covers.
+fn head_message(seq: u64, hash: &str) -> String {
+    format!("vanguard-audit-head\n{seq}\n{hash}\n")
+}
+
+/// Replaces `<log>.head` with `link`, signed when there is a key (a
+/// temporary file renamed over it).
+pub fn write_head(
+    log: &Path,
+    link: &Link,
+    key: Option<&crate::trust::SigningKey>,
+) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let head = head_path(log);
@@ -137,7 +178,16 @@ pub fn write_head(log: &Path, link: &Link) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    f.write_all(format!("{{\"seq\":{},\"hash\":\"{}\"}}\n", link.seq, link.hash).as_bytes())?;
+    let v = match key {
+        Some(k) => {
+            use base64::Engine;
+            let sig = k.sign(head_message(link.seq, &link.hash).as_bytes());
+            serde_json::json!({"seq": link.seq, "hash": link.hash, "key_id": "vanguard-audit",
+                "signature": base64::engine::general_purpose::STANDARD.encode(sig)})
+        }
+        None => serde_json::json!({"seq": link.seq, "hash": link.hash}),
+    };
+    f.write_all(format!("{v}\n").as_bytes())?;
     std::fs::rename(&tmp, &head)
 }
 
@@ -157,6 +207,15 @@ pub struct Report {
 /// file if there is one. `files` are the files to check in order; `head` is
 /// the head file of the newest.
 pub fn verify(files: &[PathBuf], head: Option<&Path>) -> Report {
+    verify_signed(files, head, None)
+}
+
+/// Like [`verify`], also checking the head file's signature with `signer`.
+pub fn verify_signed(
+    files: &[PathBuf],
+    head: Option<&Path>,
+    signer: Option<&crate::trust::SignerDoc>,
+) -> Report {
     let mut r = Report::default();
     let mut last: Option<Link> = None;
     'files: for f in files {
@@ -231,13 +290,18 @@ pub fn verify(files: &[PathBuf], head: Option<&Path>) -> Report {
     r.last = last.clone();
     if r.problem.is_none() {
         if let Some(h) = head {
-            check_head(h, last.as_ref(), &mut r);
+            check_head(h, last.as_ref(), signer, &mut r);
         }
     }
     r
 }
 
-fn check_head(head: &Path, last: Option<&Link>, r: &mut Report) {
+fn check_head(
+    head: &Path,
+    last: Option<&Link>,
+    signer: Option<&crate::trust::SignerDoc>,
+    r: &mut Report,
+) {
     let text = match std::fs::read_to_string(head) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -265,6 +329,48 @@ fn check_head(head: &Path, last: Option<&Link>, r: &mut Report) {
         r.problem = Some(format!("{}: not a head record", head.display()));
         return;
     };
+    let signature = v
+        .as_ref()
+        .and_then(|v| v.get("signature"))
+        .and_then(Value::as_str);
+    match (signer, signature) {
+        (Some(doc), Some(sig)) => {
+            use base64::Engine;
+            let ok = doc
+                .public_key_bytes(&doc.key_id)
+                .ok()
+                .is_some_and(|public| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(sig)
+                        .ok()
+                        .is_some_and(|sig| {
+                            ring::signature::UnparsedPublicKey::new(
+                                &ring::signature::ED25519,
+                                public,
+                            )
+                            .verify(head_message(seq, hash).as_bytes(), &sig)
+                            .is_ok()
+                        })
+                });
+            if !ok {
+                r.problem = Some(format!(
+                    "{}: the signature does not verify with the audit signer: the head was rewritten",
+                    head.display()
+                ));
+                return;
+            }
+            r.notes
+                .push(format!("{}: signature verified", head.display()));
+        }
+        (Some(_), None) => {
+            r.problem = Some(format!(
+                "{}: not signed, but a signer was given: the head was rewritten",
+                head.display()
+            ));
+            return;
+        }
+        (None, _) => {}
+    }
     match last {
         Some(l) if l.seq == seq && l.hash == hash => {}
         Some(l) if l.seq < seq => {

@@ -194,6 +194,8 @@ struct Log {
     path: PathBuf,
     file: File,
     lock: Option<File>,
+    /// Signs the head file (`None`: the key could not be read or made).
+    key: Option<crate::trust::SigningKey>,
     max: u64,
     keep: u32,
     failed: bool,
@@ -270,7 +272,7 @@ impl Log {
         }
         self.append(&out);
         if let Some(l) = &last {
-            if let Err(e) = chain::write_head(&self.path, l) {
+            if let Err(e) = chain::write_head(&self.path, l, self.key.as_ref()) {
                 self.error("cannot write the audit log's head file", &e);
             }
         }
@@ -296,7 +298,15 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         .write(true)
         .mode(0o600)
         .open(chain::lock_path(&path));
+    let key = match chain::signing_key(&path) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            tracing::error!(path = %path.display(), "the audit head will not be signed: {e}");
+            None
+        }
+    };
     let mut log = Log {
+        key,
         lock: lock.ok(),
         path,
         file,

@@ -13,6 +13,12 @@ pub enum AuditCmd {
         /// The log (its rotated files `LOG.1`, `LOG.2`… are found beside
         /// it), or several files, oldest first. Default: the default log.
         files: Vec<PathBuf>,
+        /// The audit signer document that must have signed the head file
+        /// (default: `audit-signing.signer.json` beside the log; keep a copy
+        /// elsewhere: one beside the log proves nothing to someone who can
+        /// rewrite the log).
+        #[arg(long, value_name = "SIGNER.json")]
+        signer: Option<PathBuf>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -48,7 +54,11 @@ pub struct QueryArgs {
 
 pub fn run(cmd: AuditCmd) -> u8 {
     match cmd {
-        AuditCmd::Verify { files, json } => verify(files, json),
+        AuditCmd::Verify {
+            files,
+            signer,
+            json,
+        } => verify(files, signer, json),
         AuditCmd::Query(a) => query(a),
     }
 }
@@ -70,7 +80,7 @@ fn with_rotated(log: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn verify(files: Vec<PathBuf>, json: bool) -> u8 {
+fn verify(files: Vec<PathBuf>, signer: Option<PathBuf>, json: bool) -> u8 {
     let files = match files.as_slice() {
         [] => with_rotated(&default_log()),
         [one] => with_rotated(one),
@@ -80,7 +90,20 @@ fn verify(files: Vec<PathBuf>, json: bool) -> u8 {
         return fail(EXIT_CONFIG, format!("{}: no such file", missing.display()));
     }
     let newest = files.last().map(|f| chain::head_path(f));
-    let r = chain::verify(&files, newest.as_deref());
+    let signer_path = signer.clone().or_else(|| {
+        files
+            .last()
+            .map(|f| chain::key_paths(f).1)
+            .filter(|p| p.exists())
+    });
+    let signer_doc = match &signer_path {
+        Some(p) => match crate::trust::SignerDoc::read(p) {
+            Ok(d) => Some(d),
+            Err(e) => return fail(EXIT_CONFIG, format!("{}: {e}", p.display())),
+        },
+        None => None,
+    };
+    let r = chain::verify_signed(&files, newest.as_deref(), signer_doc.as_ref());
     if json {
         let v = serde_json::json!({
             "ok": r.problem.is_none(),
