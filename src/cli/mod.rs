@@ -23,6 +23,7 @@ mod pin;
 mod policy_cmd;
 mod risk;
 mod run;
+mod sigstore;
 mod sse;
 mod start;
 
@@ -82,6 +83,9 @@ enum Command {
     /// Record what exactly runs for a server (package, hashes, sandbox plan) and check it at start.
     #[command(subcommand)]
     Manifest(manifest::ManifestCmd),
+    /// Verify Sigstore bundles, npm registry signatures and attestations, PyPI attestations (offline).
+    #[command(subcommand)]
+    Sigstore(sigstore::SigstoreCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Baseline(c) => baseline::run(c),
         Command::Manifest(c) => manifest::run(c),
+        Command::Sigstore(c) => sigstore::run(c),
     };
     ExitCode::from(code)
 }
