@@ -721,3 +721,106 @@ fn pypi_attestations_verify_against_their_distributions() {
     let e = pypi::verify_attestation(&att, name, &other, &public_good(), &p).unwrap_err();
     assert_eq!(e.category(), C::Artifact, "{e}");
 }
+
+// ---- the command line ----
+
+fn vanguard(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vanguard"))
+        .args(args)
+        .current_dir(data(""))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_prints_the_signer_and_exits_3_with_the_reason_on_refusal() {
+    let (code, out, _) = vanguard(&[
+        "sigstore",
+        "verify",
+        "--bundle",
+        HAPPY,
+        "--artifact",
+        "sigstore/conformance/a.txt",
+        "--identity",
+        BEACON,
+        "--issuer",
+        GITHUB,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("signed by https://github.com/sigstore-conformance/"),
+        "{out}"
+    );
+    let (code, _, err) = vanguard(&[
+        "sigstore",
+        "verify",
+        "--bundle",
+        HAPPY,
+        "--artifact",
+        "sigstore/conformance/a.txt",
+        "--identity",
+        "someone@example.com",
+    ]);
+    assert_eq!(code, 3);
+    assert!(
+        err.contains("does not match required someone@example.com"),
+        "{err}"
+    );
+    // Without an identity constraint any certificate would pass: refused as usage.
+    let (code, _, err) = vanguard(&[
+        "sigstore",
+        "verify",
+        "--bundle",
+        HAPPY,
+        "--artifact",
+        "sigstore/conformance/a.txt",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    // npm: the registry signature by the (since expired) key is judged by
+    // the publish attestation's log time.
+    let doc: Value = serde_json::from_slice(&read("npm/signatures.json")).unwrap();
+    let e = &doc["entries"][0];
+    let dir = tempfile::tempdir().unwrap();
+    let sigs = dir.path().join("dist-signatures.json");
+    std::fs::write(
+        &sigs,
+        serde_json::json!([{ "keyid": e["keyid"], "sig": e["sig"] }]).to_string(),
+    )
+    .unwrap();
+    let integrity = e["integrity"].as_str().unwrap();
+    let mut args = vec![
+        "sigstore",
+        "npm",
+        "--package",
+        "sigstore@1.0.0",
+        "--integrity",
+        integrity,
+        "--keys",
+        "npm/keys.json",
+        "--signatures",
+        sigs.to_str().unwrap(),
+        "--tarball",
+        "npm/tarballs/sigstore-1.0.0.tgz",
+        "--repository",
+        "https://github.com/sigstore/sigstore-js",
+    ];
+    let (code, _, err) = vanguard(&args);
+    assert_eq!(
+        code, 3,
+        "without a publish time the expired key is refused: {err}"
+    );
+    assert!(err.contains("publish time is unknown"), "{err}");
+    args.extend(["--attestations", "npm/attestations/sigstore@1.0.0.json"]);
+    let (code, out, err) = vanguard(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("registry signature: verified")
+            && out.contains("attestation https://slsa.dev/provenance/v0.2"),
+        "{out}"
+    );
+}

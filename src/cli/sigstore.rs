@@ -265,6 +265,34 @@ fn npm_cmd(a: NpmArgs) -> Result<u8, u8> {
         npm::check_tarball(&read(t)?, &a.integrity).map_err(|e| refused(&a.package, e))?;
         println!("tarball: sha512 matches the integrity");
     }
+    // Attestations first: the publish attestation's log time is the
+    // publish time an expired registry key is judged by.
+    let mut attested_at = None;
+    if let Some(path) = &a.attestations {
+        let root = a.root.load()?;
+        let policy = a.identity.policy(false)?;
+        let sha512 = npm::sri_sha512(&a.integrity).map_err(|e| refused(&a.package, e))?;
+        let got =
+            npm::verify_attestations(&read(path)?, name, version, sha512, &keys, &root, &policy)
+                .map_err(|e| refused(&a.package, e))?;
+        attested_at = got
+            .iter()
+            .filter(|x| {
+                matches!(
+                    x.verified.signer,
+                    crate::sigstore::verify::Signer::Key { .. }
+                )
+            })
+            .map(|x| x.verified.signed_at)
+            .min();
+        for att in got {
+            println!(
+                "attestation {}: {}",
+                att.predicate_type,
+                att.verified.describe()
+            );
+        }
+    }
     if let Some(path) = &a.signatures {
         let doc: Value = serde_json::from_slice(&read(path)?)
             .map_err(|e| fail(EXIT_CONFIG, format!("{}: {e}", path.display())))?;
@@ -274,27 +302,12 @@ fn npm_cmd(a: NpmArgs) -> Result<u8, u8> {
                 crate::sigstore::time::parse_rfc3339(p)
                     .ok_or_else(|| fail(EXIT_CONFIG, format!("--published {p:?}: not RFC 3339")))?,
             ),
-            None => from_packument,
+            None => from_packument.or(attested_at),
         };
         let keyid =
             npm::verify_registry_signature(&keys, name, version, &a.integrity, &sigs, published)
                 .map_err(|e| refused(&a.package, e))?;
         println!("registry signature: verified with {keyid}");
-    }
-    if let Some(path) = &a.attestations {
-        let root = a.root.load()?;
-        let policy = a.identity.policy(false)?;
-        let sha512 = npm::sri_sha512(&a.integrity).map_err(|e| refused(&a.package, e))?;
-        let got =
-            npm::verify_attestations(&read(path)?, name, version, sha512, &keys, &root, &policy)
-                .map_err(|e| refused(&a.package, e))?;
-        for att in got {
-            println!(
-                "attestation {}: {}",
-                att.predicate_type,
-                att.verified.describe()
-            );
-        }
     }
     if a.signatures.is_none() && a.attestations.is_none() {
         return Err(fail(
