@@ -146,9 +146,14 @@ pub fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, String> {
 
 /// Base64 (standard alphabet, padded or not) to bytes, naming the field on error.
 pub fn b64(field: &str, value: &str) -> Result<Vec<u8>, SigstoreError> {
-    LENIENT
-        .decode(value)
-        .map_err(|e| SigstoreError::MalformedBundle(format!("{field} is not base64: {e}")))
+    // Line breaks occur (`base64` wraps at 76 columns); they carry nothing.
+    let decoded = if value.bytes().any(|b| b.is_ascii_whitespace()) {
+        let joined: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        LENIENT.decode(joined)
+    } else {
+        LENIENT.decode(value)
+    };
+    decoded.map_err(|e| SigstoreError::MalformedBundle(format!("{field} is not base64: {e}")))
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {

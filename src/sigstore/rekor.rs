@@ -239,6 +239,17 @@ fn logged_signer(b64_pem: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// A Rekor v2 verifier: `x509Certificate.rawBytes` or `publicKey.rawBytes`.
+fn same_v2_verifier(verifier: Option<&Value>, signer_der: &[u8]) -> bool {
+    let raw = verifier.and_then(|v| {
+        v.pointer("/x509Certificate/rawBytes")
+            .or_else(|| v.pointer("/publicKey/rawBytes"))
+            .and_then(Value::as_str)
+    });
+    raw.and_then(|r| b64("logged verifier", r).ok())
+        .is_some_and(|d| d == signer_der)
+}
+
 /// The log entry must record this bundle's signature, signer and digest
 /// (otherwise a valid entry for other materials could vouch for these:
 /// CVE-2022-36056).
@@ -278,6 +289,71 @@ pub fn check_body(
                 return Err(mismatch(
                     "the logged certificate or key is not the bundle's",
                 ));
+            }
+            Ok(())
+        }
+        // Rekor v2: the signed bytes' digest (the artifact, or the DSSE PAE),
+        // the signature, and the verifier as raw DER.
+        (("hashedrekord", "0.0.2"), signed) => {
+            let spec = field(&v, &["spec", "hashedRekordV002"])
+                .ok_or_else(|| mismatch("the entry body has no spec.hashedRekordV002"))?;
+            let (digest, signature) = match signed {
+                Signed::Message { digest, signature } => (*digest, signature.to_vec()),
+                Signed::Dsse { envelope, payload } => {
+                    let [sig] = envelope.signatures.as_slice() else {
+                        return Err(mismatch("a DSSE envelope with several signatures"));
+                    };
+                    (
+                        sha256(&super::dsse::pae(&envelope.payload_type, payload)),
+                        b64("envelope signature", &sig.sig)?,
+                    )
+                }
+            };
+            if str_at(spec, &["data", "algorithm"])? != "SHA2_256"
+                || b64("logged digest", str_at(spec, &["data", "digest"])?)? != digest
+            {
+                return Err(mismatch("the logged artifact digest is not the artifact's"));
+            }
+            if b64("logged signature", str_at(spec, &["signature", "content"])?)? != signature {
+                return Err(mismatch("the logged signature is not the bundle's"));
+            }
+            if !same_v2_verifier(spec.pointer("/signature/verifier"), signer_der) {
+                return Err(mismatch(
+                    "the logged certificate or key is not the bundle's",
+                ));
+            }
+            Ok(())
+        }
+        (("dsse", "0.0.2"), Signed::Dsse { envelope, payload }) => {
+            let spec = field(&v, &["spec", "dsseV002"])
+                .ok_or_else(|| mismatch("the entry body has no spec.dsseV002"))?;
+            if b64(
+                "logged payload hash",
+                str_at(spec, &["payloadHash", "digest"])?,
+            )? != sha256(payload)
+            {
+                return Err(mismatch(
+                    "the logged payload hash is not the envelope payload's",
+                ));
+            }
+            let logged = spec
+                .get("signatures")
+                .and_then(Value::as_array)
+                .ok_or_else(|| mismatch("no logged signatures"))?;
+            for s in &envelope.signatures {
+                let ours = b64("envelope signature", &s.sig)?;
+                let hit = logged.iter().any(|l| {
+                    l.get("content")
+                        .and_then(Value::as_str)
+                        .and_then(|c| b64("logged signature", c).ok())
+                        .is_some_and(|c| c == ours)
+                        && same_v2_verifier(l.get("verifier"), signer_der)
+                });
+                if !hit {
+                    return Err(mismatch(
+                        "an envelope signature or its signer is not logged",
+                    ));
+                }
             }
             Ok(())
         }

@@ -40,11 +40,20 @@ pub struct CertificateAuthority {
     pub valid: Window,
 }
 
+/// An RFC 3161 timestamp authority: its chain, signing certificate first.
+#[derive(Debug, Clone)]
+pub struct TimestampAuthority {
+    pub uri: String,
+    pub chain: Vec<Vec<u8>>,
+    pub valid: Window,
+}
+
 #[derive(Debug, Clone)]
 pub struct TrustedRoot {
     pub tlogs: Vec<Log>,
     pub ctlogs: Vec<Log>,
     pub cas: Vec<CertificateAuthority>,
+    pub tsas: Vec<TimestampAuthority>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +65,8 @@ struct RootJson {
     ctlogs: Vec<LogJson>,
     #[serde(default)]
     certificate_authorities: Vec<CaJson>,
+    #[serde(default)]
+    timestamp_authorities: Vec<CaJson>,
 }
 
 #[derive(Deserialize)]
@@ -149,24 +160,15 @@ fn log(kind: &str, j: &LogJson) -> Result<Log, SigstoreError> {
 impl TrustedRoot {
     pub fn from_json(json: &str) -> Result<Self, SigstoreError> {
         let r: RootJson = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-        let mut cas = Vec::new();
-        for ca in &r.certificate_authorities {
-            let mut chain = Vec::new();
-            for c in &ca.cert_chain.certificates {
-                chain.push(
-                    b64(&format!("CA {} certificate", ca.uri), &c.raw_bytes)
-                        .map_err(|e| bad(e.to_string()))?,
-                );
-            }
-            if chain.is_empty() {
-                return Err(bad(format!("CA {} has an empty chain", ca.uri)));
-            }
-            cas.push(CertificateAuthority {
-                uri: ca.uri.clone(),
-                chain,
-                valid: window(&format!("CA {}", ca.uri), ca.valid_for.as_ref())?,
-            });
-        }
+        let cas = Self::authorities("CA", &r.certificate_authorities)?;
+        let tsas = Self::authorities("TSA", &r.timestamp_authorities)?
+            .into_iter()
+            .map(|c| TimestampAuthority {
+                uri: c.uri,
+                chain: c.chain,
+                valid: c.valid,
+            })
+            .collect();
         Ok(Self {
             tlogs: r
                 .tlogs
@@ -181,7 +183,33 @@ impl TrustedRoot {
                 .filter_map(|l| log("ctlog", l).ok())
                 .collect(),
             cas,
+            tsas,
         })
+    }
+
+    fn authorities(
+        kind: &str,
+        list: &[CaJson],
+    ) -> Result<Vec<CertificateAuthority>, SigstoreError> {
+        let mut cas = Vec::new();
+        for ca in list {
+            let mut chain = Vec::new();
+            for c in &ca.cert_chain.certificates {
+                chain.push(
+                    b64(&format!("{kind} {} certificate", ca.uri), &c.raw_bytes)
+                        .map_err(|e| bad(e.to_string()))?,
+                );
+            }
+            if chain.is_empty() {
+                return Err(bad(format!("{kind} {} has an empty chain", ca.uri)));
+            }
+            cas.push(CertificateAuthority {
+                uri: ca.uri.clone(),
+                chain,
+                valid: window(&format!("{kind} {}", ca.uri), ca.valid_for.as_ref())?,
+            });
+        }
+        Ok(cas)
     }
 
     pub fn from_file(path: &std::path::Path) -> Result<Self, SigstoreError> {

@@ -2,12 +2,13 @@
 //!
 //! Order (each step relies on the ones before it):
 //! 1. the bundle parses and has a known media type;
-//! 2. the transparency-log entry comes from a log of the trusted root, its
-//!    SET verifies (this gives the signed time: the integrated time), its
-//!    inclusion proof leads to a checkpoint the log signed (required from
-//!    v0.2 on, checked whenever present), and the time is not in the future
-//!    and inside the log key's validity;
-//! 3. the certificate was valid at that time, chains to a Fulcio CA the
+//! 2. the transparency-log entry comes from a log of the trusted root; the
+//!    signed time comes from its SET (the integrated time) and/or RFC 3161
+//!    timestamps by a TSA of the root (Rekor v2 entries have only those);
+//!    every one given must verify; the inclusion proof leads to a checkpoint
+//!    the log signed (required from v0.2 on, checked whenever present); no
+//!    time is in the future or outside the log key's validity;
+//! 3. the certificate was valid at every such time, chains to a Fulcio CA the
 //!    root trusted at that time, and carries an SCT from a CT log of the
 //!    root (or, for a key-signed bundle, the caller supplied the key);
 //! 4. the signature: over the artifact (message signature) or over the DSSE
@@ -25,7 +26,7 @@ use super::rekor::{check_body, verify_inclusion, verify_set, Signed};
 use super::root::TrustedRoot;
 use super::sct::verify_embedded_sct;
 use super::time::format;
-use super::tsa::read_token;
+use super::tsa::verify_token;
 use super::x509::{verify_chain, Claims, SigningCertificate};
 
 /// How far in the future an integrated time may be (clock skew).
@@ -169,26 +170,43 @@ pub fn verify_bundle(
         .tlog(&log_id)
         .ok_or_else(|| SigstoreError::UnknownLogKey(entry.log_id.key_id.clone()))?;
     let body = b64("canonicalizedBody", &entry.canonicalized_body)?;
-    let has_tsa = bundle
-        .verification_material
-        .timestamp_verification_data
-        .as_ref()
-        .is_some_and(|t| !t.rfc3161_timestamps.is_empty());
-    let signed_at = match (entry.integrated_time, &entry.inclusion_promise) {
-        (Some(t), Some(_)) if t > 0 => {
+    // The signed time: the SET's integrated time and/or the time of every
+    // RFC 3161 timestamp (all must verify against the root's TSAs).
+    let signature_bytes = match (&bundle.message_signature, &bundle.dsse_envelope) {
+        (Some(ms), _) => b64("messageSignature.signature", &ms.signature)?,
+        (None, Some(env)) => match env.signatures.first() {
+            Some(s) => b64("dsseEnvelope.signatures[0].sig", &s.sig)?,
+            None => Vec::new(),
+        },
+        (None, None) => Vec::new(),
+    };
+    let mut times = Vec::new();
+    if let (Some(t), Some(_)) = (entry.integrated_time, &entry.inclusion_promise) {
+        if t > 0 {
             verify_set(entry, log, t)?;
-            t
+            times.push((t, "the log integrated the entry".to_string()));
         }
-        _ if has_tsa => {
-            return Err(SigstoreError::Unsupported(
-                "a log entry without a signed entry timestamp, timed only by RFC 3161 timestamps (Rekor v2)".into(),
-            ))
+    }
+    if let Some(data) = &bundle.verification_material.timestamp_verification_data {
+        for (i, ts) in data.rfc3161_timestamps.iter().enumerate() {
+            let raw = ts
+                .get("signedTimestamp")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let t = verify_token(&b64("signedTimestamp", raw)?, &signature_bytes, &root.tsas)
+                .map_err(|e| match e {
+                    SigstoreError::Timestamp(m) => {
+                        SigstoreError::Timestamp(format!("timestamp {}: {m}", i + 1))
+                    }
+                    other => other,
+                })?;
+            times.push((t, format!("timestamp {} was issued", i + 1)));
         }
-        _ => {
-            return Err(SigstoreError::NoSignedTime(
-                "the log entry has no signed entry timestamp and the bundle no timestamp".into(),
-            ))
-        }
+    }
+    let Some(signed_at) = times.first().map(|(t, _)| *t) else {
+        return Err(SigstoreError::NoSignedTime(
+            "the log entry has no signed entry timestamp and the bundle no timestamp".into(),
+        ));
     };
     match (&entry.inclusion_proof, bundle.version()) {
         (Some(proof), _) => verify_inclusion(entry, proof, &body, log)?,
@@ -200,14 +218,16 @@ pub fn verify_bundle(
         }
     }
     let now = policy.now.unwrap_or_else(super::time::now);
-    if signed_at > now + FUTURE_SKEW_SECS {
+    if let Some((future, _)) = times.iter().find(|(t, _)| *t > now + FUTURE_SKEW_SECS) {
+        let signed_at = *future;
         return Err(SigstoreError::FutureTime(format!(
             "integrated {}, now {}",
             format(signed_at),
             format(now)
         )));
     }
-    if !log.valid.contains(signed_at) {
+    if let Some((t, _)) = times.iter().find(|(t, _)| !log.valid.contains(*t)) {
+        let signed_at = *t;
         return Err(SigstoreError::LogKeyNotValid {
             key: entry.log_id.key_id.clone(),
             time: format(signed_at),
@@ -218,7 +238,9 @@ pub fn verify_bundle(
     let (key, signer, signer_der, cert) = match material {
         SigningMaterial::Certificate { leaf, rest } => {
             let cert = SigningCertificate::parse(&leaf)?;
-            cert.check_time(signed_at, "the log integrated the entry")?;
+            for (t, what) in &times {
+                cert.check_time(*t, what)?;
+            }
             let (ca, issuer_spki) = verify_chain(&leaf, &rest, &root.cas, signed_at)?;
             // A root without CT logs (a private deployment) cannot ask for SCTs.
             if !root.ctlogs.is_empty() {
@@ -242,17 +264,6 @@ pub fn verify_bundle(
             (key, Signer::Key { hint }, der, None)
         }
     };
-
-    // RFC 3161 tokens may only agree with the above (see `tsa`).
-    let signature_bytes = match (&bundle.message_signature, &bundle.dsse_envelope) {
-        (Some(ms), _) => b64("messageSignature.signature", &ms.signature)?,
-        (None, Some(env)) => match env.signatures.first() {
-            Some(s) => b64("dsseEnvelope.signatures[0].sig", &s.sig)?,
-            None => Vec::new(),
-        },
-        (None, None) => Vec::new(),
-    };
-    check_timestamps(&bundle, &signature_bytes, cert.as_ref())?;
 
     // 4. The signature, and 5. the log entry records exactly it.
     let statement = match (&bundle.message_signature, &bundle.dsse_envelope) {
@@ -333,38 +344,6 @@ pub fn verify_bundle(
         log_index: entry.log_index,
         statement,
     })
-}
-
-/// Every RFC 3161 token must be about this signature and, for a
-/// certificate, fall inside its validity.
-fn check_timestamps(
-    bundle: &Bundle,
-    signature: &[u8],
-    cert: Option<&SigningCertificate>,
-) -> Result<(), SigstoreError> {
-    let Some(data) = &bundle.verification_material.timestamp_verification_data else {
-        return Ok(());
-    };
-    for (i, ts) in data.rfc3161_timestamps.iter().enumerate() {
-        let raw = ts
-            .get("signedTimestamp")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        let der = b64("signedTimestamp", raw)?;
-        let claim = read_token(&der).ok_or_else(|| {
-            SigstoreError::MalformedBundle(format!("timestamp {} does not parse", i + 1))
-        })?;
-        if !claim.covers(signature) {
-            return Err(SigstoreError::Timestamp(format!(
-                "timestamp {} is not over this bundle's signature",
-                i + 1
-            )));
-        }
-        if let Some(cert) = cert {
-            cert.check_time(claim.time, &format!("timestamp {} was issued", i + 1))?;
-        }
-    }
-    Ok(())
 }
 
 /// The policy's identity, issuer and claim constraints.
