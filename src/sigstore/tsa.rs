@@ -208,3 +208,37 @@ pub fn verify_token(
         }
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_of(bundle: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/trust/sigstore/");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(format!("{path}{bundle}")).unwrap()).unwrap();
+        let raw = v
+            .pointer("/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp")
+            .and_then(serde_json::Value::as_str)
+            .unwrap();
+        super::super::keys::b64("t", raw).unwrap()
+    }
+
+    #[test]
+    fn reads_a_public_good_token_and_refuses_it_for_other_bytes_or_tsas() {
+        let der = token_of("rs/bundle_v03.json");
+        let token = read_token(&der).unwrap();
+        assert_eq!(
+            super::super::time::format(token.time),
+            "2026-04-09T07:23:29Z"
+        );
+        assert!(token.attrs_bind_tst_info());
+        assert!(!token.covers(b"some other signature"));
+        let e = verify_token(&der, b"some other signature", &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("not over this bundle's signature"),
+            "{e}"
+        );
+        assert!(read_token(&der[..der.len() / 2]).is_none());
+    }
+}
