@@ -51,7 +51,8 @@ pub struct IdentityArgs {
     /// The exact certificate identity (SAN: email or URI) required.
     #[arg(long, conflicts_with = "identity_regex")]
     identity: Option<String>,
-    /// A regular expression the certificate identity must match.
+    /// A regular expression the certificate identity must match (unanchored:
+    /// write ^…$ to match the whole identity).
     #[arg(long)]
     identity_regex: Option<String>,
     /// The OIDC issuer required (e.g. https://token.actions.githubusercontent.com).

@@ -402,3 +402,77 @@ pub fn check_identity(cert: &SigningCertificate, policy: &Policy) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The signing certificate of the conformance happy path (GitHub Actions).
+    fn beacon_cert() -> SigningCertificate {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/trust/sigstore/conformance/happy-path-v0.3/bundle.sigstore.json"
+        );
+        let bundle = Bundle::parse(&std::fs::read(path).unwrap()).unwrap();
+        let SigningMaterial::Certificate { leaf, .. } = bundle.signing_material().unwrap() else {
+            panic!("not a certificate bundle")
+        };
+        SigningCertificate::parse(&leaf).unwrap()
+    }
+
+    const REPO: &str =
+        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon";
+
+    #[test]
+    fn identity_policy_checks_san_issuer_and_workflow_claims() {
+        let cert = beacon_cert();
+        assert_eq!(cert.claims.source_repository.as_deref(), Some(REPO));
+        assert_eq!(cert.claims.source_ref.as_deref(), Some("refs/heads/main"));
+        let mut p = Policy::new(IdentityRule::Regex(
+            Regex::new(&format!("^{REPO}/")).unwrap(),
+        ));
+        p.issuer = Some("https://token.actions.githubusercontent.com".into());
+        p.repository = Some(REPO.into());
+        p.git_ref = Some("refs/heads/main".into());
+        p.workflow = Some(".github/workflows/extremely-dangerous-oidc-beacon.yml".into());
+        check_identity(&cert, &p).unwrap();
+
+        let mut wrong_ref = p.clone();
+        wrong_ref.git_ref = Some("refs/tags/v1".into());
+        assert!(matches!(
+            check_identity(&cert, &wrong_ref),
+            Err(SigstoreError::ClaimMismatch {
+                claim: "source ref",
+                ..
+            })
+        ));
+        // A workflow whose path merely ends the same way is another workflow.
+        let mut lookalike = p.clone();
+        lookalike.workflow = Some("oidc-beacon.yml".into());
+        assert!(check_identity(&cert, &lookalike).is_err());
+        let mut anchored = p;
+        anchored.identity =
+            IdentityRule::Regex(Regex::new("^https://github.com/sigstore/").unwrap());
+        assert!(matches!(
+            check_identity(&cert, &anchored),
+            Err(SigstoreError::IdentityMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn certificate_time_window_is_inclusive_and_says_which_side_failed() {
+        let cert = beacon_cert();
+        cert.check_time(cert.not_before, "x").unwrap();
+        cert.check_time(cert.not_after, "x").unwrap();
+        let late = cert
+            .check_time(cert.not_after + 1, "the log integrated the entry")
+            .unwrap_err();
+        assert!(
+            late.to_string()
+                .starts_with("the certificate expired before the log integrated the entry"),
+            "{late}"
+        );
+        let early = cert.check_time(cert.not_before - 1, "x").unwrap_err();
+        assert!(early.to_string().contains("not yet valid"), "{early}");
+    }
+}
