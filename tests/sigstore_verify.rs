@@ -673,6 +673,58 @@ fn npm_pacote_fixtures_valid_verifies_tampered_are_refused() {
 }
 
 #[test]
+fn npm_repository_constraint_needs_a_provenance_attestation() {
+    // Only the registry's publish attestation left: it says nothing about
+    // the source repository, so a repository constraint is not met.
+    let mut doc: Value =
+        serde_json::from_slice(&read("npm/attestations/sigstore@1.0.0.json")).unwrap();
+    doc["attestations"].as_array_mut().unwrap().retain(|a| {
+        a["predicateType"]
+            .as_str()
+            .unwrap()
+            .contains("npm/attestation")
+    });
+    let tgz = read("npm/tarballs/sigstore-1.0.0.tgz");
+    let sha512: [u8; 64] = ring::digest::digest(&ring::digest::SHA512, &tgz)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let root = public_good();
+    let e = npm::verify_attestations(
+        &bytes,
+        "sigstore",
+        "1.0.0",
+        sha512,
+        &npm_keys(),
+        &root,
+        &provenance_policy("https://github.com/sigstore/sigstore-js"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SigstoreError::ClaimMismatch {
+                claim: "provenance",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Without a constraint the publish attestation alone verifies.
+    npm::verify_attestations(
+        &bytes,
+        "sigstore",
+        "1.0.0",
+        sha512,
+        &npm_keys(),
+        &root,
+        &Policy::new(IdentityRule::Any),
+    )
+    .unwrap();
+}
+
+#[test]
 fn npm_attestation_for_another_version_is_refused() {
     let tgz = read("npm/tarballs/sigstore-1.0.0.tgz");
     let sha512: [u8; 64] = ring::digest::digest(&ring::digest::SHA512, &tgz)

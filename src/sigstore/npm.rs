@@ -12,7 +12,7 @@ use super::error::SigstoreError;
 use super::keys::{hex, sha512, PublicKey};
 use super::root::TrustedRoot;
 use super::time::{format, parse_rfc3339};
-use super::verify::{verify_bundle, Artifact, Policy, Verified};
+use super::verify::{verify_bundle, Artifact, IdentityRule, Policy, Signer, Verified};
 
 /// A registry signing key (`GET /-/npm/v1/keys`).
 #[derive(Debug, Clone)]
@@ -295,6 +295,27 @@ pub fn verify_attestations(
         out.push(VerifiedAttestation {
             predicate_type,
             verified,
+        });
+    }
+    // A provenance constraint (who built it, from which repository) is met
+    // only by a provenance attestation: the registry's publish attestation
+    // says nothing about the source.
+    let constrained = !matches!(provenance.identity, IdentityRule::Any)
+        || provenance.issuer.is_some()
+        || provenance.repository.is_some()
+        || provenance.git_ref.is_some()
+        || provenance.workflow.is_some();
+    let has_provenance = out
+        .iter()
+        .any(|a| matches!(a.verified.signer, Signer::Certificate { .. }));
+    if constrained && !has_provenance {
+        return Err(SigstoreError::ClaimMismatch {
+            claim: "provenance",
+            found: "(no provenance attestation)".into(),
+            required: provenance
+                .repository
+                .clone()
+                .unwrap_or_else(|| "a provenance attestation".into()),
         });
     }
     Ok(out)
