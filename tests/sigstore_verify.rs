@@ -360,11 +360,16 @@ fn broken_inclusion_proof_is_refused() {
 
 #[test]
 fn substituted_log_key_is_refused() {
-    // The public-good root, with the Rekor key replaced by staging's under the
-    // same log ID: the SET (and checkpoint) no longer verify.
     let staging: Value = serde_json::from_slice(&read("trusted_root/staging.json")).unwrap();
     let mut pg: Value = serde_json::from_slice(&read("trusted_root/public-good.json")).unwrap();
+    // 1. Staging's Rekor key filed under public-good's log ID: the root
+    //    itself is refused (a log ID must be derived from its key).
     pg["tlogs"][0]["publicKey"]["rawBytes"] = staging["tlogs"][0]["publicKey"]["rawBytes"].clone();
+    let e = TrustedRoot::from_json(&pg.to_string()).unwrap_err();
+    assert!(e.to_string().contains("is not derived from its key"), "{e}");
+    // 2. With its own ID, the substituted key is another log, which the
+    //    bundle's entry does not name.
+    pg["tlogs"][0]["logId"]["keyId"] = staging["tlogs"][0]["logId"]["keyId"].clone();
     let root = TrustedRoot::from_json(&pg.to_string()).unwrap();
     let a = read("sigstore/conformance/a.txt");
     let e = refusal(verify_bundle(
@@ -373,18 +378,18 @@ fn substituted_log_key_is_refused() {
         &root,
         &conformance_policy(),
     ));
-    assert!(matches!(e, SigstoreError::BadSet(_)), "{e}");
-    // And a log the root does not know at all.
-    pg["tlogs"][0]["logId"]["keyId"] = staging["tlogs"][0]["logId"]["keyId"].clone();
-    let root = TrustedRoot::from_json(&pg.to_string()).unwrap();
-    let e = refusal(verify_bundle(
-        &read(HAPPY),
-        Artifact::Bytes(&a),
-        &root,
-        &conformance_policy(),
-    ));
     assert!(matches!(e, SigstoreError::UnknownLogKey(_)), "{e}");
     assert!(e.to_string().contains("not in the trusted root"), "{e}");
+    // 3. A SET signed by another key (conformance `set-invalid-signature_fail`
+    //    and `incorrect-public-key_fail` in the manifest) is refused as BadSet.
+    let c = "sigstore/conformance/set-invalid-signature_fail/bundle.sigstore.json";
+    let e = refusal(verify_bundle(
+        &read(c),
+        Artifact::Bytes(&a),
+        &public_good(),
+        &conformance_policy(),
+    ));
+    assert!(matches!(e, SigstoreError::BadSet(_)), "{e}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::error::SigstoreError;
-use super::keys::{b64, PublicKey};
+use super::keys::{b64, sha256, PublicKey};
 use super::time::parse_rfc3339;
 
 /// A half-open-at-neither-end window `[start, end]` in Unix seconds; `end`
@@ -149,6 +149,28 @@ fn log(kind: &str, j: &LogJson) -> Result<Log, SigstoreError> {
         .map_err(|e| bad(e.to_string()))?;
     let key = PublicKey::from_spki_der(&der).map_err(|e| bad(format!("{what}: {e}")))?;
     let log_id = b64(&format!("{what} logId"), &j.log_id.key_id).map_err(|e| bad(e.to_string()))?;
+    // A log is picked by its ID: the ID must be the one its key gives, or a
+    // root could file a substituted key under a trusted log's ID.
+    let spki_id = sha256(&der);
+    let note_id = match &key {
+        PublicKey::Ed25519 { key: raw, .. } => {
+            let origin = j
+                .base_url
+                .split_once("://")
+                .map_or(j.base_url.as_str(), |(_, o)| o);
+            let mut m = format!("{origin}\n").into_bytes();
+            m.push(0x01);
+            m.extend_from_slice(raw);
+            Some(sha256(&m))
+        }
+        _ => None,
+    };
+    if log_id != spki_id && note_id.is_none_or(|n| log_id != n) {
+        return Err(bad(format!(
+            "{what}: log ID {} is not derived from its key",
+            j.log_id.key_id
+        )));
+    }
     Ok(Log {
         base_url: j.base_url.clone(),
         log_id,
