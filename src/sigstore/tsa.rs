@@ -137,8 +137,14 @@ impl Token<'_> {
     }
 }
 
+/// The TSA signing certificate's key and validity, if it is a certificate
+/// for time stamping (RFC 3161 §2.3: extended key usage timeStamping).
 fn cert_key_and_validity(der: &[u8]) -> Option<(PublicKey, i64, i64)> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let eku = cert.extended_key_usage().ok()??;
+    if !eku.value.time_stamping {
+        return None;
+    }
     let key = PublicKey::from_parsed(cert.public_key()).ok()?;
     Some((
         key,
