@@ -23,6 +23,8 @@ LAYERS = {
     # components
     "audit": 2, "auth": 2, "behavior": 2, "inspect": 2, "launch": 2,
     "pins": 2, "sandbox": 2, "semantic": 2, "transport": 2,
+    # Sigstore bundles and npm signatures: no edges, it stands alone
+    "sigstore": 2,
     # a session, and what runs sessions
     "gateway": 3, "server": 4, "bench": 4,
     # the command line

@@ -10,6 +10,7 @@
 //! 2  components: inspect (L0/L1, metadata, results)  behavior (L3)  semantic (L2)
 //!                sandbox (Landlock, seccomp, namespaces, egress)  launch (npx/uvx…)
 //!                auth  audit  pins  transport (bytes: stdio, child pipes)
+//!                sigstore (bundles, npm signatures; uses nothing of the crate)
 //! 1  policy ───────────────────────────────────── profiles → one validated Policy
 //! 0  leaves: verdict  canon (hosts, paths, allow-lists)  glob  json (the walker)
 //!            protocol (JSON-RPC)  trust (keys, signatures, signers, rule packs)
@@ -50,6 +51,7 @@ pub mod protocol;
 pub mod sandbox;
 pub mod semantic;
 pub mod server;
+pub mod sigstore;
 pub mod transport;
 pub mod trust;
 pub mod verdict;

@@ -28,6 +28,7 @@ mod policy_cmd;
 mod risk;
 mod rules_cmd;
 mod run;
+mod sigstore;
 mod sse;
 mod start;
 mod trust_cmd;
@@ -105,6 +106,9 @@ enum Command {
     Rules(rules_cmd::RulesCmd),
     /// Install a signed rule pack (verified, swapped atomically), or roll back.
     Update(update::UpdateArgs),
+    /// Verify Sigstore bundles, npm registry signatures and attestations, PyPI attestations (offline).
+    #[command(subcommand)]
+    Sigstore(sigstore::SigstoreCmd),
 }
 
 pub fn main() -> ExitCode {
@@ -130,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Trust(c) => trust_cmd::run(c),
         Command::Rules(c) => rules_cmd::run(c),
         Command::Update(a) => update::run(a),
+        Command::Sigstore(c) => sigstore::run(c),
     };
     ExitCode::from(code)
 }
