@@ -14,10 +14,12 @@
 mod baseline;
 mod bench;
 mod client;
+mod configure;
 mod demo;
 mod doctor;
 mod eval;
 mod fetch;
+mod init;
 mod manifest;
 mod pin;
 mod policy_cmd;
@@ -82,6 +84,12 @@ enum Command {
     /// Record what exactly runs for a server (package, hashes, sandbox plan) and check it at start.
     #[command(subcommand)]
     Manifest(manifest::ManifestCmd),
+    /// Write a workspace profile (DIR/vanguard.toml) to start from.
+    Init(init::InitArgs),
+    /// Put vanguard in front of the stdio servers in MCP clients' configurations (--dry-run, --undo).
+    Configure(configure::ConfigureArgs),
+    /// `configure` for Claude Desktop unless --client says otherwise.
+    ConfigureClaude(configure::ConfigureArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -101,6 +109,9 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Baseline(c) => baseline::run(c),
         Command::Manifest(c) => manifest::run(c),
+        Command::Init(a) => init::run(a),
+        Command::Configure(a) => configure::run(a),
+        Command::ConfigureClaude(a) => configure::run_claude(a),
     };
     ExitCode::from(code)
 }
