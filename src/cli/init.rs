@@ -65,7 +65,12 @@ path = "${{state}}/vanguard/audit.jsonl"
 pub fn run(args: InitArgs) -> u8 {
     let dir = match args.dir.clone().map_or_else(std::env::current_dir, Ok) {
         Ok(d) => d,
-        Err(e) => return fail(EXIT_INTERNAL, format!("cannot read the current directory: {e}")),
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot read the current directory: {e}"),
+            )
+        }
     };
     let dir = match dir.canonicalize() {
         Ok(d) if d.is_dir() => d,
@@ -83,7 +88,10 @@ pub fn run(args: InitArgs) -> u8 {
         Ok(_) if !args.force => {
             return fail(
                 EXIT_CONFIG,
-                format!("{} exists and differs; keep it, or replace it with --force", path.display()),
+                format!(
+                    "{} exists and differs; keep it, or replace it with --force",
+                    path.display()
+                ),
             );
         }
         Ok(_) => {}
@@ -91,7 +99,10 @@ pub fn run(args: InitArgs) -> u8 {
         Err(e) => return fail(EXIT_CONFIG, format!("{}: {e}", path.display())),
     }
     if let Err(e) = std::fs::write(&path, text) {
-        return fail(EXIT_CONFIG, format!("{}: cannot write: {e}", path.display()));
+        return fail(
+            EXIT_CONFIG,
+            format!("{}: cannot write: {e}", path.display()),
+        );
     }
     println!("wrote {}", path.display());
     print_next(&path);

@@ -105,9 +105,7 @@ impl Client {
             (Client::ClaudeCode, _) => d.home.join(".claude.json"),
             (Client::Vscode, Os::Linux) => d.config_home().join("Code/User/mcp.json"),
             (Client::Vscode, Os::MacOs) => app_support.join("Code/User/mcp.json"),
-            (Client::Vscode, Os::Windows) => {
-                d.appdata().join("Code").join("User").join("mcp.json")
-            }
+            (Client::Vscode, Os::Windows) => d.appdata().join("Code").join("User").join("mcp.json"),
             (Client::Cursor, _) => d.home.join(".cursor").join("mcp.json"),
             (Client::Codex, _) => d
                 .codex_home
@@ -135,9 +133,11 @@ impl Client {
             Client::Codex => vec![vec!["mcp_servers".to_string()]],
             Client::ClaudeCode => {
                 let mut c = vec![vec!["mcpServers".to_string()]];
-                c.extend(project_keys.iter().map(|p| {
-                    vec!["projects".to_string(), p.clone(), "mcpServers".to_string()]
-                }));
+                c.extend(
+                    project_keys
+                        .iter()
+                        .map(|p| vec!["projects".to_string(), p.clone(), "mcpServers".to_string()]),
+                );
                 c
             }
             Client::ClaudeDesktop | Client::Cursor => vec![vec!["mcpServers".to_string()]],
@@ -190,11 +190,17 @@ mod tests {
             "/home/u/Library/Application Support/Claude/claude_desktop_config.json"
         );
         assert!(p(Client::ClaudeDesktop, Os::Windows).starts_with("C:/Users/u/AppData/Roaming"));
-        assert_eq!(p(Client::Vscode, Os::Linux), "/home/u/.config/Code/User/mcp.json");
+        assert_eq!(
+            p(Client::Vscode, Os::Linux),
+            "/home/u/.config/Code/User/mcp.json"
+        );
         assert_eq!(p(Client::ClaudeCode, Os::MacOs), "/home/u/.claude.json");
         assert_eq!(p(Client::Cursor, Os::Windows), "/home/u/.cursor/mcp.json");
         assert_eq!(p(Client::Codex, Os::Linux), "/home/u/.codex/config.toml");
-        let xdg = Dirs { xdg_config: Some(PathBuf::from("/x")), ..dirs() };
+        let xdg = Dirs {
+            xdg_config: Some(PathBuf::from("/x")),
+            ..dirs()
+        };
         assert_eq!(
             Client::Vscode.user_path(Os::Linux, &xdg),
             PathBuf::from("/x/Code/User/mcp.json")
@@ -203,9 +209,18 @@ mod tests {
 
     #[test]
     fn files_are_recognised_by_name() {
-        assert_eq!(Client::guess(Path::new("/p/.vscode/mcp.json")), Some(Client::Vscode));
-        assert_eq!(Client::guess(Path::new("/h/.codex/config.toml")), Some(Client::Codex));
-        assert_eq!(Client::guess(Path::new("/h/.claude.json")), Some(Client::ClaudeCode));
+        assert_eq!(
+            Client::guess(Path::new("/p/.vscode/mcp.json")),
+            Some(Client::Vscode)
+        );
+        assert_eq!(
+            Client::guess(Path::new("/h/.codex/config.toml")),
+            Some(Client::Codex)
+        );
+        assert_eq!(
+            Client::guess(Path::new("/h/.claude.json")),
+            Some(Client::ClaudeCode)
+        );
         assert_eq!(Client::guess(Path::new("/h/servers.json")), None);
     }
 }

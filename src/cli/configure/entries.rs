@@ -188,13 +188,20 @@ pub fn choose(command: &str, args: &[String], forced: Option<&str>) -> Wrapping 
 /// the package's directory (`…/server-filesystem/dist/index.js`).
 fn mentions_package(word: &str, name: &str) -> bool {
     word.split('/').any(|part| {
-        part == name || part.strip_prefix(name).is_some_and(|rest| rest.starts_with('@'))
+        part == name
+            || part
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('@'))
     })
 }
 
 /// The wrapped `args`: `start --profile P [zones] -- COMMAND ARGS…`.
 pub fn wrapped_args(w: &Wrapping, command: &str, args: &[String]) -> Vec<String> {
-    let mut out = vec!["start".to_string(), "--profile".to_string(), w.profile.clone()];
+    let mut out = vec![
+        "start".to_string(),
+        "--profile".to_string(),
+        w.profile.clone(),
+    ];
     if let Some(ws) = &w.workspace {
         out.extend(["--workspace".to_string(), ws.clone()]);
     }
@@ -209,7 +216,10 @@ pub fn wrapped_args(w: &Wrapping, command: &str, args: &[String]) -> Vec<String>
 
 /// Whether a command already is vanguard (this binary or any `vanguard`).
 pub fn is_vanguard(command: &str, this: &str) -> bool {
-    command == this || std::path::Path::new(command).file_name().is_some_and(|n| n == "vanguard")
+    command == this
+        || std::path::Path::new(command)
+            .file_name()
+            .is_some_and(|n| n == "vanguard")
 }
 
 #[cfg(test)]
@@ -222,24 +232,69 @@ mod tests {
 
     #[test]
     fn the_filesystem_server_gets_its_directories_as_zones() {
-        let w = choose("npx", &s(&["-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"]), None);
+        let w = choose(
+            "npx",
+            &s(&["-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"]),
+            None,
+        );
         assert_eq!(w.profile, "filesystem");
         assert_eq!(w.workspace.as_deref(), Some("/a"));
         assert_eq!(w.write, s(&["/a", "/b"]));
-        let args = wrapped_args(&w, "npx", &s(&["-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"]));
+        let args = wrapped_args(
+            &w,
+            "npx",
+            &s(&["-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"]),
+        );
         assert_eq!(
             args,
-            s(&["start", "--profile", "filesystem", "--workspace", "/a", "--write", "/a", "--write", "/b", "--", "npx", "-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"])
+            s(&[
+                "start",
+                "--profile",
+                "filesystem",
+                "--workspace",
+                "/a",
+                "--write",
+                "/a",
+                "--write",
+                "/b",
+                "--",
+                "npx",
+                "-y",
+                "@modelcontextprotocol/server-filesystem",
+                "/a",
+                "/b"
+            ])
         );
-        let node = choose("node", &s(&["/x/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "/d"]), None);
+        let node = choose(
+            "node",
+            &s(&[
+                "/x/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js",
+                "/d",
+            ]),
+            None,
+        );
         assert_eq!(node.write, s(&["/d"]));
     }
 
     #[test]
     fn other_servers_get_their_profile_or_balanced() {
-        assert_eq!(choose("npx", &s(&["-y", "@modelcontextprotocol/server-memory@2025.1.1"]), None).profile, "memory");
-        assert_eq!(choose("uvx", &s(&["mcp-server-time"]), None).profile, "balanced");
-        assert_eq!(choose("npx", &s(&["server-filesystemish"]), None).profile, "balanced");
+        assert_eq!(
+            choose(
+                "npx",
+                &s(&["-y", "@modelcontextprotocol/server-memory@2025.1.1"]),
+                None
+            )
+            .profile,
+            "memory"
+        );
+        assert_eq!(
+            choose("uvx", &s(&["mcp-server-time"]), None).profile,
+            "balanced"
+        );
+        assert_eq!(
+            choose("npx", &s(&["server-filesystemish"]), None).profile,
+            "balanced"
+        );
         assert_eq!(choose("uvx", &s(&["x"]), Some("strict")).profile, "strict");
     }
 

@@ -40,8 +40,13 @@ pub fn backup(path: &Path) -> Result<PathBuf, String> {
         target = PathBuf::from(format!("{base}-{n}"));
         n += 1;
     }
-    fs::copy(path, &target)
-        .map_err(|e| format!("{}: cannot write the backup {}: {e}", path.display(), target.display()))?;
+    fs::copy(path, &target).map_err(|e| {
+        format!(
+            "{}: cannot write the backup {}: {e}",
+            path.display(),
+            target.display()
+        )
+    })?;
     Ok(target)
 }
 
@@ -50,9 +55,18 @@ pub fn backup(path: &Path) -> Result<PathBuf, String> {
 /// never a part.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     let err = |what: &str, e: std::io::Error| format!("{}: {what}: {e}", path.display());
-    let mode = fs::metadata(path).map_err(|e| err("cannot stat", e))?.permissions().mode();
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mode = fs::metadata(path)
+        .map_err(|e| err("cannot stat", e))?
+        .permissions()
+        .mode();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.vanguard-tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;

@@ -49,7 +49,10 @@ impl Node {
     /// An array of strings, or `None` when it is not one.
     pub fn string_list(&self) -> Option<Vec<String>> {
         match &self.kind {
-            Kind::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+            Kind::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
             _ => None,
         }
     }
@@ -66,7 +69,12 @@ pub struct ParseError {
 
 /// Parses JSON with `//` and `/* */` comments and trailing commas.
 pub fn parse(text: &str) -> Result<Node, ParseError> {
-    let mut p = Scanner { s: text.as_bytes(), text, pos: 0, depth: 0 };
+    let mut p = Scanner {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+        depth: 0,
+    };
     p.skip_trivia()?;
     let node = p.value()?;
     p.skip_trivia()?;
@@ -91,7 +99,11 @@ impl Scanner<'_> {
         let before = self.text.get(..self.pos).unwrap_or(self.text);
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        ParseError { line, column, what: what.to_string() }
+        ParseError {
+            line,
+            column,
+            what: what.to_string(),
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -145,7 +157,10 @@ impl Scanner<'_> {
             Some(_) => return Err(self.error("expected a value")),
             None => return Err(self.error("unexpected end of the file")),
         };
-        Ok(Node { span: start..self.pos, kind })
+        Ok(Node {
+            span: start..self.pos,
+            kind,
+        })
     }
 
     fn nested(&mut self, f: fn(&mut Self) -> Result<Kind, ParseError>) -> Result<Kind, ParseError> {
@@ -242,7 +257,10 @@ impl Scanner<'_> {
 
     fn number(&mut self) -> Result<Kind, ParseError> {
         let start = self.pos;
-        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
             self.pos += 1;
         }
         let raw = self.text.get(start..self.pos).unwrap_or("");

@@ -84,7 +84,12 @@ pub fn run(args: ConfigureArgs) -> u8 {
     }
     let this = match std::env::current_exe().and_then(|p| p.canonicalize()) {
         Ok(p) => p.to_string_lossy().into_owned(),
-        Err(e) => return fail(EXIT_INTERNAL, format!("cannot find the vanguard binary: {e}")),
+        Err(e) => {
+            return fail(
+                EXIT_INTERNAL,
+                format!("cannot find the vanguard binary: {e}"),
+            )
+        }
     };
     let mut code = EXIT_OK;
     for (client, path) in targets {
@@ -159,7 +164,10 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> Result<String, String> {
     let mut out = text.to_string();
     for e in edits {
         if out.get(e.span.clone()).is_none() {
-            return Err(format!("internal error: edit {:?} outside the text", e.span));
+            return Err(format!(
+                "internal error: edit {:?} outside the text",
+                e.span
+            ));
         }
         out.replace_range(e.span, &e.text);
     }
@@ -173,8 +181,8 @@ fn read_entries(client: Client, path: &Path, text: &str) -> Result<Vec<Entry>, S
             .map_err(|e| format!("{}: invalid TOML: {e}", path.display()))?;
         Ok(entries::from_toml(&doc))
     } else {
-        let root = jsonc::parse(text)
-            .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
+        let root =
+            jsonc::parse(text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
         Ok(entries::from_json(client, &root))
     }
 }
@@ -225,11 +233,21 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
         let w = entries::choose(&s.command, &s.args, args.profile.as_deref());
         let new_args = entries::wrapped_args(&w, &s.command, &s.args);
         println!("  {}: wrapped with profile {}", label(e), w.profile);
-        edits.push(Edit { span: s.command_span.clone(), text: quote(client, this) });
+        edits.push(Edit {
+            span: s.command_span.clone(),
+            text: quote(client, this),
+        });
         match (&s.args_span, client.is_toml() && !s.inline) {
-            (Some(span), _) => edits.push(Edit { span: span.clone(), text: list(client, &new_args) }),
+            (Some(span), _) => edits.push(Edit {
+                span: span.clone(),
+                text: list(client, &new_args),
+            }),
             (None, false) => {
-                let key = if client.is_toml() { "args =" } else { "\"args\":" };
+                let key = if client.is_toml() {
+                    "args ="
+                } else {
+                    "\"args\":"
+                };
                 edits.push(Edit {
                     span: s.command_span.end..s.command_span.end,
                     text: format!(", {key} {}", list(client, &new_args)),
@@ -240,7 +258,11 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
                 text: format!("\nargs = {}", list(client, &new_args)),
             }),
         }
-        wrapped.push((e.container.clone(), e.name.clone(), text.get(s.region()).unwrap_or("").to_string()));
+        wrapped.push((
+            e.container.clone(),
+            e.name.clone(),
+            text.get(s.region()).unwrap_or("").to_string(),
+        ));
     }
     if edits.is_empty() {
         println!("  nothing to wrap");
@@ -248,7 +270,10 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
     }
     let new_text = apply(&text, edits)?;
     if args.dry_run {
-        print!("{}", text_diff::unified(&path.display().to_string(), &text, &new_text));
+        print!(
+            "{}",
+            text_diff::unified(&path.display().to_string(), &text, &new_text)
+        );
         return Ok(());
     }
     // The records describe the new text; they are saved before the file is
@@ -262,15 +287,26 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
             _ => None,
         });
         let Some(region) = region else {
-            return Err(format!("{}: internal error: entry {name} not found after wrapping", path.display()));
+            return Err(format!(
+                "{}: internal error: entry {name} not found after wrapping",
+                path.display()
+            ));
         };
         let wrapped = new_text.get(region).unwrap_or("").to_string();
-        state.put(Record { container, name, original, wrapped });
+        state.put(Record {
+            container,
+            name,
+            original,
+            wrapped,
+        });
     }
     state.save()?;
     let backup = file::backup(path)?;
     file::write_atomic(path, &new_text)?;
-    println!("  written; backup {}; undo with `vanguard configure --undo`", backup.display());
+    println!(
+        "  written; backup {}; undo with `vanguard configure --undo`",
+        backup.display()
+    );
     Ok(())
 }
 
@@ -295,7 +331,10 @@ fn undo_file(client: Client, path: &Path, dry_run: bool) -> Result<(), String> {
         match (region.clone(), current) {
             (Some(reg), Some(cur)) if cur == r.wrapped => {
                 println!("  {}: restored", r.name);
-                edits.push(Edit { span: reg, text: r.original.clone() });
+                edits.push(Edit {
+                    span: reg,
+                    text: r.original.clone(),
+                });
                 restored.push((r.container.clone(), r.name.clone()));
             }
             (Some(_), _) => println!("  {}: changed since it was wrapped, left alone", r.name),
@@ -307,12 +346,19 @@ fn undo_file(client: Client, path: &Path, dry_run: bool) -> Result<(), String> {
     }
     let new_text = apply(&text, edits)?;
     if dry_run {
-        print!("{}", text_diff::unified(&path.display().to_string(), &text, &new_text));
+        print!(
+            "{}",
+            text_diff::unified(&path.display().to_string(), &text, &new_text)
+        );
         return Ok(());
     }
     let backup = file::backup(path)?;
     file::write_atomic(path, &new_text)?;
-    state.records.retain(|r| !restored.iter().any(|(c, n)| *c == r.container && *n == r.name));
+    state.records.retain(|r| {
+        !restored
+            .iter()
+            .any(|(c, n)| *c == r.container && *n == r.name)
+    });
     state.save()?;
     println!("  written; backup {}", backup.display());
     Ok(())

@@ -12,7 +12,13 @@ pub fn unified(name: &str, old: &str, new: &str) -> String {
     let b: Vec<&str> = new.split_inclusive('\n').collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let max_suffix = a.len().min(b.len()) - prefix;
-    let suffix = a.iter().rev().zip(b.iter().rev()).take(max_suffix).take_while(|(x, y)| x == y).count();
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
     if prefix == a.len() && prefix == b.len() {
         return String::new();
     }
@@ -65,12 +71,12 @@ fn middle<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
             out.push((' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-            out.push(('+', b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
             out.push(('-', a[i]));
             i += 1;
+        } else {
+            out.push(('+', b[j]));
+            j += 1;
         }
     }
     out
@@ -81,7 +87,10 @@ mod tests {
     #[test]
     fn one_changed_line_with_context() {
         let d = super::unified("f", "a\nb\nc\nd\ne\nf\ng\nh\n", "a\nb\nc\nd\nE\nf\ng\nh\n");
-        assert_eq!(d, "--- f\n+++ f (vanguard)\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n");
+        assert_eq!(
+            d,
+            "--- f\n+++ f (vanguard)\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
+        );
         assert_eq!(super::unified("f", "x\n", "x\n"), "");
     }
 }

@@ -47,7 +47,11 @@ pub fn state_path(client_file: &Path) -> Result<PathBuf, String> {
 
 /// `$XDG_STATE_HOME`, else `~/.local/state` (as the profiles' `${state}`).
 pub fn state_home() -> PathBuf {
-    let abs = |v: &str| std::env::var_os(v).map(PathBuf::from).filter(|p| p.is_absolute());
+    let abs = |v: &str| {
+        std::env::var_os(v)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
     abs("XDG_STATE_HOME")
         .or_else(|| abs("HOME").map(|h| h.join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("/tmp"))
@@ -74,7 +78,8 @@ impl UndoState {
     /// entry is skipped, so an older record exists only when the user put
     /// the entry back by hand and it was wrapped again).
     pub fn put(&mut self, r: Record) {
-        self.records.retain(|o| !(o.container == r.container && o.name == r.name));
+        self.records
+            .retain(|o| !(o.container == r.container && o.name == r.name));
         self.records.push(r);
     }
 
