@@ -30,7 +30,7 @@ pub const ALL: [Client; 5] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Os {
     Linux,
-    MacOs,
+    Mac,
     Windows,
 }
 
@@ -95,7 +95,7 @@ impl Client {
             (Client::ClaudeDesktop, Os::Linux) => {
                 d.config_home().join("Claude/claude_desktop_config.json")
             }
-            (Client::ClaudeDesktop, Os::MacOs) => {
+            (Client::ClaudeDesktop, Os::Mac) => {
                 app_support.join("Claude/claude_desktop_config.json")
             }
             (Client::ClaudeDesktop, Os::Windows) => d
@@ -104,7 +104,7 @@ impl Client {
                 .join("claude_desktop_config.json"),
             (Client::ClaudeCode, _) => d.home.join(".claude.json"),
             (Client::Vscode, Os::Linux) => d.config_home().join("Code/User/mcp.json"),
-            (Client::Vscode, Os::MacOs) => app_support.join("Code/User/mcp.json"),
+            (Client::Vscode, Os::Mac) => app_support.join("Code/User/mcp.json"),
             (Client::Vscode, Os::Windows) => d.appdata().join("Code").join("User").join("mcp.json"),
             (Client::Cursor, _) => d.home.join(".cursor").join("mcp.json"),
             (Client::Codex, _) => d
@@ -186,7 +186,7 @@ mod tests {
             "/home/u/.config/Claude/claude_desktop_config.json"
         );
         assert_eq!(
-            p(Client::ClaudeDesktop, Os::MacOs),
+            p(Client::ClaudeDesktop, Os::Mac),
             "/home/u/Library/Application Support/Claude/claude_desktop_config.json"
         );
         assert!(p(Client::ClaudeDesktop, Os::Windows).starts_with("C:/Users/u/AppData/Roaming"));
@@ -194,7 +194,7 @@ mod tests {
             p(Client::Vscode, Os::Linux),
             "/home/u/.config/Code/User/mcp.json"
         );
-        assert_eq!(p(Client::ClaudeCode, Os::MacOs), "/home/u/.claude.json");
+        assert_eq!(p(Client::ClaudeCode, Os::Mac), "/home/u/.claude.json");
         assert_eq!(p(Client::Cursor, Os::Windows), "/home/u/.cursor/mcp.json");
         assert_eq!(p(Client::Codex, Os::Linux), "/home/u/.codex/config.toml");
         let xdg = Dirs {

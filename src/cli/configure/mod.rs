@@ -107,7 +107,7 @@ pub fn run(args: ConfigureArgs) -> u8 {
 
 fn current_os() -> Os {
     match std::env::consts::OS {
-        "macos" => Os::MacOs,
+        "macos" => Os::Mac,
         "windows" => Os::Windows,
         _ => Os::Linux,
     }

@@ -11,6 +11,9 @@ pub fn unified(name: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.split_inclusive('\n').collect();
     let b: Vec<&str> = new.split_inclusive('\n').collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if prefix == a.len() && prefix == b.len() {
+        return String::new();
+    }
     let max_suffix = a.len().min(b.len()) - prefix;
     let suffix = a
         .iter()
@@ -19,16 +22,20 @@ pub fn unified(name: &str, old: &str, new: &str) -> String {
         .take(max_suffix)
         .take_while(|(x, y)| x == y)
         .count();
-    if prefix == a.len() && prefix == b.len() {
-        return String::new();
-    }
-    let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let mut body: Vec<(char, &str)> = Vec::new();
+    let (a_end, b_end) = (a.len() - suffix, b.len() - suffix);
+    let slice = |v: &Vec<&str>, r: std::ops::Range<usize>| -> Vec<String> {
+        v.get(r)
+            .unwrap_or(&[])
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    };
     let start = prefix.saturating_sub(CONTEXT);
-    body.extend(a[start..prefix].iter().map(|l| (' ', *l)));
-    body.extend(middle(am, bm));
-    let end = (a.len() - suffix + CONTEXT).min(a.len());
-    body.extend(a[a.len() - suffix..end].iter().map(|l| (' ', *l)));
+    let mut body: Vec<(char, String)> = Vec::new();
+    body.extend(slice(&a, start..prefix).into_iter().map(|l| (' ', l)));
+    body.extend(middle(&slice(&a, prefix..a_end), &slice(&b, prefix..b_end)));
+    let end = (a_end + CONTEXT).min(a.len());
+    body.extend(slice(&a, a_end..end).into_iter().map(|l| (' ', l)));
     let old_len = body.iter().filter(|(c, _)| *c != '+').count();
     let new_len = body.iter().filter(|(c, _)| *c != '-').count();
     let mut out = format!(
@@ -38,7 +45,7 @@ pub fn unified(name: &str, old: &str, new: &str) -> String {
     );
     for (c, line) in body {
         out.push(c);
-        out.push_str(line);
+        out.push_str(&line);
         if !line.ends_with('\n') {
             out.push_str("\n\\ No newline at end of file\n");
         }
@@ -46,40 +53,50 @@ pub fn unified(name: &str, old: &str, new: &str) -> String {
     out
 }
 
-fn middle<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
+/// The lines of `a` and `b` as kept (' '), removed ('-') and added ('+'),
+/// removals first where both orders are possible.
+fn middle(a: &[String], b: &[String]) -> Vec<(char, String)> {
     if a.len().saturating_mul(b.len()) > MAX_CELLS {
-        let mut out: Vec<(char, &str)> = a.iter().map(|l| ('-', *l)).collect();
-        out.extend(b.iter().map(|l| ('+', *l)));
+        let mut out: Vec<(char, String)> = a.iter().map(|l| ('-', l.clone())).collect();
+        out.extend(b.iter().map(|l| ('+', l.clone())));
         return out;
     }
-    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    // lcs[i * w + j]: the longest common subsequence of a[i..] and b[j..].
     let w = b.len() + 1;
     let mut lcs = vec![0u32; (a.len() + 1) * w];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i * w + j] = if a[i] == b[j] {
-                lcs[(i + 1) * w + j + 1] + 1
+    let at = |lcs: &[u32], i: usize, j: usize| lcs.get(i * w + j).copied().unwrap_or(0);
+    for (i, x) in a.iter().enumerate().rev() {
+        for (j, y) in b.iter().enumerate().rev() {
+            let v = if x == y {
+                at(&lcs, i + 1, j + 1) + 1
             } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                at(&lcs, i + 1, j).max(at(&lcs, i, j + 1))
             };
+            if let Some(cell) = lcs.get_mut(i * w + j) {
+                *cell = v;
+            }
         }
     }
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::new();
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
-            out.push(('-', a[i]));
-            i += 1;
-        } else {
-            out.push(('+', b[j]));
-            j += 1;
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                out.push((' ', x.clone()));
+                i += 1;
+                j += 1;
+            }
+            (Some(x), y) if y.is_none() || at(&lcs, i + 1, j) >= at(&lcs, i, j + 1) => {
+                out.push(('-', x.clone()));
+                i += 1;
+            }
+            (_, Some(y)) => {
+                out.push(('+', y.clone()));
+                j += 1;
+            }
+            (_, None) => return out,
         }
     }
-    out
 }
 
 #[cfg(test)]
