@@ -416,6 +416,15 @@ fn broken_files_and_bad_requests_are_configuration_errors() {
         text(&out)
     );
 
+    let out = home.vanguard(&[
+        "configure",
+        "--client",
+        "cursor",
+        "--profile",
+        "no-such-profile",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
     let out = home.vanguard(&["configure", "--client", "notepad"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(

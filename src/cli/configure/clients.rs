@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// An MCP client whose configuration `configure` can rewrite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Client {
     /// Claude Desktop: `claude_desktop_config.json`, key `mcpServers`.
     ClaudeDesktop,

@@ -31,10 +31,15 @@ use undo_state::{Record, UndoState};
 /// Which clients to configure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ClientChoice {
+    /// Claude Desktop's `claude_desktop_config.json`.
     ClaudeDesktop,
+    /// Claude Code's `~/.claude.json` and the project's `.mcp.json`.
     ClaudeCode,
+    /// VS Code's user `mcp.json` and the project's `.vscode/mcp.json`.
     Vscode,
+    /// Cursor's `~/.cursor/mcp.json` and the project's `.cursor/mcp.json`.
     Cursor,
+    /// Codex CLI's `~/.codex/config.toml`.
     Codex,
     /// Every client whose configuration file exists.
     All,
@@ -66,7 +71,13 @@ pub fn run_claude(mut args: ConfigureArgs) -> u8 {
     run(args)
 }
 
-pub fn run(args: ConfigureArgs) -> u8 {
+pub fn run(mut args: ConfigureArgs) -> u8 {
+    if let Some(p) = &args.profile {
+        match checked_profile(p) {
+            Ok(p) => args.profile = Some(p),
+            Err(code) => return code,
+        }
+    }
     let targets = match targets(&args) {
         Ok(t) => t,
         Err(e) => return fail(EXIT_CONFIG, e),
@@ -103,6 +114,20 @@ pub fn run(args: ConfigureArgs) -> u8 {
         }
     }
     code
+}
+
+/// A `--profile` that loads, as the client will pass it: a file becomes an
+/// absolute path, since clients start servers in a directory of their own.
+fn checked_profile(spec: &str) -> Result<String, u8> {
+    super::start::load_policy(spec, &crate::policy::Overrides::default())?;
+    let path = Path::new(spec);
+    if path.is_file() {
+        return path
+            .canonicalize()
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(|e| fail(EXIT_CONFIG, format!("{spec}: {e}")));
+    }
+    Ok(spec.to_string())
 }
 
 fn current_os() -> Os {
