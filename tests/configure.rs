@@ -375,6 +375,26 @@ fn undo_keeps_later_edits_of_other_entries_and_leaves_changed_entries() {
 }
 
 #[test]
+fn a_symlinked_configuration_stays_a_symlink() {
+    let home = Home::new();
+    let target = home.place("cursor-mcp.json", "dotfiles/cursor-mcp.json");
+    let link = home.path().join(".cursor/mcp.json");
+    fs::create_dir_all(link.parent().expect("parent")).expect("mkdir");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let original = fs::read_to_string(&target).expect("read");
+    home.configure("cursor", &link, &[]);
+    assert!(fs::symlink_metadata(&link)
+        .expect("lstat")
+        .file_type()
+        .is_symlink());
+    assert!(fs::read_to_string(&target)
+        .expect("read")
+        .contains(&vanguard_path()));
+    home.configure("cursor", &link, &["--undo"]);
+    assert_eq!(fs::read_to_string(&target).expect("read"), original);
+}
+
+#[test]
 fn broken_files_and_bad_requests_are_configuration_errors() {
     let home = Home::new();
     let json = home.path().join("claude_desktop_config.json");

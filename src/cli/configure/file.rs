@@ -52,8 +52,11 @@ pub fn backup(path: &Path) -> Result<PathBuf, String> {
 
 /// Writes a temp file in the same directory with the original's mode and
 /// renames it over the original: a reader sees the old or the new file,
-/// never a part.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+/// never a part. A symlink (dotfiles kept in a repository) is followed, so
+/// the link stays a link and its target gets the new text.
+pub fn write_atomic(link: &Path, text: &str) -> Result<(), String> {
+    let path =
+        &fs::canonicalize(link).map_err(|e| format!("{}: cannot resolve: {e}", link.display()))?;
     let err = |what: &str, e: std::io::Error| format!("{}: {what}: {e}", path.display());
     let mode = fs::metadata(path)
         .map_err(|e| err("cannot stat", e))?
