@@ -170,6 +170,8 @@ fn claude_desktop_entries_are_wrapped_and_undone_byte_for_byte() {
             "start",
             "--profile",
             "memory",
+            "--env",
+            "MEMORY_FILE_PATH",
             "--",
             "npx",
             "-y",
@@ -269,7 +271,7 @@ fn codex_toml_keeps_comments_and_inline_tables() {
         )
         .replace(
             "command = \"uvx\"\nenv",
-            &format!("command = \"{v}\"\nargs = [\"start\", \"--profile\", \"balanced\", \"--\", \"uvx\"]\nenv"),
+            &format!("command = \"{v}\"\nargs = [\"start\", \"--profile\", \"balanced\", \"--env\", \"TZ\", \"--\", \"uvx\"]\nenv"),
         );
     assert_eq!(fs::read_to_string(&file).expect("read"), expected);
     let parsed: toml::Table = toml::from_str(&expected).expect("still TOML");
@@ -477,6 +479,12 @@ fn a_wrapped_entry_runs_the_filesystem_server_through_vanguard() {
     let command = entry["command"].as_str().expect("command");
     let args = args_of(entry);
     assert_eq!(args[..3], strings(&["start", "--profile", "filesystem"]));
+    // The entry's env names pass vanguard's environment scrubbing.
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--env", "VANGUARD_TEST_MARK"]),
+        "{args:?}"
+    );
     let mut cmd = Command::new(command);
     cmd.args(&args)
         .env("HOME", home.path())
@@ -582,4 +590,36 @@ fn init_writes_a_loadable_profile_once_and_never_overwrites() {
     let forced = home.vanguard(&["init", ws_arg, "--force"]);
     assert!(forced.status.success(), "{}", text(&forced));
     assert_eq!(fs::read_to_string(&profile).expect("read"), written);
+}
+
+/// A wrapped entry's `env` reaches the server through vanguard's scrubbing;
+/// what the client's own environment holds besides does not.
+#[test]
+fn a_wrapped_entry_passes_its_env_and_nothing_else() {
+    let node = require_env("VANGUARD_TEST_NODE");
+    let server = require_env("VANGUARD_TEST_SERVER_EVERYTHING");
+    let home = Home::new();
+    let file = home.path().join(".cursor/mcp.json");
+    fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    let config = json!({"mcpServers": {"everything": {
+        "command": node, "args": [server], "env": {"VANGUARD_TEST_MARK": "entry-env-value"}
+    }}});
+    fs::write(&file, serde_json::to_string_pretty(&config).expect("json")).expect("write");
+    home.configure("cursor", &file, &[]);
+
+    let entry = &read_json(&file)["mcpServers"]["everything"];
+    let mut cmd = Command::new(entry["command"].as_str().expect("command"));
+    cmd.args(args_of(entry))
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env("VANGUARD_TEST_CLIENT_SECRET", "client-only-value")
+        .env("VANGUARD_TEST_MARK", "entry-env-value");
+    let mut peer = Peer::custom(cmd, None, "wrapped everything entry");
+    peer.initialize("2025-06-18");
+    let resp = peer.call_tool("get-env", json!({}));
+    let shown = resp.to_string();
+    assert!(shown.contains("entry-env-value"), "{resp}");
+    assert!(!shown.contains("client-only-value"), "{resp}");
 }

@@ -24,6 +24,9 @@ pub struct Overrides {
     pub semantic: bool,
     /// `--state`: where L3 keeps its state.
     pub state: Option<String>,
+    /// `--env NAME`: variables passed through to the server besides the
+    /// profile's `[server] env` (an MCP client's `env` for the entry).
+    pub env: Vec<String>,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -769,7 +772,12 @@ fn finish(
                 .cwd
                 .map(PathBuf::from)
                 .unwrap_or_else(|| vars.workspace.clone()),
-            env: server.env.unwrap_or_default(),
+            env: server
+                .env
+                .unwrap_or_default()
+                .into_iter()
+                .chain(ov.env.iter().cloned())
+                .collect(),
             env_set: server.env_set.unwrap_or_default(),
             install_scripts: server.install_scripts.unwrap_or(false),
         },

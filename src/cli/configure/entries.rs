@@ -30,6 +30,9 @@ pub struct Stdio {
     pub args: Vec<String>,
     pub command_span: Range<usize>,
     pub args_span: Option<Range<usize>>,
+    /// The names of the entry's `env`: vanguard scrubs the server's
+    /// environment, so each is passed through with `--env NAME`.
+    pub env: Vec<String>,
     /// Whether a new member goes after `command` as `, "args": …` (JSON or
     /// an inline TOML table) or on a line of its own (a TOML table).
     pub inline: bool,
@@ -95,6 +98,10 @@ fn json_shape(entry: &Node) -> Shape {
         args,
         command_span: command.span.clone(),
         args_span,
+        env: entry
+            .get("env")
+            .map(|e| e.members().iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default(),
         inline: true,
     })
 }
@@ -144,6 +151,11 @@ fn toml_shape(item: &toml_edit::Item) -> Shape {
         args,
         command_span,
         args_span,
+        env: t
+            .get("env")
+            .and_then(|e| e.as_table_like())
+            .map(|e| e.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default(),
         inline: item.is_inline_table() || item.as_value().is_some(),
     })
 }
@@ -152,6 +164,7 @@ fn toml_shape(item: &toml_edit::Item) -> Shape {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Wrapping {
     pub profile: String,
+    pub env: Vec<String>,
     pub workspace: Option<String>,
     pub write: Vec<String>,
 }
@@ -159,7 +172,7 @@ pub struct Wrapping {
 /// Chooses the profile (and zones) for a server command line. `forced` is
 /// `--profile`; the filesystem server's directories become zones anyway,
 /// since they are what the user meant it to reach.
-pub fn choose(command: &str, args: &[String], forced: Option<&str>) -> Wrapping {
+pub fn choose(command: &str, args: &[String], env: &[String], forced: Option<&str>) -> Wrapping {
     let words: Vec<&str> = std::iter::once(command)
         .chain(args.iter().map(String::as_str))
         .collect();
@@ -179,6 +192,7 @@ pub fn choose(command: &str, args: &[String], forced: Option<&str>) -> Wrapping 
     };
     Wrapping {
         profile: forced.unwrap_or(profile).to_string(),
+        env: env.to_vec(),
         workspace: write.first().cloned(),
         write,
     }
@@ -208,6 +222,9 @@ pub fn wrapped_args(w: &Wrapping, command: &str, args: &[String]) -> Vec<String>
     for dir in &w.write {
         out.extend(["--write".to_string(), dir.clone()]);
     }
+    for name in &w.env {
+        out.extend(["--env".to_string(), name.clone()]);
+    }
     out.push("--".to_string());
     out.push(command.to_string());
     out.extend(args.iter().cloned());
@@ -235,6 +252,7 @@ mod tests {
         let w = choose(
             "npx",
             &s(&["-y", "@modelcontextprotocol/server-filesystem", "/a", "/b"]),
+            &[],
             None,
         );
         assert_eq!(w.profile, "filesystem");
@@ -271,6 +289,7 @@ mod tests {
                 "/x/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js",
                 "/d",
             ]),
+            &[],
             None,
         );
         assert_eq!(node.write, s(&["/d"]));
@@ -282,20 +301,24 @@ mod tests {
             choose(
                 "npx",
                 &s(&["-y", "@modelcontextprotocol/server-memory@2025.1.1"]),
+                &[],
                 None
             )
             .profile,
             "memory"
         );
         assert_eq!(
-            choose("uvx", &s(&["mcp-server-time"]), None).profile,
+            choose("uvx", &s(&["mcp-server-time"]), &[], None).profile,
             "balanced"
         );
         assert_eq!(
-            choose("npx", &s(&["server-filesystemish"]), None).profile,
+            choose("npx", &s(&["server-filesystemish"]), &[], None).profile,
             "balanced"
         );
-        assert_eq!(choose("uvx", &s(&["x"]), Some("strict")).profile, "strict");
+        assert_eq!(
+            choose("uvx", &s(&["x"]), &s(&["TOKEN"]), Some("strict")).profile,
+            "strict"
+        );
     }
 
     #[test]

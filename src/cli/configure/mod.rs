@@ -255,7 +255,7 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
             }
             Shape::Stdio(s) => s,
         };
-        let w = entries::choose(&s.command, &s.args, args.profile.as_deref());
+        let w = entries::choose(&s.command, &s.args, &s.env, args.profile.as_deref());
         let new_args = entries::wrapped_args(&w, &s.command, &s.args);
         println!("  {}: wrapped with profile {}", label(e), w.profile);
         edits.push(Edit {
