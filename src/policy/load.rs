@@ -778,7 +778,14 @@ fn finish(
                 .into_iter()
                 .chain(ov.env.iter().cloned())
                 .collect(),
-            env_set: server.env_set.unwrap_or_default(),
+            // A variable passed with --env is the user's value: the profile's
+            // default for it (memory's MEMORY_FILE_PATH) gives way.
+            env_set: server
+                .env_set
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| !ov.env.contains(k))
+                .collect(),
             install_scripts: server.install_scripts.unwrap_or(false),
         },
         max_line_bytes,
@@ -971,6 +978,19 @@ mod tests {
         assert!(crate::glob::matches("*", "x"));
         assert!(crate::glob::matches("read_?ile", "read_file"));
         assert!(!crate::glob::matches("CMD-*", "FS-001"));
+    }
+
+    #[test]
+    fn env_passed_on_the_command_line_beats_the_profile_default() {
+        let p = load("memory", &Overrides::default()).expect("memory");
+        assert!(p.server.env_set.contains_key("MEMORY_FILE_PATH"));
+        let ov = Overrides {
+            env: vec!["MEMORY_FILE_PATH".into()],
+            ..Default::default()
+        };
+        let p = load("memory", &ov).expect("memory");
+        assert!(!p.server.env_set.contains_key("MEMORY_FILE_PATH"));
+        assert!(p.server.env.iter().any(|e| e == "MEMORY_FILE_PATH"));
     }
 
     fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
