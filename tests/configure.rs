@@ -423,6 +423,21 @@ fn broken_files_and_bad_requests_are_configuration_errors() {
         text(&out)
     );
 
+    // A layout the span edits cannot handle is refused, the file unchanged.
+    let dotted = home.path().join("dotted/config.toml");
+    fs::create_dir_all(dotted.parent().expect("parent")).expect("mkdir");
+    let dotted_text = "[mcp_servers]\nfoo.command = \"uvx\"\n";
+    fs::write(&dotted, dotted_text).expect("write");
+    let out = home.vanguard(&["configure", "--config", dotted.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("entry foo is laid out"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(fs::read_to_string(&dotted).expect("read"), dotted_text);
+    assert!(home.backups(&dotted).is_empty());
+
     let missing = home.path().join("nope.json");
     let out = home.vanguard(&[
         "configure",

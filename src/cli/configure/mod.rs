@@ -287,6 +287,7 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
             e.container.clone(),
             e.name.clone(),
             text.get(s.region()).unwrap_or("").to_string(),
+            new_args,
         ));
     }
     if edits.is_empty() {
@@ -294,6 +295,37 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
         return Ok(());
     }
     let new_text = apply(&text, edits)?;
+    // The new text is read back and each wrapped entry must say exactly
+    // what was meant: a layout the edits did not foresee (a TOML dotted
+    // key, say) is refused here instead of written.
+    let after = read_entries(client, path, &new_text)?;
+    let mut records = Vec::new();
+    for (container, name, original, new_args) in wrapped {
+        let region = after.iter().find_map(|e| match &e.shape {
+            Shape::Stdio(s)
+                if e.container == container
+                    && e.name == name
+                    && s.command == this
+                    && s.args == new_args =>
+            {
+                Some(s.region())
+            }
+            _ => None,
+        });
+        let Some(region) = region else {
+            return Err(format!(
+                "{}: entry {name} is laid out in a way vanguard cannot rewrite safely; nothing was changed (wrap it by hand: command {this}, args {new_args:?})",
+                path.display()
+            ));
+        };
+        let wrapped = new_text.get(region).unwrap_or("").to_string();
+        records.push(Record {
+            container,
+            name,
+            original,
+            wrapped,
+        });
+    }
     if args.dry_run {
         print!(
             "{}",
@@ -301,29 +333,12 @@ fn wrap_file(client: Client, path: &Path, this: &str, args: &ConfigureArgs) -> R
         );
         return Ok(());
     }
-    // The records describe the new text; they are saved before the file is
-    // written, so a crash in between leaves records that match nothing
-    // (undo then says so) rather than a wrapped file without a way back.
-    let after = read_entries(client, path, &new_text)?;
+    // The records are saved before the file is written, so a crash in
+    // between leaves records that match nothing (undo then says so) rather
+    // than a wrapped file without a way back.
     let mut state = UndoState::load(path)?;
-    for (container, name, original) in wrapped {
-        let region = after.iter().find_map(|e| match &e.shape {
-            Shape::Stdio(s) if e.container == container && e.name == name => Some(s.region()),
-            _ => None,
-        });
-        let Some(region) = region else {
-            return Err(format!(
-                "{}: internal error: entry {name} not found after wrapping",
-                path.display()
-            ));
-        };
-        let wrapped = new_text.get(region).unwrap_or("").to_string();
-        state.put(Record {
-            container,
-            name,
-            original,
-            wrapped,
-        });
+    for r in records {
+        state.put(r);
     }
     state.save()?;
     let backup = file::backup(path)?;
