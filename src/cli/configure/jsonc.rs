@@ -72,7 +72,8 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut p = Scanner {
         s: text.as_bytes(),
         text,
-        pos: 0,
+        // A byte-order mark (some Windows editors write one) is not a value.
+        pos: if text.starts_with('\u{feff}') { 3 } else { 0 },
         depth: 0,
     };
     p.skip_trivia()?;
@@ -293,6 +294,12 @@ mod tests {
         assert!(parse("{\"a\": /* open").is_err());
         assert!(parse("[1] x").is_err());
         assert!(parse(&"[".repeat(1000)).is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let root = parse("\u{feff}{\"a\": \"b\"}").unwrap();
+        assert_eq!(root.get("a").and_then(Node::as_str), Some("b"));
     }
 
     #[test]
