@@ -17,10 +17,12 @@ mod baseline;
 mod bench;
 mod client;
 mod compliance;
+mod configure;
 mod demo;
 mod doctor;
 mod eval;
 mod fetch;
+mod init;
 mod keygen;
 mod manifest;
 mod pin;
@@ -109,6 +111,12 @@ enum Command {
     /// Verify Sigstore bundles, npm registry signatures and attestations, PyPI attestations (offline).
     #[command(subcommand)]
     Sigstore(sigstore::SigstoreCmd),
+    /// Write a workspace profile (DIR/vanguard.toml) to start from.
+    Init(init::InitArgs),
+    /// Put vanguard in front of the stdio servers in MCP clients' configurations (--dry-run, --undo).
+    Configure(configure::ConfigureArgs),
+    /// `configure` for Claude Desktop unless --client says otherwise.
+    ConfigureClaude(configure::ConfigureArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -135,6 +143,9 @@ pub fn main() -> ExitCode {
         Command::Rules(c) => rules_cmd::run(c),
         Command::Update(a) => update::run(a),
         Command::Sigstore(c) => sigstore::run(c),
+        Command::Init(a) => init::run(a),
+        Command::Configure(a) => configure::run(a),
+        Command::ConfigureClaude(a) => configure::run_claude(a),
     };
     ExitCode::from(code)
 }

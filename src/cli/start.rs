@@ -46,6 +46,10 @@ pub struct CommonPolicyArgs {
     /// protected (e.g. `.git/config`, `.vscode`; see `vanguard policy explain`).
     #[arg(long = "unprotect", value_name = "NAME")]
     pub unprotect: Vec<String>,
+    /// Pass the environment variable NAME through to the server (repeatable;
+    /// added to the profile's `[server] env`, the rest is scrubbed).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
 }
 
 impl CommonPolicyArgs {
@@ -59,6 +63,7 @@ impl CommonPolicyArgs {
             net: self.net,
             allow_hosts: self.allow_hosts.clone(),
             pins: self.pins.clone(),
+            env: self.env.clone(),
             ..Default::default()
         }
     }

@@ -27,6 +27,9 @@ pub struct Overrides {
     /// Read `[trust]` without loading its rule packs (`vanguard update`
     /// needs the signers before the first pack is installed).
     pub skip_rule_packs: bool,
+    /// `--env NAME`: variables passed through to the server besides the
+    /// profile's `[server] env` (an MCP client's `env` for the entry).
+    pub env: Vec<String>,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -801,8 +804,20 @@ fn finish(
                 .cwd
                 .map(PathBuf::from)
                 .unwrap_or_else(|| vars.workspace.clone()),
-            env: server.env.unwrap_or_default(),
-            env_set: server.env_set.unwrap_or_default(),
+            env: server
+                .env
+                .unwrap_or_default()
+                .into_iter()
+                .chain(ov.env.iter().cloned())
+                .collect(),
+            // A variable passed with --env is the user's value: the profile's
+            // default for it (memory's MEMORY_FILE_PATH) gives way.
+            env_set: server
+                .env_set
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| !ov.env.contains(k))
+                .collect(),
             install_scripts: server.install_scripts.unwrap_or(false),
         },
         max_line_bytes,
@@ -995,6 +1010,19 @@ mod tests {
         assert!(crate::glob::matches("*", "x"));
         assert!(crate::glob::matches("read_?ile", "read_file"));
         assert!(!crate::glob::matches("CMD-*", "FS-001"));
+    }
+
+    #[test]
+    fn env_passed_on_the_command_line_beats_the_profile_default() {
+        let p = load("memory", &Overrides::default()).expect("memory");
+        assert!(p.server.env_set.contains_key("MEMORY_FILE_PATH"));
+        let ov = Overrides {
+            env: vec!["MEMORY_FILE_PATH".into()],
+            ..Default::default()
+        };
+        let p = load("memory", &ov).expect("memory");
+        assert!(!p.server.env_set.contains_key("MEMORY_FILE_PATH"));
+        assert!(p.server.env.iter().any(|e| e == "MEMORY_FILE_PATH"));
     }
 
     fn write_profile(dir: &Path, name: &str, text: &str) -> PathBuf {
