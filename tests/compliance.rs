@@ -13,6 +13,10 @@ fn report(state: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
         .arg("--json")
         .args(args)
         .env("XDG_STATE_HOME", state)
+        // The MCP client configurations looked at are the test's own.
+        .env("HOME", state)
+        .env("XDG_CONFIG_HOME", state.join("config"))
+        .current_dir(state)
         .env_remove("VANGUARD_API_KEY")
         .envs(env.iter().copied())
         .output()
@@ -79,6 +83,40 @@ fn a_sound_setup_is_ready_and_each_weakness_fails_its_check() {
     );
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(status(&r, "gateway.auth"), "pass", "{r:#}");
+}
+
+#[test]
+fn a_client_server_started_without_vanguard_fails_until_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ws = dir.path().join("project");
+    std::fs::create_dir_all(&ws).expect("ws");
+    let w = ws.to_str().expect("utf-8");
+    let claude = dir.path().join("config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(claude.parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        &claude,
+        r#"{"mcpServers": {"notes": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}}}"#,
+    )
+    .expect("config");
+    let (code, r) = report(dir.path(), &["--workspace", w], &[]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(status(&r, "clients.wrapped"), "fail", "{r:#}");
+    let out = Command::new(vanguard_bin())
+        .args(["configure", "--client", "claude-desktop"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .expect("configure");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, r) = report(dir.path(), &["--workspace", w], &[]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(status(&r, "clients.wrapped"), "pass", "{r:#}");
 }
 
 #[test]

@@ -204,7 +204,51 @@ pub fn checks(policy: &Policy, a: &ComplianceArgs) -> Vec<Check> {
     out.push(pins(policy));
     out.push(audit(policy));
     out.push(semantic(policy));
+    out.push(clients());
     out
+}
+
+/// Every local server of the MCP clients found runs through vanguard.
+fn clients() -> Check {
+    let found = super::configure::unwrapped_servers();
+    let problems: Vec<String> = found
+        .iter()
+        .filter_map(|r| r.as_ref().err().cloned())
+        .collect();
+    let bare: Vec<String> = found
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|(client, path, name)| format!("{client} {name} ({})", path.display()))
+        .collect();
+    if !bare.is_empty() {
+        check(
+            "clients.wrapped",
+            Status::Fail,
+            true,
+            format!("servers that start without vanguard: {}", bare.join("; ")),
+            Some("run `vanguard configure` (see `vanguard configure --dry-run`)"),
+        )
+    } else if !problems.is_empty() {
+        check(
+            "clients.wrapped",
+            Status::Warn,
+            true,
+            format!(
+                "client configurations that cannot be read: {}",
+                problems.join("; ")
+            ),
+            Some("fix the file, then `vanguard configure --dry-run`"),
+        )
+    } else {
+        check(
+            "clients.wrapped",
+            Status::Pass,
+            true,
+            "every local server in the MCP client configurations found runs through vanguard"
+                .into(),
+            None,
+        )
+    }
 }
 
 fn kernel(policy: &Policy) -> Check {

@@ -65,6 +65,19 @@ pub struct ConfigureArgs {
     pub config: Option<PathBuf>,
 }
 
+impl ConfigureArgs {
+    /// Every client, its usual places, nothing changed.
+    fn for_scan() -> ConfigureArgs {
+        ConfigureArgs {
+            client: None,
+            dry_run: true,
+            undo: false,
+            profile: None,
+            config: None,
+        }
+    }
+}
+
 /// `vanguard configure-claude`: the same, for Claude Desktop by default.
 pub fn run_claude(mut args: ConfigureArgs) -> u8 {
     args.client.get_or_insert(ClientChoice::ClaudeDesktop);
@@ -128,6 +141,44 @@ fn checked_profile(spec: &str) -> Result<String, u8> {
             .map_err(|e| fail(EXIT_CONFIG, format!("{spec}: {e}")));
     }
     Ok(spec.to_string())
+}
+
+/// The local (stdio) servers of every client configuration found (user
+/// scope, and the current directory's project files) that do not run
+/// through vanguard: `(client, file, entry name)`; files that cannot be
+/// read or parsed are reported as such (`audit-compliance`).
+pub(crate) fn unwrapped_servers() -> Vec<Result<(String, PathBuf, String), String>> {
+    let this = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let args = ConfigureArgs::for_scan();
+    let Ok(targets) = targets(&args) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (client, path) in targets {
+        let text = match file::read(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        match read_entries(client, &path, &text) {
+            Err(e) => out.push(Err(e)),
+            Ok(entries) => {
+                for e in entries {
+                    if let entries::Shape::Stdio(s) = &e.shape {
+                        if !entries::is_vanguard(&s.command, &this) {
+                            out.push(Ok((client.name().to_string(), path.clone(), label(&e))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn current_os() -> Os {
