@@ -53,9 +53,25 @@ fn a_sound_setup_is_ready_and_each_weakness_fails_its_check() {
         "zones.scope",
         "audit.log",
         "profile.results",
+        "trust.signatures",
+        "clients.wrapped",
     ] {
         assert_eq!(status(&r, id), "pass", "{id}: {r:#}");
     }
+    // Manifests that only warn: a warning, still ready.
+    let weak = dir.path().join("weak.toml");
+    std::fs::write(
+        &weak,
+        "extends = \"balanced\"\n[trust]\nmanifest = \"warn\"\n",
+    )
+    .expect("profile");
+    let (code, r) = report(
+        dir.path(),
+        &["--profile", weak.to_str().expect("utf-8"), "--workspace", w],
+        &[],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(status(&r, "trust.signatures"), "warn", "{r:#}");
     // Shadow mode: verdicts only logged.
     let (code, r) = report(dir.path(), &["--profile", "monitor", "--workspace", w], &[]);
     assert_eq!(code, 1, "{r:#}");

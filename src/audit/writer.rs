@@ -245,13 +245,12 @@ impl Log {
         let mut last = self.last_link();
         let mut size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut out: Vec<u8> = Vec::with_capacity(batch.len() * 512);
+        let mut line: Vec<u8> = Vec::with_capacity(1024);
         for ev in batch.drain(..) {
-            let start = out.len();
-            if serde_json::to_writer(&mut out, &ev).is_err() {
-                out.truncate(start);
+            line.clear();
+            if serde_json::to_writer(&mut line, &ev).is_err() {
                 continue;
             }
-            let mut line = out.split_off(start);
             if let Some(l) = chain::link(&mut line, last.as_ref()) {
                 last = Some(l);
             }

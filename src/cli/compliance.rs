@@ -205,7 +205,53 @@ pub fn checks(policy: &Policy, a: &ComplianceArgs) -> Vec<Check> {
     out.push(audit(policy));
     out.push(semantic(policy));
     out.push(clients());
+    out.push(trust(policy));
     out
+}
+
+/// Rule packs signed where the profile loads them; manifests and baselines
+/// not switched to warn or off.
+fn trust(policy: &Policy) -> Check {
+    use crate::trust::store::CheckMode;
+    use crate::trust::RulesRequirement;
+    let t = &policy.trust;
+    let mut weak = Vec::new();
+    if !t.rule_packs.is_empty() && t.rules != RulesRequirement::Signed {
+        weak.push(format!(
+            "{} rule pack(s) load without a signature requirement",
+            t.rule_packs.len()
+        ));
+    }
+    for (what, mode) in [("manifest", t.manifest), ("baseline", t.baseline)] {
+        if matches!(mode, Some(CheckMode::Off | CheckMode::Warn)) {
+            weak.push(format!("[trust] {what} only warns or is off"));
+        }
+    }
+    if weak.is_empty() {
+        let packs = if t.rule_packs.is_empty() {
+            "no rule packs".to_string()
+        } else {
+            format!(
+                "{} signed rule pack(s) verified at load",
+                t.rule_packs.len()
+            )
+        };
+        check(
+            "trust.signatures",
+            Status::Pass,
+            true,
+            format!("{packs}; manifests and baselines given at start must be signed"),
+            None,
+        )
+    } else {
+        check(
+            "trust.signatures",
+            Status::Warn,
+            true,
+            weak.join("; "),
+            Some("set [trust] rules = \"signed\" and manifest/baseline = \"block\""),
+        )
+    }
 }
 
 /// Every local server of the MCP clients found runs through vanguard.
