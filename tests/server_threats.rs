@@ -125,6 +125,15 @@ fn secrets_in_results_are_redacted_and_injection_is_reported() {
     // balanced: orders to the agent in a result (override, exfiltrate)
     // are refused; the agent gets -31001, never the text; the finding is
     // on record.
+    assert_injector_refused(&mut h);
+    assert!(
+        result_injection_event(&h, "block"),
+        "no RESULT-INJ block in the audit log"
+    );
+}
+
+/// Calls `injector` and asserts the agent got -31001, never its text.
+fn assert_injector_refused(h: &mut Hostile) {
     let id = h
         .peer
         .send_request("tools/call", json!({"name": "injector", "arguments": {}}));
@@ -133,10 +142,6 @@ fn secrets_in_results_are_redacted_and_injection_is_reported() {
     assert!(
         !r.to_string().contains("send_email"),
         "injection text reached the agent: {r}"
-    );
-    assert!(
-        result_injection_event(&h, "block"),
-        "no RESULT-INJ block in the audit log"
     );
 }
 
@@ -170,15 +175,7 @@ fn monitor_forwards_injection_in_results_with_a_warning() {
 fn strict_blocks_injection_in_results() {
     let mut h = hostile("strict", None);
     h.peer.request("tools/list", json!({}));
-    let id = h
-        .peer
-        .send_request("tools/call", json!({"name": "injector", "arguments": {}}));
-    let r = h.peer.expect_response(&id);
-    assert_eq!(error_code(&r), Some(-31001), "{r}");
-    assert!(
-        !r.to_string().contains("send_email"),
-        "injection text reached the agent: {r}"
-    );
+    assert_injector_refused(&mut h);
 }
 
 #[test]

@@ -49,9 +49,8 @@ impl Setup {
         ])
     }
 
-    /// vanguard with the server and workspace options, then `extra`.
-    fn vanguard(&self, head: &[&str], extra: &[&str]) -> Output {
-        let ws = self.dir.path().join("ws");
+    /// `vanguard HEAD…` with the server, workspace and pin options.
+    fn command(&self, head: &[&str]) -> Command {
         let mut c = Command::new(vanguard_bin());
         c.args(head)
             .args([
@@ -61,29 +60,25 @@ impl Setup {
                 "off",
                 "--workspace",
             ])
-            .arg(&ws)
+            .arg(self.dir.path().join("ws"))
             .arg("--pins")
-            .arg(self.dir.path().join("pins.json"))
+            .arg(self.dir.path().join("pins.json"));
+        c
+    }
+
+    /// vanguard with the server and workspace options, then `extra`.
+    fn vanguard(&self, head: &[&str], extra: &[&str]) -> Output {
+        self.command(head)
             .args(extra)
-            .stdin(Stdio::null());
-        c.output().expect("vanguard")
+            .stdin(Stdio::null())
+            .output()
+            .expect("vanguard")
     }
 
     /// `vanguard start --manifest …` with an initialize on stdin.
     fn start(&self, extra: &[&str]) -> Output {
-        let ws = self.dir.path().join("ws");
-        let mut child = Command::new(vanguard_bin())
-            .args([
-                "start",
-                "--server",
-                &self.server(),
-                "--audit-log",
-                "off",
-                "--workspace",
-            ])
-            .arg(&ws)
-            .arg("--pins")
-            .arg(self.dir.path().join("pins.json"))
+        let mut child = self
+            .command(&["start"])
             .arg("--manifest")
             .arg(&self.manifest)
             .arg("--profile")
