@@ -16,6 +16,26 @@ use std::path::{Path, PathBuf};
 pub const ALGORITHM: &str = "ed25519";
 pub const VERSION: u32 = 1;
 
+/// The `version` and `algorithm` every signer and signature document
+/// carries; `what` names the document in errors.
+pub fn check_header(version: u32, algorithm: &str, what: &str) -> Result<(), TrustError> {
+    if version != VERSION {
+        return Err(TrustError::field(
+            what,
+            "version",
+            format!("{version} is not 1"),
+        ));
+    }
+    if algorithm != ALGORITHM {
+        return Err(TrustError::field(
+            what,
+            "algorithm",
+            format!("{algorithm:?} is not \"ed25519\""),
+        ));
+    }
+    Ok(())
+}
+
 /// The DER of a PKCS#8 v1 Ed25519 private key up to the seed: SEQUENCE,
 /// INTEGER 0 (v1), AlgorithmIdentifier { OID 1.3.101.112 (id-Ed25519) },
 /// OCTET STRING { OCTET STRING (32 bytes) }.
@@ -60,20 +80,7 @@ impl SignerDoc {
     /// Checks the fields the way the verifier will use them; `what` names
     /// the document in errors.
     pub fn check(&self, what: &str) -> Result<(), TrustError> {
-        if self.version != VERSION {
-            return Err(TrustError::field(
-                what,
-                "version",
-                format!("{} is not 1", self.version),
-            ));
-        }
-        if self.algorithm != ALGORITHM {
-            return Err(TrustError::field(
-                what,
-                "algorithm",
-                format!("{:?} is not \"ed25519\"", self.algorithm),
-            ));
-        }
+        check_header(self.version, &self.algorithm, what)?;
         if self.key_id.trim().is_empty() {
             return Err(TrustError::field(what, "key_id", "is empty"));
         }

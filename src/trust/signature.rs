@@ -193,20 +193,7 @@ impl SignatureDoc {
         now: u64,
         what: &str,
     ) -> Result<Verified, TrustError> {
-        if self.version != VERSION {
-            return Err(TrustError::field(
-                what,
-                "version",
-                format!("{} is not 1", self.version),
-            ));
-        }
-        if self.algorithm != ALGORITHM {
-            return Err(TrustError::field(
-                what,
-                "algorithm",
-                format!("{:?} is not \"ed25519\"", self.algorithm),
-            ));
-        }
+        super::key::check_header(self.version, &self.algorithm, what)?;
         let signer = store.signer(purpose, &self.key_id, now)?;
         self.verify_with(signed, &signer.doc, what)?;
         Ok(Verified {
