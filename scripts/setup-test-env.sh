@@ -38,6 +38,10 @@ install_debian_packages() {
     command -v bwrap >/dev/null || missing+=(bubblewrap)
     command -v hyperfine >/dev/null || missing+=(hyperfine)
     command -v redis-server >/dev/null || missing+=(redis-server)
+    # The dashboard's browser tests (tests/ui_dashboard.rs): Debian's
+    # chromium driven through its chromedriver; no browser download.
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
     command -v python3 >/dev/null || missing+=(python3)
@@ -127,6 +131,14 @@ write_env_file() {
         vars[VANGUARD_TEST_REDIS_SERVER]="$redis"
     else
         log "warning: redis-server missing; tests/behavior_redis.rs will fail"
+    fi
+    # Debian's chromium and chromedriver; the dashboard tests fail without them.
+    local chromium chromedriver
+    if chromium=$(command -v chromium) && chromedriver=$(command -v chromedriver); then
+        vars[VANGUARD_TEST_CHROMIUM]="$chromium"
+        vars[VANGUARD_TEST_CHROMEDRIVER]="$chromedriver"
+    else
+        log "warning: chromium or chromedriver missing; tests/ui_dashboard.rs will fail"
     fi
     local name
     {

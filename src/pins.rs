@@ -162,6 +162,77 @@ impl PinStore {
         write_durably(&self.path, &bytes).map_err(|e| self.io_error(e))?;
         Ok(out)
     }
+
+    /// Makes what is pending for `key` (a server identity, or a package
+    /// `ECOSYSTEM:NAME`) the new pin. With `expect`, only when the pending
+    /// definitions still have that digest ([`PinFile::pending_digest`]): an
+    /// operator approves what they looked at, never a newer drift that
+    /// arrived meanwhile. `Ok(None)`: nothing (or something else) pending.
+    /// `now` is the time recorded as the server pin's `pinned_at`.
+    pub fn approve(
+        &self,
+        key: &str,
+        expect: Option<&str>,
+        now: &str,
+    ) -> Result<Option<Resolved>, PinError> {
+        self.update(|f| {
+            if expect.is_some_and(|d| f.pending_digest(key).as_deref() != Some(d)) {
+                return None;
+            }
+            if let Some(p) = f.packages.get_mut(key) {
+                let v = p.pending.take()?;
+                p.pinned = v.clone();
+                return Some(Resolved::Package(v));
+            }
+            let e = f.servers.get_mut(key)?;
+            let p = e.pending.take()?;
+            e.pinned.tools = p.tools;
+            e.pinned.server_info = p.server_info.or(e.pinned.server_info.take());
+            e.pinned.capabilities = p.capabilities.or(e.pinned.capabilities.take());
+            e.tools_pinned = true;
+            e.pinned_at = now.to_string();
+            e.pending_at = None;
+            Some(Resolved::Server)
+        })
+    }
+
+    /// Drops what is pending for `key`, keeping the pin: the drift stays
+    /// refused (and is recorded again when the server shows it again).
+    /// `expect` as in [`PinStore::approve`].
+    pub fn reject(&self, key: &str, expect: Option<&str>) -> Result<Option<Resolved>, PinError> {
+        self.update(|f| {
+            if expect.is_some_and(|d| f.pending_digest(key).as_deref() != Some(d)) {
+                return None;
+            }
+            if let Some(p) = f.packages.get_mut(key) {
+                return p.pending.take().map(Resolved::Package);
+            }
+            let e = f.servers.get_mut(key)?;
+            e.pending_at = None;
+            e.pending.take().map(|_| Resolved::Server)
+        })
+    }
+}
+
+/// What [`PinStore::approve`] or [`PinStore::reject`] acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A server's pending tool definitions.
+    Server,
+    /// A package's pending version.
+    Package(PackageVersion),
+}
+
+impl PinFile {
+    /// SHA-256 (hex) of what is pending for `key`, `None` when nothing is.
+    pub fn pending_digest(&self, key: &str) -> Option<String> {
+        let bytes = match self.packages.get(key) {
+            Some(p) => serde_json::to_vec(p.pending.as_ref()?),
+            None => serde_json::to_vec(self.servers.get(key)?.pending.as_ref()?),
+        }
+        .ok()?;
+        Some(crate::trust::sha256_hex(&bytes))
+    }
 }
 
 fn lock_path(path: &Path) -> PathBuf {
@@ -251,6 +322,60 @@ mod tests {
         );
         std::fs::write(store.path(), b"{nope").expect("corrupt");
         assert!(matches!(store.load(), Err(PinError::Parse { .. })));
+    }
+
+    #[test]
+    fn approve_and_reject_only_what_was_looked_at() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let store = PinStore::new(&d.path().join("pins.json"));
+        let drift = |tool_hash: &str| {
+            store
+                .update(|f| {
+                    let e = f.servers.entry("s".into()).or_default();
+                    e.pinned.tools.insert("t".into(), "old".into());
+                    let mut p = Fingerprint::default();
+                    p.tools.insert("t".into(), tool_hash.into());
+                    e.pending = Some(p);
+                    e.pending_at = Some("then".into());
+                })
+                .expect("write")
+        };
+        drift("new-1");
+        let seen = store
+            .load()
+            .expect("load")
+            .pending_digest("s")
+            .expect("digest");
+        // Another drift arrives before the operator clicks: refused.
+        drift("new-2");
+        assert_eq!(store.approve("s", Some(&seen), "now").expect("io"), None);
+        assert!(store
+            .entry("s")
+            .expect("read")
+            .expect("entry")
+            .pending
+            .is_some());
+        let seen = store
+            .load()
+            .expect("load")
+            .pending_digest("s")
+            .expect("digest");
+        assert_eq!(
+            store.approve("s", Some(&seen), "now").expect("io"),
+            Some(Resolved::Server)
+        );
+        let e = store.entry("s").expect("read").expect("entry");
+        assert_eq!(e.pinned.tools["t"], "new-2");
+        assert!(e.pending.is_none() && e.pending_at.is_none());
+        assert_eq!(e.pinned_at, "now");
+        assert_eq!(store.approve("s", None, "now").expect("io"), None);
+        // Reject keeps the pin and forgets the drift.
+        drift("new-3");
+        assert_eq!(store.reject("s", None).expect("io"), Some(Resolved::Server));
+        let e = store.entry("s").expect("read").expect("entry");
+        assert_eq!(e.pinned.tools["t"], "old");
+        assert!(e.pending.is_none());
+        assert_eq!(store.reject("nobody", None).expect("io"), None);
     }
 
     #[test]

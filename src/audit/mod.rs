@@ -7,6 +7,7 @@
 
 pub mod chain;
 mod clock;
+pub mod follow;
 pub mod metrics;
 mod writer;
 

@@ -25,6 +25,9 @@ pub enum AuditCmd {
     },
     /// Show events, filtered (newest last).
     Query(QueryArgs),
+    /// Show the last events, then follow the log as it grows (across
+    /// rotation), filtered like `query`.
+    Tail(QueryArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -47,6 +50,9 @@ pub struct QueryArgs {
     /// At most this many events (the newest).
     #[arg(long, default_value_t = 50)]
     last: usize,
+    /// Keep following the log (`tail` always does).
+    #[arg(long, short = 'f')]
+    follow: bool,
     /// One JSON event per line instead of a table.
     #[arg(long)]
     json: bool,
@@ -60,6 +66,10 @@ pub fn run(cmd: AuditCmd) -> u8 {
             json,
         } => verify(files, signer, json),
         AuditCmd::Query(a) => query(a),
+        AuditCmd::Tail(mut a) => {
+            a.follow = true;
+            query(a)
+        }
     }
 }
 
@@ -139,59 +149,81 @@ fn verify(files: Vec<PathBuf>, signer: Option<PathBuf>, json: bool) -> u8 {
 
 fn query(a: QueryArgs) -> u8 {
     let path = a.file.clone().unwrap_or_else(default_log);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => return fail(EXIT_CONFIG, format!("cannot read {}: {e}", path.display())),
-    };
-    let wanted = |v: &Value| {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-        a.session.as_deref().is_none_or(|x| s("session_id") == x)
-            && (a.verdict.is_empty() || a.verdict.iter().any(|x| s("verdict") == x))
-            && a.rule.as_deref().is_none_or(|r| {
-                v.get("rules")
-                    .and_then(Value::as_array)
-                    .is_some_and(|rs| rs.iter().any(|x| x == r))
-            })
-            // RFC 3339 UTC times of one format compare as text.
-            && a.since.as_deref().is_none_or(|t| s("ts") >= t)
-    };
-    let mut hits: Vec<Value> = text
-        .lines()
+    if let Err(e) = std::fs::metadata(&path) {
+        return fail(EXIT_CONFIG, format!("cannot read {}: {e}", path.display()));
+    }
+    // One reader for what is there and what comes: nothing is shown twice
+    // or lost between the two.
+    let mut follower = crate::audit::follow::Follower::new(&path, true);
+    let mut hits: Vec<Value> = follower
+        .poll()
+        .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| wanted(v))
+        .filter(|v| wanted(&a, v))
         .collect();
     let skip = hits.len().saturating_sub(a.last);
     hits.drain(..skip);
     for v in &hits {
-        if a.json {
-            println!("{v}");
-            continue;
-        }
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-        let rules = v
-            .get("rules")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default();
-        let what = v
-            .get("tool")
-            .and_then(Value::as_str)
-            .or_else(|| v.get("method").and_then(Value::as_str))
-            .unwrap_or("");
-        println!(
-            "{}  {:<12} {:<14} {:<16} {:<28} {}",
-            s("ts"),
-            s("verdict"),
-            s("kind"),
-            s("session_id").get(..16).unwrap_or("-"),
-            what,
-            rules
-        );
+        print_event(&a, v);
     }
-    EXIT_OK
+    if !a.follow {
+        return EXIT_OK;
+    }
+    loop {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for l in follower.poll() {
+            if let Ok(v) = serde_json::from_str::<Value>(&l) {
+                if wanted(&a, &v) {
+                    print_event(&a, &v);
+                }
+            }
+        }
+    }
+}
+
+fn wanted(a: &QueryArgs, v: &Value) -> bool {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    a.session.as_deref().is_none_or(|x| s("session_id") == x)
+        && (a.verdict.is_empty() || a.verdict.iter().any(|x| s("verdict") == x))
+        && a.rule.as_deref().is_none_or(|r| {
+            v.get("rules")
+                .and_then(Value::as_array)
+                .is_some_and(|rs| rs.iter().any(|x| x == r))
+        })
+        // RFC 3339 UTC times of one format compare as text.
+        && a.since.as_deref().is_none_or(|t| s("ts") >= t)
+}
+
+fn print_event(a: &QueryArgs, v: &Value) {
+    if a.json {
+        println!("{v}");
+        return;
+    }
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+    let rules = v
+        .get("rules")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let what = v
+        .get("tool")
+        .and_then(Value::as_str)
+        .or_else(|| v.get("method").and_then(Value::as_str))
+        .unwrap_or("");
+    println!(
+        "{}  {:<12} {:<14} {:<16} {:<28} {}",
+        s("ts"),
+        s("verdict"),
+        s("kind"),
+        s("session_id").get(..16).unwrap_or("-"),
+        what,
+        rules
+    );
 }

@@ -34,6 +34,7 @@ mod sigstore;
 mod sse;
 mod start;
 mod trust_cmd;
+mod ui;
 mod update;
 
 use clap::{Parser, Subcommand};
@@ -117,6 +118,8 @@ enum Command {
     Configure(configure::ConfigureArgs),
     /// `configure` for Claude Desktop unless --client says otherwise.
     ConfigureClaude(configure::ConfigureArgs),
+    /// Local dashboard: live decisions from audit logs, sessions, kernel and egress events, pins to approve.
+    Ui(ui::UiArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -146,6 +149,7 @@ pub fn main() -> ExitCode {
         Command::Init(a) => init::run(a),
         Command::Configure(a) => configure::run(a),
         Command::ConfigureClaude(a) => configure::run_claude(a),
+        Command::Ui(a) => ui::run(a),
     };
     ExitCode::from(code)
 }

@@ -1,8 +1,8 @@
-//! `vanguard pin show|diff|approve`: look at and accept pinned tool definitions.
+//! `vanguard pin show|diff|approve|reject`: look at and accept pinned tool definitions.
 
 use super::*;
 use crate::inspect::pinning;
-use crate::pins::PinStore;
+use crate::pins::{PinStore, Resolved};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -26,6 +26,9 @@ enum PinCmd {
     /// Accept the pending definitions of a server, or the pending version of a
     /// package (`npm:NAME`, `pypi:NAME`), as the new pin.
     Approve { server: String },
+    /// Drop what is pending for a server or package and keep the pin (the
+    /// drift stays refused, and is recorded again when it shows again).
+    Reject { server: String },
 }
 
 fn default_pins() -> PathBuf {
@@ -150,26 +153,9 @@ pub fn run(a: PinArgs) -> u8 {
             }
             EXIT_OK
         }
-        PinCmd::Approve { server } if file.packages.contains_key(&server) => {
-            if file
-                .packages
-                .get(&server)
-                .is_none_or(|p| p.pending.is_none())
-            {
-                return fail(
-                    EXIT_CONFIG,
-                    format!("nothing pending for package {server:?}"),
-                );
-            }
-            let r = store.update(|f| {
-                f.packages.get_mut(&server).and_then(|p| {
-                    let v = p.pending.take()?;
-                    p.pinned = v.clone();
-                    Some(v)
-                })
-            });
-            match r {
-                Ok(Some(v)) => {
+        PinCmd::Approve { server } => {
+            match store.approve(&server, None, &crate::audit::rfc3339_now()) {
+                Ok(Some(Resolved::Package(v))) => {
                     println!(
                         "approved {server} {} (tree sha256 {})",
                         v.version,
@@ -177,44 +163,32 @@ pub fn run(a: PinArgs) -> u8 {
                     );
                     EXIT_OK
                 }
-                Ok(None) => fail(
-                    EXIT_CONFIG,
-                    format!("nothing pending for package {server:?}"),
-                ),
-                Err(e) => fail(EXIT_INTERNAL, e),
-            }
-        }
-        PinCmd::Approve { server } => {
-            if file
-                .servers
-                .get(&server)
-                .is_none_or(|e| e.pending.is_none())
-            {
-                return fail(
-                    EXIT_CONFIG,
-                    format!("nothing pending for server {server:?}"),
-                );
-            }
-            let r = store.update(|f| {
-                if let Some(e) = f.servers.get_mut(&server) {
-                    if let Some(p) = e.pending.take() {
-                        e.pinned.tools = p.tools;
-                        e.pinned.server_info = p.server_info.or(e.pinned.server_info.take());
-                        e.pinned.capabilities = p.capabilities.or(e.pinned.capabilities.take());
-                        e.tools_pinned = true;
-                        e.pinned_at = crate::audit::rfc3339_now();
-                        e.pending_at = None;
-                    }
-                }
-            });
-            match r {
-                Ok(()) => {
+                Ok(Some(Resolved::Server)) => {
                     println!("approved the current definitions of {server}");
                     EXIT_OK
                 }
+                Ok(None) => {
+                    let what = if file.packages.contains_key(&server) {
+                        "package"
+                    } else {
+                        "server"
+                    };
+                    fail(
+                        EXIT_CONFIG,
+                        format!("nothing pending for {what} {server:?}"),
+                    )
+                }
                 Err(e) => fail(EXIT_INTERNAL, e),
             }
         }
+        PinCmd::Reject { server } => match store.reject(&server, None) {
+            Ok(Some(_)) => {
+                println!("rejected what was pending for {server}; the pin stays as it was");
+                EXIT_OK
+            }
+            Ok(None) => fail(EXIT_CONFIG, format!("nothing pending for {server:?}")),
+            Err(e) => fail(EXIT_INTERNAL, e),
+        },
     }
 }
 

@@ -4,3 +4,4 @@
 //! moves bytes.
 
 pub mod http;
+pub mod ui;

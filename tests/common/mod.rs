@@ -7,6 +7,8 @@
 //! script: a test that silently passes without its server proves nothing.
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,6 +62,8 @@ fn default_location(var: &str) -> Option<PathBuf> {
         "VANGUARD_TEST_CONFORMANCE" => mcp.join("conformance/dist/index.js"),
         "VANGUARD_TEST_PYTHON" => env.join("venv/bin/python"),
         "VANGUARD_TEST_VENV" => env.join("venv"),
+        "VANGUARD_TEST_CHROMIUM" => return find_in_path("chromium"),
+        "VANGUARD_TEST_CHROMEDRIVER" => return find_in_path("chromedriver"),
         _ => return None,
     })
 }

@@ -301,13 +301,21 @@ impl Shared {
             started,
             sensitive,
             paths,
-            detail,
+            mut detail,
+            params,
             ..
         } = d;
         let latency = started.elapsed();
         let mut verdict = decision.verdict;
         if verdict == Verdict::Block && self.cfg.mode == Mode::Shadow {
             verdict = Verdict::ShadowBlock;
+        }
+        // What a refused or flagged call asked for, for the operator (the
+        // dashboard, `audit query`): secrets redacted, long strings cut.
+        if verdict != Verdict::Allow && method == "tools/call" && self.cfg.audit.is_enabled() {
+            if let Some(args) = params.as_ref().and_then(|p| p.get("arguments")) {
+                detail.insert("arguments".into(), events::audit_arguments(args));
+            }
         }
         let event_id = self.cfg.ids.next();
         self.decision_event(

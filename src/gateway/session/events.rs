@@ -113,3 +113,96 @@ impl Shared {
         self.cfg.audit.record(ev);
     }
 }
+
+/// Longest string of an argument kept in the audit log, in characters.
+const AUDIT_ARG_CHARS: usize = 256;
+/// At most this many array items or object members per level.
+const AUDIT_ARG_ITEMS: usize = 32;
+
+/// A call's arguments as the audit log keeps them: secrets replaced by
+/// `[REDACTED:<kind>]` (the result scanner's rewrite), terminal escapes
+/// removed, strings cut to [`AUDIT_ARG_CHARS`] characters, at most
+/// [`AUDIT_ARG_ITEMS`] items per level and 8 levels deep.
+pub(super) fn audit_arguments(args: &Value) -> Value {
+    let mut v = args.clone();
+    crate::inspect::secrets::scan_with(
+        &mut v,
+        crate::inspect::secrets::Rewrite {
+            secrets: true,
+            escapes: true,
+        },
+    );
+    shorten(v, 0)
+}
+
+fn shorten(v: Value, depth: usize) -> Value {
+    if depth >= 8 && (v.is_object() || v.is_array()) {
+        return Value::String("[…]".into());
+    }
+    match v {
+        Value::String(s) => {
+            let n = s.chars().count();
+            if n <= AUDIT_ARG_CHARS {
+                Value::String(s)
+            } else {
+                let head: String = s.chars().take(AUDIT_ARG_CHARS).collect();
+                Value::String(format!("{head}…(+{} chars)", n - AUDIT_ARG_CHARS))
+            }
+        }
+        Value::Array(a) => {
+            let more = a.len().saturating_sub(AUDIT_ARG_ITEMS);
+            let mut out: Vec<Value> = a
+                .into_iter()
+                .take(AUDIT_ARG_ITEMS)
+                .map(|x| shorten(x, depth + 1))
+                .collect();
+            if more > 0 {
+                out.push(Value::String(format!("…(+{more} items)")));
+            }
+            Value::Array(out)
+        }
+        Value::Object(m) => {
+            let more = m.len().saturating_sub(AUDIT_ARG_ITEMS);
+            let mut out: serde_json::Map<String, Value> = m
+                .into_iter()
+                .take(AUDIT_ARG_ITEMS)
+                .map(|(k, x)| (k, shorten(x, depth + 1)))
+                .collect();
+            if more > 0 {
+                out.insert("…".into(), Value::String(format!("+{more} members")));
+            }
+            Value::Object(out)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_arguments_are_redacted_and_bounded() {
+        let long = "x".repeat(1000);
+        let many: Vec<u32> = (0..100).collect();
+        let v = audit_arguments(&json!({
+            "content": "key AKIAQ7R2MZ5TN3XW8YLV here \u{1b}[31mred",
+            "long": long,
+            "many": many,
+            "deep": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}},
+        }));
+        let content = v["content"].as_str().unwrap();
+        assert!(content.contains("[REDACTED:aws-access-key]"), "{content}");
+        assert!(!content.contains("AKIAQ7R2MZ5TN3XW8YLV"));
+        assert!(!content.contains('\u{1b}'), "escape removed: {content:?}");
+        let long = v["long"].as_str().unwrap();
+        assert!(
+            long.starts_with(&"x".repeat(256)) && long.ends_with("…(+744 chars)"),
+            "{long}"
+        );
+        let many = v["many"].as_array().unwrap();
+        assert_eq!(many.len(), 33);
+        assert_eq!(many[32], "…(+68 items)");
+        assert_eq!(v["deep"]["a"]["b"]["c"]["d"]["e"]["f"]["g"], "[…]");
+    }
+}

@@ -21,7 +21,7 @@ pub mod guard;
 mod legacy;
 mod mcp;
 pub mod sessions;
-mod sse;
+pub(crate) mod sse;
 mod stateless;
 
 use crate::auth::{AuthError, Authenticator, Principal};
