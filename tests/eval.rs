@@ -281,6 +281,33 @@ fn filesystem_server_raw_leaks_guarded_holds() {
         "the page must be self-contained and static"
     );
 
+    // The page as a reader sees it, in Debian's headless chromium: one
+    // row per applicable attack, the three charts drawn, the guarded cell
+    // of an attack the inspector stopped coloured and naming the rule.
+    let browser = common::webdriver::Browser::start();
+    browser.goto(&format!("file://{}", html.display()));
+    let seen = browser.eval(
+        "const rows = [...document.querySelectorAll('#attacks tr')].slice(1);
+         const charts = [...document.querySelectorAll('svg')]
+             .filter(s => s.getBoundingClientRect().width > 0 && s.getBoundingClientRect().height > 0).length;
+         const row = rows.find(r => r.cells[0].textContent === 'path-read-absolute');
+         const head = [...document.querySelectorAll('#attacks th')].map(t => t.textContent);
+         const g = row ? row.cells[head.findIndex(h => h.startsWith('guarded'))] : null;
+         return {rows: rows.length, charts: charts, cls: g ? g.className : null, text: g ? g.textContent : null,
+                 bg: g ? getComputedStyle(g).backgroundColor : null};",
+        serde_json::json!([]),
+    );
+    assert_eq!(seen["rows"], applicable(&r).len(), "{seen}");
+    assert_eq!(seen["charts"], 3, "{seen}");
+    assert_eq!(seen["cls"], "inspector", "{seen}");
+    assert!(
+        seen["text"].as_str().unwrap_or("").contains("ZONE-READ"),
+        "{seen}"
+    );
+    assert_ne!(seen["bg"], "rgba(0, 0, 0, 0)", "the style applies: {seen}");
+    let png = browser.screenshot(&repo_root().join("target/test-artifacts/eval-report.png"));
+    assert!(png.starts_with(b"\x89PNG"));
+
     let secs = r["seconds"].as_f64().unwrap_or(f64::MAX);
     eprintln!("eval of server-filesystem, three modes: {secs:.1} s");
     assert!(secs < 120.0, "eval took {secs:.1} s");
