@@ -36,7 +36,8 @@ COMPONENT_EDGES = {
     "behavior": {"inspect"},
     "semantic": {"inspect"},
     "pins": {"inspect"},
-    "launch": {"audit", "pins", "sandbox"},
+    # launchers check npm provenance (sigstore) at resolution time
+    "launch": {"audit", "pins", "sandbox", "sigstore"},
     # the audit log turns the egress proxy's records into events
     "audit": {"sandbox"},
     "transport": {"sandbox"},

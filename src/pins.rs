@@ -56,6 +56,45 @@ pub struct PackageVersion {
     pub bytes: u64,
     /// When this version was installed or seen.
     pub at: String,
+    /// What the registry's signature and the package's provenance
+    /// attestation said when this version was resolved (npm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceRecord>,
+}
+
+/// The provenance check of one package version, as recorded in the pin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenanceRecord {
+    /// `verified` (the attestation verified; the fields below are from its
+    /// certificate), `absent` (the registry lists no attestation),
+    /// `unavailable` (it could not be fetched) or `unverifiable` (a key or
+    /// format vanguard does not know); `detail` says why.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The build signer (workflow) URI, `…/.github/workflows/X@REF`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_commit: Option<String>,
+    /// The transparency-log time of the attestation (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<i64>,
+    /// The registry key that signed `NAME@VERSION:INTEGRITY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_signature: Option<String>,
+    /// The requirement it was checked against (`[trust.provenance]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<crate::trust::store::ProvenanceReq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub checked_at: String,
 }
 
 /// A package a launcher resolved (`npx -y NAME`, `uvx NAME`, …).
@@ -182,7 +221,7 @@ impl PinStore {
             if let Some(p) = f.packages.get_mut(key) {
                 let v = p.pending.take()?;
                 p.pinned = v.clone();
-                return Some(Resolved::Package(v));
+                return Some(Resolved::Package(Box::new(v)));
             }
             let e = f.servers.get_mut(key)?;
             let p = e.pending.take()?;
@@ -205,7 +244,7 @@ impl PinStore {
                 return None;
             }
             if let Some(p) = f.packages.get_mut(key) {
-                return p.pending.take().map(Resolved::Package);
+                return p.pending.take().map(|v| Resolved::Package(Box::new(v)));
             }
             let e = f.servers.get_mut(key)?;
             e.pending_at = None;
@@ -220,7 +259,7 @@ pub enum Resolved {
     /// A server's pending tool definitions.
     Server,
     /// A package's pending version.
-    Package(PackageVersion),
+    Package(Box<PackageVersion>),
 }
 
 impl PinFile {

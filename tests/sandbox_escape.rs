@@ -949,6 +949,7 @@ fn path_resolved_launchers_start() {
             install_scripts: false,
             update: false,
             progress: false,
+            provenance: Default::default(),
         },
     )
     .expect("resolve python3");

@@ -208,4 +208,28 @@ fn print_package_version(label: &str, v: &crate::pins::PackageVersion) {
     for i in &v.integrity {
         println!("        registry integrity {i}");
     }
+    if let Some(p) = &v.provenance {
+        match p.status.as_str() {
+            "verified" => println!(
+                "        provenance verified: built by {} from {} (log index {}, {})",
+                p.workflow.as_deref().unwrap_or("?"),
+                p.repository.as_deref().unwrap_or("?"),
+                p.log_index.unwrap_or(-1),
+                p.signed_at.as_deref().unwrap_or("?")
+            ),
+            other => println!(
+                "        provenance {other}{}",
+                p.detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+        }
+        if let Some(k) = &p.registry_signature {
+            println!("        registry signature {k}");
+        }
+        if let Some(r) = &p.required {
+            println!("        required by [trust.provenance]: {}", r.repository);
+        }
+    }
 }

@@ -411,6 +411,7 @@ pub(crate) fn resolve_server(
         install_scripts: policy.server.install_scripts,
         update,
         progress: reach == launch::Reach::Install,
+        provenance: policy.trust.provenance.clone(),
     };
     launch::resolve(argv, &opts).map_err(|e| match e {
         launch::LaunchError::Parse(_) => fail(EXIT_CONFIG, format!("server command: {e}")),

@@ -22,6 +22,7 @@
 
 mod npm;
 pub mod parse;
+mod provenance;
 mod python;
 pub mod shims;
 pub mod tree;
@@ -120,6 +121,8 @@ pub struct Options {
     pub update: bool,
     /// Print install progress on stderr.
     pub progress: bool,
+    /// `[trust.provenance]`: npm package name → where it must have been built.
+    pub provenance: std::collections::BTreeMap<String, crate::trust::store::ProvenanceReq>,
 }
 
 impl Options {
@@ -181,6 +184,8 @@ pub enum LaunchError {
     },
     #[error("{package}: {detail}")]
     Entry { package: String, detail: String },
+    #[error("refusing {package}: {detail}")]
+    Provenance { package: String, detail: String },
     #[error("version manager {manager} could not say which {program} to run: {detail}")]
     Shim {
         manager: String,
@@ -504,6 +509,51 @@ pub(crate) trait Ecosystem {
     fn install(&self, version: &str) -> Result<Vec<String>, LaunchError>;
     /// Registry integrity values of an installed tree.
     fn integrity_of(&self, tree: &Path) -> Vec<String>;
+    /// Checks the registry signature and provenance attestation of
+    /// `version` (`installed`: its integrity values) against `req`; `None`
+    /// where the ecosystem has no check here.
+    fn provenance(
+        &self,
+        version: &str,
+        installed: &[String],
+        req: Option<&crate::trust::store::ProvenanceReq>,
+    ) -> Result<Option<crate::pins::ProvenanceRecord>, LaunchError> {
+        let _ = (version, installed);
+        match req {
+            Some(_) => Err(LaunchError::Provenance {
+                package: self.display(),
+                detail: "[trust.provenance] is checked for npm packages only; remove the entry or run the server from npm".into(),
+            }),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The `[trust.provenance]` entry for a package, if any.
+fn requirement<'a>(
+    eco: &dyn Ecosystem,
+    opts: &'a Options,
+) -> Option<&'a crate::trust::store::ProvenanceReq> {
+    opts.provenance.get(&eco.display())
+}
+
+/// Makes sure a pinned or about-to-be-pinned version meets its
+/// `[trust.provenance]` entry: a record made against the same entry is
+/// enough (no network); otherwise the check runs now. Returns whether the
+/// record changed.
+fn meet_requirement(
+    eco: &dyn Ecosystem,
+    pv: &mut PackageVersion,
+    opts: &Options,
+) -> Result<bool, LaunchError> {
+    let Some(req) = requirement(eco, opts) else {
+        return Ok(false);
+    };
+    if provenance::satisfies(pv.provenance.as_ref(), req) {
+        return Ok(false);
+    }
+    pv.provenance = eco.provenance(&pv.version, &pv.integrity, Some(req))?;
+    Ok(true)
 }
 
 /// Decides the version (the pin wins over a range or `latest`), makes sure
@@ -578,7 +628,16 @@ pub(crate) fn pinned_tree(
                 }
             }
             verify(eco, &p.pinned, opts)?;
-            Ok(Some(p.pinned.clone()))
+            let mut pinned = p.pinned.clone();
+            if meet_requirement(eco, &mut pinned, opts)? {
+                store.update(|f| {
+                    if let Some(e) = f.packages.get_mut(&key) {
+                        e.pinned.provenance = pinned.provenance.clone();
+                    }
+                })?;
+            }
+            explain_provenance(eco, &pinned, explain);
+            Ok(Some(pinned))
         }
         (None, Reach::Describe) => {
             explain.push(format!(
@@ -593,7 +652,9 @@ pub(crate) fn pinned_tree(
                 VersionReq::Exact(v) => v.clone(),
                 _ => eco.resolve_version()?,
             };
-            let seen = ensure_installed(eco, &version, opts)?;
+            let mut seen = ensure_installed(eco, &version, opts)?;
+            meet_requirement(eco, &mut seen, opts)?;
+            explain_provenance(eco, &seen, explain);
             let new_pin = PackagePin {
                 ecosystem: key.split(':').next().unwrap_or_default().to_string(),
                 name: eco.display(),
@@ -637,6 +698,36 @@ pub(crate) fn pinned_tree(
 
 fn short(h: &str) -> &str {
     h.get(..12).unwrap_or(h)
+}
+
+fn explain_provenance(eco: &dyn Ecosystem, pv: &PackageVersion, explain: &mut Vec<String>) {
+    let Some(p) = &pv.provenance else { return };
+    let what = match p.status.as_str() {
+        "verified" => format!(
+            "built by {} from {}{}",
+            p.workflow.as_deref().unwrap_or("?"),
+            p.repository.as_deref().unwrap_or("?"),
+            if p.required.is_some() {
+                " (as [trust.provenance] requires)"
+            } else {
+                ""
+            }
+        ),
+        "unavailable" => format!(
+            "provenance not checked: {}",
+            p.detail.as_deref().unwrap_or("unavailable")
+        ),
+        _ => "no provenance attestation published".into(),
+    };
+    let sig = match &p.registry_signature {
+        Some(k) => format!("; registry signature {k}"),
+        None => String::new(),
+    };
+    explain.push(format!(
+        "provenance: {} {}: {what}{sig}",
+        eco.display(),
+        pv.version
+    ));
 }
 
 /// The manifest file of a tree: beside it, outside it.
@@ -687,6 +778,7 @@ fn ensure_installed(
         crate::pins::FileLock::exclusive(&parent.join(".install.lock")).map_err(io_err(&parent))?;
     let manifest_file = manifest_path(&tree);
     let mut integrity = None;
+    let mut provenance = None;
     if !tree.is_dir() || !manifest_file.is_file() {
         if tree.exists() {
             std::fs::remove_dir_all(&tree).map_err(io_err(&tree))?;
@@ -699,9 +791,17 @@ fn ensure_installed(
                 tree.display()
             );
         }
-        integrity = Some(eco.install(version).inspect_err(|_| {
+        let installed = eco.install(version).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&tree);
-        })?);
+        })?;
+        // At resolution: the registry's signature and the provenance,
+        // before the tree is ever used; a refusal leaves nothing behind.
+        provenance = eco
+            .provenance(version, &installed, requirement(eco, opts))
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&tree);
+            })?;
+        integrity = Some(installed);
         let (m, stats) = tree::Manifest::of_with(&tree, &tree::StatCache::default())?;
         crate::pins::write_durably(&manifest_file, m.text().as_bytes())
             .map_err(io_err(&manifest_file))?;
@@ -726,6 +826,7 @@ fn ensure_installed(
         files: m.files(),
         bytes: m.bytes(),
         at: crate::audit::rfc3339_now(),
+        provenance,
     })
 }
 
@@ -894,6 +995,7 @@ mod tests {
             install_scripts: false,
             update: false,
             progress: false,
+            provenance: Default::default(),
         };
         let r = resolve(&argv, &opts).expect("resolves");
         assert_eq!(r.argv, argv);

@@ -193,6 +193,51 @@ impl Ecosystem for Npm<'_> {
         Ok(self.integrity_of(&tree))
     }
 
+    fn provenance(
+        &self,
+        version: &str,
+        installed: &[String],
+        req: Option<&crate::trust::store::ProvenanceReq>,
+    ) -> Result<Option<crate::pins::ProvenanceRecord>, LaunchError> {
+        let refuse = |detail: String| LaunchError::Provenance {
+            package: format!("{}@{version}", self.l.name),
+            detail,
+        };
+        let npm = self.npm()?;
+        let spec = format!("{}@{version}", self.l.name);
+        let mut args = vec!["view", spec.as_str(), "dist", "--json"];
+        let reg = self.registry_args();
+        args.extend(reg.iter().map(String::as_str));
+        args.extend(["--fetch-retries=1", "--fetch-retry-maxtimeout=5000"]);
+        let dist = match tool_output(&npm, &args, &self.opts.cwd, None) {
+            Ok(out) => serde_json::from_str::<Value>(out.trim())
+                .map_err(|e| format!("`npm view {spec} dist` is not JSON: {e}")),
+            Err(e) => Err(e),
+        };
+        let dist = match dist {
+            Ok(d) => d,
+            Err(e) if req.is_some() => return Err(refuse(e)),
+            Err(e) => {
+                return Ok(Some(crate::pins::ProvenanceRecord {
+                    status: "unavailable".into(),
+                    detail: Some(e),
+                    checked_at: crate::audit::rfc3339_now(),
+                    ..Default::default()
+                }))
+            }
+        };
+        super::provenance::check(
+            &self.l.name,
+            version,
+            &dist,
+            installed,
+            req,
+            &super::provenance::http_get,
+        )
+        .map(Some)
+        .map_err(refuse)
+    }
+
     fn integrity_of(&self, tree: &Path) -> Vec<String> {
         read_lock(tree)
             .as_ref()

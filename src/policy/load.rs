@@ -509,7 +509,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 manifest,
                 baseline,
                 rule_packs,
-                signers
+                signers,
+                provenance
             }
         ),
     }

@@ -27,6 +27,8 @@ pub struct TrustPolicy {
     pub store: TrustStore,
     /// Rule packs loaded, in order.
     pub rule_packs: Vec<PathBuf>,
+    /// `[trust.provenance]`: npm package name → where it must have been built.
+    pub provenance: std::collections::BTreeMap<String, crate::trust::store::ProvenanceReq>,
 }
 
 /// One file of a rule pack: rules, nothing else (a pack never widens a zone).
@@ -140,6 +142,7 @@ pub(super) fn resolve(
         baseline: section.baseline,
         store,
         rule_packs: packs,
+        provenance: section.provenance.unwrap_or_default(),
     })
 }
 

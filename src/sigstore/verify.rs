@@ -386,7 +386,21 @@ pub fn check_identity(cert: &SigningCertificate, policy: &Policy) -> Result<(), 
     )?;
     claim("source ref", &claims.source_ref, &policy.git_ref)?;
     if let Some(wf) = &policy.workflow {
-        let signer = claims.build_signer_uri.as_deref().unwrap_or_default();
+        // Certificates from before Fulcio recorded the build signer (.1.9)
+        // carry it as their identity: for GitHub Actions the SAN is the
+        // job's workflow ref, `https://github.com/O/R/.github/workflows/W@REF`.
+        let legacy = claims.build_signer_uri.is_none()
+            && claims.issuer.as_deref() == Some("https://token.actions.githubusercontent.com");
+        let signer = match &claims.build_signer_uri {
+            Some(s) => s.as_str(),
+            None if legacy => cert
+                .sans
+                .iter()
+                .find(|s| s.starts_with("https://github.com/"))
+                .map(String::as_str)
+                .unwrap_or_default(),
+            None => "",
+        };
         let path = signer.split('@').next().unwrap_or_default();
         if !path.ends_with(&format!("/{}", wf.trim_start_matches('/'))) {
             return Err(SigstoreError::ClaimMismatch {

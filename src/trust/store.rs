@@ -88,6 +88,26 @@ pub struct TrustSection {
     /// is the pack `vanguard update` installed.
     pub rule_packs: Option<Vec<String>>,
     pub signers: Option<SignersSection>,
+    /// `[trust.provenance."NAME"]`: the build provenance an npm package
+    /// must carry, checked when the launcher resolves it.
+    pub provenance: Option<std::collections::BTreeMap<String, ProvenanceReq>>,
+}
+
+/// Where an npm package must have been built: its provenance attestation
+/// (SLSA, in a Sigstore bundle) must name this repository (and workflow).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenanceReq {
+    /// The source repository (`https://github.com/OWNER/REPO`).
+    pub repository: String,
+    /// The workflow that built it, as its path in the repository
+    /// (`.github/workflows/release.yml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The OIDC issuer of the build identity (default GitHub Actions,
+    /// `https://token.actions.githubusercontent.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
 /// `[trust.signers]`: signers per purpose.

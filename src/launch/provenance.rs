@@ -1,0 +1,255 @@
+//! Provenance of an npm package at resolution time: the registry's
+//! signature over `NAME@VERSION:INTEGRITY` and the package's attestations
+//! (the SLSA provenance, a keyless Sigstore bundle from the build; the
+//! registry's publish attestation, key-signed), verified offline against
+//! the Sigstore trust root and npm registry keys shipped in the binary
+//! (`sigstore`), then held to `[trust.provenance."NAME"]`. The result is
+//! recorded in the package pin.
+//!
+//! Only the attestation document is fetched here (its URL comes from the
+//! registry's `dist.attestations`, through `npm view`, so the user's
+//! registry configuration applies); keys and roots are never taken from
+//! the registry, which is what they vouch against.
+
+use crate::pins::ProvenanceRecord;
+use crate::sigstore::npm::{self, RegistryKeys, RegistrySignature};
+use crate::sigstore::verify::{IdentityRule, Policy, Signer};
+use crate::trust::store::ProvenanceReq;
+use serde_json::Value;
+use std::time::Duration;
+
+/// npm's registry keys (`GET /-/npm/v1/keys`, as corepack ships them).
+const NPM_KEYS: &str = include_str!("../sigstore/npm-keys.json");
+/// The OIDC issuer of GitHub Actions, the default build identity issuer.
+pub const GITHUB_ACTIONS: &str = "https://token.actions.githubusercontent.com";
+/// Largest attestation document fetched.
+const MAX_ATTESTATIONS: usize = 8 << 20;
+
+/// Checks `dist` (the registry's `versions[VERSION].dist`) of
+/// `name@version`. `installed` are the integrity values of what was
+/// installed (must include the registry's). `fetch` reads a URL.
+/// An error is a refusal, worded for the operator.
+pub(crate) fn check(
+    name: &str,
+    version: &str,
+    dist: &Value,
+    installed: &[String],
+    req: Option<&ProvenanceReq>,
+    fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<ProvenanceRecord, String> {
+    let mut rec = ProvenanceRecord {
+        status: "absent".into(),
+        required: req.cloned(),
+        checked_at: crate::audit::rfc3339_now(),
+        ..Default::default()
+    };
+    let integrity = dist
+        .get("integrity")
+        .and_then(Value::as_str)
+        .ok_or("the registry gives no dist.integrity for it")?;
+    if !installed.is_empty() && !installed.iter().any(|i| i == integrity) {
+        return Err(format!(
+            "the registry's integrity {integrity} is not what was installed ({})",
+            installed.join(", ")
+        ));
+    }
+    let keys = RegistryKeys::from_json(NPM_KEYS).map_err(|e| format!("npm registry keys: {e}"))?;
+    let sha512 = npm::sri_sha512(integrity).map_err(|e| e.to_string())?;
+    let url = dist
+        .pointer("/attestations/url")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut attested_at = None;
+    match url {
+        None => {
+            if let Some(r) = req {
+                return Err(format!(
+                    "it has no provenance attestation, and [trust.provenance] requires one from {}",
+                    r.repository
+                ));
+            }
+        }
+        Some(url) => match fetch(&url) {
+            Err(e) => {
+                if let Some(r) = req {
+                    return Err(format!(
+                        "its provenance attestation could not be read from {url} ({e}), and [trust.provenance] requires one from {}",
+                        r.repository
+                    ));
+                }
+                rec.status = "unavailable".into();
+                rec.detail = Some(format!("{url}: {e}"));
+            }
+            Ok(doc) => {
+                let root = crate::sigstore::root::TrustedRoot::public_good()
+                    .map_err(|e| format!("the Sigstore trust root: {e}"))?;
+                let mut policy = Policy::new(IdentityRule::Any);
+                if let Some(r) = req {
+                    policy.repository = Some(r.repository.clone());
+                    policy.workflow = r.workflow.clone();
+                    policy.issuer = Some(r.issuer.clone().unwrap_or_else(|| GITHUB_ACTIONS.into()));
+                }
+                let got = match npm::verify_attestations(
+                    &doc, name, version, sha512, &keys, &root, &policy,
+                ) {
+                    Ok(g) => g,
+                    Err(e) if req.is_none() && cannot_judge(&e) => {
+                        rec.status = "unverifiable".into();
+                        rec.detail = Some(format!("its attestations cannot be judged here: {e}"));
+                        Vec::new()
+                    }
+                    Err(e) => return Err(format!("its attestations do not hold: {e}")),
+                };
+                for att in &got {
+                    match &att.verified.signer {
+                        Signer::Certificate {
+                            identity, claims, ..
+                        } => {
+                            rec.status = "verified".into();
+                            rec.repository = claims.source_repository.clone();
+                            rec.workflow = claims
+                                .build_signer_uri
+                                .clone()
+                                .or_else(|| Some(identity.clone()));
+                            rec.issuer = claims.issuer.clone();
+                            rec.source_ref = claims.source_ref.clone();
+                            rec.source_commit = claims.source_digest.clone();
+                            rec.signed_at = Some(unix_to_rfc3339(att.verified.signed_at));
+                            rec.log_index = Some(att.verified.log_index);
+                        }
+                        Signer::Key { .. } => {
+                            attested_at =
+                                Some(attested_at.map_or(att.verified.signed_at, |t: i64| {
+                                    t.min(att.verified.signed_at)
+                                }))
+                        }
+                    }
+                }
+                if rec.status != "verified" && rec.status != "unverifiable" {
+                    if let Some(r) = req {
+                        return Err(format!(
+                            "its attestations hold no build provenance, and [trust.provenance] requires one from {}",
+                            r.repository
+                        ));
+                    }
+                    rec.status = "absent".into();
+                }
+            }
+        },
+    }
+    let sigs: Vec<RegistrySignature> = dist
+        .get("signatures")
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default();
+    if !sigs.is_empty() {
+        match npm::verify_registry_signature(&keys, name, version, integrity, &sigs, attested_at) {
+            Ok(keyid) => rec.registry_signature = Some(keyid),
+            Err(e) if req.is_none() && cannot_judge(&e) => {
+                let note = format!("registry signature not judged: {e}");
+                rec.detail = Some(match rec.detail.take() {
+                    Some(d) => format!("{d}; {note}"),
+                    None => note,
+                });
+            }
+            Err(e) => return Err(format!("its registry signature does not hold: {e}")),
+        }
+    }
+    Ok(rec)
+}
+
+/// Errors that say vanguard cannot judge the evidence (a key or format it
+/// does not know, a trust root older than the log), not that the evidence
+/// is false. Without a `[trust.provenance]` entry they are recorded, not
+/// refused: whoever could forge them could as well withhold the
+/// attestation, which is allowed without an entry. Evidence that is
+/// false (a signature or digest that does not match, a broken log proof)
+/// is always refused.
+fn cannot_judge(e: &crate::sigstore::SigstoreError) -> bool {
+    use crate::sigstore::SigstoreError as E;
+    matches!(
+        e,
+        E::Unsupported(_)
+            | E::UnknownLogKey(_)
+            | E::LogKeyNotValid { .. }
+            | E::RegistryKey(_)
+            | E::MissingKey(_)
+            | E::MalformedRoot(_)
+            | E::MalformedBundle(_)
+    )
+}
+
+/// Whether a recorded check already satisfies `req` (no network needed).
+pub(crate) fn satisfies(rec: Option<&ProvenanceRecord>, req: &ProvenanceReq) -> bool {
+    rec.is_some_and(|r| r.status == "verified" && r.required.as_ref() == Some(req))
+}
+
+fn unix_to_rfc3339(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// GETs `url` (http or https) on a thread of its own, so it works from
+/// inside a runtime and out of one.
+pub(crate) fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("not an http(s) URL: {url:?}"));
+    }
+    let url = url.to_string();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("HTTP {}", r.status()));
+                }
+                let b = r.bytes().await.map_err(|e| e.to_string())?;
+                if b.len() > MAX_ATTESTATIONS {
+                    return Err(format!("larger than {MAX_ATTESTATIONS} bytes"));
+                }
+                Ok(b.to_vec())
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the fetch thread failed".into()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(unix_to_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(unix_to_rfc3339(1_675_123_200), "2023-01-31T00:00:00Z");
+        assert_eq!(unix_to_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            unix_to_rfc3339(1_796_342_400 + 3661),
+            "2026-12-04T01:01:01Z"
+        );
+    }
+}
