@@ -178,6 +178,151 @@ fn cannot_judge(e: &crate::sigstore::SigstoreError) -> bool {
     )
 }
 
+/// Checks the PEP 740 provenance of `name==version` from the index's
+/// simple JSON page (`project`): every file of the version whose SHA-256
+/// the installed lock names (`installed`, `sha256:HEX`) and that lists a
+/// `provenance` URL is verified (its attestations' subject is that file by
+/// name and digest). With `req`, every such file must carry a verified
+/// provenance from the required repository: the installer may have picked
+/// any of them.
+pub(crate) fn check_pypi(
+    version: &str,
+    project: &Value,
+    installed: &[String],
+    req: Option<&ProvenanceReq>,
+    fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<ProvenanceRecord, String> {
+    let mut rec = ProvenanceRecord {
+        status: "absent".into(),
+        required: req.cloned(),
+        checked_at: crate::audit::rfc3339_now(),
+        ..Default::default()
+    };
+    let wanted: Vec<&str> = installed
+        .iter()
+        .filter_map(|h| h.strip_prefix("sha256:"))
+        .collect();
+    let files: Vec<&Value> = project
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|f| {
+                    f.pointer("/hashes/sha256")
+                        .and_then(Value::as_str)
+                        .is_some_and(|h| wanted.contains(&h))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if files.is_empty() {
+        if let Some(r) = req {
+            return Err(format!(
+                "the index lists no file of version {version} with the installed hashes, so no provenance from {} can be checked",
+                r.repository
+            ));
+        }
+        rec.status = "unavailable".into();
+        rec.detail = Some("the index lists no file with the installed hashes".into());
+        return Ok(rec);
+    }
+    let root = crate::sigstore::root::TrustedRoot::public_good()
+        .map_err(|e| format!("the Sigstore trust root: {e}"))?;
+    let mut policy = Policy::new(IdentityRule::Any);
+    if let Some(r) = req {
+        policy.repository = Some(r.repository.clone());
+        policy.workflow = r.workflow.clone();
+        policy.issuer = Some(r.issuer.clone().unwrap_or_else(|| GITHUB_ACTIONS.into()));
+    }
+    let mut verified = 0;
+    for f in &files {
+        let filename = f.get("filename").and_then(Value::as_str).unwrap_or("");
+        let url = f.get("provenance").and_then(Value::as_str);
+        let Some(url) = url else {
+            if let Some(r) = req {
+                return Err(format!(
+                    "{filename} has no provenance, and [trust.provenance] requires one from {}",
+                    r.repository
+                ));
+            }
+            continue;
+        };
+        let doc = match fetch(url) {
+            Ok(d) => d,
+            Err(e) if req.is_none() => {
+                rec.status = "unavailable".into();
+                rec.detail = Some(format!("{url}: {e}"));
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the provenance of {filename} could not be read from {url}: {e}"
+                ))
+            }
+        };
+        let sha = f
+            .pointer("/hashes/sha256")
+            .and_then(Value::as_str)
+            .and_then(hex32)
+            .ok_or_else(|| format!("{filename}: the index gives no valid sha256"))?;
+        let got = match crate::sigstore::pypi::verify_provenance_of(
+            &doc, filename, sha, &root, &policy,
+        ) {
+            Ok(g) => g,
+            Err(e) if req.is_none() && cannot_judge(&e) => {
+                rec.status = "unverifiable".into();
+                rec.detail = Some(format!(
+                    "{filename}: its provenance cannot be judged here: {e}"
+                ));
+                continue;
+            }
+            Err(e) => return Err(format!("the provenance of {filename} does not hold: {e}")),
+        };
+        for v in got {
+            if let Signer::Certificate {
+                identity, claims, ..
+            } = &v.signer
+            {
+                rec.repository = claims.source_repository.clone();
+                rec.workflow = claims
+                    .build_signer_uri
+                    .clone()
+                    .or_else(|| Some(identity.clone()));
+                rec.issuer = claims.issuer.clone();
+                rec.source_ref = claims.source_ref.clone();
+                rec.source_commit = claims.source_digest.clone();
+                rec.signed_at = Some(unix_to_rfc3339(v.signed_at));
+                rec.log_index = Some(v.log_index);
+            }
+        }
+        verified += 1;
+    }
+    if verified > 0 && rec.status == "absent" {
+        rec.status = "verified".into();
+    }
+    if let Some(r) = req {
+        if rec.status != "verified" {
+            return Err(format!(
+                "no verified provenance from {} ({})",
+                r.repository,
+                rec.detail.as_deref().unwrap_or(&rec.status)
+            ));
+        }
+    }
+    Ok(rec)
+}
+
+fn hex32(h: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if h.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Whether a recorded check already satisfies `req` (no network needed).
 pub(crate) fn satisfies(rec: Option<&ProvenanceRecord>, req: &ProvenanceReq) -> bool {
     rec.is_some_and(|r| r.status == "verified" && r.required.as_ref() == Some(req))
@@ -207,6 +352,11 @@ fn unix_to_rfc3339(t: i64) -> String {
 /// GETs `url` (http or https) on a thread of its own, so it works from
 /// inside a runtime and out of one.
 pub(crate) fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    http_get_as(url, None)
+}
+
+/// [`http_get`] with an `Accept` header.
+pub(crate) fn http_get_as(url: &str, accept: Option<&str>) -> Result<Vec<u8>, String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(format!("not an http(s) URL: {url:?}"));
     }
@@ -222,7 +372,11 @@ pub(crate) fn http_get(url: &str) -> Result<Vec<u8>, String> {
                     .timeout(Duration::from_secs(20))
                     .build()
                     .map_err(|e| e.to_string())?;
-                let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+                let mut req = client.get(&url);
+                if let Some(a) = accept {
+                    req = req.header("accept", a);
+                }
+                let r = req.send().await.map_err(|e| e.to_string())?;
                 if !r.status().is_success() {
                     return Err(format!("HTTP {}", r.status()));
                 }
@@ -241,6 +395,77 @@ pub(crate) fn http_get(url: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/trust/pypi/");
+    const SDIST: &str = "pypi_attestations-0.0.19.tar.gz";
+    const SDIST_SHA: &str = "9bb1add04b1b4e182be6b0b80931593f7a291eb49d69b4fd728a5d4cbcdc4bd3";
+
+    fn project(provenance: bool) -> Value {
+        let mut f = serde_json::json!({"filename": SDIST, "hashes": {"sha256": SDIST_SHA}});
+        if provenance {
+            f["provenance"] = Value::String("https://index.test/provenance".into());
+        }
+        serde_json::json!({ "files": [f, {"filename": "other.whl", "hashes": {"sha256": "00"}}] })
+    }
+
+    fn served(name: &'static str) -> impl Fn(&str) -> Result<Vec<u8>, String> {
+        move |_| std::fs::read(format!("{DATA}{name}")).map_err(|e| e.to_string())
+    }
+
+    fn req(repository: &str) -> ProvenanceReq {
+        ProvenanceReq {
+            repository: repository.into(),
+            workflow: None,
+            issuer: None,
+        }
+    }
+
+    #[test]
+    fn pypi_provenance_verified_recorded_and_held_to_the_requirement() {
+        let installed = vec![format!("sha256:{SDIST_SHA}")];
+        let fetch = served("pypi_attestations-0.0.19.tar.gz.provenance");
+        let rec = check_pypi("0.0.19", &project(true), &installed, None, &fetch).expect("verifies");
+        assert_eq!(rec.status, "verified");
+        assert_eq!(
+            rec.repository.as_deref(),
+            Some("https://github.com/trailofbits/pypi-attestations")
+        );
+        assert!(rec
+            .workflow
+            .as_deref()
+            .is_some_and(|w| w.contains("/.github/workflows/release.yml@refs/tags/v0.0.19")));
+        let ok = req("https://github.com/trailofbits/pypi-attestations");
+        let rec = check_pypi("0.0.19", &project(true), &installed, Some(&ok), &fetch).expect("ok");
+        assert!(satisfies(Some(&rec), &ok));
+        let wrong = req("https://github.com/attacker/pypi-attestations");
+        let e = check_pypi("0.0.19", &project(true), &installed, Some(&wrong), &fetch).unwrap_err();
+        assert!(e.contains("attacker") && e.contains("does not hold"), "{e}");
+        // Without provenance: recorded as absent, refused when required.
+        let rec = check_pypi("0.0.19", &project(false), &installed, None, &fetch).expect("absent");
+        assert_eq!(rec.status, "absent");
+        let e = check_pypi("0.0.19", &project(false), &installed, Some(&ok), &fetch).unwrap_err();
+        assert!(e.contains("has no provenance"), "{e}");
+        // Another file's provenance served for this one: refused.
+        let other = served("pypi_attestation_models-0.0.4a2.tar.gz.attestation");
+        let wrapped = move |u: &str| {
+            let att: Value = serde_json::from_slice(&other(u)?).map_err(|e| e.to_string())?;
+            Ok(serde_json::json!({"version": 1, "attestation_bundles": [{"publisher": {}, "attestations": [att]}]})
+                .to_string()
+                .into_bytes())
+        };
+        let e = check_pypi("0.0.19", &project(true), &installed, None, &wrapped).unwrap_err();
+        assert!(e.contains("does not hold"), "{e}");
+        // An index that does not list the installed file: nothing to check.
+        let rec = check_pypi(
+            "0.0.19",
+            &project(true),
+            &["sha256:11".into()],
+            None,
+            &fetch,
+        )
+        .expect("unavailable");
+        assert_eq!(rec.status, "unavailable");
+    }
 
     #[test]
     fn dates() {

@@ -62,6 +62,29 @@ impl Py<'_> {
         lines.join("\n") + "\n"
     }
 
+    /// The index the launcher installs from: its `--index-url` /
+    /// `--default-index` / `-i`, else `UV_DEFAULT_INDEX`, `UV_INDEX_URL`
+    /// or `PIP_INDEX_URL`, else PyPI.
+    fn index_url(&self) -> String {
+        let mut it = self.l.index_args.iter();
+        while let Some(a) = it.next() {
+            for flag in ["--index-url", "--default-index", "-i"] {
+                if a == flag {
+                    if let Some(v) = it.clone().next() {
+                        return v.clone();
+                    }
+                }
+                if let Some(v) = a.strip_prefix(&format!("{flag}=")) {
+                    return v.to_string();
+                }
+            }
+        }
+        ["UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "https://pypi.org/simple".into())
+    }
+
     fn resolve_error(&self, detail: String) -> LaunchError {
         LaunchError::Resolve {
             package: format!("{} ({})", self.l.name, self.l.version),
@@ -253,6 +276,50 @@ impl Ecosystem for Py<'_> {
         result.map_err(fail)?;
         prepare_node_parts(&tree, self.opts).map_err(fail)?;
         Ok(self.integrity_of(&tree))
+    }
+
+    fn provenance(
+        &self,
+        version: &str,
+        installed: &[String],
+        req: Option<&crate::trust::store::ProvenanceReq>,
+    ) -> Result<Option<crate::pins::ProvenanceRecord>, LaunchError> {
+        let refuse = |detail: String| LaunchError::Provenance {
+            package: format!("{}=={version}", self.l.name),
+            detail,
+        };
+        let page = format!(
+            "{}/{}/",
+            self.index_url().trim_end_matches('/'),
+            normalize_py_name(&self.l.name)
+        );
+        let project =
+            super::provenance::http_get_as(&page, Some("application/vnd.pypi.simple.v1+json"))
+                .and_then(|b| {
+                    serde_json::from_slice::<Value>(&b)
+                        .map_err(|e| format!("{page} is not the simple JSON API: {e}"))
+                });
+        let project = match project {
+            Ok(p) => p,
+            Err(e) if req.is_some() => return Err(refuse(e)),
+            Err(e) => {
+                return Ok(Some(crate::pins::ProvenanceRecord {
+                    status: "unavailable".into(),
+                    detail: Some(format!("{page}: {e}")),
+                    checked_at: crate::audit::rfc3339_now(),
+                    ..Default::default()
+                }))
+            }
+        };
+        super::provenance::check_pypi(
+            version,
+            &project,
+            installed,
+            req,
+            &super::provenance::http_get,
+        )
+        .map(Some)
+        .map_err(refuse)
     }
 
     fn integrity_of(&self, tree: &Path) -> Vec<String> {

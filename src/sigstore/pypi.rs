@@ -62,10 +62,22 @@ pub fn verify_attestation(
     root: &TrustedRoot,
     policy: &Policy,
 ) -> Result<Verified, SigstoreError> {
+    verify_attestation_of(att, filename, super::keys::sha256(dist), root, policy)
+}
+
+/// [`verify_attestation`] for a distribution known by its SHA-256 (a
+/// launcher that installed it with `--require-hashes`).
+pub fn verify_attestation_of(
+    att: &Value,
+    filename: &str,
+    sha256: [u8; 32],
+    root: &TrustedRoot,
+    policy: &Policy,
+) -> Result<Verified, SigstoreError> {
     let bundle =
         serde_json::to_vec(&attestation_to_bundle(att)?).map_err(|e| malformed(&e.to_string()))?;
-    let verified = verify_bundle(&bundle, Artifact::Bytes(dist), root, policy)?;
-    let digest = super::keys::hex(&super::keys::sha256(dist));
+    let verified = verify_bundle(&bundle, Artifact::Sha256(sha256), root, policy)?;
+    let digest = super::keys::hex(&sha256);
     let named = verified.statement.as_ref().is_some_and(|s| {
         s.subject
             .iter()
@@ -88,6 +100,23 @@ pub fn verify_provenance(
     root: &TrustedRoot,
     policy: &Policy,
 ) -> Result<Vec<Verified>, SigstoreError> {
+    verify_provenance_of(
+        provenance,
+        filename,
+        super::keys::sha256(dist),
+        root,
+        policy,
+    )
+}
+
+/// [`verify_provenance`] for a distribution known by its SHA-256.
+pub fn verify_provenance_of(
+    provenance: &[u8],
+    filename: &str,
+    sha256: [u8; 32],
+    root: &TrustedRoot,
+    policy: &Policy,
+) -> Result<Vec<Verified>, SigstoreError> {
     let doc: Value = serde_json::from_slice(provenance).map_err(|e| malformed(&e.to_string()))?;
     let bundles = doc
         .get("attestation_bundles")
@@ -101,7 +130,7 @@ pub fn verify_provenance(
             .into_iter()
             .flatten()
         {
-            out.push(verify_attestation(att, filename, dist, root, policy)?);
+            out.push(verify_attestation_of(att, filename, sha256, root, policy)?);
         }
     }
     if out.is_empty() {
