@@ -44,6 +44,10 @@ pub struct KernelSupport {
     pub mounts: bool,
     /// Why not, when `mounts` is false.
     pub mounts_reason: Option<String>,
+    /// Whether a fresh procfs can be mounted for a new PID namespace (false
+    /// when a container runtime masks parts of `/proc`: the kernel then
+    /// refuses every new procfs, so no PID namespace is used either).
+    pub fresh_proc: bool,
 }
 
 impl KernelSupport {
@@ -88,10 +92,10 @@ pub fn probe() -> KernelSupport {
     let cap_last_cap = read_trimmed("/proc/sys/kernel/cap_last_cap")
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    let (mounts, mounts_reason) = if root || user_namespaces {
+    let (mounts, mounts_reason, fresh_proc) = if root || user_namespaces {
         mounts_probe()
     } else {
-        (false, Some("no namespaces".into()))
+        (false, Some("no namespaces".into()), true)
     };
     KernelSupport {
         landlock_abi,
@@ -107,18 +111,22 @@ pub fn probe() -> KernelSupport {
         cap_last_cap,
         mounts,
         mounts_reason,
+        fresh_proc,
     }
 }
 
 /// Tries, once per process, what a minimal root needs: in a forked child,
 /// a new mount namespace (inside a user namespace when not root), a tmpfs,
 /// and `open_tree`/`mount_setattr` on a bind of it. The host is untouched.
-fn mounts_probe() -> (bool, Option<String>) {
-    static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
+/// (mounts, why not, fresh procfs possible).
+type MountsProbe = (bool, Option<String>, bool);
+
+fn mounts_probe() -> MountsProbe {
+    static RESULT: std::sync::OnceLock<MountsProbe> = std::sync::OnceLock::new();
     RESULT.get_or_init(mounts_probe_uncached).clone()
 }
 
-fn mounts_probe_uncached() -> (bool, Option<String>) {
+fn mounts_probe_uncached() -> MountsProbe {
     let root = nix::unistd::geteuid().is_root();
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -128,7 +136,7 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
     // and leaves with _exit; the parent only waits for it.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return (false, Some("fork failed".into()));
+        return (false, Some("fork failed".into()), true);
     }
     if pid == 0 {
         // SAFETY: as above; every path is a NUL-terminated literal.
@@ -179,6 +187,32 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
                 15,
                 super::root::clone_tree(c"/tmp", super::root::ATTR_RDONLY, -1).is_ok(),
             );
+            // A fresh procfs for a new PID namespace, as the minimal root
+            // mounts it. A container runtime that masks parts of /proc
+            // (Docker's and Podman's defaults) makes the kernel refuse it.
+            step(16, libc::unshare(libc::CLONE_NEWPID) == 0);
+            let init = libc::fork();
+            step(16, init >= 0);
+            if init == 0 {
+                step(17, libc::mkdir(c"/tmp/proc".as_ptr(), 0o755) == 0);
+                step(
+                    17,
+                    libc::mount(
+                        c"proc".as_ptr(),
+                        c"/tmp/proc".as_ptr(),
+                        c"proc".as_ptr(),
+                        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                        std::ptr::null(),
+                    ) == 0,
+                );
+                libc::_exit(0);
+            }
+            let mut status = 0;
+            libc::waitpid(init, &mut status, 0);
+            step(
+                17,
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            );
             libc::_exit(0);
         }
     }
@@ -191,14 +225,16 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
         -1
     };
     let why = match code {
-        0 => return (true, None),
+        0 => return (true, None, true),
         10 | 11 => "cannot create a user namespace",
         12 | 13 => "cannot create a private mount namespace",
         14 => "cannot mount a tmpfs",
         15 => "the kernel lacks open_tree/mount_setattr (Linux 5.12+)",
+        16 => "cannot create a PID namespace for the minimal root",
+        17 => "cannot mount a fresh /proc: the container runtime masks parts of /proc (podman: --security-opt unmask=ALL; docker: --security-opt systempaths=unconfined; Kubernetes: procMount: Unmasked)",
         _ => "the probe failed",
     };
-    (false, Some(why.into()))
+    (false, Some(why.into()), code != 17)
 }
 
 fn landlock_abi() -> i32 {
