@@ -1,0 +1,468 @@
+//! vanguard as a container's entrypoint, run with a real container runtime
+//! (Debian's podman, set up by scripts/setup-test-env.sh): the image is the
+//! Containerfile's `runtime` target, built by scripts/container-image.sh
+//! from this build's binary (nothing is pulled). Inside it: what `doctor`
+//! says holds under the runtime's default profile and with /proc unmasked,
+//! an MCP call through `sse` to a server inside the container, the drain
+//! on SIGTERM, and PID 1 reaping what a server leaves behind.
+
+mod common;
+#[path = "fixtures/http/support.rs"]
+mod support;
+
+use common::{repo_root, require_env, vanguard_bin};
+use serde_json::{json, Value};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+use support::*;
+
+const IMAGE: &str = "localhost/vanguard-test:latest";
+const IN_IMAGE: &str = "/usr/local/bin/vanguard";
+
+fn podman() -> Command {
+    let mut c = Command::new(require_env("VANGUARD_TEST_PODMAN"));
+    c.env(
+        "CONTAINERS_CONF",
+        require_env("VANGUARD_TEST_CONTAINERS_CONF"),
+    );
+    c
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Builds the image once per test binary.
+fn image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let podman = require_env("VANGUARD_TEST_PODMAN");
+        let dir = std::path::Path::new(&podman)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = format!("{dir}:{}", std::env::var("PATH").unwrap_or_default());
+        let o = Command::new("bash")
+            .arg(repo_root().join("scripts/container-image.sh"))
+            .arg(vanguard_bin())
+            .arg(IMAGE)
+            .env("PATH", path)
+            .env(
+                "CONTAINERS_CONF",
+                require_env("VANGUARD_TEST_CONTAINERS_CONF"),
+            )
+            .output()
+            .expect("run scripts/container-image.sh");
+        assert!(o.status.success(), "building the image: {}", show(&o));
+    });
+    IMAGE
+}
+
+/// `podman run --rm IMAGE args…` to completion.
+fn run_once(opts: &[&str], args: &[&str]) -> Output {
+    let o = podman()
+        .args(["run", "--rm", "--network", "host"])
+        .args(opts)
+        .arg(image())
+        .args(args)
+        .output()
+        .expect("podman run");
+    // 125-127: podman itself failed, not vanguard.
+    assert!(
+        !matches!(o.status.code(), Some(125..=127)),
+        "podman could not run the container: {}",
+        show(&o)
+    );
+    o
+}
+
+/// A detached container, removed when dropped.
+struct Container {
+    name: String,
+}
+
+impl Container {
+    fn start(opts: &[&str], args: &[&str]) -> Container {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "vanguard-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let o = podman()
+            .args(["run", "--detach", "--name", &name, "--network", "host"])
+            .args(opts)
+            .arg(image())
+            .args(args)
+            .output()
+            .expect("podman run --detach");
+        assert!(o.status.success(), "podman run: {}", show(&o));
+        Container { name }
+    }
+
+    fn logs(&self) -> String {
+        let o = podman()
+            .args(["logs", &self.name])
+            .output()
+            .expect("podman logs");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }
+
+    fn signal(&self, sig: &str) {
+        let o = podman()
+            .args(["kill", "--signal", sig, &self.name])
+            .output()
+            .expect("podman kill");
+        assert!(o.status.success(), "podman kill: {}", show(&o));
+    }
+
+    /// Waits for the container to exit; its exit code.
+    fn wait(&self) -> i32 {
+        let o = podman()
+            .args(["wait", &self.name])
+            .output()
+            .expect("podman wait");
+        assert!(o.status.success(), "podman wait: {}", show(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("podman wait: {}", show(&o)))
+    }
+
+    /// The host pid of the container's PID 1.
+    fn host_pid(&self) -> i32 {
+        let o = podman()
+            .args(["inspect", "--format", "{{.State.Pid}}", &self.name])
+            .output()
+            .expect("podman inspect");
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("podman inspect: {}", show(&o)))
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = podman()
+            .args(["rm", "--force", "--time", "0", &self.name])
+            .output();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// GET a path; None when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, Value)> {
+    let r = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .ok()?;
+    let status = r.status().as_u16();
+    let body = r.text().unwrap_or_default();
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+fn wait_ready(port: u16, c: &Container) {
+    assert!(
+        wait_until(Duration::from_secs(60), || get(port, "/ready")
+            .is_some_and(|(s, _)| s == 200)),
+        "/ready never answered 200:\n{}",
+        c.logs()
+    );
+}
+
+/// A directory the image's user (65532) can write, mounted at /audit.
+fn audit_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(d.path(), Some(65532), Some(65532)).unwrap();
+    d
+}
+
+fn doctor(opts: &[&str], extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["doctor", "--json"];
+    args.extend_from_slice(extra);
+    let o = run_once(opts, &args);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json: {e}\n{}", show(&o)));
+    (o.status.code(), v)
+}
+
+fn missing(d: &Value) -> String {
+    d["plan"]["missing"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Under the runtime's defaults (parts of /proc masked) no fresh procfs can
+/// be mounted: best-effort runs without the PID namespace and minimal root
+/// and says so, enforce refuses naming them. With /proc unmasked (the
+/// documented option) every layer holds and enforce runs.
+#[test]
+fn doctor_in_a_container_says_what_holds() {
+    let (code, d) = doctor(&[], &[]);
+    assert_eq!(code, Some(0), "{d:#}");
+    assert_eq!(d["kernel"]["fresh_proc"], false, "{d:#}");
+    assert_eq!(d["plan"]["layers"]["landlock"]["status"], "full", "{d:#}");
+    assert_eq!(d["plan"]["layers"]["seccomp"]["status"], "full", "{d:#}");
+    assert_eq!(d["plan"]["layers"]["pidns"]["status"], "not_applied");
+    assert_eq!(d["plan"]["layers"]["root"]["status"], "not_applied");
+    let m = missing(&d);
+    assert!(
+        m.contains("pidns:") && m.contains("root:") && m.contains("unmask=ALL"),
+        "{m}"
+    );
+    assert_eq!(d["trial"]["ok"], true, "{d:#}");
+
+    let (code, d) = doctor(&[], &["--sandbox", "enforce"]);
+    assert_eq!(code, Some(3), "{d:#}");
+    let o = run_once(
+        &[],
+        &["run", "--sandbox", "enforce", "--", IN_IMAGE, "--version"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    assert!(
+        err.contains("enforce refuses") && err.contains("no minimal root"),
+        "{err}"
+    );
+
+    let unmasked = ["--security-opt", "unmask=ALL"];
+    let (code, d) = doctor(&unmasked, &["--sandbox", "enforce"]);
+    assert_eq!(code, Some(0), "{d:#}");
+    assert_eq!(d["kernel"]["fresh_proc"], true, "{d:#}");
+    assert_eq!(d["plan"]["fully_enforced"], true, "{d:#}");
+    assert_eq!(d["plan"]["layers"]["root"]["status"], "full");
+    let o = run_once(
+        &unmasked,
+        &["run", "--sandbox", "enforce", "--", IN_IMAGE, "--version"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+}
+
+/// An MCP call through `sse` to a server inside the container; on SIGTERM
+/// `/ready` fails first while the open sessions are still served, new
+/// sessions are refused, every session gets its `session_end`, and the
+/// container exits 0.
+#[test]
+fn sse_in_a_container_serves_and_drains_on_sigterm() {
+    let audit = audit_dir();
+    let port = free_port();
+    let volume = format!("{}:/audit", audit.path().display());
+    let c = Container::start(
+        &["--volume", &volume],
+        &[
+            "--log-level",
+            "info",
+            "sse",
+            "--port",
+            &port.to_string(),
+            "--drain-delay",
+            "10",
+            "--audit-log",
+            "/audit/audit.jsonl",
+            "--",
+            IN_IMAGE,
+            "demo-server",
+        ],
+    );
+    wait_ready(port, &c);
+    let http = Http::default();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let sid = http.open_session(&url, &[]);
+    let a = http.rpc(
+        &url,
+        Some(&sid),
+        &[],
+        &call(2, "echo", json!({"message": "hello from the host"})),
+    );
+    assert!(
+        a.text.contains("Echo: hello from the host"),
+        "{} {}\n{}",
+        a.status,
+        a.text,
+        c.logs()
+    );
+    let _idle = http.open_session(&url, &[]);
+
+    c.signal("TERM");
+    assert!(
+        wait_until(Duration::from_secs(10), || get(port, "/ready")
+            .is_some_and(|(s, v)| s == 503 && v["ready"] == false)),
+        "/ready did not turn 503 after SIGTERM:\n{}",
+        c.logs()
+    );
+    // Not ready, still serving the open session; no new ones.
+    let a = http.rpc(
+        &url,
+        Some(&sid),
+        &[],
+        &call(3, "echo", json!({"message": "while draining"})),
+    );
+    assert!(
+        a.text.contains("Echo: while draining"),
+        "{} {}",
+        a.status,
+        a.text
+    );
+    let refused = http.rpc(&url, None, &[], &initialize(9));
+    assert_eq!(refused.status, 503, "{}", refused.text);
+
+    let code = c.wait();
+    assert_eq!(code, 0, "{}", c.logs());
+    let events = common::audit_events(&audit.path().join("audit.jsonl"));
+    let count = |k: &str| events.iter().filter(|e| e["kind"] == k).count();
+    assert_eq!(
+        (count("session_start"), count("session_end")),
+        (2, 2),
+        "every session ends in the audit log\n{}",
+        c.logs()
+    );
+    // The session_start event says what the sandbox held.
+    let start = events
+        .iter()
+        .find(|e| e["kind"] == "session_start")
+        .expect("a session_start");
+    let text = start.to_string();
+    assert!(text.contains("pidns"), "{start:#}");
+}
+
+/// One process of the container, seen from the host.
+struct Proc {
+    pid: i32,
+    state: char,
+    cmdline: String,
+}
+
+/// Every process in the PID namespace of host pid `init`.
+fn container_procs(init: i32) -> Vec<Proc> {
+    let ns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let Some(want) = ns(init) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if ns(pid).as_ref() != Some(&want) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .unwrap_or('?');
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push(Proc {
+            pid,
+            state,
+            cmdline,
+        });
+    }
+    out
+}
+
+fn describe(ps: &[Proc]) -> String {
+    ps.iter()
+        .map(|p| format!("{} {} {}", p.pid, p.state, p.cmdline))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A server that leaves orphans behind (a child starts a grandchild and
+/// exits): as PID 1, vanguard reaps them once they exit, so none stays a
+/// zombie. The control, with the init turned off (VANGUARD_NO_INIT=1),
+/// shows the zombies this test would otherwise see.
+#[test]
+fn pid1_reaps_the_orphans_a_server_leaves() {
+    for with_init in [true, false] {
+        let port = free_port();
+        let env = format!("VANGUARD_NO_INIT={}", if with_init { "0" } else { "1" });
+        let c = Container::start(
+            &["--env", &env],
+            &[
+                "sse",
+                "--port",
+                &port.to_string(),
+                "--",
+                IN_IMAGE,
+                "demo-server",
+                "--leave-orphans",
+            ],
+        );
+        wait_ready(port, &c);
+        let http = Http::default();
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let sid = http.open_session(&url, &[]);
+        for i in 0..3 {
+            let a = http.rpc(
+                &url,
+                Some(&sid),
+                &[],
+                &call(10 + i, "echo", json!({"message": "orphan"})),
+            );
+            assert!(a.text.contains("Echo: orphan"), "{} {}", a.status, a.text);
+        }
+        let init = c.host_pid();
+        if with_init {
+            // Settled: the orphans have run and exited, and nothing is a zombie.
+            let settled = wait_until(Duration::from_secs(30), || {
+                let ps = container_procs(init);
+                !ps.is_empty()
+                    && ps.iter().all(|p| {
+                        p.state != 'Z'
+                            && !p.cmdline.contains("--orphan ")
+                            && !p.cmdline.contains("--orphan-parent ")
+                    })
+            });
+            assert!(
+                settled,
+                "zombies or orphans left in the container:\n{}",
+                describe(&container_procs(init))
+            );
+        } else {
+            let zombies = wait_until(Duration::from_secs(30), || {
+                container_procs(init)
+                    .iter()
+                    .filter(|p| p.state == 'Z')
+                    .count()
+                    >= 3
+            });
+            assert!(
+                zombies,
+                "the control saw no zombies without the init:\n{}",
+                describe(&container_procs(init))
+            );
+        }
+        c.signal("TERM");
+        assert_eq!(c.wait(), 0, "{}", c.logs());
+    }
+}
