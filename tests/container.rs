@@ -4,9 +4,13 @@
 //! from this build's binary (nothing is pulled). Inside it: what `doctor`
 //! says holds under the runtime's default profile and with /proc unmasked,
 //! an MCP call through `sse` to a server inside the container, the drain
-//! on SIGTERM, and PID 1 reaping what a server leaves behind.
+//! on SIGTERM, and PID 1 reaping what a server leaves behind; and two
+//! replicas sharing one Redis answering stateless requests round-robin
+//! with one L3 state (the routing deploy/kubernetes relies on).
 
 mod common;
+#[path = "fixtures/redis/support.rs"]
+mod redis_support;
 #[path = "fixtures/http/support.rs"]
 mod support;
 
@@ -462,6 +466,81 @@ fn pid1_reaps_the_orphans_a_server_leaves() {
                 describe(&container_procs(init))
             );
         }
+        c.signal("TERM");
+        assert_eq!(c.wait(), 0, "{}", c.logs());
+    }
+}
+
+/// A stateless (2026-07-28) `tools/call` of the demo server's echo.
+fn stateless_echo(http: &Http, port: u16, id: i64, msg: &str) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": msg}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}}}});
+    let a = http.rpc(
+        &format!("http://127.0.0.1:{port}/mcp"),
+        None,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+        &body,
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.json()
+}
+
+/// Two replicas (containers) sharing one Redis, requests alternating
+/// between them as a round-robin Service would send them: every stateless
+/// request is answered by whichever replica gets it, and L3 counts across
+/// both — the 51st identical call is blocked (BEH-REPEAT, limit 50) though
+/// each replica saw only 25 or 26.
+#[test]
+fn two_replicas_sharing_redis_answer_stateless_requests_round_robin() {
+    let redis = redis_support::RedisServer::start();
+    let state = format!("VANGUARD_STATE_URL=redis://127.0.0.1:{}/", redis.port);
+    let ports = [free_port(), free_port()];
+    let replicas: Vec<Container> = ports
+        .iter()
+        .map(|p| {
+            Container::start(
+                &[
+                    "--env",
+                    &state,
+                    "--env",
+                    "VANGUARD_BEHAVIOR_KEY=agent-7",
+                    "--env",
+                    &format!("VANGUARD_PORT={p}"),
+                ],
+                &["sse", "--", IN_IMAGE, "demo-server"],
+            )
+        })
+        .collect();
+    for (p, c) in ports.iter().zip(&replicas) {
+        wait_ready(*p, c);
+    }
+    let http = Http::default();
+    for i in 0..50 {
+        let port = ports[i % 2];
+        let r = stateless_echo(&http, port, i as i64 + 1, "same call");
+        assert!(
+            r["result"]["content"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("same call")),
+            "call {} on replica {}: {r}",
+            i + 1,
+            i % 2
+        );
+    }
+    let r = stateless_echo(&http, ports[0], 51, "same call");
+    assert_eq!(
+        r["error"]["code"],
+        common::POLICY_BLOCKED,
+        "the 51st call over both replicas: {r}"
+    );
+    assert_eq!(r["error"]["data"]["rule"], "BEH-REPEAT", "{r}");
+    for c in &replicas {
         c.signal("TERM");
         assert_eq!(c.wait(), 0, "{}", c.logs());
     }
