@@ -66,7 +66,10 @@ fn manifests_validate_against_the_kubernetes_schemas() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("passed for resource deployment/vanguard"), "{out}");
+    assert!(
+        out.contains("passed for resource deployment/vanguard"),
+        "{out}"
+    );
 
     // The control: a field the schema does not know fails strict validation.
     let dir = tempfile::tempdir().unwrap();
@@ -146,12 +149,21 @@ fn the_gateway_deployment_is_hardened_probed_and_shared() {
     // Egress: Redis, DNS and an ipBlock, nothing open-ended.
     let np = find(&docs, "NetworkPolicy", "vanguard-gateway");
     let types = np["spec"]["policyTypes"].to_string();
-    assert!(types.contains("Egress") && types.contains("Ingress"), "{np}");
+    assert!(
+        types.contains("Egress") && types.contains("Ingress"),
+        "{np}"
+    );
     let egress = np["spec"]["egress"].as_array().unwrap();
     assert_eq!(egress.len(), 3, "{np}");
     for rule in egress {
-        assert!(rule["to"].as_array().is_some_and(|t| !t.is_empty()), "{rule}");
-        assert!(rule["ports"].as_array().is_some_and(|p| !p.is_empty()), "{rule}");
+        assert!(
+            rule["to"].as_array().is_some_and(|t| !t.is_empty()),
+            "{rule}"
+        );
+        assert!(
+            rule["ports"].as_array().is_some_and(|p| !p.is_empty()),
+            "{rule}"
+        );
     }
     let ports: Vec<u64> = egress
         .iter()
