@@ -276,22 +276,24 @@ fn sse_in_a_container_serves_and_drains_on_sigterm() {
     let audit = audit_dir();
     let port = free_port();
     let volume = format!("{}:/audit", audit.path().display());
+    // Configured through the environment, as a Kubernetes manifest does.
+    let port_env = format!("VANGUARD_PORT={port}");
     let c = Container::start(
-        &["--volume", &volume],
         &[
-            "--log-level",
-            "info",
-            "sse",
-            "--port",
-            &port.to_string(),
-            "--drain-delay",
-            "10",
-            "--audit-log",
-            "/audit/audit.jsonl",
-            "--",
-            IN_IMAGE,
-            "demo-server",
+            "--volume",
+            &volume,
+            "--env",
+            &port_env,
+            "--env",
+            "VANGUARD_DRAIN_DELAY=10",
+            "--env",
+            "VANGUARD_AUDIT_LOG=/audit/audit.jsonl",
+            "--env",
+            "VANGUARD_LOG=info",
+            "--env",
+            "VANGUARD_LOG_FORMAT=json",
         ],
+        &["sse", "--", IN_IMAGE, "demo-server"],
     );
     wait_ready(port, &c);
     let http = Http::default();
@@ -337,6 +339,17 @@ fn sse_in_a_container_serves_and_drains_on_sigterm() {
 
     let code = c.wait();
     assert_eq!(code, 0, "{}", c.logs());
+    // JSON logs on stdout, one object a line.
+    let o = podman().args(["logs", &c.name]).output().unwrap();
+    let logs: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l["fields"]["message"] == "HTTP session started"),
+        "{logs:?}"
+    );
     let events = common::audit_events(&audit.path().join("audit.jsonl"));
     let count = |k: &str| events.iter().filter(|e| e["kind"] == k).count();
     assert_eq!(
@@ -544,4 +557,34 @@ fn two_replicas_sharing_redis_answer_stateless_requests_round_robin() {
         c.signal("TERM");
         assert_eq!(c.wait(), 0, "{}", c.logs());
     }
+}
+
+/// `podman run -i IMAGE start -- server`: the stdio face, as an MCP client
+/// configuration runs it; the agent closing stdin ends it with 0.
+#[test]
+fn start_in_a_container_over_stdio() {
+    use std::io::Write;
+    let mut child = podman()
+        .args(["run", "--rm", "--interactive", "--network", "none"])
+        .arg(image())
+        .args(["start", "--audit-log", "off", "--", IN_IMAGE, "demo-server"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("podman run -i");
+    let lines = [
+        initialize(1),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        call(2, "echo", json!({"message": "stdio in a container"})),
+    ];
+    let mut stdin = child.stdin.take().unwrap();
+    for l in &lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Echo: stdio in a container"), "{}", show(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
 }
