@@ -49,7 +49,7 @@ for ((i = 0; i < runs; i++)); do
     for ((s = 0; s < idle; s++)); do init_session "$port"; done
     t0=$(now_ms)
     podman kill --signal TERM "$name" >/dev/null
-    code=$(podman wait "$name")
+    code=$(podman wait --interval 5ms "$name")
     stops+=($(($(now_ms) - t0)))
     podman rm "$name" >/dev/null
     [[ $code == 0 ]] || echo "run $i: exit code $code" >&2
@@ -58,4 +58,4 @@ echo "start to /ready (ms, $runs runs): median $(printf '%s\n' "${starts[@]}" | 
     "all: ${starts[*]}"
 echo "SIGTERM to exit with $idle idle sessions (ms, $runs runs): median" \
     "$(printf '%s\n' "${stops[@]}" | median), all: ${stops[*]}"
-podman rmi "$tag" "$tag-base" >/dev/null || true
+podman rmi "$tag" "$tag-base" "$tag-bin" >/dev/null || true
