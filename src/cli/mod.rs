@@ -10,7 +10,9 @@
 //! | 4 | the server exited on its own while the agent was connected |
 //! | 5 | the server was killed by a signal while the agent was connected |
 //! | 6 | a signature, signer or rule pack was refused (`trust verify`, `rules`, `update`) |
-//! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
+//! | 128+N | vanguard was stopped by signal N (after shutting the server down); `sse`: the drain did not end every session within the grace |
+//!
+//! `sse` stopped by SIGTERM/SIGINT exits 0 when its drain ended every session in time.
 
 mod audit_cmd;
 mod baseline;
