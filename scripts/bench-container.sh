@@ -58,4 +58,4 @@ echo "start to /ready (ms, $runs runs): median $(printf '%s\n' "${starts[@]}" | 
     "all: ${starts[*]}"
 echo "SIGTERM to exit with $idle idle sessions (ms, $runs runs): median" \
     "$(printf '%s\n' "${stops[@]}" | median), all: ${stops[*]}"
-podman rmi "$tag" "$tag-base" "$tag-bin" >/dev/null || true
+podman rmi "$tag" "$tag-base" "$tag-builder" >/dev/null || true

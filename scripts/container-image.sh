@@ -2,7 +2,9 @@
 # Builds vanguard's image (the Containerfile's `runtime` target) from a
 # vanguard binary already built on this machine, without pulling anything:
 # a local image with the shared libraries the binary links (ldd) stands in
-# for distroless, and one holding the stripped binary for the builder stage. Used by tests/container.rs and scripts/bench-container.sh.
+# for distroless, and one that also holds the stripped binary at /vanguard
+# and a shell stands in for the Rust image (the builder stage then skips
+# cargo and passes the binary on). Used by tests/container.rs and scripts/bench-container.sh.
 #
 #   scripts/container-image.sh BINARY TAG
 #
@@ -18,8 +20,7 @@ trap 'rm -rf "$scratch"' EXIT
 root=$scratch/root
 mkdir -p "$root/tmp" "$root/etc"
 chmod 1777 "$root/tmp"
-mkdir -p "$scratch/bin"
-strip -o "$scratch/bin/vanguard" "$bin"
+
 # The libraries the binary links, at the paths the loader looks them up.
 for lib in $(ldd "$bin" | grep -o '/[^ ]*' | sort -u); do
     mkdir -p "$root$(dirname "$lib")"
@@ -28,14 +29,18 @@ done
 # What distroless:nonroot has and vanguard reads: the users.
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-# Two images: the base (libraries, users, /tmp) and the binary (at
-# /vanguard, where the builder stage leaves it), so the image holds it once.
 base="$tag-base"
-binary="$tag-bin"
+builder="$tag-builder"
 tar -C "$root" -cf "$scratch/base.tar" .
-tar -C "$scratch/bin" -cf "$scratch/bin.tar" vanguard
+# The builder stand-in: the base plus the binary and a shell (dash, which
+# needs nothing but the libc already there) for the stage's RUN.
+sh=$(readlink -f /bin/sh)
+mkdir -p "$root/bin"
+cp "$sh" "$root/bin/sh"
+strip -o "$root/vanguard" "$bin"
+tar -C "$root" -cf "$scratch/builder.tar" .
 podman import --quiet "$scratch/base.tar" "$base" >/dev/null
-podman import --quiet "$scratch/bin.tar" "$binary" >/dev/null
+podman import --quiet "$scratch/builder.tar" "$builder" >/dev/null
 podman build --quiet --file "$repo/Containerfile" --target runtime \
-    --build-arg "RUNTIME_BASE=$base" --build-arg "BINARY_FROM=$binary" \
+    --build-arg "RUNTIME_BASE=$base" --build-arg "RUST_IMAGE=$builder" \
     --tag "$tag" "$repo"
