@@ -363,8 +363,14 @@ fn sse_in_a_container_serves_and_drains_on_sigterm() {
         .iter()
         .find(|e| e["kind"] == "session_start")
         .expect("a session_start");
-    let text = start.to_string();
-    assert!(text.contains("pidns"), "{start:#}");
+    let sandbox = start["detail"]["sandbox"].as_str().unwrap_or_default();
+    assert!(
+        sandbox.contains("landlock=full")
+            && sandbox.contains("seccomp=full")
+            && sandbox.contains("pidns=off")
+            && sandbox.contains("fresh /proc"),
+        "{start:#}"
+    );
 }
 
 /// One process of the container, seen from the host.
