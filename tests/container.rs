@@ -514,7 +514,8 @@ fn stateless_echo(http: &Http, port: u16, id: i64, msg: &str) -> Value {
 /// between them as a round-robin Service would send them: every stateless
 /// request is answered by whichever replica gets it, and L3 counts across
 /// both — the 51st identical call is blocked (BEH-REPEAT, limit 50) though
-/// each replica saw only 25 or 26.
+/// each replica saw only 25 or 26. A 2025-revision session, by contrast, is
+/// known only to its replica.
 #[test]
 fn two_replicas_sharing_redis_answer_stateless_requests_round_robin() {
     let redis = redis_support::RedisServer::start();
@@ -559,6 +560,17 @@ fn two_replicas_sharing_redis_answer_stateless_requests_round_robin() {
         "the 51st call over both replicas: {r}"
     );
     assert_eq!(r["error"]["data"]["rule"], "BEH-REPEAT", "{r}");
+
+    // A 2025-revision session lives in the replica that started it: the
+    // other one does not know its id (hence ClientIP affinity, or a hash
+    // on Mcp-Session-Id, for those clients).
+    let urls = ports.map(|p| format!("http://127.0.0.1:{p}/mcp"));
+    let sid = http.open_session(&urls[0], &[]);
+    let ping = json!({"jsonrpc": "2.0", "id": 60, "method": "ping"});
+    let here = http.rpc(&urls[0], Some(&sid), &[], &ping);
+    assert_eq!(here.status, 200, "{}", here.text);
+    let there = http.rpc(&urls[1], Some(&sid), &[], &ping);
+    assert_eq!(there.status, 404, "{}", there.text);
     for c in &replicas {
         c.signal("TERM");
         assert_eq!(c.wait(), 0, "{}", c.logs());
