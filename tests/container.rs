@@ -606,3 +606,109 @@ fn start_in_a_container_over_stdio() {
     assert!(out.contains("Echo: stdio in a container"), "{}", show(&o));
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
 }
+
+/// podman's own seccomp profile made to refuse what Docker's default
+/// profile refuses a container without CAP_SYS_ADMIN: unshare, the mount
+/// calls, setns, clone with namespace flags, clone3 (ENOSYS, as Docker).
+fn docker_like_seccomp(dir: &std::path::Path) -> String {
+    const REFUSED: &[&str] = &[
+        "unshare",
+        "mount",
+        "umount",
+        "umount2",
+        "pivot_root",
+        "open_tree",
+        "move_mount",
+        "mount_setattr",
+        "fsopen",
+        "fsmount",
+        "fsconfig",
+        "fspick",
+        "setns",
+        "clone",
+        "clone3",
+    ];
+    let text = std::fs::read_to_string("/usr/share/containers/seccomp.json")
+        .expect("podman's seccomp profile (containers-common)");
+    let mut p: Value = serde_json::from_str(&text).unwrap();
+    let rules = p["syscalls"].as_array_mut().unwrap();
+    for r in rules.iter_mut() {
+        if let Some(names) = r["names"].as_array_mut() {
+            names.retain(|n| !REFUSED.contains(&n.as_str().unwrap_or("")));
+        }
+    }
+    rules.retain(|r| r["names"].as_array().is_some_and(|n| !n.is_empty()));
+    // clone without any CLONE_NEW* flag (0x7E020000) only.
+    rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+        "args": [{"index": 0, "value": 0x7E02_0000u64, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}));
+    rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
+    let path = dir.join("docker-like-seccomp.json");
+    std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Under a Docker-like default seccomp profile no namespace can be made:
+/// best-effort keeps Landlock, seccomp, no_new_privs and the dropped
+/// capabilities and runs; enforce refuses naming the user namespace; an
+/// MCP call through `sse` still works.
+#[test]
+fn under_a_docker_like_seccomp_profile_landlock_and_seccomp_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = docker_like_seccomp(dir.path());
+    let opt = format!("seccomp={profile}");
+    let opts = ["--security-opt", opt.as_str()];
+    let (code, d) = doctor(&opts, &[]);
+    assert_eq!(code, Some(0), "{d:#}");
+    let layers = &d["plan"]["layers"];
+    for held in ["landlock", "seccomp", "no_new_privs", "caps_dropped"] {
+        assert_eq!(layers[held]["status"], "full", "{held}: {d:#}");
+    }
+    for gone in ["userns", "netns", "pidns", "root"] {
+        assert_eq!(layers[gone]["status"], "not_applied", "{gone}: {d:#}");
+    }
+    assert!(
+        missing(&d).contains("unshare(CLONE_NEWUSER) is refused"),
+        "{d:#}"
+    );
+    let o = run_once(
+        &opts,
+        &["run", "--sandbox", "enforce", "--", IN_IMAGE, "--version"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("userns:"),
+        "{}",
+        show(&o)
+    );
+
+    let port = free_port();
+    let c = Container::start(
+        &opts,
+        &[
+            "sse",
+            "--port",
+            &port.to_string(),
+            "--",
+            IN_IMAGE,
+            "demo-server",
+        ],
+    );
+    wait_ready(port, &c);
+    let http = Http::default();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let sid = http.open_session(&url, &[]);
+    let a = http.rpc(
+        &url,
+        Some(&sid),
+        &[],
+        &call(2, "echo", json!({"message": "docker-like"})),
+    );
+    assert!(
+        a.text.contains("Echo: docker-like"),
+        "{} {}",
+        a.status,
+        a.text
+    );
+    c.signal("TERM");
+    assert_eq!(c.wait(), 0, "{}", c.logs());
+}

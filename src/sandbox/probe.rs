@@ -296,8 +296,53 @@ fn user_namespaces() -> (bool, Option<String>) {
                 );
             }
         }
+        // The knobs allow it; a seccomp filter may still refuse the call
+        // (Docker's default profile does without CAP_SYS_ADMIN): try it.
+        return userns_trial();
     }
     (true, None)
+}
+
+/// `unshare(CLONE_NEWUSER)` in a throwaway child, once per process.
+fn userns_trial() -> (bool, Option<String>) {
+    static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
+    RESULT
+        .get_or_init(|| {
+            // SAFETY: the child makes one raw syscall and leaves with _exit;
+            // the parent only waits for it.
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                return (false, Some("fork failed".into()));
+            }
+            if pid == 0 {
+                // SAFETY: as above.
+                unsafe {
+                    let errno = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                        0
+                    } else {
+                        *libc::__errno_location()
+                    };
+                    libc::_exit(errno.clamp(0, 255));
+                }
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if !libc::WIFEXITED(status) {
+                return (false, Some("the user namespace probe died".into()));
+            }
+            match libc::WEXITSTATUS(status) {
+                0 => (true, None),
+                errno => (
+                    false,
+                    Some(format!(
+                        "unshare(CLONE_NEWUSER) is refused ({}): a seccomp filter or policy of the container runtime (Docker's default profile refuses it without CAP_SYS_ADMIN; see docs/CONTAINER.md)",
+                        std::io::Error::from_raw_os_error(errno)
+                    )),
+                ),
+            }
+        })
+        .clone()
 }
 
 /// Finds the cgroup2 mount in `/proc/self/mountinfo` (field 9 is the fs type
