@@ -265,6 +265,30 @@ fn doctor_in_a_container_says_what_holds() {
         &["run", "--sandbox", "enforce", "--", IN_IMAGE, "--version"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+
+    // uid 0 without CAP_SYS_ADMIN (the runtime's default capabilities) is
+    // not privileged root: namespaces come from a user namespace as for
+    // any user, and the server running as uid 0 is named as missing.
+    let as_root = ["--user", "0"];
+    let (code, d) = doctor(&as_root, &[]);
+    assert_eq!(code, Some(0), "{d:#}");
+    assert_eq!(d["kernel"]["root"], false, "{d:#}");
+    assert_eq!(d["plan"]["layers"]["userns"]["status"], "full", "{d:#}");
+    assert_eq!(d["plan"]["layers"]["netns"]["status"], "full", "{d:#}");
+    assert!(missing(&d).contains("uid 0 without CAP_SYS_ADMIN"), "{d:#}");
+    assert_eq!(d["trial"]["ok"], true, "{d:#}");
+    let o = run_once(
+        &as_root,
+        &[
+            "run",
+            "--sandbox",
+            "best-effort",
+            "--",
+            IN_IMAGE,
+            "--version",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
 }
 
 /// An MCP call through `sse` to a server inside the container; on SIGTERM

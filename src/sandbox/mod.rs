@@ -948,6 +948,13 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         }
     };
     let user = match (&a.nobody, s.root) {
+        (_, false) if nix::unistd::geteuid().is_root() => {
+            let why = "uid 0 without CAP_SYS_ADMIN: the server runs as uid 0, with no capabilities";
+            missing.push(format!(
+                "user: {why} (run vanguard as a non-root user, or as root with CAP_SYS_ADMIN)"
+            ));
+            Status::NotApplied(why.into())
+        }
         (_, false) => {
             Status::NotApplied("vanguard is not root: the server runs as the invoking user".into())
         }

@@ -34,7 +34,10 @@ pub struct KernelSupport {
     pub cgroup2_controllers: Vec<String>,
     /// Whether this process can create cgroups under the cgroup v2 root.
     pub cgroup2_writable: bool,
-    /// Effective uid 0 (root can create namespaces without a user namespace).
+    /// Effective uid 0 with CAP_SYS_ADMIN (root can create namespaces
+    /// without a user namespace). Uid 0 without it — a container's root
+    /// under the runtime's default capabilities — counts as unprivileged:
+    /// it needs a user namespace like any other user.
     pub root: bool,
     /// Highest capability number (`/proc/sys/kernel/cap_last_cap`).
     pub cap_last_cap: u32,
@@ -78,7 +81,7 @@ pub fn probe() -> KernelSupport {
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     let seccomp = seccomp_available();
-    let root = nix::unistd::geteuid().is_root();
+    let root = privileged_root();
     let (user_namespaces, user_namespaces_reason) = user_namespaces();
     let cgroup2_mount = cgroup2_mount();
     let cgroup2_controllers = cgroup2_mount
@@ -115,6 +118,24 @@ pub fn probe() -> KernelSupport {
     }
 }
 
+/// Effective uid 0 holding CAP_SYS_ADMIN (`CapEff` in /proc/self/status).
+pub fn privileged_root() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    if !nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        // Unreadable: assume the capabilities root usually has.
+        .is_none_or(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
 /// Tries, once per process, what a minimal root needs: in a forked child,
 /// a new mount namespace (inside a user namespace when not root), a tmpfs,
 /// and `open_tree`/`mount_setattr` on a bind of it. The host is untouched.
@@ -127,7 +148,7 @@ fn mounts_probe() -> MountsProbe {
 }
 
 fn mounts_probe_uncached() -> MountsProbe {
-    let root = nix::unistd::geteuid().is_root();
+    let root = privileged_root();
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let uid_map = format!("{uid} {uid} 1\n");
@@ -281,7 +302,7 @@ fn user_namespaces() -> (bool, Option<String>) {
             return (false, Some("user.max_user_namespaces is 0".into()));
         }
     }
-    let root = nix::unistd::geteuid().is_root();
+    let root = privileged_root();
     if !root {
         if let Some(v) = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone") {
             if v == "0" {
