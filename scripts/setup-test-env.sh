@@ -42,6 +42,11 @@ install_debian_packages() {
     # chromium driven through its chromedriver; no browser download.
     command -v chromium >/dev/null || missing+=(chromium)
     command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    # The container tests (tests/container.rs): podman, runc (crun cannot
+    # run on a cgroup v1/v2 hybrid host) and strip for the test image.
+    command -v podman >/dev/null || missing+=(podman)
+    command -v runc >/dev/null || missing+=(runc)
+    command -v strip >/dev/null || missing+=(binutils)
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
     command -v python3 >/dev/null || missing+=(python3)
@@ -140,6 +145,29 @@ write_env_file() {
     else
         log "warning: chromium or chromedriver missing; tests/ui_dashboard.rs will fail"
     fi
+    # podman's settings for the container tests: runc, and ulimits no higher
+    # than this machine's hard limits (root without CAP_SYS_RESOURCE cannot
+    # raise them, and podman's defaults would).
+    if command -v podman >/dev/null; then
+        local nofile nproc
+        nofile=$(ulimit -Hn)
+        nproc=$(ulimit -Hu)
+        # Capped: runc could not set nproc much above 32768 on the machine
+        # this was written on, whatever the hard limit said.
+        [[ $nofile == unlimited || $nofile -gt 65536 ]] && nofile=65536
+        [[ $nproc == unlimited || $nproc -gt 32768 ]] && nproc=32768
+        cat >"$env_dir/containers.conf" <<CONF
+# Written by scripts/setup-test-env.sh for tests/container.rs.
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+CONF
+        vars[VANGUARD_TEST_PODMAN]=$(command -v podman)
+        vars[VANGUARD_TEST_CONTAINERS_CONF]="$env_dir/containers.conf"
+    else
+        log "warning: podman missing; tests/container.rs will fail"
+    fi
     local name
     {
         echo "# Written by scripts/setup-test-env.sh; source it before cargo test."
@@ -155,7 +183,7 @@ print_summary() {
     log "environment in $env_dir/env.sh:"
     sed -n 's/^export /  /p' "$env_dir/env.sh" >&2
     local tool
-    for tool in bwrap hyperfine redis-server; do
+    for tool in bwrap hyperfine redis-server podman runc; do
         log "  $tool: $(command -v "$tool" || echo missing)"
     done
 }

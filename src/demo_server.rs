@@ -10,7 +10,22 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Serves MCP over stdio until EOF. Deliberately unsafe: that is the point.
+///
+/// `--leave-orphans` (for the container tests): every `tools/call` also
+/// leaves an orphan behind the way careless servers do — a child that
+/// starts a grandchild and exits at once, so the grandchild is re-parented
+/// (to PID 1 in a container) and must be reaped there when it exits.
 pub fn serve() -> std::process::ExitCode {
+    let mode = std::env::args().nth(2);
+    match mode.as_deref() {
+        Some("--orphan-parent") => return orphan_parent(),
+        Some("--orphan") => {
+            std::thread::sleep(Duration::from_millis(200));
+            return std::process::ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let leave_orphans = mode.as_deref() == Some("--leave-orphans");
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {
@@ -34,7 +49,12 @@ pub fn serve() -> std::process::ExitCode {
             })),
             "ping" => Ok(json!({})),
             "tools/list" => Ok(json!({ "tools": demo_tools() })),
-            "tools/call" => Ok(call_tool(msg.get("params").unwrap_or(&Value::Null))),
+            "tools/call" => {
+                if leave_orphans {
+                    leave_an_orphan();
+                }
+                Ok(call_tool(msg.get("params").unwrap_or(&Value::Null)))
+            }
             _ => Err(json!({ "code": -32601, "message": format!("Method not found: {method}") })),
         };
         let resp = match result {
@@ -46,6 +66,30 @@ pub fn serve() -> std::process::ExitCode {
         if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
             break;
         }
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+/// Runs `demo-server --orphan-parent` and waits for it (so the orphan's
+/// parent is reaped here and only the orphan is left).
+fn leave_an_orphan() {
+    if let Ok(exe) = std::env::current_exe() {
+        let _ = Command::new(exe)
+            .args(["demo-server", "--orphan-parent"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+/// Starts `demo-server --orphan` and exits without waiting for it.
+fn orphan_parent() -> std::process::ExitCode {
+    if let Ok(exe) = std::env::current_exe() {
+        let _ = Command::new(exe)
+            .args(["demo-server", "--orphan"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn();
     }
     std::process::ExitCode::SUCCESS
 }

@@ -281,7 +281,8 @@ fn sigterm_stops_the_gateway_with_sessions_whose_servers_need_sigterm() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(status.code(), Some(128 + 15), "{}", g.stderr_text());
+    // Every session ended within the grace period: a clean drain, exit 0.
+    assert_eq!(status.code(), Some(0), "{}", g.stderr_text());
     assert!(!g.stderr_text().contains("panicked"), "{}", g.stderr_text());
     let audit = common::audit_events(&g.scratch.path().join("audit.jsonl"));
     let starts = audit
@@ -339,6 +340,6 @@ fn a_panic_in_one_http_session_leaves_the_gateway_working() {
     let status = g
         .wait_exit(Duration::from_secs(12))
         .unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", g.stderr_text()));
-    assert_eq!(status.code(), Some(128 + 15));
+    assert_eq!(status.code(), Some(0), "{}", g.stderr_text());
     assert!(descendants(g.pid()).is_empty());
 }

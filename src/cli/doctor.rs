@@ -5,7 +5,7 @@
 //!    actions, user and PID namespaces, cgroup v2 delegation, root;
 //! 2. the plan the profile compiles to for the server ([`sandbox_plan`], i.e.
 //!    `Plan::build`) and its [`Enforcement`], layer by layer;
-//! 3. a trial: `true` spawned under the same zones, network and limits (at
+//! 3. a trial: `true` (or, without one on PATH, `vanguard --version`) spawned under the same zones, network and limits (at
 //!    level best-effort), which proves that every set-up step also succeeds
 //!    at run time — a container may report root and still refuse `unshare`.
 //!
@@ -92,7 +92,7 @@ pub fn run(a: DoctorArgs) -> u8 {
             Err(code) => return code,
         },
         (None, Some(cmd)) => (cmd.clone(), CommandSource::Profile),
-        (None, None) => (vec!["true".to_string()], CommandSource::StandIn),
+        (None, None) => (stand_in(), CommandSource::StandIn),
     };
     let support = probe::probe();
     let plan = super::start::resolve_server(
@@ -140,18 +140,14 @@ pub fn run(a: DoctorArgs) -> u8 {
 fn trial(policy: &Policy) -> Trial {
     let mut lenient = policy.clone();
     lenient.sandbox.level = SandboxLevel::BestEffort;
-    let plan = match crate::sandbox::from_policy::sandbox_plan(
-        &lenient,
-        &["true".to_string()],
-        &[],
-        None,
-        &[],
-    ) {
+    let argv = stand_in();
+    let shown = argv.join(" ");
+    let plan = match crate::sandbox::from_policy::sandbox_plan(&lenient, &argv, &[], None, &[]) {
         Ok(p) => p,
         Err(e) => {
             return Trial {
                 ok: false,
-                detail: format!("could not plan `true`: {e}"),
+                detail: format!("could not plan `{shown}`: {e}"),
             }
         }
     };
@@ -172,18 +168,33 @@ fn trial(policy: &Policy) -> Trial {
         Ok(status) if status.success() => Trial {
             ok: true,
             detail: format!(
-                "`true` started and exited 0 under this plan in {}",
+                "`{shown}` started and exited 0 under this plan in {}",
                 millis(elapsed)
             ),
         },
         Ok(status) => Trial {
             ok: false,
-            detail: format!("`true` under this plan ended with {status}"),
+            detail: format!("`{shown}` under this plan ended with {status}"),
         },
         Err(e) => Trial {
             ok: false,
-            detail: format!("`true` could not start under this plan: {e}"),
+            detail: format!("`{shown}` could not start under this plan: {e}"),
         },
+    }
+}
+
+/// The command that stands in for a server: `true`, or where there is
+/// none on PATH (a distroless or scratch image) vanguard itself printing
+/// its version, which exits 0 just the same.
+fn stand_in() -> Vec<String> {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("true").is_file()));
+    if on_path {
+        return vec!["true".to_string()];
+    }
+    match std::env::current_exe() {
+        Ok(exe) => vec![exe.to_string_lossy().into_owned(), "--version".to_string()],
+        Err(_) => vec!["true".to_string()],
     }
 }
 
@@ -641,6 +652,7 @@ mod tests {
             cap_last_cap: 40,
             mounts: true,
             mounts_reason: None,
+            fresh_proc: true,
         };
         let (fixed, open) = errata(&k);
         assert_eq!(fixed.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 3]);

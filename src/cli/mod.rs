@@ -10,7 +10,9 @@
 //! | 4 | the server exited on its own while the agent was connected |
 //! | 5 | the server was killed by a signal while the agent was connected |
 //! | 6 | a signature, signer or rule pack was refused (`trust verify`, `rules`, `update`) |
-//! | 128+N | vanguard was stopped by signal N (after shutting the server down) |
+//! | 128+N | vanguard was stopped by signal N (after shutting the server down); `sse`: the drain did not end every session within the grace |
+//!
+//! `sse` stopped by SIGTERM/SIGINT exits 0 when its drain ended every session in time.
 
 mod audit_cmd;
 mod baseline;
@@ -25,6 +27,7 @@ mod fetch;
 mod init;
 mod keygen;
 mod manifest;
+mod pid1;
 mod pin;
 mod policy_cmd;
 mod risk;
@@ -58,8 +61,25 @@ struct Cli {
     /// Log level for human-readable logs on stderr (error, warn, info, debug, trace).
     #[arg(long, global = true, default_value = "warn", env = "VANGUARD_LOG")]
     log_level: String,
+    /// Log format: text (human-readable, on stderr) or json (one object a
+    /// line: on stdout under `sse`, for container log collectors; on stderr
+    /// elsewhere, where stdout carries the protocol or a command's output).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "VANGUARD_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -123,8 +143,12 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // First, before any thread exists: as a container's PID 1, split into
+    // a reaping init and the command (see pid1.rs).
+    pid1::become_init_if_pid1();
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
+    let json_to_stdout = matches!(cli.command, Command::Sse(_));
+    init_logging(&cli.log_level, cli.log_format, json_to_stdout);
     let code = match cli.command {
         Command::Start(a) => start::run(a),
         Command::Sse(a) => sse::run(a),
@@ -154,15 +178,28 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, format: LogFormat, json_to_stdout: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json if json_to_stdout => builder
+            .json()
+            .with_current_span(false)
+            .with_writer(std::io::stdout)
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+            .try_init(),
+    };
 }
 
 /// Prints a one-line error in the house style and returns the exit code.

@@ -24,20 +24,20 @@ pub struct SseArgs {
     #[command(flatten)]
     gateway: GatewayArgs,
     /// Address to listen on. Anything but loopback needs authentication under `strict`.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value = "127.0.0.1", env = "VANGUARD_HOST")]
     host: IpAddr,
     /// Port to listen on (0: any free port; the bound address is printed on stderr).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, env = "VANGUARD_PORT")]
     port: u16,
     /// Auth configuration (JWT/JWKS, API-key grants, `[[tool_auth]]`); see `src/auth/config.rs`.
     /// The API key itself comes from the VANGUARD_API_KEY environment variable.
-    #[arg(long)]
+    #[arg(long, env = "VANGUARD_AUTH_CONFIG")]
     auth_config: Option<PathBuf>,
     /// Maximum concurrent MCP sessions (each has its own upstream process).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, env = "VANGUARD_MAX_SESSIONS")]
     max_sessions: usize,
     /// End a session after this many seconds without a request or an open stream.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 600, env = "VANGUARD_IDLE_TIMEOUT")]
     idle_timeout: u64,
     /// Maximum request body in bytes (default: the maximum message length).
     #[arg(long)]
@@ -54,11 +54,33 @@ pub struct SseArgs {
     /// Requests in flight overall (0: no limit).
     #[arg(long, default_value_t = 512)]
     max_concurrent: usize,
+    /// After SIGTERM/SIGINT, keep serving open sessions this many seconds
+    /// with `/ready` failing (so a load balancer stops sending new clients)
+    /// before ending them; set it to the time your endpoints take to update.
+    #[arg(
+        long,
+        default_value_t = 0,
+        env = "VANGUARD_DRAIN_DELAY",
+        value_name = "SECS"
+    )]
+    drain_delay: u64,
     /// Another host name clients may use in `Host` (repeatable; loopback names are always allowed).
-    #[arg(long = "allowed-host", value_name = "NAME")]
+    /// VANGUARD_ALLOWED_HOSTS: comma-separated.
+    #[arg(
+        long = "allowed-host",
+        value_name = "NAME",
+        env = "VANGUARD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     allowed_hosts: Vec<String>,
     /// A browser origin allowed in `Origin`, e.g. https://app.example.com (repeatable).
-    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    /// VANGUARD_ALLOWED_ORIGINS: comma-separated.
+    #[arg(
+        long = "allowed-origin",
+        value_name = "ORIGIN",
+        env = "VANGUARD_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     allowed_origins: Vec<String>,
 }
 
@@ -94,6 +116,8 @@ impl Launcher for PolicyLauncher {
             session_id.to_string(),
         );
         config.principal = who.map(|p| p.subject.clone());
+        // The server drains and ends sessions on SIGTERM, not each session.
+        config.ends_on_signal = false;
         config.server_side.tool_filter = self.tool_auth.filter_for(who);
         self.layers.apply(&mut config, self.behavior_key.as_deref());
         Ok(Launched {
@@ -223,6 +247,7 @@ pub fn run(a: SseArgs) -> u8 {
     };
     layers.baseline = baseline;
     let grace = policy.close_grace + policy.term_grace + Duration::from_secs(1);
+    let drain_delay = Duration::from_secs(a.drain_delay);
     let launcher = Arc::new(PolicyLauncher {
         layers,
         behavior_key: a.gateway.behavior_key.clone(),
@@ -269,8 +294,12 @@ pub fn run(a: SseArgs) -> u8 {
             let n = stop_signal().await;
             let _ = sig_tx.send(n);
         };
-        server.serve(listener, stop, grace).await;
+        let drained = server.serve(listener, stop, drain_delay, grace).await;
+        // A stop by signal that ended every session in time is a clean
+        // shutdown (0, what orchestrators expect after SIGTERM); sessions
+        // left at the end of the grace period make it 128+N.
         match sig_rx.await {
+            Ok(_) if drained => EXIT_OK,
             Ok(n) => 128u8.saturating_add(n as u8),
             Err(_) => EXIT_OK,
         }

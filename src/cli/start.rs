@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[derive(clap::Args, Debug, Clone)]
 pub struct CommonPolicyArgs {
     /// Profile: a built-in name (balanced, strict, monitor, filesystem, …) or a path to a TOML file.
-    #[arg(long, default_value = "balanced")]
+    #[arg(long, default_value = "balanced", env = "VANGUARD_PROFILE")]
     pub profile: String,
     /// Add a read zone (repeatable).
     #[arg(long = "read", value_name = "PATH")]
@@ -22,17 +22,22 @@ pub struct CommonPolicyArgs {
     #[arg(long = "write", value_name = "PATH")]
     pub write: Vec<PathBuf>,
     /// The workspace directory (`${workspace}` in profiles). Default: the current directory.
-    #[arg(long)]
+    #[arg(long, env = "VANGUARD_WORKSPACE")]
     pub workspace: Option<PathBuf>,
     /// Kernel sandbox level for the server (default: the profile's).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "VANGUARD_SANDBOX")]
     pub sandbox: Option<SandboxLevel>,
     /// Network mode for the server (default: the profile's).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "VANGUARD_NET")]
     pub net: Option<NetMode>,
     /// Add a destination to the network allow-list, HOST:PORT or *.DOMAIN:PORT
-    /// (repeatable; used with --net allowlist).
-    #[arg(long = "allow-host", value_name = "HOST:PORT")]
+    /// (repeatable; used with --net allowlist; VANGUARD_ALLOW_HOSTS: comma-separated).
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST:PORT",
+        env = "VANGUARD_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
     pub allow_hosts: Vec<String>,
     /// Where packages that launchers (npx, uvx, …) resolve are installed
     /// (default: $XDG_CACHE_HOME/vanguard).
@@ -75,7 +80,7 @@ impl CommonPolicyArgs {
 pub struct GatewayArgs {
     /// The server command line, e.g. "npx -y @modelcontextprotocol/server-everything",
     /// split like a shell would. Default: the profile's `[server] command`.
-    #[arg(long, conflicts_with = "command")]
+    #[arg(long, conflicts_with = "command", env = "VANGUARD_SERVER")]
     pub server: Option<String>,
     /// The server command as separate words after `--` (as an MCP client
     /// configuration holds it: no shell splitting), e.g.
@@ -85,10 +90,10 @@ pub struct GatewayArgs {
     #[command(flatten)]
     pub policy: CommonPolicyArgs,
     /// enforce: apply verdicts; shadow: decide and log, but forward everything.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "VANGUARD_MODE")]
     pub mode: Option<Mode>,
     /// JSONL audit log path, or "off". Default: $XDG_STATE_HOME/vanguard/audit.jsonl.
-    #[arg(long)]
+    #[arg(long, env = "VANGUARD_AUDIT_LOG")]
     pub audit_log: Option<String>,
     /// Maximum length of one JSON-RPC line in bytes (default 4 MiB).
     #[arg(long)]

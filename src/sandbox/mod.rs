@@ -420,11 +420,15 @@ impl Plan {
             access: e.access,
         }));
         let namespaces = if sandboxed {
-            namespaces::decide(
+            let mut ns = namespaces::decide(
                 input.net != NetMode::Host,
                 support.root,
                 support.namespaces(),
-            )
+            );
+            // A PID namespace without its own /proc would show the server
+            // the outer one's processes under the wrong numbers.
+            ns.pid &= support.fresh_proc;
+            ns
         } else {
             namespaces::Namespaces::default()
         };
@@ -911,6 +915,15 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
     };
     let pidns = if a.namespaces.pid {
         Status::Full
+    } else if !s.fresh_proc {
+        let why = s
+            .mounts_reason
+            .clone()
+            .unwrap_or_else(|| "cannot mount a fresh /proc".into());
+        missing.push(format!(
+            "pidns: no PID namespace ({why}); descendants may outlive their session"
+        ));
+        Status::NotApplied(why)
     } else {
         missing.push(
             "pidns: no PID namespace (descendants may outlive vanguard; /proc not readable)".into(),
@@ -935,6 +948,13 @@ fn assess(a: &Assessment<'_>) -> Enforcement {
         }
     };
     let user = match (&a.nobody, s.root) {
+        (_, false) if nix::unistd::geteuid().is_root() => {
+            let why = "uid 0 without CAP_SYS_ADMIN: the server runs as uid 0, with no capabilities";
+            missing.push(format!(
+                "user: {why} (run vanguard as a non-root user, or as root with CAP_SYS_ADMIN)"
+            ));
+            Status::NotApplied(why.into())
+        }
         (_, false) => {
             Status::NotApplied("vanguard is not root: the server runs as the invoking user".into())
         }
@@ -1116,6 +1136,7 @@ mod tests {
             cap_last_cap: 40,
             mounts: true,
             mounts_reason: None,
+            fresh_proc: true,
         }
     }
 

@@ -34,7 +34,10 @@ pub struct KernelSupport {
     pub cgroup2_controllers: Vec<String>,
     /// Whether this process can create cgroups under the cgroup v2 root.
     pub cgroup2_writable: bool,
-    /// Effective uid 0 (root can create namespaces without a user namespace).
+    /// Effective uid 0 with CAP_SYS_ADMIN (root can create namespaces
+    /// without a user namespace). Uid 0 without it — a container's root
+    /// under the runtime's default capabilities — counts as unprivileged:
+    /// it needs a user namespace like any other user.
     pub root: bool,
     /// Highest capability number (`/proc/sys/kernel/cap_last_cap`).
     pub cap_last_cap: u32,
@@ -44,6 +47,10 @@ pub struct KernelSupport {
     pub mounts: bool,
     /// Why not, when `mounts` is false.
     pub mounts_reason: Option<String>,
+    /// Whether a fresh procfs can be mounted for a new PID namespace (false
+    /// when a container runtime masks parts of `/proc`: the kernel then
+    /// refuses every new procfs, so no PID namespace is used either).
+    pub fresh_proc: bool,
 }
 
 impl KernelSupport {
@@ -74,7 +81,7 @@ pub fn probe() -> KernelSupport {
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     let seccomp = seccomp_available();
-    let root = nix::unistd::geteuid().is_root();
+    let root = privileged_root();
     let (user_namespaces, user_namespaces_reason) = user_namespaces();
     let cgroup2_mount = cgroup2_mount();
     let cgroup2_controllers = cgroup2_mount
@@ -88,10 +95,10 @@ pub fn probe() -> KernelSupport {
     let cap_last_cap = read_trimmed("/proc/sys/kernel/cap_last_cap")
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    let (mounts, mounts_reason) = if root || user_namespaces {
+    let (mounts, mounts_reason, fresh_proc) = if root || user_namespaces {
         mounts_probe()
     } else {
-        (false, Some("no namespaces".into()))
+        (false, Some("no namespaces".into()), true)
     };
     KernelSupport {
         landlock_abi,
@@ -107,19 +114,41 @@ pub fn probe() -> KernelSupport {
         cap_last_cap,
         mounts,
         mounts_reason,
+        fresh_proc,
     }
+}
+
+/// Effective uid 0 holding CAP_SYS_ADMIN (`CapEff` in /proc/self/status).
+pub fn privileged_root() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    if !nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        // Unreadable: assume the capabilities root usually has.
+        .is_none_or(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
 /// Tries, once per process, what a minimal root needs: in a forked child,
 /// a new mount namespace (inside a user namespace when not root), a tmpfs,
 /// and `open_tree`/`mount_setattr` on a bind of it. The host is untouched.
-fn mounts_probe() -> (bool, Option<String>) {
-    static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
+/// (mounts, why not, fresh procfs possible).
+type MountsProbe = (bool, Option<String>, bool);
+
+fn mounts_probe() -> MountsProbe {
+    static RESULT: std::sync::OnceLock<MountsProbe> = std::sync::OnceLock::new();
     RESULT.get_or_init(mounts_probe_uncached).clone()
 }
 
-fn mounts_probe_uncached() -> (bool, Option<String>) {
-    let root = nix::unistd::geteuid().is_root();
+fn mounts_probe_uncached() -> MountsProbe {
+    let root = privileged_root();
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let uid_map = format!("{uid} {uid} 1\n");
@@ -128,7 +157,7 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
     // and leaves with _exit; the parent only waits for it.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return (false, Some("fork failed".into()));
+        return (false, Some("fork failed".into()), true);
     }
     if pid == 0 {
         // SAFETY: as above; every path is a NUL-terminated literal.
@@ -179,6 +208,32 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
                 15,
                 super::root::clone_tree(c"/tmp", super::root::ATTR_RDONLY, -1).is_ok(),
             );
+            // A fresh procfs for a new PID namespace, as the minimal root
+            // mounts it. A container runtime that masks parts of /proc
+            // (Docker's and Podman's defaults) makes the kernel refuse it.
+            step(16, libc::unshare(libc::CLONE_NEWPID) == 0);
+            let init = libc::fork();
+            step(16, init >= 0);
+            if init == 0 {
+                step(17, libc::mkdir(c"/tmp/proc".as_ptr(), 0o755) == 0);
+                step(
+                    17,
+                    libc::mount(
+                        c"proc".as_ptr(),
+                        c"/tmp/proc".as_ptr(),
+                        c"proc".as_ptr(),
+                        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                        std::ptr::null(),
+                    ) == 0,
+                );
+                libc::_exit(0);
+            }
+            let mut status = 0;
+            libc::waitpid(init, &mut status, 0);
+            step(
+                17,
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            );
             libc::_exit(0);
         }
     }
@@ -191,14 +246,16 @@ fn mounts_probe_uncached() -> (bool, Option<String>) {
         -1
     };
     let why = match code {
-        0 => return (true, None),
+        0 => return (true, None, true),
         10 | 11 => "cannot create a user namespace",
         12 | 13 => "cannot create a private mount namespace",
         14 => "cannot mount a tmpfs",
         15 => "the kernel lacks open_tree/mount_setattr (Linux 5.12+)",
+        16 => "cannot create a PID namespace for the minimal root",
+        17 => "cannot mount a fresh /proc: the container runtime masks parts of /proc (podman: --security-opt unmask=ALL; docker: --security-opt systempaths=unconfined; Kubernetes: procMount: Unmasked)",
         _ => "the probe failed",
     };
-    (false, Some(why.into()))
+    (false, Some(why.into()), code != 17)
 }
 
 fn landlock_abi() -> i32 {
@@ -245,7 +302,7 @@ fn user_namespaces() -> (bool, Option<String>) {
             return (false, Some("user.max_user_namespaces is 0".into()));
         }
     }
-    let root = nix::unistd::geteuid().is_root();
+    let root = privileged_root();
     if !root {
         if let Some(v) = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone") {
             if v == "0" {
@@ -260,8 +317,53 @@ fn user_namespaces() -> (bool, Option<String>) {
                 );
             }
         }
+        // The knobs allow it; a seccomp filter may still refuse the call
+        // (Docker's default profile does without CAP_SYS_ADMIN): try it.
+        return userns_trial();
     }
     (true, None)
+}
+
+/// `unshare(CLONE_NEWUSER)` in a throwaway child, once per process.
+fn userns_trial() -> (bool, Option<String>) {
+    static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
+    RESULT
+        .get_or_init(|| {
+            // SAFETY: the child makes one raw syscall and leaves with _exit;
+            // the parent only waits for it.
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                return (false, Some("fork failed".into()));
+            }
+            if pid == 0 {
+                // SAFETY: as above.
+                unsafe {
+                    let errno = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                        0
+                    } else {
+                        *libc::__errno_location()
+                    };
+                    libc::_exit(errno.clamp(0, 255));
+                }
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if !libc::WIFEXITED(status) {
+                return (false, Some("the user namespace probe died".into()));
+            }
+            match libc::WEXITSTATUS(status) {
+                0 => (true, None),
+                errno => (
+                    false,
+                    Some(format!(
+                        "unshare(CLONE_NEWUSER) is refused ({}): a seccomp filter or policy of the container runtime (Docker's default profile refuses it without CAP_SYS_ADMIN; see docs/CONTAINER.md)",
+                        std::io::Error::from_raw_os_error(errno)
+                    )),
+                ),
+            }
+        })
+        .clone()
 }
 
 /// Finds the cgroup2 mount in `/proc/self/mountinfo` (field 9 is the fs type

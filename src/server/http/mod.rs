@@ -101,32 +101,57 @@ impl Server {
         })
     }
 
-    /// Accepts connections until `stop` resolves, then ends every session
-    /// (each shuts its upstream down) and waits for them, at most `grace`.
+    /// Accepts connections until `stop` resolves, then drains: `/ready`
+    /// answers 503 and new sessions are refused at once, while the open
+    /// sessions are still served for `drain_delay` (time for a load balancer
+    /// to notice); then every session is ended (each shuts its upstream down
+    /// and writes its `session_end`) and waited for, at most `grace`.
+    /// Returns whether every session had ended by then.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         stop: impl std::future::Future<Output = ()>,
+        drain_delay: Duration,
         grace: Duration,
-    ) {
+    ) -> bool {
         let reaper = tokio::spawn(self.clone().reap_idle());
         tokio::pin!(stop);
+        let accept = |r: std::io::Result<(tokio::net::TcpStream, SocketAddr)>| match r {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(self.clone().connection(stream, peer));
+                None
+            }
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                Some(Duration::from_millis(50))
+            }
+        };
         loop {
             tokio::select! {
-                r = listener.accept() => match r {
-                    Ok((stream, peer)) => {
-                        let _ = stream.set_nodelay(true);
-                        tokio::spawn(self.clone().connection(stream, peer));
-                    }
-                    Err(e) => {
-                        tracing::warn!("accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+                r = listener.accept() => if let Some(pause) = accept(r) {
+                    tokio::time::sleep(pause).await;
                 },
                 _ = &mut stop => break,
             }
         }
+        // Not ready from here on: the readiness probe fails first.
         self.stopping.store(true, Ordering::Release);
+        tracing::info!(
+            sessions = self.sessions.len(),
+            "stopping: not ready, draining for {} ms",
+            drain_delay.as_millis()
+        );
+        let until = tokio::time::sleep(drain_delay);
+        tokio::pin!(until);
+        loop {
+            tokio::select! {
+                r = listener.accept() => if let Some(pause) = accept(r) {
+                    tokio::time::sleep(pause).await;
+                },
+                _ = &mut until => break,
+            }
+        }
         reaper.abort();
         drop(listener);
         for s in self.sessions.all() {
@@ -136,6 +161,14 @@ impl Server {
         while !self.sessions.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let left = self.sessions.len();
+        if left > 0 {
+            tracing::warn!(
+                sessions = left,
+                "grace period over with sessions still ending"
+            );
+        }
+        left == 0
     }
 
     async fn connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
