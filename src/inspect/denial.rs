@@ -26,20 +26,29 @@ fn path_near() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r#"(/[^\s'"`,;:()<>\[\]{}]+)"#).expect("path regex"))
 }
 
-/// Cheap pre-check on the raw result text, before any JSON is decoded.
+/// Cheap pre-check on the raw result text, before any JSON is decoded:
+/// one pass of a literal alternation (an Aho-Corasick search inside the
+/// regex engine), nothing built per call.
 pub fn may_contain_denial(raw: &str) -> bool {
-    memchr::memmem::find(raw.as_bytes(), b"ermission").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"not permitted").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"EACCES").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"EPERM").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"denied").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"system call").is_some()
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
+    fn re() -> &'static Regex {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| {
+            Regex::new(r"ermission|not permitted|EACCES|EPERM|denied|system call")
+                .expect("denial pre-check")
+        })
+    }
+    re().is_match(raw)
 }
 
 /// Cheap pre-check for "the file does not exist" reports.
 pub fn may_contain_missing(raw: &str) -> bool {
-    memchr::memmem::find(raw.as_bytes(), b"No such file").is_some()
-        || memchr::memmem::find(raw.as_bytes(), b"ENOENT").is_some()
+    #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
+    fn re() -> &'static Regex {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| Regex::new(r"No such file|ENOENT").expect("missing pre-check"))
+    }
+    re().is_match(raw)
 }
 
 #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]

@@ -125,7 +125,14 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
     let mut found: Vec<(usize, SecretMatch)> = Vec::new();
     private_keys(s, &mut found);
     let d = detectors();
-    for caps in d.shapes.captures_iter(s) {
+    // `captures_iter` sets up capture slots even when nothing matches;
+    // most strings match no shape, and `is_match` needs none.
+    let shapes = if d.shapes.is_match(s) {
+        Some(d.shapes.captures_iter(s))
+    } else {
+        None
+    };
+    for caps in shapes.into_iter().flatten() {
         let Some((m, det)) = d
             .shape_kinds
             .iter()
@@ -154,6 +161,10 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
 fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
     let lower = s.to_ascii_lowercase();
     for (bit, word) in d.words.iter().enumerate() {
+        let mut places = word.find_iter(lower.as_bytes()).peekable();
+        if places.peek().is_none() {
+            continue;
+        }
         // Each detector with, where its last match ended: a candidate inside
         // a span the detector already matched is not tried again, so
         // `keykeykey…` costs one window per window, not one per occurrence.
@@ -163,7 +174,7 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
             .filter(|det| det.words & (1 << bit) != 0)
             .map(|det| (det, 0))
             .collect();
-        for at in word.find_iter(lower.as_bytes()) {
+        for at in places {
             let window = &s[at..ceil_boundary(s, at.saturating_add(CONTEXT_WINDOW))];
             let word_start = at
                 .checked_sub(1)
@@ -1009,7 +1020,9 @@ const MAX_KEY_BLOCK: usize = 64 * 1024;
 /// Without an END (a truncated result), the block runs as far as the
 /// base64 body does (also through JSON-escaped `\n`).
 fn private_keys(s: &str, found: &mut Vec<(usize, SecretMatch)>) {
-    if memchr::memmem::find(s.as_bytes(), b"PRIVATE KEY").is_none() {
+    static MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"PRIVATE KEY"));
+    if MARK.find(s.as_bytes()).is_none() {
         return;
     }
     let b = s.as_bytes();
