@@ -218,12 +218,11 @@ impl Ecosystem for Npm<'_> {
             Ok(d) => d,
             Err(e) if req.is_some() => return Err(refuse(e)),
             Err(e) => {
-                return Ok(Some(crate::pins::ProvenanceRecord {
-                    status: "unavailable".into(),
-                    detail: Some(e),
-                    checked_at: crate::audit::rfc3339_now(),
-                    ..Default::default()
-                }))
+                return Ok(Some(super::provenance::record(
+                    "unavailable",
+                    None,
+                    Some(e),
+                )))
             }
         };
         super::provenance::check(

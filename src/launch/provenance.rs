@@ -37,12 +37,7 @@ pub(crate) fn check(
     req: Option<&ProvenanceReq>,
     fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<ProvenanceRecord, String> {
-    let mut rec = ProvenanceRecord {
-        status: "absent".into(),
-        required: req.cloned(),
-        checked_at: crate::audit::rfc3339_now(),
-        ..Default::default()
-    };
+    let mut rec = record("absent", req, None);
     let integrity = dist
         .get("integrity")
         .and_then(Value::as_str)
@@ -83,12 +78,7 @@ pub(crate) fn check(
             Ok(doc) => {
                 let root = crate::sigstore::root::TrustedRoot::public_good()
                     .map_err(|e| format!("the Sigstore trust root: {e}"))?;
-                let mut policy = Policy::new(IdentityRule::Any);
-                if let Some(r) = req {
-                    policy.repository = Some(r.repository.clone());
-                    policy.workflow = r.workflow.clone();
-                    policy.issuer = Some(r.issuer.clone().unwrap_or_else(|| GITHUB_ACTIONS.into()));
-                }
+                let policy = policy_for(req);
                 let got = match npm::verify_attestations(
                     &doc, name, version, sha512, &keys, &root, &policy,
                 ) {
@@ -102,20 +92,9 @@ pub(crate) fn check(
                 };
                 for att in &got {
                     match &att.verified.signer {
-                        Signer::Certificate {
-                            identity, claims, ..
-                        } => {
+                        Signer::Certificate { .. } => {
                             rec.status = "verified".into();
-                            rec.repository = claims.source_repository.clone();
-                            rec.workflow = claims
-                                .build_signer_uri
-                                .clone()
-                                .or_else(|| Some(identity.clone()));
-                            rec.issuer = claims.issuer.clone();
-                            rec.source_ref = claims.source_ref.clone();
-                            rec.source_commit = claims.source_digest.clone();
-                            rec.signed_at = Some(unix_to_rfc3339(att.verified.signed_at));
-                            rec.log_index = Some(att.verified.log_index);
+                            note_signer(&mut rec, &att.verified);
                         }
                         Signer::Key { .. } => {
                             attested_at =
@@ -192,12 +171,7 @@ pub(crate) fn check_pypi(
     req: Option<&ProvenanceReq>,
     fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<ProvenanceRecord, String> {
-    let mut rec = ProvenanceRecord {
-        status: "absent".into(),
-        required: req.cloned(),
-        checked_at: crate::audit::rfc3339_now(),
-        ..Default::default()
-    };
+    let mut rec = record("absent", req, None);
     let wanted: Vec<&str> = installed
         .iter()
         .filter_map(|h| h.strip_prefix("sha256:"))
@@ -228,12 +202,7 @@ pub(crate) fn check_pypi(
     }
     let root = crate::sigstore::root::TrustedRoot::public_good()
         .map_err(|e| format!("the Sigstore trust root: {e}"))?;
-    let mut policy = Policy::new(IdentityRule::Any);
-    if let Some(r) = req {
-        policy.repository = Some(r.repository.clone());
-        policy.workflow = r.workflow.clone();
-        policy.issuer = Some(r.issuer.clone().unwrap_or_else(|| GITHUB_ACTIONS.into()));
-    }
+    let policy = policy_for(req);
     let mut verified = 0;
     for f in &files {
         let filename = f.get("filename").and_then(Value::as_str).unwrap_or("");
@@ -278,22 +247,8 @@ pub(crate) fn check_pypi(
             }
             Err(e) => return Err(format!("the provenance of {filename} does not hold: {e}")),
         };
-        for v in got {
-            if let Signer::Certificate {
-                identity, claims, ..
-            } = &v.signer
-            {
-                rec.repository = claims.source_repository.clone();
-                rec.workflow = claims
-                    .build_signer_uri
-                    .clone()
-                    .or_else(|| Some(identity.clone()));
-                rec.issuer = claims.issuer.clone();
-                rec.source_ref = claims.source_ref.clone();
-                rec.source_commit = claims.source_digest.clone();
-                rec.signed_at = Some(unix_to_rfc3339(v.signed_at));
-                rec.log_index = Some(v.log_index);
-            }
+        for v in &got {
+            note_signer(&mut rec, v);
         }
         verified += 1;
     }
@@ -321,6 +276,52 @@ fn hex32(h: &str) -> Option<[u8; 32]> {
         *o = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// A record with nothing verified yet.
+pub(crate) fn record(
+    status: &str,
+    req: Option<&ProvenanceReq>,
+    detail: Option<String>,
+) -> ProvenanceRecord {
+    ProvenanceRecord {
+        status: status.into(),
+        required: req.cloned(),
+        detail,
+        checked_at: crate::audit::rfc3339_now(),
+        ..Default::default()
+    }
+}
+
+/// The identity policy of a `[trust.provenance]` entry (any identity
+/// without one: the attestation must still be true).
+fn policy_for(req: Option<&ProvenanceReq>) -> Policy {
+    let mut policy = Policy::new(IdentityRule::Any);
+    if let Some(r) = req {
+        policy.repository = Some(r.repository.clone());
+        policy.workflow = r.workflow.clone();
+        policy.issuer = Some(r.issuer.clone().unwrap_or_else(|| GITHUB_ACTIONS.into()));
+    }
+    policy
+}
+
+/// Copies what a keyless signer's certificate says into the record.
+fn note_signer(rec: &mut ProvenanceRecord, v: &crate::sigstore::verify::Verified) {
+    if let Signer::Certificate {
+        identity, claims, ..
+    } = &v.signer
+    {
+        rec.repository = claims.source_repository.clone();
+        rec.workflow = claims
+            .build_signer_uri
+            .clone()
+            .or_else(|| Some(identity.clone()));
+        rec.issuer = claims.issuer.clone();
+        rec.source_ref = claims.source_ref.clone();
+        rec.source_commit = claims.source_digest.clone();
+        rec.signed_at = Some(unix_to_rfc3339(v.signed_at));
+        rec.log_index = Some(v.log_index);
+    }
 }
 
 /// Whether a recorded check already satisfies `req` (no network needed).

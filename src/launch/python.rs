@@ -303,12 +303,11 @@ impl Ecosystem for Py<'_> {
             Ok(p) => p,
             Err(e) if req.is_some() => return Err(refuse(e)),
             Err(e) => {
-                return Ok(Some(crate::pins::ProvenanceRecord {
-                    status: "unavailable".into(),
-                    detail: Some(format!("{page}: {e}")),
-                    checked_at: crate::audit::rfc3339_now(),
-                    ..Default::default()
-                }))
+                return Ok(Some(super::provenance::record(
+                    "unavailable",
+                    None,
+                    Some(format!("{page}: {e}")),
+                )))
             }
         };
         super::provenance::check_pypi(
