@@ -950,6 +950,7 @@ fn path_resolved_launchers_start() {
             update: false,
             progress: false,
             provenance: Default::default(),
+            sigstore_root: None,
         },
     )
     .expect("resolve python3");

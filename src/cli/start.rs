@@ -417,6 +417,7 @@ pub(crate) fn resolve_server(
         update,
         progress: reach == launch::Reach::Install,
         provenance: policy.trust.provenance.clone(),
+        sigstore_root: policy.trust.sigstore_root.clone(),
     };
     launch::resolve(argv, &opts).map_err(|e| match e {
         launch::LaunchError::Parse(_) => fail(EXIT_CONFIG, format!("server command: {e}")),

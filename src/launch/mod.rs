@@ -123,6 +123,8 @@ pub struct Options {
     pub progress: bool,
     /// `[trust.provenance]`: npm package name → where it must have been built.
     pub provenance: std::collections::BTreeMap<String, crate::trust::store::ProvenanceReq>,
+    /// A Sigstore trusted root for provenance instead of the shipped one.
+    pub sigstore_root: Option<PathBuf>,
 }
 
 impl Options {
@@ -996,6 +998,7 @@ mod tests {
             update: false,
             progress: false,
             provenance: Default::default(),
+            sigstore_root: None,
         };
         let r = resolve(&argv, &opts).expect("resolves");
         assert_eq!(r.argv, argv);

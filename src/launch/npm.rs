@@ -231,6 +231,7 @@ impl Ecosystem for Npm<'_> {
             &dist,
             installed,
             req,
+            self.opts.sigstore_root.as_deref(),
             &super::provenance::http_get,
         )
         .map(Some)

@@ -35,6 +35,7 @@ pub(crate) fn check(
     dist: &Value,
     installed: &[String],
     req: Option<&ProvenanceReq>,
+    root: Option<&std::path::Path>,
     fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<ProvenanceRecord, String> {
     let mut rec = record("absent", req, None);
@@ -76,8 +77,7 @@ pub(crate) fn check(
                 rec.detail = Some(format!("{url}: {e}"));
             }
             Ok(doc) => {
-                let root = crate::sigstore::root::TrustedRoot::public_good()
-                    .map_err(|e| format!("the Sigstore trust root: {e}"))?;
+                let root = trusted_root(root)?;
                 let policy = policy_for(req);
                 let got = match npm::verify_attestations(
                     &doc, name, version, sha512, &keys, &root, &policy,
@@ -169,6 +169,7 @@ pub(crate) fn check_pypi(
     project: &Value,
     installed: &[String],
     req: Option<&ProvenanceReq>,
+    root: Option<&std::path::Path>,
     fetch: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<ProvenanceRecord, String> {
     let mut rec = record("absent", req, None);
@@ -200,8 +201,7 @@ pub(crate) fn check_pypi(
         rec.detail = Some("the index lists no file with the installed hashes".into());
         return Ok(rec);
     }
-    let root = crate::sigstore::root::TrustedRoot::public_good()
-        .map_err(|e| format!("the Sigstore trust root: {e}"))?;
+    let root = trusted_root(root)?;
     let policy = policy_for(req);
     let mut verified = 0;
     for f in &files {
@@ -276,6 +276,19 @@ fn hex32(h: &str) -> Option<[u8; 32]> {
         *o = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// The operator's trusted root (`[trust] sigstore_root`), else the one
+/// shipped in the binary.
+fn trusted_root(
+    path: Option<&std::path::Path>,
+) -> Result<crate::sigstore::root::TrustedRoot, String> {
+    match path {
+        Some(p) => crate::sigstore::root::TrustedRoot::from_file(p)
+            .map_err(|e| format!("the Sigstore trusted root {}: {e}", p.display())),
+        None => crate::sigstore::root::TrustedRoot::public_good()
+            .map_err(|e| format!("the Sigstore trusted root: {e}")),
+    }
 }
 
 /// A record with nothing verified yet.
@@ -425,7 +438,8 @@ mod tests {
     fn pypi_provenance_verified_recorded_and_held_to_the_requirement() {
         let installed = vec![format!("sha256:{SDIST_SHA}")];
         let fetch = served("pypi_attestations-0.0.19.tar.gz.provenance");
-        let rec = check_pypi("0.0.19", &project(true), &installed, None, &fetch).expect("verifies");
+        let rec =
+            check_pypi("0.0.19", &project(true), &installed, None, None, &fetch).expect("verifies");
         assert_eq!(rec.status, "verified");
         assert_eq!(
             rec.repository.as_deref(),
@@ -436,15 +450,40 @@ mod tests {
             .as_deref()
             .is_some_and(|w| w.contains("/.github/workflows/release.yml@refs/tags/v0.0.19")));
         let ok = req("https://github.com/trailofbits/pypi-attestations");
-        let rec = check_pypi("0.0.19", &project(true), &installed, Some(&ok), &fetch).expect("ok");
+        let rec = check_pypi(
+            "0.0.19",
+            &project(true),
+            &installed,
+            Some(&ok),
+            None,
+            &fetch,
+        )
+        .expect("ok");
         assert!(satisfies(Some(&rec), &ok));
         let wrong = req("https://github.com/attacker/pypi-attestations");
-        let e = check_pypi("0.0.19", &project(true), &installed, Some(&wrong), &fetch).unwrap_err();
+        let e = check_pypi(
+            "0.0.19",
+            &project(true),
+            &installed,
+            Some(&wrong),
+            None,
+            &fetch,
+        )
+        .unwrap_err();
         assert!(e.contains("attacker") && e.contains("does not hold"), "{e}");
         // Without provenance: recorded as absent, refused when required.
-        let rec = check_pypi("0.0.19", &project(false), &installed, None, &fetch).expect("absent");
+        let rec =
+            check_pypi("0.0.19", &project(false), &installed, None, None, &fetch).expect("absent");
         assert_eq!(rec.status, "absent");
-        let e = check_pypi("0.0.19", &project(false), &installed, Some(&ok), &fetch).unwrap_err();
+        let e = check_pypi(
+            "0.0.19",
+            &project(false),
+            &installed,
+            Some(&ok),
+            None,
+            &fetch,
+        )
+        .unwrap_err();
         assert!(e.contains("has no provenance"), "{e}");
         // Another file's provenance served for this one: refused.
         let other = served("pypi_attestation_models-0.0.4a2.tar.gz.attestation");
@@ -454,7 +493,7 @@ mod tests {
                 .to_string()
                 .into_bytes())
         };
-        let e = check_pypi("0.0.19", &project(true), &installed, None, &wrapped).unwrap_err();
+        let e = check_pypi("0.0.19", &project(true), &installed, None, None, &wrapped).unwrap_err();
         assert!(e.contains("does not hold"), "{e}");
         // An index that does not list the installed file: nothing to check.
         let rec = check_pypi(
@@ -462,10 +501,48 @@ mod tests {
             &project(true),
             &["sha256:11".into()],
             None,
+            None,
             &fetch,
         )
         .expect("unavailable");
         assert_eq!(rec.status, "unavailable");
+        // The operator's root is the one used: the staging root does not
+        // vouch for production provenance.
+        let staging = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/trust/trusted_root/staging.json"
+        ));
+        let e = check_pypi(
+            "0.0.19",
+            &project(true),
+            &installed,
+            Some(&ok),
+            Some(&staging),
+            &fetch,
+        )
+        .unwrap_err();
+        assert!(e.contains("does not hold"), "{e}");
+        let rec = check_pypi(
+            "0.0.19",
+            &project(true),
+            &installed,
+            None,
+            Some(&staging),
+            &fetch,
+        )
+        .expect("recorded");
+        assert_eq!(rec.status, "unverifiable", "{rec:?}");
+        let missing = std::path::Path::new("/nonexistent/root.json");
+        let e = check_pypi(
+            "0.0.19",
+            &project(true),
+            &installed,
+            None,
+            Some(missing),
+            &fetch,
+        )
+        .unwrap_err();
+        assert!(e.contains("/nonexistent/root.json"), "{e}");
     }
 
     #[test]

@@ -315,6 +315,7 @@ impl Ecosystem for Py<'_> {
             &project,
             installed,
             req,
+            self.opts.sigstore_root.as_deref(),
             &super::provenance::http_get,
         )
         .map(Some)

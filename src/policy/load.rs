@@ -510,7 +510,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 baseline,
                 rule_packs,
                 signers,
-                provenance
+                provenance,
+                sigstore_root
             }
         ),
     }

@@ -29,6 +29,8 @@ pub struct TrustPolicy {
     pub rule_packs: Vec<PathBuf>,
     /// `[trust.provenance]`: npm package name → where it must have been built.
     pub provenance: std::collections::BTreeMap<String, crate::trust::store::ProvenanceReq>,
+    /// `[trust] sigstore_root`: the trusted root for provenance (None: the shipped one).
+    pub sigstore_root: Option<PathBuf>,
 }
 
 /// One file of a rule pack: rules, nothing else (a pack never widens a zone).
@@ -54,6 +56,9 @@ pub(super) fn anchor_paths(
         *p = base.join(expanded).display().to_string();
         Ok(())
     };
+    if let Some(p) = t.sigstore_root.as_mut() {
+        anchor("trust.sigstore_root", p)?;
+    }
     for p in t.rule_packs.iter_mut().flatten() {
         if p != INSTALLED {
             anchor("trust.rule_packs", p)?;
@@ -136,6 +141,16 @@ pub(super) fn resolve(
         load_pack(&dir, requirement, &store, top, vars, rules)?;
         packs.push(dir);
     }
+    if let Some(root) = &section.sigstore_root {
+        if !Path::new(root).is_file() {
+            return Err(err(
+                top,
+                None,
+                "trust.sigstore_root",
+                format!("{root}: no such file (a Sigstore trusted_root.json)"),
+            ));
+        }
+    }
     Ok(TrustPolicy {
         rules: requirement,
         manifest: section.manifest,
@@ -143,6 +158,7 @@ pub(super) fn resolve(
         store,
         rule_packs: packs,
         provenance: section.provenance.unwrap_or_default(),
+        sigstore_root: section.sigstore_root.map(PathBuf::from),
     })
 }
 

@@ -88,9 +88,12 @@ pub struct TrustSection {
     /// is the pack `vanguard update` installed.
     pub rule_packs: Option<Vec<String>>,
     pub signers: Option<SignersSection>,
-    /// `[trust.provenance."NAME"]`: the build provenance an npm package
-    /// must carry, checked when the launcher resolves it.
+    /// `[trust.provenance."NAME"]`: the build provenance a package must
+    /// carry, checked when the launcher resolves it.
     pub provenance: Option<std::collections::BTreeMap<String, ProvenanceReq>>,
+    /// A Sigstore `trusted_root.json` to verify provenance with instead of
+    /// the one shipped in the binary.
+    pub sigstore_root: Option<String>,
 }
 
 /// Where an npm package must have been built: its provenance attestation
