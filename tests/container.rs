@@ -323,19 +323,7 @@ fn sse_in_a_container_serves_and_drains_on_sigterm() {
     let http = Http::default();
     let url = format!("http://127.0.0.1:{port}/mcp");
     let sid = http.open_session(&url, &[]);
-    let a = http.rpc(
-        &url,
-        Some(&sid),
-        &[],
-        &call(2, "echo", json!({"message": "hello from the host"})),
-    );
-    assert!(
-        a.text.contains("Echo: hello from the host"),
-        "{} {}\n{}",
-        a.status,
-        a.text,
-        c.logs()
-    );
+    assert_echo(&http, &url, &sid, 2, "hello from the host", || c.logs());
     let _idle = http.open_session(&url, &[]);
 
     c.signal("TERM");
@@ -346,18 +334,7 @@ fn sse_in_a_container_serves_and_drains_on_sigterm() {
         c.logs()
     );
     // Not ready, still serving the open session; no new ones.
-    let a = http.rpc(
-        &url,
-        Some(&sid),
-        &[],
-        &call(3, "echo", json!({"message": "while draining"})),
-    );
-    assert!(
-        a.text.contains("Echo: while draining"),
-        "{} {}",
-        a.status,
-        a.text
-    );
+    assert_echo(&http, &url, &sid, 3, "while draining", String::new);
     let refused = http.rpc(&url, None, &[], &initialize(9));
     assert_eq!(refused.status, 503, "{}", refused.text);
 
@@ -470,13 +447,7 @@ fn pid1_reaps_the_orphans_a_server_leaves() {
         let url = format!("http://127.0.0.1:{port}/mcp");
         let sid = http.open_session(&url, &[]);
         for i in 0..3 {
-            let a = http.rpc(
-                &url,
-                Some(&sid),
-                &[],
-                &call(10 + i, "echo", json!({"message": "orphan"})),
-            );
-            assert!(a.text.contains("Echo: orphan"), "{} {}", a.status, a.text);
+            assert_echo(&http, &url, &sid, 10 + i, "orphan", String::new);
         }
         let init = c.host_pid();
         if with_init {
@@ -721,18 +692,32 @@ fn under_a_docker_like_seccomp_profile_landlock_and_seccomp_hold() {
     let http = Http::default();
     let url = format!("http://127.0.0.1:{port}/mcp");
     let sid = http.open_session(&url, &[]);
-    let a = http.rpc(
-        &url,
-        Some(&sid),
-        &[],
-        &call(2, "echo", json!({"message": "docker-like"})),
-    );
-    assert!(
-        a.text.contains("Echo: docker-like"),
-        "{} {}",
-        a.status,
-        a.text
-    );
+    assert_echo(&http, &url, &sid, 2, "docker-like", String::new);
     c.signal("TERM");
     assert_eq!(c.wait(), 0, "{}", c.logs());
+}
+
+/// Calls the demo server's echo tool in session `sid` and fails the test,
+/// with the answer and `context()`, unless the message comes back.
+fn assert_echo(
+    http: &Http,
+    url: &str,
+    sid: &str,
+    id: i64,
+    message: &str,
+    context: impl Fn() -> String,
+) {
+    let a = http.rpc(
+        url,
+        Some(sid),
+        &[],
+        &call(id, "echo", json!({ "message": message })),
+    );
+    assert!(
+        a.text.contains(&format!("Echo: {message}")),
+        "{} {}\n{}",
+        a.status,
+        a.text,
+        context()
+    );
 }

@@ -11,7 +11,7 @@ pub mod follow;
 pub mod metrics;
 mod writer;
 
-pub use clock::rfc3339_now;
+pub use clock::{format_unix, rfc3339_now};
 pub use writer::{AuditSink, AuditWriterError};
 
 use serde::Serialize;

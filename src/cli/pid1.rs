@@ -18,15 +18,9 @@
 //! under `docker run --init`, `tini` or `dumb-init`, which already do
 //! this; there vanguard is not PID 1 and nothing happens anyway).
 
-/// Signals the init passes on to the gateway.
-const FORWARDED: [libc::c_int; 6] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
+// The signals the init passes on to the gateway: the ones the sandbox's
+// supervisor passes on to its server.
+use crate::sandbox::spawn::FORWARDED;
 
 /// Returns in the process that should run the command: at once when this
 /// is not PID 1 (or `VANGUARD_NO_INIT` is set), else in a forked child;

@@ -342,25 +342,10 @@ pub(crate) fn satisfies(rec: Option<&ProvenanceRecord>, req: &ProvenanceReq) -> 
     rec.is_some_and(|r| r.status == "verified" && r.required.as_ref() == Some(req))
 }
 
+/// A log time (Unix seconds), in whole seconds, through the audit log's
+/// formatter.
 fn unix_to_rfc3339(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    crate::audit::format_unix(u64::try_from(t).unwrap_or(0), 0).replacen(".000000Z", "Z", 1)
 }
 
 /// GETs `url` (http or https) on a thread of its own, so it works from

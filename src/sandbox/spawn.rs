@@ -236,7 +236,8 @@ impl Drop for Progress {
 
 /// The pid signals are forwarded to (0: none yet).
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
-const FORWARDED: [libc::c_int; 6] = [
+/// The signals a parent passes on to its child (also PID 1's init).
+pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,

@@ -104,7 +104,9 @@ struct Ring {
 struct State {
     cfg: UiConfig,
     key: ApiKey,
+    /// The page's CSRF token, and its digest for comparing.
     csrf: String,
+    csrf_key: ApiKey,
     ring: Mutex<Ring>,
     tx: broadcast::Sender<Arc<Entry>>,
 }
@@ -144,9 +146,12 @@ impl State {
 pub async fn serve(listener: TcpListener, cfg: UiConfig) -> Result<(), String> {
     let key = ApiKey::new(&cfg.token).map_err(|e| e.replace("VANGUARD_API_KEY", "the token"))?;
     let (tx, _) = broadcast::channel(4096);
+    let csrf = crate::audit::random_id();
+    let csrf_key = ApiKey::new(&csrf)?;
     let state = Arc::new(State {
         key,
-        csrf: crate::audit::random_id(),
+        csrf,
+        csrf_key,
         ring: Mutex::new(Ring {
             entries: VecDeque::new(),
             next_seq: 1,
@@ -299,8 +304,7 @@ fn csrf_ok(st: &State, req: &Request<Incoming>) -> Result<(), Resp> {
             &json!({ "error": format!("refused: {why}") }),
         ))
     };
-    let token_ok = header(req, "x-vanguard-csrf")
-        .is_some_and(|t| ApiKey::new(&st.csrf).is_ok_and(|k| k.matches(&t)));
+    let token_ok = header(req, "x-vanguard-csrf").is_some_and(|t| st.csrf_key.matches(&t));
     if !token_ok {
         return refuse("missing or wrong X-Vanguard-CSRF token");
     }
