@@ -1,13 +1,19 @@
 //! Whole-process relay benchmark: the same MCP traffic against a server
-//! directly and through `vanguard start`, measured in one run, printed as
-//! ratios. Not a test: nothing here asserts a timing.
+//! directly, behind a plain byte relay, through `vanguard start` and, when
+//! `VANGUARD_BENCH_PEER` names it, through a peer gateway, measured in one
+//! run and printed as a table of differences and ratios. Not a test:
+//! nothing here asserts a timing.
 //!
 //! Servers: the real `@modelcontextprotocol/server-everything` (from
 //! `.test-env`, see scripts/setup-test-env.sh) and vanguard's built-in demo
-//! server (a trivial Rust echo server). Baseline for the relay alone: the
-//! same Rust server behind a plain byte relay (`cat | server | cat`).
+//! server (a trivial Rust echo server). The plain relay hop is
+//! `cat | server | cat`, built here from three processes so the two cats'
+//! CPU can be read. `VANGUARD_BENCH_PEER` is a command the server command
+//! is appended to as one argument (e.g. `/venv/bin/vanguard start --server`);
+//! scripts/bench-table.sh installs McpVanguard 2.2.2 and sets it.
 //!
-//! Run: `cargo bench --bench relay` (set VANGUARD_BENCH_QUICK=1 for fewer iterations).
+//! Run: `bash scripts/bench-table.sh` (everything, with the peer), or
+//! `cargo bench --bench relay` (set VANGUARD_BENCH_QUICK=1 for fewer iterations).
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -15,27 +21,68 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How a server is reached: the processes started and which of them are
+/// "the hop" whose CPU and memory are reported.
+#[derive(Clone)]
+enum Route {
+    /// One command; it is the server itself (direct) or the gateway.
+    Single(Vec<String>),
+    /// `cat | server | cat`.
+    CatRelay(Vec<String>),
+}
+
 struct Proc {
-    child: Child,
+    children: Vec<Child>,
+    /// Pids whose CPU and memory are the hop's (the gateway, the two cats).
+    measured: Vec<u32>,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
+fn spawn(argv: &[String], stdin: Stdio, stdout: Stdio) -> Child {
+    Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {argv:?}: {e}"))
+}
+
 impl Proc {
-    fn start(argv: &[String]) -> Proc {
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {argv:?}: {e}"));
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    fn start(route: &Route) -> Proc {
+        let (children, measured, stdin, stdout) = match route {
+            Route::Single(argv) => {
+                let mut c = spawn(argv, Stdio::piped(), Stdio::piped());
+                let stdin = c.stdin.take().expect("stdin");
+                let stdout = c.stdout.take().expect("stdout");
+                let pid = c.id();
+                (vec![c], vec![pid], stdin, stdout)
+            }
+            Route::CatRelay(server) => {
+                let cat = vec!["cat".to_string()];
+                let mut first = spawn(&cat, Stdio::piped(), Stdio::piped());
+                let stdin = first.stdin.take().expect("stdin");
+                let mut mid = spawn(
+                    server,
+                    Stdio::from(first.stdout.take().expect("stdout")),
+                    Stdio::piped(),
+                );
+                let mut last = spawn(
+                    &cat,
+                    Stdio::from(mid.stdout.take().expect("stdout")),
+                    Stdio::piped(),
+                );
+                let stdout = last.stdout.take().expect("stdout");
+                let measured = vec![first.id(), last.id()];
+                (vec![first, mid, last], measured, stdin, stdout)
+            }
+        };
         let mut p = Proc {
-            child,
+            children,
+            measured,
             stdin,
-            stdout,
+            stdout: BufReader::new(stdout),
         };
         p.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}));
         p.recv();
@@ -52,14 +99,21 @@ impl Proc {
         self.stdin.write_all(b).expect("write");
     }
     /// Reads a response and fails the benchmark if it is an error: a
-    /// blocked call is answered by vanguard itself and would flatter it.
+    /// blocked call is answered by the gateway itself and would flatter it.
     fn recv_ok(&mut self) -> Value {
+        match self.recv_result() {
+            Ok(v) => v,
+            Err(e) => panic!("the benchmark measured an error, not a relayed call: {e}"),
+        }
+    }
+    /// A response, or the error answer (as text) in its place.
+    fn recv_result(&mut self) -> Result<Value, String> {
         let v = self.recv();
-        assert!(
-            v.get("result").is_some(),
-            "the benchmark measured an error, not a relayed call: {v}"
-        );
-        v
+        if v.get("result").is_some() {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
     }
     /// Reads lines until a response (a message with an id and no method).
     fn recv(&mut self) -> Value {
@@ -75,36 +129,71 @@ impl Proc {
             }
         }
     }
-    /// CPU time (user + system) the process has used so far.
-    fn cpu(pid: u32) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-        let f: Vec<u64> = after
-            .split_whitespace()
-            .map(|x| x.parse().unwrap_or(0))
-            .collect();
-        // Fields 14 and 15 (utime, stime) are at 11 and 12 after the comm field.
-        let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Duration::from_micros(ticks * 1_000_000 / hz)
+    /// CPU time (user + system) the measured processes have used so far.
+    fn cpu(&self) -> Duration {
+        self.measured.iter().map(|&p| cpu_of(p)).sum()
     }
-    fn rss_kib(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1).map(|n| n.parse().unwrap_or(0)))
-            })
-            .unwrap_or(0)
+    /// Resident memory of the measured processes (KiB).
+    fn rss_kib(&self) -> u64 {
+        self.measured.iter().map(|&p| rss_kib(p)).sum()
     }
+}
+
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the comm field.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+fn status_field(pid: u32, field: &str) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .map(|l| l[field.len()..].trim().to_string())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// The process tree under `pid` (children of every thread), depth first.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for k in kids
+                .split_whitespace()
+                .filter_map(|k| k.parse::<u32>().ok())
+            {
+                out.push(k);
+                stack.push(k);
+            }
+        }
+    }
+    out
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
@@ -122,32 +211,41 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Sequential request/response latencies.
-fn latencies(argv: &[String], n: usize, msg: &str) -> Vec<Duration> {
-    let mut p = Proc::start(argv);
+fn latencies(route: &Route, n: usize, msg: &str) -> Vec<Duration> {
+    match try_latencies(route, n, msg) {
+        Ok(v) => v,
+        Err(e) => panic!("the benchmark measured an error, not a relayed call: {e}"),
+    }
+}
+
+/// Sequential latencies, or the first error answer: the peer refuses some
+/// of the benchmark's calls, which its row then reports instead of a time.
+fn try_latencies(route: &Route, n: usize, msg: &str) -> Result<Vec<Duration>, String> {
+    let mut p = Proc::start(route);
     for i in 0..50 {
         p.send(&call(i, msg));
-        p.recv_ok();
+        p.recv_result()?;
     }
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let t = Instant::now();
         p.send(&call(1000 + i as u64, msg));
-        p.recv_ok();
+        p.recv_result()?;
         out.push(t.elapsed());
     }
-    out.sort();
-    out
+    Ok(out)
 }
 
-/// Requests per second with `window` requests in flight, peak RSS (KiB) and
-/// CPU µs per message of the process started (vanguard itself when guarded).
-fn throughput(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64) {
-    let (rate, rss, _) = throughput_cpu(argv, n, window, msg);
-    (rate, rss)
+struct Load {
+    rate: f64,
+    peak_rss_kib: u64,
+    cpu_us_per_msg: f64,
 }
 
-fn throughput_cpu(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, u64, f64) {
-    let mut p = Proc::start(argv);
+/// Requests per second with `window` requests in flight, the hop's peak
+/// RSS and its CPU per message.
+fn throughput(route: &Route, n: usize, window: usize, msg: &str) -> Load {
+    let mut p = Proc::start(route);
     let lines: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             let mut b = serde_json::to_vec(&call(10_000 + i as u64, msg)).expect("json");
@@ -155,7 +253,7 @@ fn throughput_cpu(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, 
             b
         })
         .collect();
-    let cpu0 = Proc::cpu(p.child.id());
+    let cpu0 = p.cpu();
     let t = Instant::now();
     let mut sent = 0;
     let mut got = 0;
@@ -169,16 +267,66 @@ fn throughput_cpu(argv: &[String], n: usize, window: usize, msg: &str) -> (f64, 
         p.recv_ok();
         got += 1;
         if got % 2000 == 0 {
-            peak_rss = peak_rss.max(Proc::rss_kib(p.child.id()));
+            peak_rss = peak_rss.max(p.rss_kib());
         }
     }
     let rate = n as f64 / t.elapsed().as_secs_f64();
-    let cpu = Proc::cpu(p.child.id()).saturating_sub(cpu0);
-    (rate, peak_rss, cpu.as_secs_f64() * 1e6 / n as f64)
+    let cpu = p.cpu().saturating_sub(cpu0);
+    Load {
+        rate,
+        peak_rss_kib: peak_rss,
+        cpu_us_per_msg: cpu.as_secs_f64() * 1e6 / n as f64,
+    }
+}
+
+/// Idle memory of a hop after one initialize (KiB), and of the processes
+/// it started besides the server (name, KiB), e.g. the sandbox's helpers.
+fn idle_rss(route: &Route, server_comm: &str) -> (u64, Vec<(String, u64)>) {
+    let p = Proc::start(route);
+    std::thread::sleep(Duration::from_millis(400));
+    let own = p.rss_kib();
+    let mut helpers = Vec::new();
+    if let Route::Single(_) = route {
+        for &m in &p.measured {
+            for d in descendants(m) {
+                let comm = std::fs::read_to_string(format!("/proc/{d}/comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                if comm != server_comm && !comm.is_empty() {
+                    helpers.push((comm, rss_kib(d)));
+                }
+            }
+        }
+    }
+    (own, helpers)
+}
+
+/// The rule an error answer names (`data.rule`), else its message.
+fn refusal_rule(answer: &str) -> String {
+    let v: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
+    let e = &v["error"];
+    e["data"]["rule"]
+        .as_str()
+        .or_else(|| e["message"].as_str())
+        .unwrap_or("error")
+        .to_string()
 }
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+struct Hop {
+    name: &'static str,
+    everything: Route,
+    demo: Option<Route>,
+    /// Calls per latency run for this hop (the peer is ~1 ms a call).
+    scale_down: usize,
 }
 
 fn main() {
@@ -197,6 +345,9 @@ fn main() {
         .to_string()
     });
     let node = std::env::var("VANGUARD_TEST_NODE").unwrap_or_else(|_| "node".into());
+    let peer = std::env::var("VANGUARD_BENCH_PEER")
+        .ok()
+        .filter(|p| !p.trim().is_empty());
     let ws = std::env::temp_dir().join(format!("vanguard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&ws).expect("ws");
     // balanced with L3's rate limits off: L3 still observes and judges
@@ -212,8 +363,8 @@ fn main() {
          enumeration = { warn = 0, block = 0 }\n",
     )
     .expect("bench profile");
-    let guard_with = |server: &str, sandbox: &str| -> Vec<String> {
-        vec![
+    let guard_with = |server: &str, sandbox: &str| -> Route {
+        let mut v = vec![
             vanguard.clone(),
             "start".into(),
             "--profile".into(),
@@ -228,126 +379,216 @@ fn main() {
             ws.join("pins.json").display().to_string(),
             "--sandbox".into(),
             sandbox.into(),
-        ]
-    };
-    let guard = |server: &str| {
-        let mut v = guard_with(server, "off");
+        ];
         // Extra flags for experiments, e.g. VANGUARD_BENCH_ARGS="--audit-log off".
         if let Ok(extra) = std::env::var("VANGUARD_BENCH_ARGS") {
             v.extend(extra.split_whitespace().map(String::from));
         }
-        v
+        Route::Single(v)
     };
-    let demo = vec![vanguard.clone(), "demo-server".into()];
+    let peer_with = |server: &str| -> Option<Route> {
+        let mut v: Vec<String> = peer
+            .as_ref()?
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        v.push(server.to_string());
+        Some(Route::Single(v))
+    };
     let demo_cmd = format!("{vanguard} demo-server");
+    let demo_argv = vec![vanguard.clone(), "demo-server".to_string()];
     let small = "hello";
     let big = "x".repeat(4096);
 
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "vanguard relay benchmark ({} mode)\n",
-        if quick { "quick" } else { "full" }
+        "vanguard relay benchmark ({} mode), {} CPUs, load average at start {}\n",
+        if quick { "quick" } else { "full" },
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    if std::path::Path::new(&everything).exists() {
-        let direct = vec![node.clone(), everything.clone()];
-        let server = format!("{node} {everything}");
-        let through = guard(&server);
-        let sandboxed = guard_with(&server, "best-effort");
-        let cat_relay: Vec<String> =
-            vec!["sh".into(), "-c".into(), format!("cat | {server} | cat")];
-        let per_run = if smoke { 20 } else { 500 };
-        let n = per_run * scale;
-        for (label, msg) in [("small", small), ("4 KiB", big.as_str())] {
-            // Interleave the runs so drift on a shared machine hits all alike.
-            let mut d = Vec::new();
-            let mut g = Vec::new();
-            let mut k = Vec::new();
-            let mut c = Vec::new();
-            for _ in 0..scale {
-                d.extend(latencies(&direct, per_run, msg));
-                c.extend(latencies(&cat_relay, per_run, msg));
-                g.extend(latencies(&through, per_run, msg));
-                k.extend(latencies(&sandboxed, per_run, msg));
-            }
-            d.sort();
-            g.sort();
-            k.sort();
-            c.sort();
-            let row = |name: &str, v: &[Duration]| {
-                println!("  {name:<28} p50 {:8.1} µs  p99 {:8.1} µs   added p50 {:+7.1} µs  p99 {:+8.1} µs",
-                    us(percentile(v, 0.5)), us(percentile(v, 0.99)),
-                    us(percentile(v, 0.5)) - us(percentile(&d, 0.5)),
-                    us(percentile(v, 0.99)) - us(percentile(&d, 0.99)));
-            };
-            println!("server-everything echo, sequential, {label} messages ({n} calls each):");
-            row("direct", &d);
-            row("plain relay (cat|server|cat)", &c);
-            row("vanguard (gateway only)", &g);
-            row("vanguard + kernel sandbox", &k);
-        }
-        let n = if smoke { 200 } else { 5000 * scale };
-        let (d, _) = throughput(&direct, n, 16, small);
-        let (g, _) = throughput(&through, n, 16, small);
-        let (k, _) = throughput(&sandboxed, n, 16, small);
-        println!("server-everything echo, 16 in flight ({n} calls):\n  direct {d:9.0} req/s   vanguard {g:9.0} req/s ({:.1}%)   vanguard + sandbox {k:9.0} req/s ({:.1}%)", 100.0 * g / d, 100.0 * k / d);
-    } else {
-        println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh — skipping its rows");
+    if !std::path::Path::new(&everything).exists() {
+        println!("server-everything not installed ({everything}); run scripts/setup-test-env.sh");
+        return;
+    }
+    let server = format!("{node} {everything}");
+    let mut hops = vec![
+        Hop {
+            name: "direct",
+            everything: Route::Single(vec![node.clone(), everything.clone()]),
+            demo: Some(Route::Single(demo_argv.clone())),
+            scale_down: 1,
+        },
+        Hop {
+            name: "plain relay hop (cat, server, cat)",
+            everything: Route::CatRelay(vec![node.clone(), everything.clone()]),
+            demo: Some(Route::CatRelay(demo_argv.clone())),
+            scale_down: 1,
+        },
+        Hop {
+            name: "vanguard",
+            everything: guard_with(&server, "off"),
+            demo: Some(guard_with(&demo_cmd, "off")),
+            scale_down: 1,
+        },
+        Hop {
+            name: "vanguard + kernel sandbox",
+            everything: guard_with(&server, "best-effort"),
+            demo: None,
+            scale_down: 1,
+        },
+    ];
+    if let Some(route) = peer_with(&server) {
+        hops.push(Hop {
+            name: "peer",
+            everything: route,
+            demo: None,
+            scale_down: 10,
+        });
     }
 
-    {
-        // The same sequential measurement against the Rust echo server:
-        // without node's own jitter, the gateway's share is easier to see.
-        let per_run = if smoke { 20 } else { 1000 };
-        let cat_demo: Vec<String> =
-            vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
-        let through_demo = guard(&demo_cmd);
-        let (mut d, mut c, mut g) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..scale {
-            d.extend(latencies(&demo, per_run, small));
-            c.extend(latencies(&cat_demo, per_run, small));
-            g.extend(latencies(&through_demo, per_run, small));
-        }
-        d.sort();
-        c.sort();
-        g.sort();
-        println!(
-            "Rust echo server, sequential, small messages ({} calls each):",
-            per_run * scale
-        );
-        for (name, v) in [
-            ("direct", &d),
-            ("plain relay (cat|server|cat)", &c),
-            ("vanguard (gateway only)", &g),
-        ] {
-            println!(
-                "  {name:<28} p50 {:8.1} µs  p99 {:8.1} µs   added p50 {:+7.1} µs  p99 {:+8.1} µs",
-                us(percentile(v, 0.5)),
-                us(percentile(v, 0.99)),
-                us(percentile(v, 0.5)) - us(percentile(&d, 0.5)),
-                us(percentile(v, 0.99)) - us(percentile(&d, 0.99))
-            );
+    // Sequential latencies, interleaved so drift on a shared machine hits
+    // every hop alike.
+    let per_run = if smoke { 20 } else { 500 };
+    let mut lat: Vec<[Vec<Duration>; 2]> = hops.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    // What a hop refused instead of relaying (only the peer is allowed to).
+    let mut refused: Vec<[Option<String>; 2]> = hops.iter().map(|_| [None, None]).collect();
+    for _ in 0..scale {
+        for (m, msg) in [small, big.as_str()].into_iter().enumerate() {
+            for (h, hop) in hops.iter().enumerate() {
+                if refused[h][m].is_some() {
+                    continue;
+                }
+                let n = (per_run / hop.scale_down).max(20);
+                match try_latencies(&hop.everything, n, msg) {
+                    Ok(v) => lat[h][m].extend(v),
+                    Err(e) if hop.name == "peer" => refused[h][m] = Some(refusal_rule(&e)),
+                    Err(e) => panic!("the benchmark measured an error, not a relayed call: {e}"),
+                }
+            }
         }
     }
+    for l in &mut lat {
+        l[0].sort();
+        l[1].sort();
+    }
+    // 16 in flight.
+    let n16 = if smoke { 200 } else { 5000 * scale };
+    let mut c16 = Vec::new();
+    for hop in &hops {
+        c16.push(throughput(&hop.everything, (n16 / hop.scale_down).max(100), 16, small).rate);
+    }
+    // Idle memory.
+    let mut idle = Vec::new();
+    for hop in &hops {
+        idle.push(idle_rss(&hop.everything, "node"));
+    }
+
+    let d = &lat[0];
+    println!(
+        "server-everything (node) over stdio, unique echo calls; added = hop minus direct, \
+         {} sequential calls per hop and size ({} for the peer), {n16} calls 16 in flight\n",
+        per_run * scale,
+        (per_run / 10).max(20) * scale
+    );
+    println!("| | p50 small | added p50 small | added p99 small | added p50 4 KiB | c16 req/s | c16 of direct | c16 of plain relay | idle RSS of the hop |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (h, hop) in hops.iter().enumerate() {
+        let add = |m: usize, p: f64| match &refused[h][m] {
+            Some(rule) => format!("refused ({rule})"),
+            None => format!(
+                "{:+.1} µs",
+                us(percentile(&lat[h][m], p)) - us(percentile(&d[m], p))
+            ),
+        };
+        let (own, helpers) = &idle[h];
+        let rss = if h == 0 {
+            format!("(server {})", mib(*own))
+        } else if helpers.is_empty() {
+            mib(*own)
+        } else {
+            let hs: Vec<String> = helpers
+                .iter()
+                .map(|(c, k)| format!("{c} {}", mib(*k)))
+                .collect();
+            format!("{} + {}", mib(*own), hs.join(" + "))
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {} |",
+            hop.name,
+            match &refused[h][0] {
+                Some(rule) => format!("refused ({rule})"),
+                None => format!("{:.1} µs", us(percentile(&lat[h][0], 0.5))),
+            },
+            if h == 0 { "—".into() } else { add(0, 0.5) },
+            if h == 0 { "—".into() } else { add(0, 0.99) },
+            if h == 0 { "—".into() } else { add(1, 0.5) },
+            c16[h],
+            c16[h] / c16[0],
+            c16[h] / c16[1],
+            rss
+        );
+    }
+
+    // The relay alone, against the Rust echo server: sequential latency
+    // without node's jitter, and pipelined throughput and CPU.
+    let per_run = if smoke { 20 } else { 1000 };
+    let demo_hops: Vec<&Hop> = hops.iter().filter(|h| h.demo.is_some()).collect();
+    let mut dl: Vec<Vec<Duration>> = demo_hops.iter().map(|_| Vec::new()).collect();
+    for _ in 0..scale {
+        for (i, hop) in demo_hops.iter().enumerate() {
+            if let Some(r) = &hop.demo {
+                dl[i].extend(latencies(r, per_run, small));
+            }
+        }
+    }
+    for l in &mut dl {
+        l.sort();
+    }
     let n = if smoke { 2000 } else { 50_000 * scale };
-    let relay = vec!["sh".into(), "-c".into(), format!("cat | {demo_cmd} | cat")];
-    let (base, _) = throughput(&demo, n, 256, small);
-    let (plain, _) = throughput(&relay, n, 256, small);
-    let (ours, rss, cpu) = throughput_cpu(&guard(&demo_cmd), n, 256, small);
+    let mut piped = Vec::new();
+    for hop in &demo_hops {
+        if let Some(r) = &hop.demo {
+            piped.push(throughput(r, n, 256, small));
+        }
+    }
     println!(
-        "relay only, Rust echo server, 256 in flight ({n} msgs):\n  direct {base:9.0} msg/s   cat relay {plain:9.0} msg/s   vanguard {ours:9.0} msg/s\n  vanguard time / cat-relay time = {:.2}x",
-        plain / ours
+        "\nRust echo server (vanguard demo-server): {} sequential small calls per hop; {n} pipelined, 256 in flight\n",
+        per_run * scale
     );
-    println!(
-        "  vanguard CPU per message (both directions, incl. inspection and audit): {cpu:.1} µs"
-    );
-    let idle = {
-        let p = Proc::start(&guard(&demo_cmd));
-        std::thread::sleep(Duration::from_millis(300));
-        Proc::rss_kib(p.child.id())
-    };
-    println!(
-        "vanguard resident memory: idle {:.1} MiB, under the load above (peak sampled) {:.1} MiB",
-        idle as f64 / 1024.0,
-        rss as f64 / 1024.0
-    );
+    println!("| | added p50 | added p99 | pipelined msg/s | time per message, × the plain relay's | hop CPU per message | × the plain relay's CPU | peak RSS under load |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, hop) in demo_hops.iter().enumerate() {
+        let add = |p: f64| us(percentile(&dl[i], p)) - us(percentile(&dl[0], p));
+        let dash = || "—".to_string();
+        let (added50, added99, time, cpu, ratio, rss) = if i == 0 {
+            (
+                dash(),
+                dash(),
+                dash(),
+                "(server)".to_string(),
+                dash(),
+                dash(),
+            )
+        } else {
+            (
+                format!("{:+.1} µs", add(0.5)),
+                format!("{:+.1} µs", add(0.99)),
+                format!("{:.2}×", piped[1].rate / piped[i].rate),
+                format!("{:.2} µs", piped[i].cpu_us_per_msg),
+                format!("{:.2}×", piped[i].cpu_us_per_msg / piped[1].cpu_us_per_msg),
+                mib(piped[i].peak_rss_kib),
+            )
+        };
+        println!(
+            "| {} | {added50} | {added99} | {:.0} | {time} | {cpu} | {ratio} | {rss} |",
+            hop.name, piped[i].rate,
+        );
+    }
     let _ = std::fs::remove_dir_all(&ws);
 }

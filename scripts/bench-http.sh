@@ -12,7 +12,7 @@ dur=${1:-10}
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else echo "install wrk" >&2; exit 1; fi
 fi
-bash scripts/setup-test-env.sh >/dev/null
+[ -n "${VANGUARD_BENCH_SET_UP:-}" ] || bash scripts/setup-test-env.sh >/dev/null
 # shellcheck source=/dev/null
 source .test-env/env.sh
 cargo build --release --quiet
