@@ -123,7 +123,7 @@ impl Launcher for PolicyLauncher {
         Ok(Launched {
             upstream,
             config,
-            keep_alive: Box::new(plan),
+            keep_alive: Box::new(plan.into_resources()),
         })
     }
 }

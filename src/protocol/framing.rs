@@ -86,7 +86,10 @@ pub struct LineReader<R> {
 const READ_CHUNK: usize = 64 * 1024;
 /// A reader starts small and grows with the lines it sees: a hosted gateway
 /// holds several readers per session, most of them idle.
-const INITIAL_BUFFER: usize = 4 * 1024;
+const INITIAL_BUFFER: usize = 1024;
+/// A read that fills the whole buffer means more is waiting: the buffer
+/// doubles, up to this, so a busy stream is read in fewer system calls.
+const BUSY_BUFFER: usize = 16 * 1024;
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
@@ -165,6 +168,13 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             }
             self.start = 0;
             self.end = 0;
+        } else if pending == 0 {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > BUSY_BUFFER {
+                // Grown for a long line that is gone: give the memory back.
+                self.buf = vec![0; INITIAL_BUFFER];
+            }
         } else if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.start = 0;
@@ -179,11 +189,16 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         let Some(free) = self.buf.get_mut(self.end..) else {
             return Ok(());
         };
+        let room = free.len();
         let n = self.inner.read(free).await?;
         if n == 0 {
             self.eof = true;
         }
         self.end += n;
+        if n == room && self.buf.len() < BUSY_BUFFER {
+            let busy = (self.buf.len() * 2).min(BUSY_BUFFER);
+            self.buf.resize(busy, 0);
+        }
         Ok(())
     }
 }

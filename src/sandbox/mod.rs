@@ -319,6 +319,14 @@ pub struct Plan {
     root: Option<root::RootPlan>,
 }
 
+/// The parts of a [`Plan`] a running server needs kept: dropping this
+/// removes the private temp dir and the cgroup.
+pub struct PlanResources {
+    _tmp: Option<PrivateTmp>,
+    _cgroup: Option<cgroup::CgroupDir>,
+    _root: Option<root::RootPlan>,
+}
+
 /// Finds `name` in `PATH` (or takes it as a path when it contains `/`).
 /// The result is the path as found, not canonicalised, so argv[0]-sensitive
 /// programs (pyenv shims, busybox) behave as usual.
@@ -569,6 +577,18 @@ impl Plan {
     }
 
     /// What a spawn under this plan will apply.
+    /// What must outlive the spawned server (its private temp dir, cgroup
+    /// and minimal root), without what only the spawn needed (rules,
+    /// seccomp programs, baseline, environment): a hosted gateway keeps one
+    /// per session.
+    pub fn into_resources(self) -> PlanResources {
+        PlanResources {
+            _tmp: self.tmp,
+            _cgroup: self.cgroup,
+            _root: self.root,
+        }
+    }
+
     pub fn enforcement(&self) -> &Enforcement {
         &self.enforcement
     }

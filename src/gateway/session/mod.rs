@@ -467,20 +467,21 @@ async fn shutdown(
     true
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
-    // Queued lines are coalesced in the buffer and written with one flush.
-    let mut out = tokio::io::BufWriter::with_capacity(8 * 1024, out);
-    while let Some(buf) = rx.recv().await {
-        if out.write_all(&buf).await.is_err() {
-            return;
-        }
-        // Coalesce whatever else is already queued before one flush.
-        while let Ok(more) = rx.try_recv() {
-            if out.write_all(&more).await.is_err() {
-                return;
+/// Queued lines are coalesced up to this many bytes per write.
+const COALESCE_BYTES: usize = 64 * 1024;
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
+    // Lines already queued behind the first are appended to it and go out
+    // in one write. No buffer is kept between writes: a hosted gateway
+    // holds many idle sessions, and a lone line is written without a copy.
+    while let Some(mut batch) = rx.recv().await {
+        while batch.len() < COALESCE_BYTES {
+            match rx.try_recv() {
+                Ok(more) => batch.extend_from_slice(&more),
+                Err(_) => break,
             }
         }
-        if out.flush().await.is_err() {
+        if out.write_all(&batch).await.is_err() || out.flush().await.is_err() {
             return;
         }
     }
