@@ -557,6 +557,8 @@ impl Shared {
         };
         if p.method == "tools/call" || p.method == "resources/read" {
             self.result_obs(id, p, &value, raw.len(), denied, &outcome.findings, out);
+        } else if p.method == "initialize" || p.method == "tools/list" {
+            crate::gateway::trim_after_start();
         }
         let part = Part {
             key: "result",
