@@ -21,7 +21,8 @@ pub struct StringArg<'a> {
     /// The nearest object key above the string (for `paths: ["a"]`, `paths`).
     pub key: Option<&'a str>,
     pub value: &'a str,
-    pub segs: Vec<Seg<'a>>,
+    /// Where the string is; borrowed from the walk (no copy per string).
+    pub segs: &'a [Seg<'a>],
 }
 
 impl StringArg<'_> {
@@ -33,19 +34,15 @@ impl StringArg<'_> {
 
 /// Calls `f` for every string value (and every object key longer than two
 /// characters, as text) under `v`, through the one JSON walker.
-pub fn walk<'a>(v: &'a Value, mut f: impl FnMut(StringArg<'a>)) {
+pub fn walk(v: &Value, mut f: impl FnMut(StringArg<'_>)) {
     crate::json::visit(v, &mut |segs, node| {
         match node {
-            crate::json::Node::Str { key, value } => f(StringArg {
-                key,
-                value,
-                segs: segs.to_vec(),
-            }),
+            crate::json::Node::Str { key, value } => f(StringArg { key, value, segs }),
             // Keys are attacker-chosen text too.
             crate::json::Node::Key(k) if k.len() > 2 => f(StringArg {
                 key: None,
                 value: k,
-                segs: segs.to_vec(),
+                segs,
             }),
             crate::json::Node::Key(_) => {}
         }

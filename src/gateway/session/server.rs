@@ -683,16 +683,23 @@ impl Shared {
                 // what the text decodes to (a hex dump of `.env`).
                 let mut set = std::collections::HashSet::new();
                 let mut decoded_kind: Option<&'static str> = None;
-                crate::inspect::arguments::walk(value, |a| {
-                    secret_fingerprints(a.value, &mut set);
-                    if found.is_none() {
+                if found.is_none() {
+                    // Without a finding only an encoded secret taints: the
+                    // decoded views are looked at first, and the text's own
+                    // fingerprints are taken only when one was found there.
+                    crate::inspect::arguments::walk(value, |a| {
                         for view in crate::behavior::decode::views(a.value) {
                             if let Some(kind) = secret_fingerprints(&view, &mut set) {
                                 decoded_kind.get_or_insert(kind);
                             }
                         }
-                    }
-                });
+                    });
+                }
+                if found.is_some() || decoded_kind.is_some() {
+                    crate::inspect::arguments::walk(value, |a| {
+                        secret_fingerprints(a.value, &mut set);
+                    });
+                }
                 let rule = match (found, decoded_kind) {
                     (Some(f), _) => f.rule.clone(),
                     (None, Some(kind)) => format!("SECRET ({kind}, encoded)"),
