@@ -5,15 +5,20 @@
 #
 #   spawn      `true` bare, under `unshare -Urn`, under bubblewrap, and under
 #              `vanguard run` at --sandbox best-effort and --sandbox off;
+#   cpu        the CPU time (perf stat task-clock, the whole process tree) of
+#              `vanguard run -- true` with the default profile (balanced) and
+#              with a profile without rules, against `true` alone;
 #   handshake  the first `initialize` round trip through `vanguard start` to
 #              server-everything, with the server sandboxed and not.
 #
 # Targets: a sandboxed spawn adds <= 2 ms to a bare one and is faster than
-# bubblewrap; the sandboxed handshake is within 5% of the unsandboxed one.
+# bubblewrap; `vanguard run -- true` costs <= 1 ms of CPU more than `true`;
+# the sandboxed handshake is within 5% of the unsandboxed one.
 #
-# Usage: scripts/bench-spawn.sh [all|spawn|handshake] [HANDSHAKE_ROUNDS]
+# Usage: scripts/bench-spawn.sh [all|spawn|cpu|handshake] [HANDSHAKE_ROUNDS]
 #        (default: all, 30 rounds per level)
-# Needs hyperfine, bwrap and jq (installed with apt-get when run as root), and
+# Needs hyperfine, bwrap and jq (installed with apt-get when run as root),
+# perf for the CPU figures (skipped, saying so, without it), and
 # server-everything from scripts/setup-test-env.sh for the handshake.
 set -euo pipefail
 
@@ -21,9 +26,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 part=${1:-all}
 rounds=${2:-30}
 case $part in
-    all | spawn | handshake) ;;
+    all | spawn | cpu | handshake) ;;
     *)
-        echo "usage: $0 [all|spawn|handshake] [HANDSHAKE_ROUNDS]" >&2
+        echo "usage: $0 [all|spawn|cpu|handshake] [HANDSHAKE_ROUNDS]" >&2
         exit 2
         ;;
 esac
@@ -48,13 +53,17 @@ need_tools() {
 mean_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$work/spawn.json"; }
 sd_ms() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .stddev * 1000' "$work/spawn.json"; }
 
-bench_spawn() {
-    # The zones and network of balanced without its rules: loading a profile
-    # compiles every rule pattern, which `run` never uses. ${workspace} is
-    # the profile's variable, not the shell's.
+# The zones and network of balanced without its rules, to tell the cost of
+# the rules from that of the sandbox. ${workspace} is the profile's
+# variable, not the shell's.
+write_norules() {
     # shellcheck disable=SC2016
     printf '%s\n' 'name = "norules"' '[zones]' 'read = ["${workspace}"]' \
         'write = ["${workspace}"]' '[network]' 'mode = "none"' >"$work/norules.toml"
+}
+
+bench_spawn() {
+    write_norules
     hyperfine --shell=none --warmup 20 --min-runs 200 --style basic \
         --export-json "$work/spawn.json" \
         -n bare 'true' \
@@ -79,13 +88,44 @@ bench_spawn() {
         printf "  vanguard(best-effort) / vanguard(off)  %6.2fx  (+%.2f ms for the sandbox itself)\n", s / o, s - o
         printf "  vanguard(off) / bare                   %6.2fx  (+%.2f ms for vanguard without a sandbox)\n", o / b, o - b
     }'
-    echo "  with a profile without rules (no rule compilation at load):"
+    echo "  with a profile without rules:"
     awk -v b="$(mean_ms bare)" -v w="$(mean_ms bwrap)" \
         -v s="$(mean_ms vanguard-best-effort-norules)" -v o="$(mean_ms vanguard-off-norules)" 'BEGIN {
         printf "  vanguard(best-effort) / bare           %6.2fx  (+%.2f ms; target +2 ms: %s)\n", s / b, s - b, (s - b <= 2 ? "met" : "MISSED")
         printf "  vanguard(best-effort) / bwrap          %6.2fx  (target < 1: %s)\n", s / w, (s < w ? "met" : "MISSED")
         printf "  vanguard(best-effort) / vanguard(off)  %6.2fx  (+%.2f ms for the sandbox itself)\n", s / o, s - o
     }'
+}
+
+# -------------------------------------------------------------------- cpu
+
+# Milliseconds of CPU (task-clock of the command and its children) per run,
+# the mean of $cpu_runs runs.
+cpu_ms() {
+    perf stat -x, -e task-clock -r "$cpu_runs" "$@" 2>&1 >/dev/null |
+        awk -F, '$3 == "task-clock" { print $1; found = 1 } END { if (!found) print "nan" }'
+}
+
+bench_cpu() {
+    if ! command -v perf >/dev/null || ! perf stat -e task-clock true >/dev/null 2>&1; then
+        echo "bench-spawn: perf stat is unavailable (apt-get install linux-perf; perf_event_paranoid); no CPU figures" >&2
+        return 0
+    fi
+    write_norules
+    cpu_runs=30
+    local n bare profile level ms
+    bare=$(cpu_ms true)
+    echo
+    echo "== CPU of one run of \`true\` (perf stat task-clock, mean of $cpu_runs, this machine, this run)"
+    printf '  %-36s %7.2f ms\n' "true" "$bare"
+    for n in "balanced best-effort" "balanced off" "norules best-effort" "norules off"; do
+        read -r profile level <<<"$n"
+        if [ "$profile" = norules ]; then profile=$work/norules.toml; fi
+        ms=$(cpu_ms "$vanguard" run --profile "$profile" --sandbox "$level" -- true)
+        awk -v n="vanguard run ($n)" -v m="$ms" -v b="$bare" 'BEGIN {
+            printf "  %-36s %7.2f ms  (+%.2f ms over true; target +1 ms: %s)\n", n, m, m - b, (m - b <= 1 ? "met" : "MISSED")
+        }'
+    done
 }
 
 # -------------------------------------------------------------- handshake
@@ -170,10 +210,10 @@ bench_handshake() {
 
 # ------------------------------------------------------------------- main
 
-[ "$part" = handshake ] || need_tools
+case $part in handshake | cpu) ;; *) need_tools ;; esac
 echo "building the release binary" >&2
 (cd "$repo" && cargo build --release --quiet)
-vanguard="$repo/target/release/vanguard"
+vanguard="${CARGO_TARGET_DIR:-$repo/target}/release/vanguard"
 
 # An empty workspace, so the default zones never include the repository.
 work=$(mktemp -d -t vanguard-bench-XXXXXX)
@@ -183,9 +223,11 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
 
 case $part in
     spawn) bench_spawn ;;
+    cpu) bench_cpu ;;
     handshake) bench_handshake ;;
     all)
         bench_spawn
+        bench_cpu
         bench_handshake
         ;;
 esac

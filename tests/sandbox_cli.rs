@@ -198,6 +198,44 @@ fn run_exits_with_the_commands_status() {
     assert_eq!(r.code(), Some(0), "{}", r.show());
 }
 
+/// `run` never inspects a message, so it does not parse rule patterns; the
+/// gateway still refuses a broken one at load, and `run` still refuses a
+/// profile that is broken anywhere else.
+#[test]
+fn run_skips_rule_patterns_but_start_refuses_them_and_run_refuses_bad_toml() {
+    let t = Scratch::new();
+    let rule = "[[rules]]\nid = \"T-1\"\nfamily = \"t\"\ndescription = \"d\"\n\
+                severity = \"high\"\naction = \"block\"\ntarget = \"text\"\n\
+                patterns = [\"(unclosed\"]\n";
+    let broken_rule = t.profile("broken-rule.toml", &format!("name = \"b\"\n{rule}"));
+    let r = t.run(&["--profile", s(&broken_rule), "--", "true"]);
+    assert_eq!(r.code(), Some(0), "{}", r.show());
+
+    let mut start = Command::new(vanguard_bin());
+    start
+        .args(["start", "--audit-log", "off", "--profile", s(&broken_rule)])
+        .args(["--server", "true"])
+        .current_dir(&t.ws)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let r = finish(
+        start.spawn().expect("spawn vanguard"),
+        "vanguard start".into(),
+    );
+    assert_eq!(r.code(), Some(2), "{}", r.show());
+    assert!(
+        r.stderr.contains("broken-rule.toml:9") && r.stderr.contains("invalid regular expression"),
+        "{}",
+        r.show()
+    );
+
+    let bad_toml = t.profile("bad.toml", &format!("name = \"b\"\n[zones\n{rule}"));
+    let r = t.run(&["--profile", s(&bad_toml), "--", "true"]);
+    assert_eq!(r.code(), Some(2), "{}", r.show());
+    assert!(r.stderr.contains("bad.toml:2"), "{}", r.show());
+}
+
 #[test]
 fn run_reports_death_by_signal_as_128_plus_n() {
     let t = Scratch::new();

@@ -30,6 +30,30 @@ pub struct Overrides {
     /// `--env NAME`: variables passed through to the server besides the
     /// profile's `[server] env` (an MCP client's `env` for the entry).
     pub env: Vec<String>,
+    /// How closely `[[rules]]` are checked.
+    pub rules: RuleCheck,
+}
+
+/// How closely loading checks a profile's `[[rules]]`.
+///
+/// Parsing every pattern costs milliseconds on the built-in profiles; the
+/// gateway must pay it at load (a broken pattern is an error naming its
+/// file and line before any server starts), `vanguard run` need not: it
+/// never inspects a message, so its rules are never compiled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RuleCheck {
+    /// Ids, pattern lists and every pattern's syntax (what the inspector
+    /// will compile).
+    #[default]
+    Full,
+    /// Ids and pattern lists, not the patterns' syntax: for commands that
+    /// never build an inspector. The TOML, the schema and every other
+    /// field are checked as under `Full`.
+    ///
+    /// # Warning
+    /// A policy loaded this way must not reach `Inspector::new` unchecked
+    /// by its caller: the compile error there names no file or line.
+    SkipPatterns,
 }
 
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -64,7 +88,7 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
                 "profile extends itself (a cycle)",
             ));
         }
-        let mut file = parse_file(&label, &text, &vars)?;
+        let mut file = parse_file(&label, &text, &vars, overrides.rules)?;
         super::trust::anchor_paths(
             &mut file,
             &label,
@@ -91,6 +115,7 @@ pub fn load(spec: &str, overrides: &Overrides) -> Result<Policy, PolicyError> {
         &top,
         &vars,
         overrides.skip_rule_packs,
+        overrides.rules,
         &mut rules,
     )?;
     finish(merged, rules, sources, &vars, overrides, trust)
@@ -198,7 +223,12 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
 }
 
 /// Parses one file and checks what can be checked in isolation.
-pub(super) fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<ProfileFile, PolicyError> {
+pub(super) fn parse_file(
+    label: &str,
+    text: &str,
+    vars: &Vars,
+    rule_check: RuleCheck,
+) -> Result<ProfileFile, PolicyError> {
     let mut file: ProfileFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of_offset(text, s.start));
         // toml's message already names the key; keep only its last line.
@@ -286,23 +316,28 @@ pub(super) fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<Profile
         }
     }
     for (i, r) in file.rules.iter().flatten().enumerate() {
-        let field = format!("rules[{i}] ({})", r.id);
-        let at = line_of(text, &format!("\"{}\"", r.id));
+        // Searched only for an error: on every rule it made loading
+        // quadratic in the profile's size.
+        let at = || line_of(text, &format!("\"{}\"", r.id));
         if r.id.trim().is_empty() {
             return Err(err(
                 label,
-                at,
+                at(),
                 &format!("rules[{i}].id"),
                 "must not be empty",
             ));
         }
+        let field = || format!("rules[{i}] ({})", r.id);
         if r.patterns.is_empty() {
             return Err(err(
                 label,
-                at,
-                &format!("{field}.patterns"),
+                at(),
+                &format!("{}.patterns", field()),
                 "needs at least one pattern",
             ));
+        }
+        if rule_check == RuleCheck::SkipPatterns {
+            continue;
         }
         for (j, p) in r.patterns.iter().enumerate() {
             let src = super::pattern::pattern_source(p.get_ref(), r.case_sensitive);
@@ -310,7 +345,7 @@ pub(super) fn parse_file(label: &str, text: &str, vars: &Vars) -> Result<Profile
                 return Err(err(
                     label,
                     Some(line_of_offset(text, p.span().start)),
-                    &format!("{field}.patterns[{j}]"),
+                    &format!("{}.patterns[{j}]", field()),
                     format!("invalid regular expression: {e}"),
                 ));
             }
@@ -1031,6 +1066,47 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).expect("write profile");
         p
+    }
+
+    #[test]
+    fn skipping_pattern_checks_still_refuses_a_broken_profile() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let skip = Overrides {
+            rules: RuleCheck::SkipPatterns,
+            ..Default::default()
+        };
+        let bad_pattern = write_profile(
+            d.path(),
+            "bad-pattern.toml",
+            "name = \"x\"\n[[rules]]\nid = \"X-1\"\nfamily = \"x\"\ndescription = \"x\"\n\
+             severity = \"high\"\naction = \"block\"\ntarget = \"text\"\npatterns = [\"(unclosed\"]\n",
+        );
+        let spec = bad_pattern.display().to_string();
+        let e = load(&spec, &Overrides::default()).expect_err("full check");
+        assert!(e.to_string().contains("invalid regular expression"), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
+        let p = load(&spec, &skip).expect("patterns are not parsed");
+        assert_eq!(p.rules.len(), 1);
+
+        // Everything but the patterns' syntax is still checked.
+        for (name, text, needle) in [
+            ("syntax.toml", "name = \"x\"\n[zones\n", "bad-syntax"),
+            ("schema.toml", "name = \"x\"\n[zones]\nreed = []\n", "reed"),
+            (
+                "no-patterns.toml",
+                "name = \"x\"\n[[rules]]\nid = \"X-1\"\nfamily = \"x\"\ndescription = \"x\"\n\
+                 severity = \"high\"\naction = \"block\"\ntarget = \"text\"\npatterns = []\n",
+                "at least one pattern",
+            ),
+        ] {
+            let path = write_profile(d.path(), name, text);
+            let e = load(&path.display().to_string(), &skip).expect_err(name);
+            let shown = e.to_string();
+            assert!(
+                shown.contains(name) && (needle == "bad-syntax" || shown.contains(needle)),
+                "{name}: {shown}"
+            );
+        }
     }
 
     #[test]

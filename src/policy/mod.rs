@@ -16,7 +16,7 @@ pub mod semantic;
 pub mod trust;
 mod vars;
 
-pub use load::{load, Overrides};
+pub use load::{load, Overrides, RuleCheck};
 pub use schema::{
     Access, Action, DriftAction, MetadataAction, Mode, NetMode, NewTools, PinMode, ResultAction,
     SandboxLevel, Severity, Target, ToolAccessDef,

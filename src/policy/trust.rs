@@ -91,6 +91,7 @@ pub(super) fn resolve(
     top: &str,
     vars: &Vars,
     skip_packs: bool,
+    rule_check: super::load::RuleCheck,
     rules: &mut Vec<Rule>,
 ) -> Result<TrustPolicy, PolicyError> {
     let section = section.unwrap_or_default();
@@ -138,7 +139,7 @@ pub(super) fn resolve(
         } else {
             PathBuf::from(spec)
         };
-        load_pack(&dir, requirement, &store, top, vars, rules)?;
+        load_pack(&dir, requirement, &store, top, vars, rule_check, rules)?;
         packs.push(dir);
     }
     if let Some(root) = &section.sigstore_root {
@@ -168,6 +169,7 @@ fn load_pack(
     store: &TrustStore,
     top: &str,
     vars: &Vars,
+    rule_check: super::load::RuleCheck,
     rules: &mut Vec<Rule>,
 ) -> Result<(), PolicyError> {
     let field = "trust.rule_packs";
@@ -199,7 +201,7 @@ fn load_pack(
                 ),
             )
         })?;
-        let file = super::load::parse_file(&label, text, vars)?;
+        let file = super::load::parse_file(&label, text, vars, rule_check)?;
         merge_rules(rules, &label, &file);
     }
     Ok(())

@@ -374,7 +374,14 @@ pub fn resolve_program(name: &str) -> Result<PathBuf, SandboxError> {
 impl Plan {
     /// Builds a plan for the running kernel.
     pub fn build(input: PlanInput) -> Result<Plan, SandboxError> {
-        Plan::build_with(input, probe::probe())
+        // Off applies no namespace and no cgroup: their trials would only
+        // cost the command's start (see `probe::Scope`).
+        let sandboxed = input.level != Level::Off;
+        let scope = probe::Scope {
+            namespaces: sandboxed,
+            cgroup: sandboxed && input.limits.wants_cgroup(),
+        };
+        Plan::build_with(input, probe::probe_scope(scope))
     }
 
     /// Builds a plan against a given kernel description (tests, `doctor`).

@@ -2,8 +2,16 @@
 //!
 //! `Plan::build` and `spawn` read a [`KernelSupport`] to decide which layers can
 //! be applied; `vanguard doctor --json` serialises the same struct. Every probe
-//! is a cheap read-only query (a syscall with a version flag or a `/proc` file),
-//! so probing never changes the calling process.
+//! is a read-only query (a syscall with a version flag, a `/proc` file, or a
+//! trial in a throwaway child), so probing never changes the calling process.
+//!
+//! Two parts cost more than all the rest together and are asked only when
+//! the plan can use them ([`Scope`]): the namespace and minimal-root trials
+//! (children that create namespaces, whose teardown is most of the CPU of
+//! a short sandboxed command) and the mount table for the cgroup hierarchy.
+//! Nothing is cached across processes: a kernel setting changed since the
+//! last run must never leave a plan weaker than the kernel allows, or
+//! stronger than it can apply.
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -73,17 +81,50 @@ impl KernelSupport {
     }
 }
 
-/// Probes the running kernel. Cheap; safe to call from any thread.
+/// Which of the costly parts of the probe a caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// User namespaces and the minimal root, tried in throwaway children.
+    /// Without it both read as unavailable ("not probed"): only for a plan
+    /// that applies no namespace (`--sandbox off`).
+    pub namespaces: bool,
+    /// The cgroup v2 hierarchy, found in `/proc/self/mountinfo`. Without it
+    /// no cgroup reads as available: only for a plan without cgroup limits.
+    pub cgroup: bool,
+}
+
+impl Scope {
+    /// Everything (`vanguard doctor`).
+    pub const ALL: Scope = Scope {
+        namespaces: true,
+        cgroup: true,
+    };
+}
+
+/// Why a part of the probe reads as unavailable when its [`Scope`] left it out.
+const NOT_PROBED: &str = "not probed (the plan uses no namespaces)";
+
+/// Probes everything of the running kernel. Safe to call from any thread.
 pub fn probe() -> KernelSupport {
+    probe_scope(Scope::ALL)
+}
+
+/// Probes the running kernel, the costly parts only as far as `scope` asks.
+pub fn probe_scope(scope: Scope) -> KernelSupport {
     let landlock_abi = landlock_abi();
     let landlock_errata = (landlock_abi >= 7).then(landlock_errata).flatten();
-    let seccomp_actions: Vec<String> = read_trimmed("/proc/sys/kernel/seccomp/actions_avail")
+    let actions_avail = read_trimmed("/proc/sys/kernel/seccomp/actions_avail");
+    let seccomp = seccomp_available(actions_avail.is_some());
+    let seccomp_actions: Vec<String> = actions_avail
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
-    let seccomp = seccomp_available();
     let root = privileged_root();
-    let (user_namespaces, user_namespaces_reason) = user_namespaces();
-    let cgroup2_mount = cgroup2_mount();
+    let (user_namespaces, user_namespaces_reason) = if scope.namespaces {
+        user_namespaces(root)
+    } else {
+        (false, Some(NOT_PROBED.into()))
+    };
+    let cgroup2_mount = if scope.cgroup { cgroup2_mount() } else { None };
     let cgroup2_controllers = cgroup2_mount
         .as_ref()
         .and_then(|m| read_trimmed(m.join("cgroup.subtree_control")))
@@ -95,8 +136,10 @@ pub fn probe() -> KernelSupport {
     let cap_last_cap = read_trimmed("/proc/sys/kernel/cap_last_cap")
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    let (mounts, mounts_reason, fresh_proc) = if root || user_namespaces {
-        mounts_probe()
+    let (mounts, mounts_reason, fresh_proc) = if !scope.namespaces {
+        (false, Some(NOT_PROBED.into()), true)
+    } else if root || user_namespaces {
+        mounts_probe(root)
     } else {
         (false, Some("no namespaces".into()), true)
     };
@@ -142,13 +185,12 @@ pub fn privileged_root() -> bool {
 /// (mounts, why not, fresh procfs possible).
 type MountsProbe = (bool, Option<String>, bool);
 
-fn mounts_probe() -> MountsProbe {
+fn mounts_probe(root: bool) -> MountsProbe {
     static RESULT: std::sync::OnceLock<MountsProbe> = std::sync::OnceLock::new();
-    RESULT.get_or_init(mounts_probe_uncached).clone()
+    RESULT.get_or_init(|| mounts_probe_uncached(root)).clone()
 }
 
-fn mounts_probe_uncached() -> MountsProbe {
-    let root = privileged_root();
+fn mounts_probe_uncached(root: bool) -> MountsProbe {
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let uid_map = format!("{uid} {uid} 1\n");
@@ -288,21 +330,22 @@ fn landlock_errata() -> Option<u64> {
     (v >= 0).then_some(v as u64)
 }
 
-fn seccomp_available() -> bool {
+/// `actions_avail`: whether `/proc/sys/kernel/seccomp/actions_avail` could be read.
+fn seccomp_available(actions_avail: bool) -> bool {
     // PR_GET_SECCOMP returns the current mode (0, 1 or 2) where seccomp is built in,
     // and EINVAL where it is not.
     // SAFETY: a query without pointers.
     let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
-    mode >= 0 && std::path::Path::new("/proc/sys/kernel/seccomp/actions_avail").exists()
+    mode >= 0 && actions_avail
 }
 
-fn user_namespaces() -> (bool, Option<String>) {
+/// `root`: [`privileged_root`], read once by the caller.
+fn user_namespaces(root: bool) -> (bool, Option<String>) {
     if let Some(max) = read_trimmed("/proc/sys/user/max_user_namespaces") {
         if max == "0" {
             return (false, Some("user.max_user_namespaces is 0".into()));
         }
     }
-    let root = privileged_root();
     if !root {
         if let Some(v) = read_trimmed("/proc/sys/kernel/unprivileged_userns_clone") {
             if v == "0" {
@@ -406,6 +449,25 @@ mod tests {
             cgroup2_mount_in("1 2 0:1 / / rw - ext4 /dev/sda rw\n"),
             None
         );
+    }
+
+    #[test]
+    fn a_narrow_scope_reports_what_it_left_out_as_unavailable() {
+        let s = probe_scope(Scope {
+            namespaces: false,
+            cgroup: false,
+        });
+        assert!(!s.user_namespaces && !s.mounts && !s.cgroup_limits());
+        assert_eq!(s.mounts_reason.as_deref(), Some(NOT_PROBED));
+        assert_eq!(s.user_namespaces_reason.as_deref(), Some(NOT_PROBED));
+        assert_eq!(s.cgroup2_mount, None);
+        // The cheap parts are the same as a full probe's.
+        let all = probe();
+        assert_eq!(
+            (s.landlock_abi, s.seccomp, s.root, s.cap_last_cap),
+            (all.landlock_abi, all.seccomp, all.root, all.cap_last_cap)
+        );
+        assert_eq!(s.seccomp_actions, all.seccomp_actions);
     }
 
     #[test]
