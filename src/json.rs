@@ -122,6 +122,55 @@ fn visit_inner<'a>(
     }
 }
 
+/// Visits every string value of `v` (object keys are not visited),
+/// skipping the members `skip` names: [`visit_strings_mut`] without the
+/// write access.
+pub fn visit_strings<'a>(
+    v: &'a Value,
+    skip: &impl Fn(&Map<String, Value>, &str) -> bool,
+    f: &mut impl FnMut(&[Seg<'a>], &str),
+) -> Walk {
+    let mut segs = Vec::new();
+    let mut walk = Walk::default();
+    visit_ref_inner(v, skip, &mut segs, f, 0, &mut walk);
+    walk
+}
+
+fn visit_ref_inner<'a>(
+    v: &'a Value,
+    skip: &impl Fn(&Map<String, Value>, &str) -> bool,
+    segs: &mut Vec<Seg<'a>>,
+    f: &mut impl FnMut(&[Seg<'a>], &str),
+    depth: usize,
+    walk: &mut Walk,
+) {
+    if depth > MAX_DEPTH {
+        walk.too_deep = true;
+        return;
+    }
+    match v {
+        Value::String(s) => f(segs, s),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                segs.push(Seg::Index(i));
+                visit_ref_inner(item, skip, segs, f, depth + 1, walk);
+                segs.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                if skip(map, k) {
+                    continue;
+                }
+                segs.push(Seg::Key(k));
+                visit_ref_inner(item, skip, segs, f, depth + 1, walk);
+                segs.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Visits every string value of `v` mutably (object keys are not visited),
 /// skipping the members `skip` names (binary payloads, for instance).
 pub fn visit_strings_mut<'a>(

@@ -89,25 +89,60 @@ fn hex_token(tok: &str) -> Option<Vec<u8>> {
             '\'' | '"' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
         )
     });
-    let digits: String = if tok.contains("\\x") {
-        tok.split("\\x").collect()
+    // (A byte scan: building a substring searcher per token cost more
+    // than the rest of the check.)
+    let escaped = tok.as_bytes().windows(2).any(|w| w == b"\\x");
+    let body = if escaped {
+        tok
     } else {
-        tok.strip_prefix("0x").unwrap_or(tok).to_string()
+        tok.strip_prefix("0x").unwrap_or(tok)
     };
-    if digits.is_empty() || !digits.len().is_multiple_of(2) {
+    // The digits are the token's bytes without its `\x` markers: checked
+    // before anything is allocated, as most tokens of most texts are not hex.
+    let digits = || HexDigits {
+        rest: body.as_bytes(),
+        escaped,
+    };
+    let mut count = 0usize;
+    for d in digits() {
+        crate::canon::percent::hex_value(d)?;
+        count += 1;
+    }
+    if count == 0 || !count.is_multiple_of(2) {
         return None;
     }
-    let b = digits.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 2);
-    for pair in b.chunks_exact(2) {
-        let (Some(&hi), Some(&lo)) = (pair.first(), pair.get(1)) else {
-            return None;
-        };
-        let hi = crate::canon::percent::hex_value(hi)?;
-        let lo = crate::canon::percent::hex_value(lo)?;
-        out.push(hi << 4 | lo);
+    let mut out = Vec::with_capacity(count / 2);
+    let mut high: Option<u8> = None;
+    for d in digits() {
+        let v = crate::canon::percent::hex_value(d)?;
+        match high.take() {
+            Some(h) => out.push(h << 4 | v),
+            None => high = Some(v),
+        }
     }
     Some(out)
+}
+
+/// The bytes of a token with every `\x` marker left out (when `escaped`).
+struct HexDigits<'a> {
+    rest: &'a [u8],
+    escaped: bool,
+}
+
+impl Iterator for HexDigits<'_> {
+    type Item = u8;
+    fn next(&mut self) -> Option<u8> {
+        loop {
+            match self.rest {
+                [b'\\', b'x', tail @ ..] if self.escaped => self.rest = tail,
+                [b, tail @ ..] => {
+                    self.rest = tail;
+                    return Some(*b);
+                }
+                [] => return None,
+            }
+        }
+    }
 }
 
 /// Runs of hex across lines. A line that starts with hex (after an

@@ -812,14 +812,13 @@ impl ServerView {
     /// the error that replaces it.
     pub fn on_payload(&self, payload: &Value, base: &str, what: &str) -> Outcome {
         let r = &self.cfg.results;
-        let mut copy = payload.clone();
-        let mut findings = secrets::scan_with(
-            &mut copy,
-            Rewrite {
-                secrets: r.secrets == ResultAction::Redact,
-                escapes: r.escapes == ResultAction::Redact,
-            },
-        );
+        let rewrite = Rewrite {
+            secrets: r.secrets == ResultAction::Redact,
+            escapes: r.escapes == ResultAction::Redact,
+        };
+        // Read first; a copy is made and rewritten only when there is
+        // something to redact.
+        let (mut findings, changes) = secrets::scan_ref(payload, rewrite);
         let mut out = Outcome::default();
         let class = |rule: &str| {
             if rule.starts_with("SECRET") {
@@ -846,7 +845,9 @@ impl ServerView {
                     format!("{what} was withheld: {}", f.message),
                     f.rule.clone(),
                 ));
-            } else if copy != *payload {
+            } else if changes {
+                let mut copy = payload.clone();
+                secrets::scan_with(&mut copy, rewrite);
                 out.replace = Some(copy);
                 out.redacted = true;
             }

@@ -244,8 +244,30 @@ pub fn scan_with(value: &mut Value, rewrite: Rewrite) -> Vec<Finding> {
         out: Vec::new(),
         view_budget: VIEW_BUDGET,
     };
-    walk(value, &mut ctx);
+    crate::json::visit_strings_mut(value, &is_binary, &mut |segs, s| {
+        if let Some(new) = examine(s, segs, &mut ctx) {
+            *s = new;
+        }
+    });
     ctx.out
+}
+
+/// [`scan_with`] without touching `value`: the findings, and whether
+/// `scan_with` would change it (then it is worth copying and rewriting;
+/// most results have nothing to redact).
+pub fn scan_ref(value: &Value, rewrite: Rewrite) -> (Vec<Finding>, bool) {
+    let mut ctx = Ctx {
+        rewrite,
+        out: Vec::new(),
+        view_budget: VIEW_BUDGET,
+    };
+    let mut changes = false;
+    crate::json::visit_strings(value, &is_binary, &mut |segs, s| {
+        if examine(s, segs, &mut ctx).is_some_and(|new| new != s) {
+            changes = true;
+        }
+    });
+    (ctx.out, changes)
 }
 
 use crate::json::Seg;
@@ -261,22 +283,19 @@ struct Ctx {
     view_budget: usize,
 }
 
-/// Every string of a result, through the one JSON walker; binary payloads
-/// (`blob`, and `data` of image and audio blocks) are not text.
-fn walk(v: &mut Value, ctx: &mut Ctx) {
-    let binary = |map: &serde_json::Map<String, Value>, k: &str| {
-        k == "blob"
-            || (k == "data"
-                && matches!(
-                    map.get("type").and_then(Value::as_str),
-                    Some("image" | "audio")
-                ))
-    };
-    crate::json::visit_strings_mut(v, &binary, &mut |segs, s| examine(s, segs, ctx));
+/// Binary payloads (`blob`, and `data` of image and audio blocks) are not
+/// text: the result walks skip them.
+fn is_binary(map: &serde_json::Map<String, Value>, k: &str) -> bool {
+    k == "blob"
+        || (k == "data"
+            && matches!(
+                map.get("type").and_then(Value::as_str),
+                Some("image" | "audio")
+            ))
 }
 
-/// One string: find, report, and in redact mode rewrite.
-fn examine(s: &mut String, path: &[Seg<'_>], ctx: &mut Ctx) {
+/// One string: find and report; in redact mode, the rewritten string.
+fn examine(s: &str, path: &[Seg<'_>], ctx: &mut Ctx) -> Option<String> {
     let secrets = scan_text(s);
     let ansi = phrases::ansi_sequences(s);
     if !secrets.is_empty() {
@@ -325,9 +344,7 @@ fn examine(s: &mut String, path: &[Seg<'_>], ctx: &mut Ctx) {
         (Some(a), true) => &a.ranges,
         _ => &[],
     };
-    if !secrets.is_empty() || !escapes.is_empty() {
-        *s = rewrite(s, secrets, escapes);
-    }
+    (!secrets.is_empty() || !escapes.is_empty()).then(|| rewrite(s, secrets, escapes))
 }
 
 fn report_secrets(s: &str, secrets: &[SecretMatch], path: &[Seg<'_>], ctx: &mut Ctx) {
