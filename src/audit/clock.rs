@@ -15,12 +15,39 @@ pub fn format_unix(secs: u64, micros: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60
+        );
+    }
+    // Two stamps per message: digits written in place (format! with
+    // widths cost more than the rest of an event's header).
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    for (at, v) in [
+        (0..4, y as u64),
+        (5..7, u64::from(m)),
+        (8..10, u64::from(d)),
+        (11..13, rem / 3600),
+        (14..16, (rem % 3600) / 60),
+        (17..19, rem % 60),
+        (20..26, u64::from(micros)),
+    ] {
+        put_digits(&mut b, at, v);
+    }
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// `v` in decimal, zero-padded to fill `at`.
+fn put_digits(buf: &mut [u8], at: std::ops::Range<usize>, mut v: u64) {
+    if let Some(slot) = buf.get_mut(at) {
+        for c in slot.iter_mut().rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {

@@ -17,6 +17,11 @@ const MIN_BYTES: usize = 8;
 
 /// The decoded views of `text` (not including `text` itself).
 pub fn views(text: &str) -> Vec<String> {
+    // Every view keeps at least MIN_BYTES decoded bytes, and no encoding
+    // here decodes to more bytes than its text has.
+    if text.len() < MIN_BYTES {
+        return Vec::new();
+    }
     let mut out = Views::default();
     hex_views(text, &mut out);
     if crate::canon::percent::has_percent_escape(text.as_bytes()) {

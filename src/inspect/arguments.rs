@@ -276,7 +276,6 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     let mut kind = Kind::NONE;
     let s = arg.value;
     let key = arg.key.unwrap_or("");
-    let normalized_key = key.to_ascii_lowercase();
     let key_suffix_path = [
         "_path",
         "_file",
@@ -287,9 +286,10 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
         "dir",
     ]
     .iter()
-    .any(|suf| normalized_key.ends_with(suf) && !normalized_key.ends_with("_url"));
+    .any(|suf| ends_with_ignore_case(key, suf) && !ends_with_ignore_case(key, "_url"));
     let is_file_uri = is_file_uri(s);
-    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !s.contains("://")
+    let has_scheme = has_scheme_separator(s);
+    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !has_scheme
         || is_file_uri
     {
         let by_key = key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS));
@@ -302,10 +302,25 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     if key_is(key, COMMAND_KEYS) || (shell_tool && arg.key.is_some() && !key_is(key, PATH_KEYS)) {
         kind = kind.with(Kind::COMMAND);
     }
-    if key_is(key, HOST_KEYS) && !s.contains("://") && s.len() <= 255 {
+    if key_is(key, HOST_KEYS) && !has_scheme && s.len() <= 255 {
         kind = kind.with(Kind::HOST);
     }
     kind
+}
+
+/// `key` ends with `suffix`, ASCII case ignored.
+fn ends_with_ignore_case(key: &str, suffix: &str) -> bool {
+    key.len()
+        .checked_sub(suffix.len())
+        .and_then(|at| key.as_bytes().get(at..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
+}
+
+/// `s` contains `://` (a byte scan: cheaper than a substring searcher
+/// for the short strings arguments mostly are).
+fn has_scheme_separator(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//".as_slice()))
 }
 
 fn command_words(cmd: &str) -> impl Iterator<Item = &str> {
