@@ -28,7 +28,7 @@ pub struct StringArg<'a> {
 impl StringArg<'_> {
     /// JSON pointer of this string, prefixed with `base`.
     pub fn pointer(&self, base: &str) -> String {
-        crate::json::pointer(base, &self.segs)
+        crate::json::pointer(base, self.segs)
     }
 }
 
@@ -289,9 +289,7 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     .any(|suf| ends_with_ignore_case(key, suf) && !ends_with_ignore_case(key, "_url"));
     let is_file_uri = is_file_uri(s);
     let has_scheme = has_scheme_separator(s);
-    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !has_scheme
-        || is_file_uri
-    {
+    if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !has_scheme || is_file_uri {
         let by_key = key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS));
         let by_shape =
             (key_is(key, MAYBE_PATH_KEYS) || !key_is(key, CONTENT_KEYS)) && looks_like_path(s);
