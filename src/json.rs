@@ -132,43 +132,15 @@ pub fn visit_strings<'a>(
 ) -> Walk {
     let mut segs = Vec::new();
     let mut walk = Walk::default();
-    visit_ref_inner(v, skip, &mut segs, f, 0, &mut walk);
+    visit_ref_inner(
+        v,
+        skip,
+        &mut segs,
+        &mut |p, s: &String| f(p, s),
+        0,
+        &mut walk,
+    );
     walk
-}
-
-fn visit_ref_inner<'a>(
-    v: &'a Value,
-    skip: &impl Fn(&Map<String, Value>, &str) -> bool,
-    segs: &mut Vec<Seg<'a>>,
-    f: &mut impl FnMut(&[Seg<'a>], &str),
-    depth: usize,
-    walk: &mut Walk,
-) {
-    if depth > MAX_DEPTH {
-        walk.too_deep = true;
-        return;
-    }
-    match v {
-        Value::String(s) => f(segs, s),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                segs.push(Seg::Index(i));
-                visit_ref_inner(item, skip, segs, f, depth + 1, walk);
-                segs.pop();
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                if skip(map, k) {
-                    continue;
-                }
-                segs.push(Seg::Key(k));
-                visit_ref_inner(item, skip, segs, f, depth + 1, walk);
-                segs.pop();
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Visits every string value of `v` mutably (object keys are not visited),
@@ -184,41 +156,53 @@ pub fn visit_strings_mut<'a>(
     walk
 }
 
-fn visit_mut_inner<'a>(
-    v: &'a mut Value,
-    skip: &impl Fn(&Map<String, Value>, &str) -> bool,
-    segs: &mut Vec<Seg<'a>>,
-    f: &mut impl FnMut(&[Seg<'a>], &mut String),
-    depth: usize,
-    walk: &mut Walk,
-) {
-    if depth > MAX_DEPTH {
-        walk.too_deep = true;
-        return;
-    }
-    match v {
-        Value::String(s) => f(segs, s),
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                segs.push(Seg::Index(i));
-                visit_mut_inner(item, skip, segs, f, depth + 1, walk);
-                segs.pop();
+/// The one body of both string walkers, for a shared (`&`) or a mutable
+/// (`&mut`) borrow of the document: Rust cannot be generic over that.
+macro_rules! strings_walker {
+    ($name:ident $(, $m:tt)?) => {
+        fn $name<'a>(
+            v: &'a $($m)? Value,
+            skip: &impl Fn(&Map<String, Value>, &str) -> bool,
+            segs: &mut Vec<Seg<'a>>,
+            f: &mut impl FnMut(&[Seg<'a>], &$($m)? String),
+            depth: usize,
+            walk: &mut Walk,
+        ) {
+            if depth > MAX_DEPTH {
+                walk.too_deep = true;
+                return;
             }
-        }
-        Value::Object(map) => {
-            let skipped: Vec<String> = map.keys().filter(|k| skip(map, k)).cloned().collect();
-            for (k, item) in map.iter_mut() {
-                if skipped.contains(k) {
-                    continue;
+            match v {
+                Value::String(s) => f(segs, s),
+                Value::Array(items) => {
+                    for (i, item) in items.into_iter().enumerate() {
+                        segs.push(Seg::Index(i));
+                        $name(item, skip, segs, f, depth + 1, walk);
+                        segs.pop();
+                    }
                 }
-                segs.push(Seg::Key(k));
-                visit_mut_inner(item, skip, segs, f, depth + 1, walk);
-                segs.pop();
+                Value::Object(map) => {
+                    // Decided before the members are borrowed (mutably, for
+                    // one of the walkers).
+                    let skipped: Vec<String> =
+                        map.keys().filter(|k| skip(map, k)).cloned().collect();
+                    for (k, item) in map {
+                        if skipped.contains(k) {
+                            continue;
+                        }
+                        segs.push(Seg::Key(k));
+                        $name(item, skip, segs, f, depth + 1, walk);
+                        segs.pop();
+                    }
+                }
+                _ => {}
             }
         }
-        _ => {}
-    }
+    };
 }
+
+strings_walker!(visit_ref_inner);
+strings_walker!(visit_mut_inner, mut);
 
 #[cfg(test)]
 mod tests {
