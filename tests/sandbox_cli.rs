@@ -289,6 +289,84 @@ fn run_forwards_sigterm_to_the_command() {
     );
 }
 
+/// Anonymous memory outside any file mapping (heap, stacks, `mmap`ed
+/// allocations), in KiB, from `/proc/PID/smaps`. File-backed mappings are
+/// left out: a binary's relocated constants (RELRO) are part of any
+/// process running it.
+fn heap_like_kib(pid: i32) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps"))
+        .unwrap_or_else(|e| panic!("smaps of {pid}: {e}"));
+    let mut in_file = false;
+    let mut total = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            // `start-end perms offset dev inode [path]`
+            let path = fields.get(5).copied().unwrap_or("");
+            in_file = !(path.is_empty() || path == "[heap]" || path == "[stack]");
+        } else if let Some(v) = line.strip_prefix("Anonymous:") {
+            if !in_file {
+                total += v
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .expect("kB");
+            }
+        }
+    }
+    total
+}
+
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    rest.split_whitespace()
+        .nth(1)
+        .expect("ppid")
+        .parse()
+        .expect("ppid number")
+}
+
+/// The sandbox's supervisor and init are forks of the gateway that never
+/// exec: they must not keep (and, as the gateway's heap changes, copy) the
+/// gateway's heap. Each holds under 512 KiB of heap-like memory while the
+/// gateway holds several MiB.
+#[test]
+fn the_sandbox_helpers_drop_the_memory_they_inherit() {
+    require_kernel(1);
+    let nap = format!("300.{}", std::process::id() + 7);
+    let gateway = common::Peer::gateway(&format!("sleep {nap}"), &[]);
+    assert!(
+        wait_until(common::TIMEOUT, || !sleeping(&nap).is_empty()),
+        "sleep {nap} never started"
+    );
+    let server = sleeping(&nap)[0];
+    let init = parent_of(server);
+    let supervisor = parent_of(init);
+    assert_eq!(
+        parent_of(supervisor),
+        gateway.pid(),
+        "not the sandbox's layout"
+    );
+    for helper in [init, supervisor] {
+        let comm = std::fs::read_to_string(format!("/proc/{helper}/comm")).expect("comm");
+        assert_eq!(comm.trim(), "vg-sandbox");
+    }
+    let own = heap_like_kib(gateway.pid());
+    assert!(own > 2048, "the gateway holds only {own} KiB: no contrast");
+    for helper in [init, supervisor] {
+        let kib = heap_like_kib(helper);
+        assert!(
+            kib < 512,
+            "sandbox helper {helper} holds {kib} KiB of heap-like memory (the gateway: {own} KiB)"
+        );
+    }
+}
+
 #[test]
 fn run_confines_writes_to_the_write_zones() {
     require_kernel(1);

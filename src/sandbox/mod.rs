@@ -30,6 +30,7 @@ pub mod namespaces;
 pub mod probe;
 pub mod root;
 pub mod seccomp;
+mod shed;
 pub mod spawn;
 
 pub use baseline::{Access, BaselineEntry};

@@ -19,7 +19,9 @@
 //! server is not PID 1 because PID 1 ignores signals it has no handler for,
 //! which would make a plain SIGTERM a no-op. When init dies the kernel kills
 //! the whole namespace; every level has PR_SET_PDEATHSIG(SIGKILL) on its parent,
-//! so `kill -9` of vanguard takes down every server process.
+//! so `kill -9` of vanguard takes down every server process. Both first drop
+//! the heap they inherited from vanguard (`shed.rs`): ~1.2 MiB RSS each
+//! instead of a copy-on-write share of vanguard's whole heap.
 //!
 //! A set-up failure in any level is reported through std's exec-error pipe
 //! (the spawn returns an error) and the failing step is read from a shared page.
@@ -216,6 +218,12 @@ impl Progress {
         unsafe { &*self.ptr.add(i) }
     }
 
+    /// Slot `i` as a raw pointer into the shared page, for a helper that
+    /// drops its heap (where this struct lives) and keeps the page.
+    pub(super) fn raw_slot(&self, i: usize) -> *const AtomicU32 {
+        self.slot(i)
+    }
+
     fn set(&self, step: Step) {
         self.slot(0).store(step as u32, Ordering::SeqCst);
     }
@@ -323,10 +331,15 @@ fn raw_fork() -> std::io::Result<libc::pid_t> {
 fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
     // Negative: the child's whole process group (see fork_supervised).
     FORWARD_TO.store(-child, Ordering::Relaxed);
+    // The signal slot as a raw pointer: `progress` itself lives on the heap,
+    // which is dropped below.
+    let signal_slot = progress.raw_slot(1);
     // SAFETY: raw syscalls only; this process never returns to Rust code that
-    // could use the closed fds.
+    // could use the closed fds, and touches no heap memory after shedding it.
     unsafe {
         libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+        super::shed::shed_inherited_memory();
+        let signal_slot = &*signal_slot;
         loop {
             let mut status = 0;
             let waited = libc::waitpid(if reap_all { -1 } else { child }, &mut status, 0);
@@ -343,7 +356,7 @@ fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
             // 128+N and leaves N in the shared page for the supervisor.
             let (code, sig) = if libc::WIFEXITED(status) {
                 let code = libc::WEXITSTATUS(status);
-                let sig = progress.slot(1).load(Ordering::SeqCst) as libc::c_int;
+                let sig = signal_slot.load(Ordering::SeqCst) as libc::c_int;
                 (
                     code,
                     if sig != 0 && code == 128 + sig {
@@ -356,7 +369,7 @@ fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
                 (128 + libc::WTERMSIG(status), libc::WTERMSIG(status))
             };
             if reap_all && sig != 0 {
-                progress.slot(1).store(sig as u32, Ordering::SeqCst);
+                signal_slot.store(sig as u32, Ordering::SeqCst);
             }
             if !reap_all && sig != 0 {
                 // Re-raise so the caller sees "killed by signal N"; no core file.

@@ -1,0 +1,331 @@
+//! Dropping the memory a never-exec'ing helper inherited from vanguard.
+//!
+//! The sandbox's supervisor and init are forks of vanguard that only wait
+//! and forward signals (see `spawn.rs`). A fork shares vanguard's whole
+//! anonymous memory copy-on-write: the helper's RSS starts at the size of
+//! vanguard's heap (5–6 MiB), and every page vanguard later changes is
+//! copied, so over a long session each helper pins an old version of that
+//! heap in real memory. The helpers need none of it: their code path uses
+//! only raw syscalls, the stack, the thread's TLS block, static data, and
+//! one shared page. So right after the fork each helper tells the kernel to
+//! drop its private anonymous mappings (`MADV_DONTNEED`), except:
+//!
+//! - the mapping holding the stack (the current stack pointer) and the one
+//!   holding this thread's TLS block and TCB (errno, the stack protector
+//!   canary, the rseq area);
+//! - anything not private, writable and anonymous: file-backed mappings
+//!   (code, relocated data), shared mappings (the progress page), and the
+//!   kernel's own (`[stack]`, `[vdso]`, `[vvar]`);
+//! - an anonymous mapping that starts where a file-backed one ends: that is
+//!   a binary's or library's `.bss` (statics such as the forwarding target).
+//!
+//! Every rule errs towards keeping a mapping. Only async-signal-safe raw
+//! syscalls run (the caller is a child of a multi-threaded process): the
+//! maps file is read into a stack buffer and parsed in place. Nothing here
+//! may allocate, and nothing after it may touch the heap.
+
+use std::cell::Cell;
+
+thread_local! {
+    /// Its address lies in this thread's static TLS block, next to the TCB.
+    static TLS_MARK: Cell<u8> = const { Cell::new(0) };
+}
+
+/// One line of `/proc/self/maps`, the fields the decision needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mapping<'a> {
+    start: usize,
+    end: usize,
+    perms: &'a [u8],
+    inode: u64,
+    path: &'a [u8],
+}
+
+fn hex(s: &[u8]) -> Option<usize> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    let mut v = 0usize;
+    for &b in s {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | d as usize;
+    }
+    Some(v)
+}
+
+fn dec(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    let from = s.iter().position(|&b| b != b' ').unwrap_or(s.len());
+    s.split_at_checked(from).map_or(&[][..], |(_, rest)| rest)
+}
+
+/// `start-end perms offset dev inode [path]`; None for anything else.
+fn parse(line: &[u8]) -> Option<Mapping<'_>> {
+    let mut rest = line;
+    let mut field = || {
+        rest = skip_spaces(rest);
+        let len = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let (f, r) = rest.split_at_checked(len)?;
+        rest = r;
+        (!f.is_empty()).then_some(f)
+    };
+    let range = field()?;
+    let perms = field()?;
+    let _offset = field()?;
+    let _dev = field()?;
+    let inode = dec(field()?)?;
+    let dash = range.iter().position(|&b| b == b'-')?;
+    let (lo, hi) = range.split_at_checked(dash)?;
+    let start = hex(lo)?;
+    let end = hex(hi.get(1..)?)?;
+    let path = skip_spaces(rest);
+    (start < end && perms.len() == 4).then_some(Mapping {
+        start,
+        end,
+        perms,
+        inode,
+        path,
+    })
+}
+
+/// Whether a mapping may be dropped. `after_file`: it starts exactly where a
+/// file-backed mapping ends. `keep`: addresses whose mapping must stay.
+fn droppable(m: &Mapping<'_>, after_file: bool, keep: &[usize]) -> bool {
+    let anonymous = m.inode == 0 && (m.path.is_empty() || m.path == b"[heap]");
+    anonymous
+        && m.perms == b"rw-p"
+        && !after_file
+        && !keep.iter().any(|&a| m.start <= a && a < m.end)
+}
+
+/// The stack below the current frame: pages the parent's deeper calls
+/// touched, unused here (a later call or a signal frame gets zero pages).
+/// Two pages below the stack pointer stay, for the red zone and the frames
+/// of the `madvise` call itself. Returns the end of the range to drop.
+fn unused_stack(m: &Mapping<'_>, sp: usize) -> Option<usize> {
+    let stack = m.inode == 0 && (m.path.is_empty() || m.path == b"[stack]");
+    if !stack || m.perms != b"rw-p" || !(m.start <= sp && sp < m.end) {
+        return None;
+    }
+    let top = (sp & !0xfff).checked_sub(2 * 4096)?;
+    (top > m.start).then_some(top)
+}
+
+/// # Safety
+/// `[start, end)` must hold nothing this process reads again.
+unsafe fn drop_range(start: usize, end: usize) {
+    // SAFETY: per the caller; MADV_DONTNEED on private anonymous memory
+    // only discards this process's pages.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+}
+
+fn is_file_backed(m: &Mapping<'_>) -> bool {
+    m.inode != 0 || m.path.first().is_some_and(|&b| b != b'[')
+}
+
+/// Drops this process's droppable mappings (see the module comment).
+/// Best effort: any failure leaves the rest of memory as it was.
+pub(super) fn shed_inherited_memory() {
+    let stack_mark = 0u8;
+    let keep = [
+        std::ptr::addr_of!(stack_mark) as usize,
+        TLS_MARK.with(|m| m as *const Cell<u8> as usize),
+    ];
+    // SAFETY: open/read/madvise/close on a stack buffer and on ranges the
+    // kernel reports as this process's own private anonymous mappings,
+    // none of which holds the stack, the TLS block or static data.
+    unsafe {
+        let fd = libc::open(
+            c"/proc/self/maps".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let mut have = 0usize;
+        let mut prev: Option<(usize, bool)> = None;
+        while let Some(space) = buf.get_mut(have..) {
+            let n = libc::read(fd, space.as_mut_ptr().cast(), space.len());
+            if n <= 0 {
+                break;
+            }
+            have += n as usize;
+            let mut from = 0;
+            while let Some(pending) = buf.get(from..have) {
+                let Some(nl) = pending.iter().position(|&b| b == b'\n') else {
+                    break;
+                };
+                if let Some(m) = pending.get(..nl).and_then(parse) {
+                    let after_file = prev.is_some_and(|(end, file)| file && end == m.start);
+                    if droppable(&m, after_file, &keep) {
+                        drop_range(m.start, m.end);
+                    } else if let Some(top) = unused_stack(&m, keep[0]) {
+                        drop_range(m.start, top);
+                    }
+                    prev = Some((m.end, is_file_backed(&m)));
+                } else {
+                    // An unreadable line: adjacency is unknown from here.
+                    prev = None;
+                }
+                from += nl + 1;
+            }
+            if from == 0 && have == buf.len() {
+                // One line longer than the buffer (a very long path): stop
+                // rather than guess where the next line starts.
+                break;
+            }
+            buf.copy_within(from..have, 0);
+            have -= from;
+        }
+        libc::close(fd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_lines_the_kernel_writes() {
+        let m = parse(b"7f2c1a000000-7f2c1a021000 rw-p 00000000 00:00 0 ").unwrap();
+        assert_eq!(
+            (m.start, m.end, m.perms, m.inode, m.path),
+            (0x7f2c1a000000, 0x7f2c1a021000, &b"rw-p"[..], 0, &b""[..])
+        );
+        let m = parse(
+            b"55d0c0a00000-55d0c0b00000 rw-p 00000000 00:00 0                          [heap]",
+        )
+        .unwrap();
+        assert_eq!(m.path, b"[heap]");
+        let m = parse(b"55d0bf000000-55d0bf800000 r-xp 00100000 fe:01 1234567                    /usr/bin/vanguard (deleted)").unwrap();
+        assert_eq!(
+            (m.inode, m.path),
+            (1234567, &b"/usr/bin/vanguard (deleted)"[..])
+        );
+        assert_eq!(parse(b"garbage"), None);
+        assert_eq!(parse(b"10-5 rw-p 0 00:00 0"), None);
+    }
+
+    #[test]
+    fn keeps_everything_but_plain_private_anonymous_memory() {
+        let line = |s: &'static [u8]| parse(s).unwrap();
+        let heap = line(b"1000-9000 rw-p 00000000 00:00 0 [heap]");
+        let anon = line(b"a000-b000 rw-p 00000000 00:00 0");
+        assert!(droppable(&heap, false, &[]));
+        assert!(droppable(&anon, false, &[]));
+        // .bss right after a binary's data
+        assert!(!droppable(&anon, true, &[]));
+        // the stack pointer or the TLS block inside it
+        assert!(!droppable(&anon, false, &[0xa800]));
+        assert!(droppable(&anon, false, &[0xb000]));
+        for kept in [
+            &b"c000-d000 rw-p 00000000 00:00 0 [stack]"[..],
+            b"c000-d000 rw-s 00000000 00:01 77 /dev/zero (deleted)",
+            b"c000-d000 rw-s 00000000 00:00 0",
+            b"c000-d000 rw-p 00020000 fe:01 99 /usr/lib/libc.so.6",
+            b"c000-d000 r-xp 00020000 fe:01 99 /usr/lib/libc.so.6",
+            b"c000-d000 r--p 00000000 00:00 0",
+            b"c000-d000 ---p 00000000 00:00 0",
+            b"c000-d000 r--p 00000000 00:00 0 [vvar]",
+        ] {
+            assert!(
+                !droppable(&line(kept), false, &[]),
+                "{}",
+                String::from_utf8_lossy(kept)
+            );
+        }
+        assert!(is_file_backed(&line(
+            b"c000-d000 rw-p 00020000 fe:01 99 /usr/lib/libc.so.6"
+        )));
+        assert!(!is_file_backed(&heap));
+        let stack = line(b"10000-30000 rw-p 00000000 00:00 0 [stack]");
+        assert_eq!(unused_stack(&stack, 0x2c123), Some(0x2a000));
+        assert_eq!(unused_stack(&stack, 0x11123), None);
+        assert_eq!(unused_stack(&stack, 0x30000), None);
+        assert_eq!(unused_stack(&anon, 0xa800), None);
+        assert_eq!(
+            unused_stack(&line(b"10000-30000 rw-p 00000000 00:00 0"), 0x2f000),
+            Some(0x2d000)
+        );
+    }
+
+    /// In a forked child (this test process is multi-threaded, as vanguard
+    /// is): after shedding, a large heap buffer is gone from RSS, while the
+    /// stack, statics, TLS and a shared page still hold their values.
+    #[test]
+    fn a_forked_child_sheds_its_heap_and_keeps_what_it_uses() {
+        static STATIC_VALUE: std::sync::atomic::AtomicUsize =
+            std::sync::atomic::AtomicUsize::new(0);
+        STATIC_VALUE.store(0x5eed, std::sync::atomic::Ordering::SeqCst);
+        TLS_MARK.with(|m| m.set(42));
+        // 32 MiB touched on the heap (mmap'd by malloc at this size).
+        let big = vec![7u8; 32 << 20];
+        let shared = super::super::spawn::Progress::new().unwrap();
+        let rss = || -> u64 {
+            let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+            s.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4096
+        };
+        let before = rss();
+        assert!(before > 32 << 20);
+        let slot = shared.raw_slot(1);
+        // SAFETY: fork; the child only runs the shedding, reads, and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let stack_value = std::hint::black_box(0xabcdu32);
+            shed_inherited_memory();
+            let rss_after;
+            // statm through raw syscalls: no heap any more.
+            // SAFETY: open/read into a stack buffer.
+            unsafe {
+                let fd = libc::open(c"/proc/self/statm".as_ptr(), libc::O_RDONLY);
+                let mut b = [0u8; 128];
+                let n = libc::read(fd, b.as_mut_ptr().cast(), b.len());
+                let mut fields = b[..n.max(0) as usize].split(|&c| c == b' ');
+                fields.next();
+                rss_after =
+                    dec(fields.next().unwrap_or(b"")).map_or(u64::MAX, |p| p.saturating_mul(4096));
+            }
+            let ok = rss_after < (8 << 20)
+                && stack_value == 0xabcd
+                && STATIC_VALUE.load(std::sync::atomic::Ordering::SeqCst) == 0x5eed
+                && TLS_MARK.with(|m| m.get()) == 42;
+            // SAFETY: the shared page from Progress::new, mapped in both.
+            unsafe { (*slot).store(if ok { 1 } else { 2 }, std::sync::atomic::Ordering::SeqCst) };
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child status {status:#x}"
+        );
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { (*slot).load(std::sync::atomic::Ordering::SeqCst) },
+            1
+        );
+        // The parent's memory is untouched.
+        assert!(big.iter().step_by(4096).all(|&b| b == 7));
+    }
+}
