@@ -350,6 +350,9 @@ fn main() {
         .filter(|p| !p.trim().is_empty());
     let ws = std::env::temp_dir().join(format!("vanguard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&ws).expect("ws");
+    // Every hop starts in the scratch directory: the peer writes its
+    // `audit.log` into its working directory, which was the repository.
+    std::env::set_current_dir(&ws).expect("cd to the bench's scratch directory");
     // balanced with L3's rate limits off: L3 still observes and judges
     // every call (its cost is measured), but thousands of echo calls a
     // second, which no agent makes, are not refused.
