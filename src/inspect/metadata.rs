@@ -1090,7 +1090,7 @@ pub(crate) mod phrases {
     /// One pattern on its own, for the positions and capture groups of its
     /// matches. Compiled the first time the set reports it: most patterns
     /// never match ordinary metadata, and each compiled pattern held about
-    /// 20 KiB of automata for the life of the process.
+    /// 50 KiB of automata and search cache for the life of the process.
     struct OnePattern {
         intent: Intent,
         pattern: String,
