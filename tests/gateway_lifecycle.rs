@@ -257,14 +257,7 @@ fn killing_the_gateway_takes_a_node_server_with_it() {
 /// Whether `ancestor` is on `pid`'s parent chain.
 fn is_descendant_of(mut pid: i32, ancestor: i32) -> bool {
     for _ in 0..64 {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            return false;
-        };
-        let Some(ppid) = stat
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
+        let Some(ppid) = parent_pid(pid) else {
             return false;
         };
         if ppid == ancestor {

@@ -321,16 +321,6 @@ fn heap_like_kib(pid: i32) -> u64 {
     total
 }
 
-fn parent_of(pid: i32) -> i32 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
-    rest.split_whitespace()
-        .nth(1)
-        .expect("ppid")
-        .parse()
-        .expect("ppid number")
-}
-
 /// The sandbox's supervisor and init are forks of the gateway that never
 /// exec: they must not keep (and, as the gateway's heap changes, copy) the
 /// gateway's heap. Each holds under 512 KiB of heap-like memory while the
@@ -345,11 +335,11 @@ fn the_sandbox_helpers_drop_the_memory_they_inherit() {
         "sleep {nap} never started"
     );
     let server = sleeping(&nap)[0];
-    let init = parent_of(server);
-    let supervisor = parent_of(init);
+    let init = common::parent_pid(server).expect("the server's parent");
+    let supervisor = common::parent_pid(init).expect("init's parent");
     assert_eq!(
-        parent_of(supervisor),
-        gateway.pid(),
+        common::parent_pid(supervisor),
+        Some(gateway.pid()),
         "not the sandbox's layout"
     );
     for helper in [init, supervisor] {

@@ -584,7 +584,6 @@ impl Plan {
         &self.baseline
     }
 
-    /// What a spawn under this plan will apply.
     /// What must outlive the spawned server (its private temp dir, cgroup
     /// and minimal root), without what only the spawn needed (rules,
     /// seccomp programs, baseline, environment): a hosted gateway keeps one
@@ -597,6 +596,7 @@ impl Plan {
         }
     }
 
+    /// What a spawn under this plan will apply.
     pub fn enforcement(&self) -> &Enforcement {
         &self.enforcement
     }

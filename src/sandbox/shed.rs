@@ -10,12 +10,13 @@
 //! one shared page. So right after the fork each helper tells the kernel to
 //! drop its private anonymous mappings (`MADV_DONTNEED`), except:
 //!
-//! - the mapping holding the stack (the current stack pointer) and the one
+//! - the stack from two pages below the current frame upwards (the pages
+//!   further down, touched by vanguard's deeper calls, go), and the mapping
 //!   holding this thread's TLS block and TCB (errno, the stack protector
 //!   canary, the rseq area);
 //! - anything not private, writable and anonymous: file-backed mappings
 //!   (code, relocated data), shared mappings (the progress page), and the
-//!   kernel's own (`[stack]`, `[vdso]`, `[vvar]`);
+//!   kernel's own (`[vdso]`, `[vvar]`; `[stack]` only as above);
 //! - an anonymous mapping that starts where a file-backed one ends: that is
 //!   a binary's or library's `.bss` (statics such as the forwarding target).
 //!

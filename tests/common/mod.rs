@@ -829,6 +829,14 @@ pub fn block_rule(resp: &Value) -> String {
 
 // ------------------------------------------------------------ processes
 
+/// The parent of `pid` (from `/proc/PID/stat`; None when it is gone).
+pub fn parent_pid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name, which may itself hold spaces: state, ppid.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Resident memory of `pid`, in KiB (`VmRSS`).
 pub fn rss_kib(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
