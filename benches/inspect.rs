@@ -7,6 +7,8 @@
 //!    one pass, so the cost should grow far slower than the rule count; the
 //!    ratio time(10×)/time(1×) is printed (target ≤ 2×).
 //! 3. `message_4k`: one 4 KiB `tools/call` (bytes/s).
+//! 4. `result_*`: the result scan (secrets, injection aimed at the agent,
+//!    escapes) over an echo result, a 4 KiB and a 64 KiB text result.
 //!
 //! The printed figures come from a short timing loop run before criterion's
 //! own measurement, so the ratio is taken in one process on one machine.
@@ -266,6 +268,29 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(big_bytes as u64));
     g.bench_function("message_4k", |b| b.iter(|| inspect_all(&one, &big)));
     g.finish();
+
+    let mut g = c.benchmark_group("inspect");
+    for (name, result) in results() {
+        let bytes = serde_json::to_string(&result).map_or(0, |s| s.len());
+        g.throughput(Throughput::Bytes(bytes as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| vanguard::inspect::secrets::scan_ref(black_box(&result), Default::default()))
+        });
+    }
+    g.finish();
+}
+
+/// Tool results of three sizes, ordinary text with no secret in it.
+fn results() -> Vec<(&'static str, Value)> {
+    let prose = "The build finished in 42 seconds; 3 warnings were reported in src/lib.rs \
+                 and the cache was reused for 118 of 120 crates. ";
+    let text = |n: usize| prose.repeat(n / prose.len() + 1)[..n].to_string();
+    let result = |t: String| json!({"content": [{"type": "text", "text": t}], "isError": false});
+    vec![
+        ("result_echo", result("Echo: hello 123".into())),
+        ("result_4k", result(text(4096))),
+        ("result_64k", result(text(65536))),
+    ]
 }
 
 fn config() -> Criterion {

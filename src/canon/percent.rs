@@ -26,9 +26,10 @@ pub fn percent_decode_repeated(s: &str, max_rounds: usize) -> Option<String> {
 }
 
 pub fn has_percent_escape(bytes: &[u8]) -> bool {
-    bytes
-        .windows(3)
-        .any(|w| matches!(w, [b'%', hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit()))
+    // `memchr` skips to each `%` with SIMD; most text has none.
+    memchr::memchr_iter(b'%', bytes).any(|i| {
+        matches!(bytes.get(i + 1..i + 3), Some([hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit())
+    })
 }
 
 pub fn percent_decode_once(bytes: &[u8]) -> Vec<u8> {

@@ -603,8 +603,22 @@ pub fn base64_peek(s: &str, limits: &Limits) -> Vec<String> {
     found
 }
 
+/// The bytes of both base64 alphabets, as a table: token splitting looks at
+/// every byte of every result string.
+#[allow(clippy::indexing_slicing, reason = "b < 256 indexes a 256-entry table")]
+static BASE64_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    t
+};
+
 fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    BASE64_BYTE.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Runs of alphabet bytes, each with its trailing `=` padding.
@@ -826,6 +840,18 @@ mod tests {
             Some("a+b c")
         );
         assert_eq!(percent_decode_repeated("%41", 0), None);
+        // An escape right after a lone `%`, and one cut off at the end.
+        assert_eq!(percent_decode_repeated("%%41", 4).as_deref(), Some("%A"));
+        assert_eq!(percent_decode_repeated("50%", 4), None);
+        assert_eq!(percent_decode_repeated("x%4", 4), None);
+    }
+
+    #[test]
+    fn the_base64_byte_table_is_both_alphabets() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || b"+/-_".contains(&b);
+            assert_eq!(is_base64_byte(b), want, "byte {b}");
+        }
     }
 
     #[test]
