@@ -95,7 +95,12 @@ impl EventIds {
     }
     pub fn next(&self) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:06}", self.prefix)
+        // `{prefix}-{n:06}`.
+        let mut id = String::with_capacity(self.prefix.len() + 8);
+        id.push_str(&self.prefix);
+        id.push('-');
+        crate::json::push_decimal(&mut id, n, 6);
+        id
     }
 }
 

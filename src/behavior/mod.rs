@@ -243,7 +243,12 @@ pub struct CallAssessment {
 pub fn assess_call(cfg: &BehaviorConfig, obs: &CallObs, st: &CallState) -> CallAssessment {
     let mut a = CallAssessment::default();
     let window = cfg.window.as_secs();
-    let counted = |a: &mut CallAssessment, rule: &str, limit: Limit, count: u64, what: String| {
+    // Messages are formatted only for a limit that is reached.
+    let counted = |a: &mut CallAssessment,
+                   rule: &str,
+                   limit: Limit,
+                   count: u64,
+                   what: &dyn Fn() -> String| {
         if let Some(action) = limit.action(count) {
             let (sev, bound) = if action == Action::Block {
                 (Severity::High, limit.block)
@@ -254,7 +259,7 @@ pub fn assess_call(cfg: &BehaviorConfig, obs: &CallObs, st: &CallState) -> CallA
                 rule,
                 action,
                 sev,
-                format!("{what}: {count} in {window} s (limit {bound})"),
+                format!("{}: {count} in {window} s (limit {bound})", what()),
             );
             f.hint = Some(format!(
                 "behaviour limits are set in the profile's [behavior] section; the window is {window} s"
@@ -269,40 +274,25 @@ pub fn assess_call(cfg: &BehaviorConfig, obs: &CallObs, st: &CallState) -> CallA
             }
         }
     };
-    counted(
-        &mut a,
-        "BEH-REPEAT",
-        cfg.repeat,
-        st.repeat,
-        format!("the same call to {} repeated", obs.tool),
-    );
-    counted(
-        &mut a,
-        "BEH-RATE-TOOL",
-        cfg.per_tool,
-        st.tool_rate,
-        format!("calls to {}", obs.tool),
-    );
+    counted(&mut a, "BEH-REPEAT", cfg.repeat, st.repeat, &|| {
+        format!("the same call to {} repeated", obs.tool)
+    });
+    counted(&mut a, "BEH-RATE-TOOL", cfg.per_tool, st.tool_rate, &|| {
+        format!("calls to {}", obs.tool)
+    });
     for (c, &rate) in Capability::ALL.iter().zip(&st.cap_rates) {
-        if obs.caps.has(*c) {
+        let limit = cfg.limit_for(*c);
+        if obs.caps.has(*c) && limit.action(rate).is_some() {
             let rule = format!("BEH-RATE-{}", c.as_str().to_ascii_uppercase());
-            counted(
-                &mut a,
-                &rule,
-                cfg.limit_for(*c),
-                rate,
-                format!("{} calls", c.as_str()),
-            );
+            counted(&mut a, &rule, limit, rate, &|| {
+                format!("{} calls", c.as_str())
+            });
         }
     }
     if obs.caps.has(Capability::List) {
-        counted(
-            &mut a,
-            "BEH-ENUM",
-            cfg.enumeration,
-            st.enumeration,
-            "listing and search calls (enumeration)".into(),
-        );
+        counted(&mut a, "BEH-ENUM", cfg.enumeration, st.enumeration, &|| {
+            "listing and search calls (enumeration)".into()
+        });
     }
     if let Some(t) = &st.taint {
         if obs.caps.carries_out() && !t.same_target {

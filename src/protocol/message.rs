@@ -45,14 +45,27 @@ impl Ord for RequestId {
 
 impl RequestId {
     pub fn from_value(v: &Value) -> Option<Self> {
-        let key = match v {
-            Value::String(_) => v.to_string(),
-            Value::Number(n) => number_key(n),
+        let (key, json) = match v {
+            Value::String(_) => {
+                let json = v.to_string();
+                (json.clone(), json)
+            }
+            // The ids SDKs send: an integer a double holds exactly, whose key
+            // is itself. Written without the formatting machinery (two ids
+            // per call).
+            Value::Number(n) => match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
+                Some(i) => {
+                    let mut json = String::with_capacity(20);
+                    crate::json::push_int(&mut json, i);
+                    (format_key(&json), json)
+                }
+                None => (number_key(n), v.to_string()),
+            },
             _ => return None,
         };
         Some(RequestId {
             key: key.into(),
-            json: v.to_string().into(),
+            json: json.into(),
         })
     }
     /// The `null` id of an error answering a message that could not be read.
@@ -64,11 +77,27 @@ impl RequestId {
     }
     /// The id as JSON, for building a response.
     pub fn to_value(&self) -> Value {
+        // An integer key is `#` and the integer as JSON writes it.
+        if let Some(i) = self.key.strip_prefix('#').filter(|k| **k == *self.json) {
+            if let Ok(i) = i.parse::<i64>() {
+                return Value::from(i);
+            }
+        }
         serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
     pub fn as_json(&self) -> &str {
         &self.json
     }
+}
+
+/// Integers up to 2^53 are exact as doubles.
+const EXACT: u64 = 1 << 53;
+
+fn format_key(int_json: &str) -> String {
+    let mut key = String::with_capacity(int_json.len() + 1);
+    key.push('#');
+    key.push_str(int_json);
+    key
 }
 
 /// Numbers compare by value, as in JavaScript: every number is a double, so
@@ -338,6 +367,46 @@ mod tests {
             let v: Value = serde_json::from_str(raw).expect("json");
             let id = RequestId::from_value(&v).expect("id");
             assert_eq!(id.to_value(), v, "{raw}");
+        }
+    }
+
+    #[test]
+    fn integer_ids_take_the_short_way_to_the_same_key_and_value() {
+        for raw in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "42",
+            "9007199254740992",
+            "-9007199254740992",
+            "9007199254740993",
+            "-9007199254740993",
+            "1152921504606846976",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "5.0",
+            "1e3",
+            "\"7\"",
+        ] {
+            let v: Value = serde_json::from_str(raw).expect("json");
+            let id = RequestId::from_value(&v).expect("id");
+            // The general definitions: the key by value, the spelling as
+            // serde_json writes it, and the value parsed back from it.
+            let key = match &v {
+                Value::Number(n) => number_key(n),
+                other => other.to_string(),
+            };
+            assert_eq!(&*id.key, key, "{raw}");
+            assert_eq!(id.as_json(), v.to_string(), "{raw}");
+            let back: Value = serde_json::from_str(id.as_json()).expect("json");
+            assert_eq!(id.to_value(), back, "{raw}");
+            assert_eq!(
+                serde_json::to_string(&id.to_value()).expect("json"),
+                serde_json::to_string(&back).expect("json"),
+                "{raw}"
+            );
         }
     }
 

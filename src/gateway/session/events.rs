@@ -32,9 +32,20 @@ impl Shared {
     }
 
     pub(super) fn base_event(&self, kind: EventKind, direction: Direction) -> Event {
+        self.event_with_id(kind, direction, self.cfg.ids.next())
+    }
+
+    /// An event under an id the caller already drew from the session's
+    /// sequence (a decision's id is known before its event is built).
+    pub(super) fn event_with_id(
+        &self,
+        kind: EventKind,
+        direction: Direction,
+        event_id: String,
+    ) -> Event {
         Event {
             ts: audit::rfc3339_now(),
-            event_id: self.cfg.ids.next(),
+            event_id,
             session_id: self.cfg.session_id.clone(),
             server_id: self.cfg.server_id.clone(),
             direction,
@@ -70,8 +81,7 @@ impl Shared {
         if !self.cfg.audit.is_enabled() {
             return;
         }
-        let mut ev = self.base_event(EventKind::Decision, direction);
-        ev.event_id = event_id.to_string();
+        let mut ev = self.event_with_id(EventKind::Decision, direction, event_id.to_string());
         ev.method = Some(method.to_string());
         ev.request_id = id.map(RequestId::to_value);
         ev.tool = d.tool.clone();

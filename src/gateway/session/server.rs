@@ -457,8 +457,11 @@ impl Shared {
         d.tool = tool.clone();
         d.findings = outcome.findings;
         d.finish();
-        let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
-        ev.event_id = event_id.clone();
+        let mut ev = self.event_with_id(
+            EventKind::Decision,
+            Direction::ServerToAgent,
+            event_id.clone(),
+        );
         ev.method = Some(method.to_string());
         ev.request_id = id.map(RequestId::to_value);
         ev.tool = tool.clone();
