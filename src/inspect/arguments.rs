@@ -197,7 +197,7 @@ const PROSE_KEYS: &[&str] = &[
 
 /// True when `key` holds prose (see [`PROSE_KEYS`]).
 pub fn is_prose_key(key: Option<&str>) -> bool {
-    key.is_some_and(|k| key_is(k, PROSE_KEYS))
+    key.is_some_and(|k| key_lists(k) & ON_PROSE_KEYS != 0)
 }
 
 /// Keys whose value is a command line.
@@ -224,9 +224,58 @@ const HOST_KEYS: &[&str] = &[
     "host", "hostname", "ip", "address", "addr", "server", "domain", "endpoint",
 ];
 
-fn key_is(key: &str, list: &[&str]) -> bool {
-    list.iter().any(|k| k.eq_ignore_ascii_case(key))
+/// Which key lists `key` is on, ASCII case ignored, as bits over
+/// [`KEY_LISTS`]: one lowercase copy on the stack and one binary search
+/// instead of a comparison with every listed key, for every argument.
+fn key_lists(key: &str) -> u8 {
+    struct Table {
+        keys: Vec<(Vec<u8>, u8)>,
+        longest: usize,
+    }
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        let mut keys: Vec<(Vec<u8>, u8)> = Vec::new();
+        for (bit, list) in KEY_LISTS.iter().enumerate() {
+            for k in *list {
+                let k = k.to_ascii_lowercase().into_bytes();
+                match keys.iter_mut().find(|(e, _)| *e == k) {
+                    Some((_, bits)) => *bits |= 1 << bit,
+                    None => keys.push((k, 1 << bit)),
+                }
+            }
+        }
+        keys.sort_unstable();
+        let longest = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        Table { keys, longest }
+    });
+    let mut buf = [0u8; 64];
+    let Some(lower) = buf.get_mut(..key.len()).filter(|_| key.len() <= t.longest) else {
+        return 0;
+    };
+    lower.copy_from_slice(key.as_bytes());
+    lower.make_ascii_lowercase();
+    t.keys
+        .binary_search_by(|(k, _)| k.as_slice().cmp(lower))
+        .ok()
+        .and_then(|i| t.keys.get(i))
+        .map_or(0, |(_, bits)| *bits)
 }
+
+/// The lists [`key_lists`] looks keys up in, in bit order.
+const KEY_LISTS: [&[&str]; 6] = [
+    PATH_KEYS,
+    MAYBE_PATH_KEYS,
+    CONTENT_KEYS,
+    COMMAND_KEYS,
+    HOST_KEYS,
+    PROSE_KEYS,
+];
+const ON_PATH_KEYS: u8 = 1;
+const ON_MAYBE_PATH_KEYS: u8 = 1 << 1;
+const ON_CONTENT_KEYS: u8 = 1 << 2;
+const ON_COMMAND_KEYS: u8 = 1 << 3;
+const ON_HOST_KEYS: u8 = 1 << 4;
+const ON_PROSE_KEYS: u8 = 1 << 5;
 
 /// `file://` in any case; `get` keeps a multi-byte character at byte 7 from panicking.
 fn is_file_uri(s: &str) -> bool {
@@ -287,20 +336,21 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     ]
     .iter()
     .any(|suf| ends_with_ignore_case(key, suf) && !ends_with_ignore_case(key, "_url"));
+    let lists = key_lists(key);
+    let on = |list: u8| lists & list != 0;
     let is_file_uri = is_file_uri(s);
     let has_scheme = has_scheme_separator(s);
     if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !has_scheme || is_file_uri {
-        let by_key = key_is(key, PATH_KEYS) || (key_suffix_path && !key_is(key, CONTENT_KEYS));
-        let by_shape =
-            (key_is(key, MAYBE_PATH_KEYS) || !key_is(key, CONTENT_KEYS)) && looks_like_path(s);
+        let by_key = on(ON_PATH_KEYS) || (key_suffix_path && !on(ON_CONTENT_KEYS));
+        let by_shape = (on(ON_MAYBE_PATH_KEYS) || !on(ON_CONTENT_KEYS)) && looks_like_path(s);
         if by_key || by_shape {
             kind = kind.with(Kind::PATH);
         }
     }
-    if key_is(key, COMMAND_KEYS) || (shell_tool && arg.key.is_some() && !key_is(key, PATH_KEYS)) {
+    if on(ON_COMMAND_KEYS) || (shell_tool && arg.key.is_some() && !on(ON_PATH_KEYS)) {
         kind = kind.with(Kind::COMMAND);
     }
-    if key_is(key, HOST_KEYS) && !has_scheme && s.len() <= 255 {
+    if on(ON_HOST_KEYS) && !has_scheme && s.len() <= 255 {
         kind = kind.with(Kind::HOST);
     }
     kind
@@ -372,6 +422,33 @@ pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_lists_are_the_lists_ignoring_ascii_case() {
+        let naive = |key: &str| -> u8 {
+            KEY_LISTS
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.iter().any(|k| k.eq_ignore_ascii_case(key)))
+                .fold(0, |acc, (bit, _)| acc | 1 << bit)
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for list in KEY_LISTS {
+            for k in list {
+                assert!(k.len() <= 64, "{k}: the lookup copies keys into 64 bytes");
+                keys.push(k.to_string());
+                keys.push(k.to_ascii_uppercase());
+                keys.push(format!("{k}s"));
+                keys.push(format!("x{k}"));
+                keys.push(k[..k.len() - 1].to_string());
+            }
+        }
+        keys.extend(["", "message", "Path", "pAtH", "ﬁle", "パス", &"p".repeat(70)].map(String::from));
+        for key in &keys {
+            assert_eq!(key_lists(key), naive(key), "{key:?}");
+        }
+        assert_ne!(key_lists("FilePath") & ON_PATH_KEYS, 0);
+    }
     use serde_json::json;
 
     fn kinds(v: Value, shell: bool) -> Vec<(String, String, Kind)> {
