@@ -28,9 +28,7 @@ pub fn views(text: &str) -> Vec<String> {
         let decoded = crate::canon::percent::percent_decode_once(text.as_bytes());
         out.push(&decoded);
     }
-    for tok in text
-        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=')))
-    {
+    for tok in encoded_tokens(text) {
         if out.full() {
             break;
         }
@@ -47,6 +45,13 @@ pub fn views(text: &str) -> Vec<String> {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         ];
         for e in engines {
+            if !text_prefix(e, tok) {
+                // This engine yields nothing the views keep: its decode
+                // fails, or its bytes are not UTF-8. Where the first engine
+                // would have decoded the token, the second fails on it or
+                // decodes the same bytes, so trying it changes nothing.
+                continue;
+            }
             if let Ok(bytes) = e.decode(tok) {
                 out.push(&bytes);
                 break;
@@ -54,6 +59,35 @@ pub fn views(text: &str) -> Vec<String> {
         }
     }
     out.list
+}
+
+/// Runs of base64/base32 alphabet bytes (and `=`). Every other byte ends a
+/// run, so a multi-byte character does too: the runs are the tokens a
+/// split on characters gives, found a byte at a time.
+fn encoded_tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')))
+        .filter_map(|t| std::str::from_utf8(t).ok())
+}
+
+/// Whether the first 64 characters of `tok` decode, with `e`, to bytes
+/// that can begin UTF-8 text. `false` means the whole token decodes to
+/// nothing [`Views::push`] keeps (a decode error there is one in the
+/// whole token; an invalid sequence there is one in the whole decode),
+/// so a long run of letters is rejected after 48 bytes, not all of it.
+fn text_prefix(e: &base64::engine::GeneralPurpose, tok: &str) -> bool {
+    const PREFIX: usize = 64;
+    let Some(head) = tok.get(..PREFIX).filter(|_| tok.len() > PREFIX) else {
+        return true;
+    };
+    match e.decode(head) {
+        Ok(bytes) => match std::str::from_utf8(&bytes) {
+            Ok(_) => true,
+            // Cut inside a character: the rest of the token may complete it.
+            Err(err) => err.error_len().is_none(),
+        },
+        Err(_) => false,
+    }
 }
 
 #[derive(Default)]
@@ -94,9 +128,11 @@ fn hex_token(tok: &str) -> Option<Vec<u8>> {
             '\'' | '"' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
         )
     });
-    // (A byte scan: building a substring searcher per token cost more
-    // than the rest of the check.)
-    let escaped = tok.as_bytes().windows(2).any(|w| w == b"\\x");
+    // (`memchr` to each backslash: a substring searcher per token cost
+    // more than the rest of the check, a two-byte window over a long
+    // token as much as the whole decode.)
+    let b = tok.as_bytes();
+    let escaped = memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1) == Some(&b'x'));
     let body = if escaped {
         tok
     } else {
@@ -221,6 +257,85 @@ fn base32(tok: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `views` as it was before its fast paths (character split, every
+    /// token decoded in full), to check they change no output.
+    fn views_reference(text: &str) -> Vec<String> {
+        if text.len() < MIN_BYTES {
+            return Vec::new();
+        }
+        let mut out = Views::default();
+        hex_views(text, &mut out);
+        if crate::canon::percent::has_percent_escape(text.as_bytes()) {
+            let decoded = crate::canon::percent::percent_decode_once(text.as_bytes());
+            out.push(&decoded);
+        }
+        for tok in text.split(|c: char| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '='))
+        }) {
+            if out.full() {
+                break;
+            }
+            let tok = tok.trim_end_matches('=');
+            if tok.len() < 12 {
+                continue;
+            }
+            if let Some(b) = base32(tok) {
+                out.push(&b);
+                continue;
+            }
+            for e in [
+                &base64::engine::general_purpose::STANDARD_NO_PAD,
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ] {
+                if let Ok(bytes) = e.decode(tok) {
+                    out.push(&bytes);
+                    break;
+                }
+            }
+        }
+        out.list
+    }
+
+    #[test]
+    fn fast_paths_change_no_view() {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        let prose =
+            "DB_PASSWORD=hunter2-Xy9 and the token is Zq8vLw3nRt5yUi2oPa7sHj4kL9mN2bV6cX1z ok? ";
+        let long = prose.repeat(3);
+        let mut pieces: Vec<String> = vec![
+            "x".repeat(4096),
+            "A".repeat(200),
+            "é".repeat(40),
+            "\\x41\\x42\\x43\\x44\\x45\\x46\\x47\\x48".into(),
+            "4142434445464748494a".into(),
+            "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+            STANDARD_NO_PAD.encode(&long),
+            URL_SAFE_NO_PAD.encode(&long),
+            STANDARD_NO_PAD.encode("ü€ text with ~~~ and ??? >>> marks ".repeat(4)),
+            URL_SAFE_NO_PAD.encode("ü€ text with ~~~ and ??? >>> marks ".repeat(4)),
+            STANDARD_NO_PAD.encode([0xC3u8, 0xA9, 0xE2, 0x82, 0xAC].repeat(30)),
+            STANDARD_NO_PAD.encode([0xFFu8, 0xFE, 0x41].repeat(40)),
+            format!("{}-{}", "x".repeat(100), "y".repeat(30)),
+            format!("{}+/{}", "Q".repeat(90), "w".repeat(30)),
+        ];
+        // The encodings cut at every length around the 64-character prefix.
+        for cut in [60, 63, 64, 65, 66, 67, 68, 70, 85, 86, 87] {
+            for p in [
+                STANDARD_NO_PAD.encode(&long),
+                URL_SAFE_NO_PAD.encode(prose.repeat(2) + "é€"),
+            ] {
+                pieces.push(p[..cut.min(p.len())].to_string());
+            }
+        }
+        for (i, a) in pieces.iter().enumerate() {
+            for b in pieces.iter().skip(i).take(3) {
+                for text in [a.clone(), format!("{a} {b}"), format!("key: {a}\n{b},{a}")] {
+                    assert_eq!(views(&text), views_reference(&text), "{text}");
+                }
+            }
+        }
+    }
 
     const SECRET: &str = "DB_PASSWORD=hunter2-Xy9";
 

@@ -443,7 +443,18 @@ mod tests {
                 keys.push(k[..k.len() - 1].to_string());
             }
         }
-        keys.extend(["", "message", "Path", "pAtH", "ﬁle", "パス", &"p".repeat(70)].map(String::from));
+        keys.extend(
+            [
+                "",
+                "message",
+                "Path",
+                "pAtH",
+                "ﬁle",
+                "パス",
+                &"p".repeat(70),
+            ]
+            .map(String::from),
+        );
         for key in &keys {
             assert_eq!(key_lists(key), naive(key), "{key:?}");
         }
