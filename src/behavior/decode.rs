@@ -65,9 +65,22 @@ pub fn views(text: &str) -> Vec<String> {
 /// run, so a multi-byte character does too: the runs are the tokens a
 /// split on characters gives, found a byte at a time.
 fn encoded_tokens(text: &str) -> impl Iterator<Item = &str> {
-    text.as_bytes()
-        .split(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')))
-        .filter_map(|t| std::str::from_utf8(t).ok())
+    let in_token =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = bytes.get(at..)?;
+        let start = at + rest.iter().position(in_token)?;
+        let len = bytes
+            .get(start..)?
+            .iter()
+            .take_while(|b| in_token(b))
+            .count();
+        at = start + len;
+        // Both ends are ASCII bytes: character boundaries.
+        text.get(start..at)
+    })
 }
 
 /// Whether the first 64 characters of `tok` decode, with `e`, to bytes
@@ -194,10 +207,7 @@ impl Iterator for HexDigits<'_> {
 fn hex_views(text: &str, out: &mut Views) {
     let mut run: Vec<u8> = Vec::new();
     for line in text.lines() {
-        let mut toks = line
-            .split([' ', '\t', ','])
-            .filter(|t| !t.is_empty())
-            .peekable();
+        let mut toks = dump_tokens(line).peekable();
         if let Some(first) = toks.peek() {
             let offset = first.ends_with(':')
                 || (first.len() >= 6
@@ -227,6 +237,23 @@ fn hex_views(text: &str, out: &mut Views) {
         }
     }
     out.push(&run);
+}
+
+/// The non-empty pieces of `line` between spaces, tabs and commas
+/// (`memchr3` to each separator instead of a character search).
+fn dump_tokens(line: &str) -> impl Iterator<Item = &str> {
+    let mut at = 0;
+    let mut seps =
+        memchr::memchr3_iter(b' ', b'\t', b',', line.as_bytes()).chain(std::iter::once(line.len()));
+    std::iter::from_fn(move || loop {
+        let end = seps.next()?;
+        let start = std::mem::replace(&mut at, end + 1);
+        // Separators are ASCII: both ends are character boundaries.
+        match line.get(start..end) {
+            Some(tok) if !tok.is_empty() => return Some(tok),
+            _ => continue,
+        }
+    })
 }
 
 /// RFC 4648 base32 (upper case, padding optional); `None` if `tok` is not.
@@ -295,6 +322,40 @@ mod tests {
             }
         }
         out.list
+    }
+
+    #[test]
+    fn token_splitters_are_the_character_splits() {
+        for text in [
+            "",
+            " ",
+            ",,",
+            "a",
+            "a b",
+            " a\tb,,c ",
+            "x=1, y=2\t\tz",
+            "é,ü ß\t€",
+            "AAAA/+==é--__x",
+            "  leading and trailing  ",
+            "no-separators-at-all",
+        ] {
+            let old_dump: Vec<&str> = text
+                .split([' ', '\t', ','])
+                .filter(|t| !t.is_empty())
+                .collect();
+            assert_eq!(dump_tokens(text).collect::<Vec<_>>(), old_dump, "{text:?}");
+            let old_enc: Vec<&str> = text
+                .split(|c: char| {
+                    !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '='))
+                })
+                .filter(|t| !t.is_empty())
+                .collect();
+            assert_eq!(
+                encoded_tokens(text).collect::<Vec<_>>(),
+                old_enc,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
