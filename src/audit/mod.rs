@@ -99,7 +99,7 @@ impl EventIds {
         let mut id = String::with_capacity(self.prefix.len() + 8);
         id.push_str(&self.prefix);
         id.push('-');
-        crate::json::push_decimal(&mut id, n, 6);
+        crate::protocol::digits::push_decimal(&mut id, n, 6);
         id
     }
 }

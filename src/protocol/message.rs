@@ -56,7 +56,7 @@ impl RequestId {
             Value::Number(n) => match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
                 Some(i) => {
                     let mut json = String::with_capacity(20);
-                    crate::json::push_int(&mut json, i);
+                    super::digits::push_int(&mut json, i);
                     (format_key(&json), json)
                 }
                 None => (number_key(n), v.to_string()),

@@ -3,6 +3,7 @@
 //! ([`message`]), and the error responses vanguard itself sends ([`errors`]).
 //! Nothing here knows about policy.
 
+pub mod digits;
 pub mod errors;
 pub mod framing;
 pub mod message;
