@@ -365,8 +365,11 @@ fn a_long_ordinary_session_is_never_blocked() {
         calls += 1;
     }
     assert!(calls >= 300, "{calls} calls");
-    let events = audit_events(peer.audit_log());
-    let decisions: Vec<&Value> = events.iter().filter(|e| e["kind"] == "decision").collect();
+    let is_decision = |e: &Value| e["kind"] == "decision";
+    let events = audit_events_once(peer.audit_log(), |events| {
+        events.iter().filter(|e| is_decision(e)).count() >= calls
+    });
+    let decisions: Vec<&Value> = events.iter().filter(|e| is_decision(e)).collect();
     assert!(decisions.len() >= 300, "{} decisions", decisions.len());
     for e in &decisions {
         assert_ne!(e["verdict"], "block", "an ordinary call was blocked: {e}");

@@ -255,6 +255,20 @@ pub fn audit_events(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Polls `audit_events` until `done` holds for them or the timeout passes,
+/// and returns the last read (the writer may lag the responses by a drain
+/// interval: a test that counts events must not read before it).
+pub fn audit_events_once(path: &Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let events = audit_events(path);
+        if done(&events) || Instant::now() >= deadline {
+            return events;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Polls `audit_events` until one matches (the writer may lag the response).
 pub fn wait_for_audit_event(path: &Path, pred: impl Fn(&Value) -> bool) -> Option<Value> {
     let deadline = Instant::now() + TIMEOUT;
