@@ -65,8 +65,7 @@ pub fn views(text: &str) -> Vec<String> {
 /// run, so a multi-byte character does too: the runs are the tokens a
 /// split on characters gives, found a byte at a time.
 fn encoded_tokens(text: &str) -> impl Iterator<Item = &str> {
-    let in_token =
-        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+    let in_token = |b: &u8| crate::inspect::normalize::is_base64_byte(*b) || *b == b'=';
     let bytes = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {

@@ -617,7 +617,7 @@ static BASE64_BYTE: [bool; 256] = {
     t
 };
 
-fn is_base64_byte(b: u8) -> bool {
+pub(crate) fn is_base64_byte(b: u8) -> bool {
     BASE64_BYTE.get(usize::from(b)).copied().unwrap_or(false)
 }
 

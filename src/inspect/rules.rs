@@ -46,8 +46,13 @@ const TARGETS: [Target; 6] = [
     Target::Tool,
 ];
 
-/// The one place patterns are configured, so validation (`policy`) and
-/// matching agree on what compiles.
+/// Size limits of a target's automata, shared by [`builder`] (validation)
+/// and [`matcher`] (matching), so both agree on what compiles.
+const NFA_LIMIT: usize = 32 << 20;
+const DFA_CACHE: usize = 4 << 20;
+
+/// How `policy` validates patterns: the settings [`matcher`] compiles
+/// them with, through the `regex` crate's set builder.
 pub fn builder<I, S>(patterns: I) -> RegexSetBuilder
 where
     I: IntoIterator<Item = S>,
@@ -55,8 +60,8 @@ where
 {
     let mut b = RegexSetBuilder::new(patterns);
     b.unicode(false)
-        .size_limit(32 << 20)
-        .dfa_size_limit(4 << 20);
+        .size_limit(NFA_LIMIT)
+        .dfa_size_limit(DFA_CACHE);
     b
 }
 
@@ -68,8 +73,8 @@ where
 /// pass, the same on text no literal occurs in). Other targets keep it.
 fn matcher(target: Target, patterns: &[String]) -> Result<meta::Regex, Box<meta::BuildError>> {
     let config = meta::Config::new()
-        .nfa_size_limit(Some(32 << 20))
-        .hybrid_cache_capacity(4 << 20)
+        .nfa_size_limit(Some(NFA_LIMIT))
+        .hybrid_cache_capacity(DFA_CACHE)
         .match_kind(MatchKind::All)
         .utf8_empty(false)
         .which_captures(WhichCaptures::None)
