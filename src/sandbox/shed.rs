@@ -17,8 +17,12 @@
 //! - anything not private, writable and anonymous: file-backed mappings
 //!   (code, relocated data), shared mappings (the progress page), and the
 //!   kernel's own (`[vdso]`, `[vvar]`; `[stack]` only as above);
-//! - an anonymous mapping that starts where a file-backed one ends: that is
-//!   a binary's or library's `.bss` (statics such as the forwarding target).
+//! - an anonymous mapping that starts where a private file-backed one ends:
+//!   that is a binary's or library's `.bss` (statics such as the forwarding
+//!   target). A shared mapping never has a `.bss` after it: an anonymous
+//!   mapping that happens to lie right above one (the progress page, a
+//!   memfd) is ordinary memory. Counting those once kept a 32 MiB heap
+//!   mapping that the kernel had placed right above a shared page.
 //!
 //! Every rule errs towards keeping a mapping. Only async-signal-safe raw
 //! syscalls run (the caller is a child of a multi-threaded process): the
@@ -142,6 +146,11 @@ fn is_file_backed(m: &Mapping<'_>) -> bool {
     m.inode != 0 || m.path.first().is_some_and(|&b| b != b'[')
 }
 
+/// A private mapping of a file: the kind a `.bss` can follow.
+fn is_private_file(m: &Mapping<'_>) -> bool {
+    is_file_backed(m) && m.perms.get(3) == Some(&b'p')
+}
+
 /// Drops this process's droppable mappings (see the module comment).
 /// Best effort: any failure leaves the rest of memory as it was.
 pub(super) fn shed_inherited_memory() {
@@ -182,7 +191,7 @@ pub(super) fn shed_inherited_memory() {
                     } else if let Some(top) = unused_stack(&m, keep[0]) {
                         drop_range(m.start, top);
                     }
-                    prev = Some((m.end, is_file_backed(&m)));
+                    prev = Some((m.end, is_private_file(&m)));
                 } else {
                     // An unreadable line: adjacency is unknown from here.
                     prev = None;
@@ -258,6 +267,16 @@ mod tests {
             b"c000-d000 rw-p 00020000 fe:01 99 /usr/lib/libc.so.6"
         )));
         assert!(!is_file_backed(&heap));
+        // A .bss follows a private file mapping, never a shared one.
+        assert!(is_private_file(&line(
+            b"c000-d000 rw-p 00020000 fe:01 99 /usr/lib/libc.so.6"
+        )));
+        for shared in [
+            &b"c000-d000 rw-s 00000000 00:01 77 /dev/zero (deleted)"[..],
+            b"c000-d000 rw-s 00000000 00:01 78 /memfd:vanguard-progress (deleted)",
+        ] {
+            assert!(!is_private_file(&line(shared)));
+        }
         let stack = line(b"10000-30000 rw-p 00000000 00:00 0 [stack]");
         assert_eq!(unused_stack(&stack, 0x2c123), Some(0x2a000));
         assert_eq!(unused_stack(&stack, 0x11123), None);
@@ -270,24 +289,60 @@ mod tests {
     }
 
     /// In a forked child (this test process is multi-threaded, as vanguard
-    /// is): after shedding, a large heap buffer is gone from RSS, while the
-    /// stack, statics, TLS and a shared page still hold their values.
+    /// is): after shedding, a large anonymous buffer is gone from RSS, while
+    /// the stack, statics, TLS and a shared page still hold their values.
+    /// The buffer lies right above a shared page, the layout that once made
+    /// it pass for a `.bss` (a flake whenever the kernel placed another
+    /// test's shared page there).
     #[test]
     fn a_forked_child_sheds_its_heap_and_keeps_what_it_uses() {
         static STATIC_VALUE: std::sync::atomic::AtomicUsize =
             std::sync::atomic::AtomicUsize::new(0);
         STATIC_VALUE.store(0x5eed, std::sync::atomic::Ordering::SeqCst);
         TLS_MARK.with(|m| m.set(42));
-        // 32 MiB touched on the heap (mmap'd by malloc at this size).
-        let big = vec![7u8; 32 << 20];
-        let shared = super::super::spawn::Progress::new().unwrap();
+        const BIG: usize = 32 << 20;
+        // SAFETY: a fresh private anonymous mapping, then a shared page
+        // placed over its first page; both stay mapped in this process
+        // until the munmap at the end.
+        let (base, big) = unsafe {
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                BIG + 4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(base, libc::MAP_FAILED);
+            let shared = libc::mmap(
+                base,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                -1,
+                0,
+            );
+            assert_eq!(shared, base);
+            let big = std::slice::from_raw_parts_mut(base.cast::<u8>().add(4096), BIG);
+            big.fill(7);
+            (base, big)
+        };
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let above_shared = maps
+            .lines()
+            .filter_map(parse_str)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| w[0].2.ends_with('s') && w[1].0 == base as usize + 4096 && w[0].1 == w[1].0);
+        assert!(above_shared, "layout not as planned:\n{maps}");
+        let progress = super::super::spawn::Progress::new().unwrap();
         let rss = || -> u64 {
             let s = std::fs::read_to_string("/proc/self/statm").unwrap();
             s.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4096
         };
-        let before = rss();
-        assert!(before > 32 << 20);
-        let slot = shared.raw_slot(1);
+        assert!(rss() > BIG as u64);
+        let verdict = progress.raw_slot(1);
+        let rss_kib = progress.raw_slot(2);
         // SAFETY: fork; the child only runs the shedding, reads, and _exits.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
@@ -306,27 +361,50 @@ mod tests {
                 rss_after =
                     dec(fields.next().unwrap_or(b"")).map_or(u64::MAX, |p| p.saturating_mul(4096));
             }
-            let ok = rss_after < (8 << 20)
-                && stack_value == 0xabcd
-                && STATIC_VALUE.load(std::sync::atomic::Ordering::SeqCst) == 0x5eed
-                && TLS_MARK.with(|m| m.get()) == 42;
+            // One bit per failed check, so the parent can say which.
+            let failed = u32::from(rss_after >= 8 << 20)
+                | u32::from(stack_value != 0xabcd) << 1
+                | u32::from(STATIC_VALUE.load(std::sync::atomic::Ordering::SeqCst) != 0x5eed) << 2
+                | u32::from(TLS_MARK.with(|m| m.get()) != 42) << 3;
             // SAFETY: the shared page from Progress::new, mapped in both.
-            unsafe { (*slot).store(if ok { 1 } else { 2 }, std::sync::atomic::Ordering::SeqCst) };
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            unsafe {
+                (*rss_kib).store(
+                    (rss_after / 1024) as u32,
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                (*verdict).store(0x100 | failed, std::sync::atomic::Ordering::SeqCst);
+                libc::_exit(i32::from(failed != 0));
+            }
         }
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "child status {status:#x}"
-        );
         // SAFETY: as above.
+        let (failed, rss_kib) = unsafe {
+            (
+                (*verdict).load(std::sync::atomic::Ordering::SeqCst),
+                (*rss_kib).load(std::sync::atomic::Ordering::SeqCst),
+            )
+        };
         assert_eq!(
-            unsafe { (*slot).load(std::sync::atomic::Ordering::SeqCst) },
-            1
+            failed, 0x100,
+            "child checks failed (bits: 1 RSS, 2 stack, 4 static, 8 TLS); \
+             its RSS after shedding {rss_kib} KiB, status {status:#x}"
         );
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
         // The parent's memory is untouched.
         assert!(big.iter().step_by(4096).all(|&b| b == 7));
+        // SAFETY: the mapping made above; `big` is not used after this.
+        unsafe { libc::munmap(base, BIG + 4096) };
+    }
+
+    /// `start end perms` of a maps line, for the layout check.
+    fn parse_str(line: &str) -> Option<(usize, usize, String)> {
+        let m = parse(line.as_bytes())?;
+        Some((
+            m.start,
+            m.end,
+            String::from_utf8_lossy(m.perms).into_owned(),
+        ))
     }
 }
