@@ -15,21 +15,27 @@ use std::borrow::Cow;
 /// `5` and `"5"` are two. The id keeps its original spelling for replies.
 #[derive(Debug, Clone)]
 pub struct RequestId {
-    /// The comparison key: strings as canonical JSON text, numbers by value.
-    key: Box<str>,
-    /// The id as the peer wrote it (canonical JSON).
-    json: Box<str>,
+    /// The comparison key (strings as canonical JSON text, numbers by value)
+    /// and the id as the peer wrote it (canonical JSON), in one allocation:
+    /// the key is `text[..key_end]`, the spelling `text[json_start..]`. For
+    /// a string both are the whole text; for an integer the key is `#` and
+    /// the spelling; other numbers keep the key, then the spelling. Two
+    /// ids per call are made and cloned, so this is one allocation each
+    /// instead of two.
+    text: Box<str>,
+    key_end: u32,
+    json_start: u32,
 }
 
 impl PartialEq for RequestId {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        self.key() == other.key()
     }
 }
 impl Eq for RequestId {}
 impl std::hash::Hash for RequestId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state)
+        self.key().hash(state)
     }
 }
 impl PartialOrd for RequestId {
@@ -39,66 +45,87 @@ impl PartialOrd for RequestId {
 }
 impl Ord for RequestId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+        self.key().cmp(other.key())
     }
 }
 
 impl RequestId {
     pub fn from_value(v: &Value) -> Option<Self> {
-        let (key, json) = match v {
-            Value::String(_) => {
-                let json = v.to_string();
-                (json.clone(), json)
-            }
+        match v {
+            Value::String(_) => Some(Self::same(v.to_string())),
             // The ids SDKs send: an integer a double holds exactly, whose key
             // is itself. Written without the formatting machinery (two ids
             // per call).
-            Value::Number(n) => match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
+            Value::Number(n) => Some(match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
                 Some(i) => {
-                    let mut json = String::with_capacity(20);
-                    super::digits::push_int(&mut json, i);
-                    (format_key(&json), json)
+                    // Exactly `#`, the sign and the digits, so the box
+                    // needs no shrinking.
+                    let digits = i
+                        .unsigned_abs()
+                        .checked_ilog10()
+                        .map_or(1, |d| d as usize + 1);
+                    let mut text = String::with_capacity(1 + usize::from(i < 0) + digits);
+                    text.push('#');
+                    super::digits::push_int(&mut text, i);
+                    let len = text.len();
+                    RequestId {
+                        text: text.into_boxed_str(),
+                        key_end: len as u32,
+                        json_start: 1,
+                    }
                 }
-                None => (number_key(n), v.to_string()),
-            },
-            _ => return None,
-        };
-        Some(RequestId {
-            key: key.into(),
-            json: json.into(),
-        })
+                None => Self::pair(&number_key(n), &v.to_string()),
+            }),
+            _ => None,
+        }
+    }
+    /// An id whose key is its spelling (a string id).
+    fn same(json: String) -> Self {
+        let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
+        RequestId {
+            text: json.into_boxed_str(),
+            key_end: len,
+            json_start: 0,
+        }
+    }
+    /// A key and a spelling that differ (numbers other than exact integers).
+    fn pair(key: &str, json: &str) -> Self {
+        let mut text = String::with_capacity(key.len() + json.len());
+        text.push_str(key);
+        text.push_str(json);
+        let at = u32::try_from(key.len()).unwrap_or(u32::MAX);
+        RequestId {
+            text: text.into_boxed_str(),
+            key_end: at,
+            json_start: at,
+        }
     }
     /// The `null` id of an error answering a message that could not be read.
     pub fn null() -> Self {
-        RequestId {
-            key: "null".into(),
-            json: "null".into(),
-        }
+        Self::same("null".to_string())
+    }
+    fn key(&self) -> &str {
+        self.text.get(..self.key_end as usize).unwrap_or(&self.text)
     }
     /// The id as JSON, for building a response.
     pub fn to_value(&self) -> Value {
         // An integer key is `#` and the integer as JSON writes it.
-        if let Some(i) = self.key.strip_prefix('#').filter(|k| **k == *self.json) {
-            if let Ok(i) = i.parse::<i64>() {
+        if self.json_start == 1 {
+            if let Ok(i) = self.as_json().parse::<i64>() {
                 return Value::from(i);
             }
         }
-        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+        serde_json::from_str(self.as_json()).unwrap_or(Value::Null)
     }
     pub fn as_json(&self) -> &str {
-        &self.json
+        self.text
+            .get(self.json_start as usize..)
+            .unwrap_or(&self.text)
     }
 }
 
 /// Integers up to 2^53 are exact as doubles.
 const EXACT: u64 = 1 << 53;
-
-fn format_key(int_json: &str) -> String {
-    let mut key = String::with_capacity(int_json.len() + 1);
-    key.push('#');
-    key.push_str(int_json);
-    key
-}
 
 /// Numbers compare by value, as in JavaScript: every number is a double, so
 /// `5`, `5.0` and `5e0` are one key (and so are integers beyond 2^53 that
@@ -288,26 +315,24 @@ fn json_err(e: serde_json::Error) -> Invalid {
 fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
     let id_value = env.id;
     let id = id_value.as_ref().and_then(RequestId::from_value);
-    let id_for_errors = id.clone();
-    let bad = move |reason| Invalid::Request {
-        reason,
-        id: id_for_errors.clone(),
-    };
+    // Every error return hands over the id (an `Ok` arm moves it instead),
+    // so the id is not cloned for the rare invalid message.
+    let bad = |reason, id| Invalid::Request { reason, id };
     if env.jsonrpc.as_deref() != Some("2.0") {
-        return Err(bad("\"jsonrpc\" must be \"2.0\""));
+        return Err(bad("\"jsonrpc\" must be \"2.0\"", id));
     }
     if id_value.is_some() && id.is_none() && !matches!(id_value, Some(Value::Null)) {
-        return Err(bad("\"id\" must be a string or a number"));
+        return Err(bad("\"id\" must be a string or a number", id));
     }
     match (env.method, env.result, env.error) {
         (Some(method), None, None) => {
             if method.is_empty() {
-                return Err(bad("\"method\" must not be empty"));
+                return Err(bad("\"method\" must not be empty", id));
             }
             if let Some(p) = env.params {
                 let t = p.get().as_bytes().first();
                 if t != Some(&b'{') && t != Some(&b'[') {
-                    return Err(bad("\"params\" must be an object or an array"));
+                    return Err(bad("\"params\" must be an object or an array", id));
                 }
             }
             match (id_value, id) {
@@ -320,11 +345,11 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
                     method: method.into_owned(),
                     params: env.params,
                 }),
-                (Some(_), None) => Err(bad("a request \"id\" must not be null")),
+                (Some(_), None) => Err(bad("a request \"id\" must not be null", None)),
             }
         }
-        (None, Some(_), Some(_)) => Err(bad("a response has both \"result\" and \"error\"")),
-        (None, None, None) => Err(bad("no \"method\", \"result\" or \"error\"")),
+        (None, Some(_), Some(_)) => Err(bad("a response has both \"result\" and \"error\"", id)),
+        (None, None, None) => Err(bad("no \"method\", \"result\" or \"error\"", id)),
         (None, result, error) => match id {
             Some(id) => Ok(Message::Response {
                 id,
@@ -342,10 +367,11 @@ fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
                     error,
                 })
             }
-            None => Err(bad("a response needs an \"id\"")),
+            None => Err(bad("a response needs an \"id\"", None)),
         },
         (Some(_), _, _) => Err(bad(
             "a message has both \"method\" and \"result\"/\"error\"",
+            id,
         )),
     }
 }
@@ -398,7 +424,7 @@ mod tests {
                 Value::Number(n) => number_key(n),
                 other => other.to_string(),
             };
-            assert_eq!(&*id.key, key, "{raw}");
+            assert_eq!(id.key(), key, "{raw}");
             assert_eq!(id.as_json(), v.to_string(), "{raw}");
             let back: Value = serde_json::from_str(id.as_json()).expect("json");
             assert_eq!(id.to_value(), back, "{raw}");
@@ -455,6 +481,44 @@ mod tests {
         assert_eq!(e, Invalid::Utf8 { offset: 6 });
         let e = classify(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#).unwrap_err();
         assert_eq!(e.code(), -32600);
+        assert_eq!(e.id().map(|i| i.as_json()), Some("1"));
+        // Every shape error keeps the id it could read.
+        for (line, id) in [
+            (&br#"{"jsonrpc":"2.0","id":-3,"method":""}"#[..], "-3"),
+            (br#"{"jsonrpc":"2.0","id":2.5,"result":{},"error":{}}"#, "2.5"),
+            (br#"{"jsonrpc":"2.0","id":"r","method":"m","result":{}}"#, "\"r\""),
+        ] {
+            let e = classify(line).unwrap_err();
+            assert_eq!(e.code(), -32600);
+            assert_eq!(e.id().map(|i| i.as_json()), Some(id));
+        }
+        let e = classify(br#"{"jsonrpc":"2.0","id":null,"method":"m"}"#).unwrap_err();
+        assert_eq!((e.code(), e.id()), (-32600, None));
+    }
+
+    #[test]
+    fn ids_keep_their_key_and_spelling_apart() {
+        for (raw, key, json) in [
+            ("7", "#7", "7"),
+            ("-12", "#-12", "-12"),
+            ("0", "#0", "0"),
+            ("5.0", "#5", "5.0"),
+            ("2.5", "#2.5e0", "2.5"),
+            ("\"a\\\"b\"", "\"a\\\"b\"", "\"a\\\"b\""),
+        ] {
+            let id = RequestId::from_value(&serde_json::from_str(raw).expect("json")).expect("id");
+            assert_eq!((id.key(), id.as_json()), (key, json), "{raw}");
+            let copy = id.clone();
+            assert_eq!((copy.key(), copy.as_json()), (key, json));
+        }
+        assert_eq!(RequestId::null().as_json(), "null");
+        assert_eq!(RequestId::null().to_value(), Value::Null);
+        // Equal as JSON values, the way the SDKs compare them.
+        let id = |raw: &str| RequestId::from_value(&serde_json::from_str(raw).expect("json"));
+        assert_eq!(id("5"), id("5.0"));
+        assert_eq!(id("5"), id("5e0"));
+        assert_ne!(id("5"), id("\"5\""));
+        assert_ne!(id("5"), id("-5"));
     }
 
     #[test]
