@@ -52,8 +52,10 @@ pub enum EventKind {
 pub struct Event {
     pub ts: String,
     pub event_id: String,
-    pub session_id: String,
-    pub server_id: String,
+    /// Shared with the session (`Arc<str>`): every event carries these,
+    /// and a clone is a count, not a copy.
+    pub session_id: std::sync::Arc<str>,
+    pub server_id: std::sync::Arc<str>,
     pub direction: Direction,
     pub kind: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +70,7 @@ pub struct Event {
     pub rules: Vec<String>,
     pub findings: Vec<crate::verdict::Finding>,
     pub latency_us: u64,
-    pub profile: String,
+    pub profile: std::sync::Arc<str>,
     /// The authenticated caller, when the transport has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
@@ -127,8 +129,8 @@ impl Event {
         Event {
             ts: rfc3339_now(),
             event_id,
-            session_id: labels.session_id.clone(),
-            server_id: labels.server_id.clone(),
+            session_id: labels.session_id.as_str().into(),
+            server_id: labels.server_id.as_str().into(),
             direction: Direction::Gateway,
             kind: EventKind::Egress,
             method: rec.method.clone(),
@@ -146,7 +148,7 @@ impl Event {
             rules,
             findings: Vec::new(),
             latency_us: rec.duration.as_micros() as u64,
-            profile: labels.profile.clone(),
+            profile: labels.profile.as_str().into(),
             principal: None,
             risk: rec.risk,
             mode: labels.mode,

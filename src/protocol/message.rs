@@ -485,8 +485,14 @@ mod tests {
         // Every shape error keeps the id it could read.
         for (line, id) in [
             (&br#"{"jsonrpc":"2.0","id":-3,"method":""}"#[..], "-3"),
-            (br#"{"jsonrpc":"2.0","id":2.5,"result":{},"error":{}}"#, "2.5"),
-            (br#"{"jsonrpc":"2.0","id":"r","method":"m","result":{}}"#, "\"r\""),
+            (
+                br#"{"jsonrpc":"2.0","id":2.5,"result":{},"error":{}}"#,
+                "2.5",
+            ),
+            (
+                br#"{"jsonrpc":"2.0","id":"r","method":"m","result":{}}"#,
+                "\"r\"",
+            ),
         ] {
             let e = classify(line).unwrap_err();
             assert_eq!(e.code(), -32600);

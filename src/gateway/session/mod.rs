@@ -42,9 +42,10 @@ pub struct SessionConfig {
     pub inspector: Arc<Inspector>,
     pub audit: AuditSink,
     pub mode: Mode,
-    pub profile: String,
-    pub server_id: String,
-    pub session_id: String,
+    /// Shared with every audit event of the session (`Arc<str>`).
+    pub profile: Arc<str>,
+    pub server_id: Arc<str>,
+    pub session_id: Arc<str>,
     pub max_line_bytes: usize,
     pub close_grace: Duration,
     pub term_grace: Duration,
@@ -93,9 +94,9 @@ impl SessionConfig {
             inspector,
             audit,
             mode: policy.mode,
-            profile: policy.name.clone(),
-            server_id,
-            session_id,
+            profile: policy.name.as_str().into(),
+            server_id: server_id.into(),
+            session_id: session_id.into(),
             max_line_bytes: policy.max_line_bytes,
             close_grace: policy.close_grace,
             term_grace: policy.term_grace,
@@ -231,7 +232,7 @@ where
         .behavior_key
         .clone()
         .or_else(|| cfg.principal.clone())
-        .unwrap_or_else(|| cfg.session_id.clone());
+        .unwrap_or_else(|| cfg.session_id.to_string());
     let shared = Arc::new(Shared {
         tool_caps: Mutex::new(HashMap::new()),
         l3_key,

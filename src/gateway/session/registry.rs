@@ -31,9 +31,9 @@ pub fn live_sessions() -> Vec<SessionInfo> {
     live()
         .iter()
         .map(|s| SessionInfo {
-            session_id: s.cfg.session_id.clone(),
-            server_id: s.cfg.server_id.clone(),
-            profile: s.cfg.profile.clone(),
+            session_id: s.cfg.session_id.to_string(),
+            server_id: s.cfg.server_id.to_string(),
+            profile: s.cfg.profile.to_string(),
             principal: s.cfg.principal.clone(),
             behavior_key: s.l3_key.clone(),
             risk: s.risk_now(),
@@ -47,7 +47,7 @@ pub fn live_sessions() -> Vec<SessionInfo> {
 pub async fn reset_risk(id: &str) -> Result<Vec<String>, String> {
     let mut done = Vec::new();
     for s in live() {
-        if id != "*" && s.cfg.session_id != id {
+        if id != "*" && *s.cfg.session_id != *id {
             continue;
         }
         let Some(engine) = s.cfg.behavior.clone().filter(|e| e.cfg.enabled) else {
@@ -65,14 +65,14 @@ pub async fn reset_risk(id: &str) -> Result<Vec<String>, String> {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         tracing::warn!(
-            session = s.cfg.session_id,
+            session = &*s.cfg.session_id,
             "risk score reset by an operator"
         );
         s.lifecycle(
             EventKind::RiskReset,
             json!({ "by": "operator (control socket)" }),
         );
-        done.push(s.cfg.session_id.clone());
+        done.push(s.cfg.session_id.to_string());
     }
     Ok(done)
 }
