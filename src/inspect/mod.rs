@@ -18,6 +18,7 @@
 pub mod arguments;
 pub mod denial;
 pub mod egress;
+mod forward;
 pub mod metadata;
 pub mod normalize;
 pub mod pinning;
