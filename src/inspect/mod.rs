@@ -4,7 +4,7 @@
 //! params ─▶ arguments::walk ─▶ each string, classified by key and shape
 //!                 │                 (path / command / url / host / text)
 //!                 ▼
-//!          normalize (L0 views) ─▶ rules (L1 patterns, RegexSet per target)
+//!          normalize (L0 views) ─▶ rules (L1 patterns, one set per target)
 //!                                  zones (L1 safe zones on canonical paths)
 //!                                            │
 //!                                            ▼

@@ -1,6 +1,7 @@
-//! L1 pattern rules, compiled once per target into a `RegexSet`.
+//! L1 pattern rules, compiled once per target into one pattern set
+//! (`forward.rs`: what a `RegexSet` answers, searched forward only).
 //!
-//! A `RegexSet` runs all patterns of a target in one pass, so the cost of a
+//! A set runs all patterns of a target in one pass, so the cost of a
 //! check grows far slower than the number of rules. A cheap `is_match` runs
 //! first; only on a hit are the individual matches enumerated.
 //!
