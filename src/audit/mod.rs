@@ -109,9 +109,10 @@ impl EventIds {
 /// Labels an egress event carries: the session it belongs to.
 #[derive(Debug, Clone)]
 pub struct EgressLabels {
-    pub session_id: String,
-    pub server_id: String,
-    pub profile: String,
+    /// Shared with each egress event, as a session's labels are.
+    pub session_id: std::sync::Arc<str>,
+    pub server_id: std::sync::Arc<str>,
+    pub profile: std::sync::Arc<str>,
     pub mode: crate::policy::Mode,
 }
 
@@ -129,8 +130,8 @@ impl Event {
         Event {
             ts: rfc3339_now(),
             event_id,
-            session_id: labels.session_id.as_str().into(),
-            server_id: labels.server_id.as_str().into(),
+            session_id: labels.session_id.clone(),
+            server_id: labels.server_id.clone(),
             direction: Direction::Gateway,
             kind: EventKind::Egress,
             method: rec.method.clone(),
@@ -148,7 +149,7 @@ impl Event {
             rules,
             findings: Vec::new(),
             latency_us: rec.duration.as_micros() as u64,
-            profile: labels.profile.as_str().into(),
+            profile: labels.profile.clone(),
             principal: None,
             risk: rec.risk,
             mode: labels.mode,

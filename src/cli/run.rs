@@ -143,9 +143,9 @@ fn egress_audit(
     audit.on_record = Some(crate::audit::egress_recorder(
         sink.clone(),
         crate::audit::EgressLabels {
-            session_id,
-            server_id: name.to_string(),
-            profile: policy.name.clone(),
+            session_id: session_id.into(),
+            server_id: name.into(),
+            profile: policy.name.as_str().into(),
             mode: policy.mode,
         },
         ids,

@@ -565,9 +565,9 @@ pub fn run(a: StartArgs) -> u8 {
             on_record: Some(crate::audit::egress_recorder(
                 audit.clone(),
                 crate::audit::EgressLabels {
-                    session_id: session_id.clone(),
-                    server_id: server_id.clone(),
-                    profile: policy.name.clone(),
+                    session_id: cfg.session_id.clone(),
+                    server_id: cfg.server_id.clone(),
+                    profile: cfg.profile.clone(),
                     mode: policy.mode,
                 },
                 cfg.ids.clone(),
