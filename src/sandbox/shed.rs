@@ -24,12 +24,202 @@
 //!   memfd) is ordinary memory. Counting those once kept a 32 MiB heap
 //!   mapping that the kernel had placed right above a shared page.
 //!
+//! Then each helper drops its page-table entries for the loaded objects'
+//! read-only and executable segments (vanguard's code and constants, libc's,
+//! ld.so's): a fork inherits no entries for those, but shedding and the
+//! set-up before it fault in code (and the kernel maps 64 KiB around each
+//! fault), ~1 MiB of it in each helper. Those pages are clean page cache
+//! that the kernel could reclaim at any moment; dropping the entries only
+//! means the wait loop faults back in the few pages it runs. The ranges come
+//! from the program headers (`dl_iterate_phdr`), read in vanguard before the
+//! fork ([`note_code_ranges`]): segments without `PF_W`, never a page of a
+//! writable or `PT_GNU_RELRO` segment (relocated data is private, not page
+//! cache, and must stay), no object with text relocations, not the vDSO.
+//!
 //! Every rule errs towards keeping a mapping. Only async-signal-safe raw
 //! syscalls run (the caller is a child of a multi-threaded process): the
 //! maps file is read into a stack buffer and parsed in place. Nothing here
 //! may allocate, and nothing after it may touch the heap.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
+
+/// The most read-only segments kept for the helpers to drop; a process
+/// with more (many libraries) drops the first ones found and keeps the rest.
+const MAX_CODE_RANGES: usize = 48;
+
+/// Page ranges of loaded objects' read-only segments that hold only page
+/// cache (see the module comment), computed before the fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CodeRanges {
+    ranges: [(usize, usize); MAX_CODE_RANGES],
+    len: usize,
+}
+
+impl CodeRanges {
+    const EMPTY: CodeRanges = CodeRanges {
+        ranges: [(0, 0); MAX_CODE_RANGES],
+        len: 0,
+    };
+
+    fn push(&mut self, range: (usize, usize)) {
+        if let Some(slot) = self.ranges.get_mut(self.len) {
+            *slot = range;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, usize)] {
+        self.ranges.get(..self.len).unwrap_or(&[])
+    }
+}
+
+static CODE_RANGES: OnceLock<CodeRanges> = OnceLock::new();
+
+/// One loaded segment, page-aligned outwards. `keep`: writable or RELRO
+/// (relocated data lives in private copies, not in page cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    start: usize,
+    end: usize,
+    keep: bool,
+}
+
+/// The droppable parts of one object's segments: each read-only segment,
+/// minus every page it shares with a segment that must stay.
+fn clean_parts(segments: &[Segment], out: &mut CodeRanges) {
+    for s in segments.iter().filter(|s| !s.keep) {
+        let (mut start, mut end) = (s.start, s.end);
+        for k in segments.iter().filter(|k| k.keep) {
+            if k.end <= start || end <= k.start {
+                continue;
+            }
+            if k.start <= start {
+                start = start.max(k.end);
+            } else if k.end >= end {
+                end = end.min(k.start);
+            } else {
+                // A kept segment in the middle: keep the whole thing.
+                end = start;
+            }
+        }
+        if start < end {
+            out.push((start, end));
+        }
+    }
+}
+
+/// Reads the program headers of every loaded object, once per process,
+/// so that helpers forked later can drop their code pages. Call it in
+/// vanguard before forking; a no-op after the first call.
+pub(super) fn note_code_ranges() {
+    CODE_RANGES.get_or_init(read_code_ranges);
+}
+
+#[cfg(target_pointer_width = "64")]
+fn read_code_ranges() -> CodeRanges {
+    // SAFETY: sysconf and getauxval only read process constants.
+    let (page, vdso) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PAGESIZE),
+            libc::getauxval(libc::AT_SYSINFO_EHDR) as usize,
+        )
+    };
+    let page = usize::try_from(page).ok().filter(|p| p.is_power_of_two());
+    let Some(page) = page else {
+        return CodeRanges::EMPTY;
+    };
+    let mut state = (CodeRanges::EMPTY, page, vdso);
+    // SAFETY: the callback only reads the headers the loader hands it.
+    unsafe { libc::dl_iterate_phdr(Some(each_object), std::ptr::addr_of_mut!(state).cast()) };
+    state.0
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+fn read_code_ranges() -> CodeRanges {
+    CodeRanges::EMPTY
+}
+
+/// `d_tag`/`d_val` of an `Elf64_Dyn`.
+#[cfg(target_pointer_width = "64")]
+#[repr(C)]
+struct Dyn {
+    tag: i64,
+    val: u64,
+}
+
+#[cfg(target_pointer_width = "64")]
+const DT_TEXTREL: i64 = 22;
+#[cfg(target_pointer_width = "64")]
+const DT_FLAGS: i64 = 30;
+#[cfg(target_pointer_width = "64")]
+const DF_TEXTREL: u64 = 4;
+
+/// # Safety
+/// Called by `dl_iterate_phdr` with `data` pointing at read_code_ranges's state.
+#[cfg(target_pointer_width = "64")]
+unsafe extern "C" fn each_object(
+    info: *mut libc::dl_phdr_info,
+    _size: libc::size_t,
+    data: *mut libc::c_void,
+) -> libc::c_int {
+    // SAFETY: per the contract of dl_iterate_phdr and of this function.
+    let (info, (out, page, vdso)) =
+        unsafe { (&*info, &mut *data.cast::<(CodeRanges, usize, usize)>()) };
+    let page = *page;
+    let phdrs: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
+        &[]
+    } else {
+        // SAFETY: the loader's table of dlpi_phnum headers.
+        unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+    };
+    // The vDSO is the kernel's own mapping, not page cache.
+    if *vdso != 0 && (info.dlpi_phdr as usize).wrapping_sub(*vdso) < page {
+        return 0;
+    }
+    let base = info.dlpi_addr as usize;
+    let mut segments = [Segment {
+        start: 0,
+        end: 0,
+        keep: true,
+    }; 16];
+    let mut n = 0;
+    for ph in phdrs {
+        let start = base.wrapping_add(ph.p_vaddr as usize);
+        let end = start.wrapping_add(ph.p_memsz as usize);
+        match ph.p_type {
+            libc::PT_DYNAMIC => {
+                // SAFETY: the object's dynamic section, mapped by the loader
+                // and ended by DT_NULL; at most 1,024 entries are read.
+                let textrel = (0..1024)
+                    .map(|i| unsafe { &*(start as *const Dyn).add(i) })
+                    .take_while(|d| d.tag != 0)
+                    .any(|d| d.tag == DT_TEXTREL || (d.tag == DT_FLAGS && d.val & DF_TEXTREL != 0));
+                if textrel {
+                    return 0;
+                }
+                continue;
+            }
+            libc::PT_LOAD | libc::PT_GNU_RELRO => {}
+            _ => continue,
+        }
+        if end <= start || start < page {
+            continue;
+        }
+        let Some(slot) = segments.get_mut(n) else {
+            // More segments than expected: keep this object whole.
+            return 0;
+        };
+        *slot = Segment {
+            start: start & !(page - 1),
+            end: end.saturating_add(page - 1) & !(page - 1),
+            keep: ph.p_type == libc::PT_GNU_RELRO || ph.p_flags & libc::PF_W != 0,
+        };
+        n += 1;
+    }
+    clean_parts(segments.get(..n).unwrap_or(&[]), out);
+    0
+}
 
 thread_local! {
     /// Its address lies in this thread's static TLS block, next to the TCB.
@@ -161,7 +351,8 @@ pub(super) fn shed_inherited_memory() {
     ];
     // SAFETY: open/read/madvise/close on a stack buffer and on ranges the
     // kernel reports as this process's own private anonymous mappings,
-    // none of which holds the stack, the TLS block or static data.
+    // none of which holds the stack, the TLS block or static data; then
+    // madvise on read-only segments that hold nothing but page cache.
     unsafe {
         let fd = libc::open(
             c"/proc/self/maps".as_ptr(),
@@ -207,6 +398,13 @@ pub(super) fn shed_inherited_memory() {
             have -= from;
         }
         libc::close(fd);
+        if let Some(code) = CODE_RANGES.get() {
+            for &(start, end) in code.as_slice() {
+                // Clean page cache only: a later access faults the same
+                // bytes back in from the file, as after reclaim.
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
     }
 }
 
@@ -396,6 +594,153 @@ mod tests {
         assert!(big.iter().step_by(4096).all(|&b| b == 7));
         // SAFETY: the mapping made above; `big` is not used after this.
         unsafe { libc::munmap(base, BIG + 4096) };
+    }
+
+    #[test]
+    fn read_only_parts_stop_at_pages_that_must_stay() {
+        let seg = |start: usize, end: usize, keep: bool| Segment { start, end, keep };
+        let mut out = CodeRanges::EMPTY;
+        // headers+rodata, text, then relro and data; the text's last page
+        // is shared with the relro segment's first (an unpadded layout).
+        clean_parts(
+            &[
+                seg(0x0000, 0x3000, false),
+                seg(0x3000, 0x9000, false),
+                seg(0x8000, 0xa000, true),
+                seg(0x8000, 0xc000, true),
+            ],
+            &mut out,
+        );
+        assert_eq!(out.as_slice(), &[(0x0000, 0x3000), (0x3000, 0x8000)]);
+        // A kept segment at the start, and one in the middle.
+        let mut out = CodeRanges::EMPTY;
+        clean_parts(
+            &[
+                seg(0x1000, 0x5000, false),
+                seg(0x0000, 0x2000, true),
+                seg(0x7000, 0x9000, false),
+                seg(0x7800, 0x8000, true),
+            ],
+            &mut out,
+        );
+        assert_eq!(out.as_slice(), &[(0x2000, 0x5000)]);
+        // Overflow keeps the rest rather than failing.
+        let mut out = CodeRanges::EMPTY;
+        for i in 0..MAX_CODE_RANGES + 3 {
+            out.push((i, i + 1));
+        }
+        assert_eq!(out.as_slice().len(), MAX_CODE_RANGES);
+    }
+
+    /// The safety property of dropping code pages: every range lies in
+    /// read-only mappings holding no private (anonymous) page, and the
+    /// ranges do cover this program's code, its constants and libc's code.
+    #[test]
+    fn code_ranges_hold_only_page_cache() {
+        note_code_ranges();
+        let code = CODE_RANGES.get().unwrap();
+        assert!(code.len >= 3, "{code:?}");
+        let covered = |a: usize| code.as_slice().iter().any(|&(s, e)| s <= a && a < e);
+        assert!(covered(shed_inherited_memory as *const () as usize));
+        assert!(covered(libc::getpid as *const () as usize));
+        static CONSTANT: [u8; 4] = *b"shed";
+        assert!(covered(std::hint::black_box(&CONSTANT).as_ptr() as usize));
+        assert!(!covered(std::ptr::addr_of!(CODE_RANGES) as usize));
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut current: Option<Mapping<'_>> = None;
+        let mut checked = 0;
+        for line in smaps.lines() {
+            if let Some(m) = parse(line.as_bytes()) {
+                current = Some(m);
+                continue;
+            }
+            let (Some(m), Some(kib)) = (current, line.strip_prefix("Anonymous:")) else {
+                continue;
+            };
+            let overlaps = code
+                .as_slice()
+                .iter()
+                .any(|&(s, e)| s < m.end && m.start < e);
+            if !overlaps {
+                continue;
+            }
+            checked += 1;
+            let line = String::from_utf8_lossy(m.path);
+            assert_eq!(kib.trim(), "0 kB", "private pages in {line} {:x}", m.start);
+            assert_ne!(
+                m.perms.get(1),
+                Some(&b'w'),
+                "writable: {line} {:x}",
+                m.start
+            );
+            assert!(is_private_file(&m), "not a private file mapping: {line}");
+        }
+        assert!(checked >= 3);
+    }
+
+    /// A forked child that ran through all of its code pages drops them
+    /// when shedding, and what it runs afterwards faults back in and works.
+    #[test]
+    fn a_forked_child_drops_code_pages_and_still_runs() {
+        note_code_ranges();
+        let code = *CODE_RANGES.get().unwrap();
+        let total: usize = code.as_slice().iter().map(|&(s, e)| e - s).sum();
+        assert!(total > 4 << 20, "{total} bytes of code");
+        let progress = super::super::spawn::Progress::new().unwrap();
+        let report = progress.raw_slot(1);
+        let file_kib = |fd_path: &std::ffi::CStr| -> u64 {
+            // statm's third field: resident file-backed and shared pages,
+            // read with raw syscalls (the child must not allocate).
+            // SAFETY: open/read/close on a stack buffer.
+            unsafe {
+                let fd = libc::open(fd_path.as_ptr(), libc::O_RDONLY);
+                let mut b = [0u8; 128];
+                let n = libc::read(fd, b.as_mut_ptr().cast(), b.len());
+                libc::close(fd);
+                let mut fields = b[..n.max(0) as usize].split(|&c| c == b' ');
+                fields.nth(2).and_then(dec).map_or(u64::MAX, |p| p * 4)
+            }
+        };
+        // SAFETY: fork; the child reads its own code, sheds and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let mut sum = 0u8;
+            for &(s, e) in code.as_slice() {
+                for a in (s..e).step_by(4096) {
+                    // SAFETY: a readable page of a loaded segment.
+                    sum = sum.wrapping_add(unsafe { std::ptr::read_volatile(a as *const u8) });
+                }
+            }
+            std::hint::black_box(sum);
+            let before = file_kib(c"/proc/self/statm");
+            shed_inherited_memory();
+            let after = file_kib(c"/proc/self/statm");
+            // Code runs again after the drop: parse and format-free checks.
+            let works = parse(b"1000-2000 r-xp 0 00:00 0").is_some() && hex(b"ff") == Some(255);
+            let ok = before > (total as u64 / 1024) / 2 && after < 2048 && works;
+            // SAFETY: the shared page from Progress::new, mapped in both.
+            unsafe {
+                (*report).store(
+                    ((after.min(0xffff) as u32) << 8) | 0x80 | u32::from(ok),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                libc::_exit(i32::from(!ok));
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        // SAFETY: as above.
+        let r = unsafe { (*report).load(std::sync::atomic::Ordering::SeqCst) };
+        assert_eq!(
+            r & 0xff,
+            0x81,
+            "child: file-backed RSS after shedding {} KiB of {} KiB of code, status {status:#x}",
+            r >> 8,
+            total / 1024
+        );
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 
     /// `start end perms` of a maps line, for the layout check.

@@ -20,8 +20,9 @@
 //! which would make a plain SIGTERM a no-op. When init dies the kernel kills
 //! the whole namespace; every level has PR_SET_PDEATHSIG(SIGKILL) on its parent,
 //! so `kill -9` of vanguard takes down every server process. Both first drop
-//! the heap they inherited from vanguard (`shed.rs`): ~1.2 MiB RSS each
-//! instead of a copy-on-write share of vanguard's whole heap.
+//! the heap they inherited from vanguard and the code pages set-up touched
+//! (`shed.rs`): well under 1 MiB RSS each instead of a copy-on-write share of
+//! vanguard's whole heap.
 //!
 //! A set-up failure in any level is reported through std's exec-error pipe
 //! (the spawn returns an error) and the failing step is read from a shared page.
@@ -560,6 +561,7 @@ fn close_stray_fds() -> std::io::Result<()> {
 /// `sandbox::spawn` would stack two set-ups. Build a fresh one per spawn.
 pub fn install(cmd: &mut std::process::Command, setup: ChildSetup, progress: Arc<Progress>) {
     let vanguard = std::process::id() as libc::pid_t;
+    super::shed::note_code_ranges();
     // SAFETY: the hook only runs raw async-signal-safe syscalls on data
     // prepared here; it allocates nothing.
     unsafe {
