@@ -966,3 +966,86 @@ fn redis_killed_and_restarted_fail_closed_blocks_with_a_clear_error_then_recover
 fn redis_killed_and_restarted_fail_open_warns_then_recovers() {
     redis_outage("open");
 }
+
+/// The gateway's anonymous (heap) memory, KiB.
+fn rss_anon_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no RssAnon for {pid}"))
+}
+
+/// After a burst of calls of mixed sizes the gateway's heap holds megabytes
+/// of freed memory; once the session has been quiet for a second the
+/// gateway hands it back to the kernel (the session goes on afterwards).
+#[test]
+fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
+    let scratch = scratch_dir();
+    let quiet = profile(scratch.path(), "quiet", "");
+    let server = format!(
+        "{} demo-server",
+        sh_quote(&vanguard_bin().to_string_lossy())
+    );
+    let mut peer = Peer::gateway(&server, &["--profile", &quiet, "--sandbox", "off"]);
+    peer.initialize("2025-06-18");
+    let pid = peer.pid();
+    std::thread::sleep(Duration::from_millis(1500));
+    let at_start = rss_anon_kib(pid);
+    let mut peak = at_start;
+    // Windows of 24 calls in flight, 1 KiB to 96 KiB each: freed blocks of
+    // many sizes, interleaved with the session's longer-lived ones.
+    for round in 0..40u64 {
+        for k in 0..24u64 {
+            let i = round * 24 + k;
+            let size = 1024 * (1 + (i * 37) % 96) as usize;
+            peer.send(&call(
+                1000 + i,
+                "echo",
+                json!({ "message": format!("{i} {}", "ab".repeat(size / 2)) }),
+            ));
+        }
+        for k in 0..24u64 {
+            let r = next_message(&mut peer, "an echo");
+            let i = round * 24 + k;
+            assert!(
+                text_of(&r)
+                    .is_some_and(|t| t
+                        .starts_with(&format!("Echo: {} ", r["id"].as_u64().unwrap_or(0) - 1000))),
+                "call {i}: {}",
+                r.to_string().chars().take(200).collect::<String>()
+            );
+        }
+        peak = peak.max(rss_anon_kib(pid));
+    }
+    let after_burst = rss_anon_kib(pid);
+    peak = peak.max(after_burst);
+    // Handed back within a few quiet seconds: at least half of what the
+    // burst added above the start-up heap.
+    let handed_back = wait_until(Duration::from_secs(8), || {
+        rss_anon_kib(pid) <= at_start + (after_burst.saturating_sub(at_start)) / 2
+    });
+    let idle = rss_anon_kib(pid);
+    eprintln!(
+        "heap: start {:.1} MiB, burst peak {:.1} MiB, after the burst {:.1} MiB, quiet {:.1} MiB",
+        mib(at_start),
+        mib(peak),
+        mib(after_burst),
+        mib(idle)
+    );
+    assert!(
+        after_burst >= at_start + 1024,
+        "the burst should leave freed heap behind ({at_start} -> {after_burst} KiB)"
+    );
+    assert!(
+        handed_back,
+        "freed heap not returned: {at_start} KiB at start, {after_burst} after the burst, {idle} when quiet"
+    );
+    // The session goes on.
+    let r = peer.call_tool("echo", json!({ "message": "still here" }));
+    assert_eq!(text_of(&r), Some("Echo: still here"), "{r}");
+    peer.close_stdin();
+}

@@ -751,7 +751,7 @@ impl Drop for Peer {
     }
 }
 
-fn scratch_dir() -> tempfile::TempDir {
+pub fn scratch_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("vanguard-test-")
         .tempdir()

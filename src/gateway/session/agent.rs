@@ -55,6 +55,7 @@ pub(super) fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
 
 impl Shared {
     pub(super) fn agent_line(&self, line: &[u8]) -> AgentOutput {
+        crate::gateway::note_activity();
         match classify(line) {
             Err(inv) => AgentOutput {
                 forward: Forward::Nothing,

@@ -226,6 +226,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let upstream: Upstream = upstream.into();
+    crate::gateway::keep_heap_trimmed();
     let mut cfg = cfg;
     let server_side = std::mem::take(&mut cfg.server_side);
     let l3_key = cfg

@@ -89,6 +89,7 @@ impl Shared {
     /// a line that cannot be read within vanguard's limits is replaced by an
     /// error for the request it answers, or dropped and audited.
     pub(super) fn upstream_line(&self, mut line: Vec<u8>) -> UpstreamOutput {
+        crate::gateway::note_activity();
         let mut out = UpstreamOutput::default();
         let handled = match classify(&line) {
             Err(e) => {
