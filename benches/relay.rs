@@ -117,14 +117,18 @@ impl Proc {
     }
     /// Reads lines until a response (a message with an id and no method).
     fn recv(&mut self) -> Value {
+        self.try_recv().expect("server closed")
+    }
+    /// Like `recv`; None when the hop closed its output.
+    fn try_recv(&mut self) -> Option<Value> {
         loop {
             let mut line = String::new();
             if self.stdout.read_line(&mut line).expect("read") == 0 {
-                panic!("server closed");
+                return None;
             }
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
                 if v.get("id").is_some() && v.get("method").is_none() {
-                    return v;
+                    return Some(v);
                 }
             }
         }
@@ -279,10 +283,16 @@ fn throughput(route: &Route, n: usize, window: usize, msg: &str) -> Load {
     }
 }
 
-/// Idle memory of a hop after one initialize (KiB), and of the processes
-/// it started besides the server (name, KiB), e.g. the sandbox's helpers.
-fn idle_rss(route: &Route, server_comm: &str) -> (u64, Vec<(String, u64)>) {
-    let p = Proc::start(route);
+/// Idle memory of a hop after one initialize (KiB), of the processes it
+/// started besides the server (name, KiB), e.g. the sandbox's helpers, and
+/// of the hop again after `calls` calls (small and 4 KiB, 16 in flight; the
+/// answers may be refusals) and 2.5 s without traffic.
+fn idle_rss(
+    route: &Route,
+    server_comm: &str,
+    calls: usize,
+) -> (u64, Vec<(String, u64)>, Result<u64, String>) {
+    let mut p = Proc::start(route);
     std::thread::sleep(Duration::from_millis(400));
     let own = p.rss_kib();
     let mut helpers = Vec::new();
@@ -299,7 +309,21 @@ fn idle_rss(route: &Route, server_comm: &str) -> (u64, Vec<(String, u64)>) {
             }
         }
     }
-    (own, helpers)
+    let big = "x".repeat(4096);
+    let (mut sent, mut got) = (0, 0);
+    while got < calls {
+        while sent < calls && sent - got < 16 {
+            let msg = if sent % 2 == 0 { "hello" } else { big.as_str() };
+            p.send(&call(50_000 + sent as u64, msg));
+            sent += 1;
+        }
+        if p.try_recv().is_none() {
+            return (own, helpers, Err(format!("closed after {got} calls")));
+        }
+        got += 1;
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    (own, helpers, Ok(p.rss_kib()))
 }
 
 /// The rule an error answer names (`data.rule`), else its message.
@@ -487,9 +511,14 @@ fn main() {
         c16.push(throughput(&hop.everything, (n16 / hop.scale_down).max(100), 16, small).rate);
     }
     // Idle memory.
+    let used_calls = if smoke { 200 } else { 5000 };
     let mut idle = Vec::new();
     for hop in &hops {
-        idle.push(idle_rss(&hop.everything, "node"));
+        idle.push(idle_rss(
+            &hop.everything,
+            "node",
+            used_calls / hop.scale_down,
+        ));
     }
 
     let d = &lat[0];
@@ -499,8 +528,8 @@ fn main() {
         per_run * scale,
         (per_run / 10).max(20) * scale
     );
-    println!("| | p50 small | added p50 small | added p99 small | added p50 4 KiB | c16 req/s | c16 of direct | c16 of plain relay | idle RSS of the hop |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| | p50 small | added p50 small | added p99 small | added p50 4 KiB | c16 req/s | c16 of direct | c16 of plain relay | idle RSS of the hop | RSS after {used_calls} calls, 2.5 s quiet |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (h, hop) in hops.iter().enumerate() {
         let add = |m: usize, p: f64| match &refused[h][m] {
             Some(rule) => format!("refused ({rule})"),
@@ -509,7 +538,7 @@ fn main() {
                 us(percentile(&lat[h][m], p)) - us(percentile(&d[m], p))
             ),
         };
-        let (own, helpers) = &idle[h];
+        let (own, helpers, used) = &idle[h];
         let rss = if h == 0 {
             format!("(server {})", mib(*own))
         } else if helpers.is_empty() {
@@ -522,7 +551,7 @@ fn main() {
             format!("{} + {}", mib(*own), hs.join(" + "))
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {} | {} |",
             hop.name,
             match &refused[h][0] {
                 Some(rule) => format!("refused ({rule})"),
@@ -534,7 +563,12 @@ fn main() {
             c16[h],
             c16[h] / c16[0],
             c16[h] / c16[1],
-            rss
+            rss,
+            match used {
+                Ok(kib) if h == 0 => format!("(server {})", mib(*kib)),
+                Ok(kib) => mib(*kib),
+                Err(e) => e.clone(),
+            }
         );
     }
 
