@@ -32,7 +32,7 @@
 //! that the kernel could reclaim at any moment; dropping the entries only
 //! means the wait loop faults back in the few pages it runs. The ranges come
 //! from the program headers (`dl_iterate_phdr`), read in vanguard before the
-//! fork ([`note_code_ranges`]): segments without `PF_W`, never a page of a
+//! fork ([`code_ranges`]): segments without `PF_W`, never a page of a
 //! writable or `PT_GNU_RELRO` segment (relocated data is private, not page
 //! cache, and must stay), no object with text relocations, not the vDSO.
 //!
@@ -42,7 +42,6 @@
 //! may allocate, and nothing after it may touch the heap.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
 
 /// The most read-only segments kept for the helpers to drop; a process
 /// with more (many libraries) drops the first ones found and keeps the rest.
@@ -73,8 +72,6 @@ impl CodeRanges {
         self.ranges.get(..self.len).unwrap_or(&[])
     }
 }
-
-static CODE_RANGES: OnceLock<CodeRanges> = OnceLock::new();
 
 /// One loaded segment, page-aligned outwards. `keep`: writable or RELRO
 /// (relocated data lives in private copies, not in page cache).
@@ -109,15 +106,12 @@ fn clean_parts(segments: &[Segment], out: &mut CodeRanges) {
     }
 }
 
-/// Reads the program headers of every loaded object, once per process,
-/// so that helpers forked later can drop their code pages. Call it in
-/// vanguard before forking; a no-op after the first call.
-pub(super) fn note_code_ranges() {
-    CODE_RANGES.get_or_init(read_code_ranges);
-}
-
+/// Reads the program headers of every loaded object, so that helpers
+/// forked next can drop their code pages. Call it in vanguard right before
+/// the fork (a few microseconds): read afresh, the ranges cannot name an
+/// object unloaded since.
 #[cfg(target_pointer_width = "64")]
-fn read_code_ranges() -> CodeRanges {
+pub(super) fn code_ranges() -> CodeRanges {
     // SAFETY: sysconf and getauxval only read process constants.
     let (page, vdso) = unsafe {
         (
@@ -136,7 +130,7 @@ fn read_code_ranges() -> CodeRanges {
 }
 
 #[cfg(not(target_pointer_width = "64"))]
-fn read_code_ranges() -> CodeRanges {
+pub(super) fn code_ranges() -> CodeRanges {
     CodeRanges::EMPTY
 }
 
@@ -156,7 +150,7 @@ const DT_FLAGS: i64 = 30;
 const DF_TEXTREL: u64 = 4;
 
 /// # Safety
-/// Called by `dl_iterate_phdr` with `data` pointing at read_code_ranges's state.
+/// Called by `dl_iterate_phdr` with `data` pointing at code_ranges's state.
 #[cfg(target_pointer_width = "64")]
 unsafe extern "C" fn each_object(
     info: *mut libc::dl_phdr_info,
@@ -341,9 +335,10 @@ fn is_private_file(m: &Mapping<'_>) -> bool {
     is_file_backed(m) && m.perms.get(3) == Some(&b'p')
 }
 
-/// Drops this process's droppable mappings (see the module comment).
-/// Best effort: any failure leaves the rest of memory as it was.
-pub(super) fn shed_inherited_memory() {
+/// Drops this process's droppable mappings and the page-table entries of
+/// `code` (see the module comment). Best effort: any failure leaves the
+/// rest of memory as it was.
+pub(super) fn shed_inherited_memory(code: &CodeRanges) {
     let stack_mark = 0u8;
     let keep = [
         std::ptr::addr_of!(stack_mark) as usize,
@@ -398,12 +393,10 @@ pub(super) fn shed_inherited_memory() {
             have -= from;
         }
         libc::close(fd);
-        if let Some(code) = CODE_RANGES.get() {
-            for &(start, end) in code.as_slice() {
-                // Clean page cache only: a later access faults the same
-                // bytes back in from the file, as after reclaim.
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
+        for &(start, end) in code.as_slice() {
+            // Clean page cache only: a later access faults the same bytes
+            // back in from the file, as after reclaim.
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
 }
@@ -546,7 +539,7 @@ mod tests {
         assert!(pid >= 0);
         if pid == 0 {
             let stack_value = std::hint::black_box(0xabcdu32);
-            shed_inherited_memory();
+            shed_inherited_memory(&CodeRanges::EMPTY);
             let rss_after;
             // statm through raw syscalls: no heap any more.
             // SAFETY: open/read into a stack buffer.
@@ -637,15 +630,15 @@ mod tests {
     /// ranges do cover this program's code, its constants and libc's code.
     #[test]
     fn code_ranges_hold_only_page_cache() {
-        note_code_ranges();
-        let code = CODE_RANGES.get().unwrap();
+        let code = code_ranges();
         assert!(code.len >= 3, "{code:?}");
         let covered = |a: usize| code.as_slice().iter().any(|&(s, e)| s <= a && a < e);
         assert!(covered(shed_inherited_memory as *const () as usize));
         assert!(covered(libc::getpid as *const () as usize));
         static CONSTANT: [u8; 4] = *b"shed";
         assert!(covered(std::hint::black_box(&CONSTANT).as_ptr() as usize));
-        assert!(!covered(std::ptr::addr_of!(CODE_RANGES) as usize));
+        static WRITABLE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+        assert!(!covered(std::ptr::addr_of!(WRITABLE) as usize));
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut current: Option<Mapping<'_>> = None;
         let mut checked = 0;
@@ -682,8 +675,7 @@ mod tests {
     /// when shedding, and what it runs afterwards faults back in and works.
     #[test]
     fn a_forked_child_drops_code_pages_and_still_runs() {
-        note_code_ranges();
-        let code = *CODE_RANGES.get().unwrap();
+        let code = code_ranges();
         let total: usize = code.as_slice().iter().map(|&(s, e)| e - s).sum();
         assert!(total > 4 << 20, "{total} bytes of code");
         let progress = super::super::spawn::Progress::new().unwrap();
@@ -714,7 +706,7 @@ mod tests {
             }
             std::hint::black_box(sum);
             let before = file_kib(c"/proc/self/statm");
-            shed_inherited_memory();
+            shed_inherited_memory(&code);
             let after = file_kib(c"/proc/self/statm");
             // Code runs again after the drop: parse and format-free checks.
             let works = parse(b"1000-2000 r-xp 0 00:00 0").is_some() && hex(b"ff") == Some(255);

@@ -330,7 +330,12 @@ fn raw_fork() -> std::io::Result<libc::pid_t> {
 /// Closes every fd (stdio and std's exec-error pipe included, so the parent
 /// sees EOF as soon as the server execs), then waits for `child` and exits
 /// like it. `reap_all`: also reap re-parented orphans (PID 1 duty).
-fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
+fn supervise(
+    child: libc::pid_t,
+    reap_all: bool,
+    progress: &Progress,
+    code: &super::shed::CodeRanges,
+) -> ! {
     // Negative: the child's whole process group (see fork_supervised).
     FORWARD_TO.store(-child, Ordering::Relaxed);
     // The signal slot as a raw pointer: `progress` itself lives on the heap,
@@ -340,7 +345,7 @@ fn supervise(child: libc::pid_t, reap_all: bool, progress: &Progress) -> ! {
     // could use the closed fds, and touches no heap memory after shedding it.
     unsafe {
         libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
-        super::shed::shed_inherited_memory();
+        super::shed::shed_inherited_memory(code);
         let signal_slot = &*signal_slot;
         loop {
             let mut status = 0;
@@ -400,6 +405,7 @@ fn fork_supervised(
     reap_all: bool,
     into_new_pid_ns: bool,
     progress: &Progress,
+    code: &super::shed::CodeRanges,
 ) -> std::io::Result<()> {
     // SAFETY: getpid is a plain syscall.
     let me = if into_new_pid_ns {
@@ -417,7 +423,7 @@ fn fork_supervised(
         // group exists whichever runs first.
         // SAFETY: setpgid on our own child.
         unsafe { libc::setpgid(pid, pid) };
-        supervise(pid, reap_all, progress);
+        supervise(pid, reap_all, progress, code);
     }
     // SAFETY: setpgid on ourselves.
     unsafe { libc::setpgid(0, 0) };
@@ -428,7 +434,12 @@ fn fork_supervised(
 impl ChildSetup {
     /// Runs the set-up in the forked child. Returns only in the process that
     /// will exec the server.
-    fn run(&self, progress: &Progress, vanguard: libc::pid_t) -> std::io::Result<()> {
+    fn run(
+        &self,
+        progress: &Progress,
+        vanguard: libc::pid_t,
+        code: &super::shed::CodeRanges,
+    ) -> std::io::Result<()> {
         // 0. Nothing of vanguard's command line or environment stays in the
         //    processes that never exec (supervisor, init).
         if let Some(own) = &self.own_strings {
@@ -481,7 +492,7 @@ impl ChildSetup {
             // 7. The supervisor stays outside; its child is PID 1 (init) of
             //    the new namespace, and init's child is the server.
             progress.set(Step::ForkPidNamespace);
-            fork_supervised(false, true, progress)?;
+            fork_supervised(false, true, progress, code)?;
             // 8. The minimal root (with the PID namespace's own /proc), or
             //    at least a private /proc for the new PID namespace.
             match &self.root {
@@ -495,7 +506,7 @@ impl ChildSetup {
                 }
             }
             progress.set(Step::ForkPidNamespace);
-            fork_supervised(true, false, progress)?;
+            fork_supervised(true, false, progress, code)?;
         }
         // 9. Resource limits.
         progress.set(Step::Rlimits);
@@ -561,10 +572,11 @@ fn close_stray_fds() -> std::io::Result<()> {
 /// `sandbox::spawn` would stack two set-ups. Build a fresh one per spawn.
 pub fn install(cmd: &mut std::process::Command, setup: ChildSetup, progress: Arc<Progress>) {
     let vanguard = std::process::id() as libc::pid_t;
-    super::shed::note_code_ranges();
+    // Read in the parent before the fork; the helpers drop these pages.
+    let code = super::shed::code_ranges();
     // SAFETY: the hook only runs raw async-signal-safe syscalls on data
     // prepared here; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || setup.run(&progress, vanguard));
+        cmd.pre_exec(move || setup.run(&progress, vanguard, &code));
     }
 }
