@@ -338,14 +338,16 @@ fn supervise(
 ) -> ! {
     // Negative: the child's whole process group (see fork_supervised).
     FORWARD_TO.store(-child, Ordering::Relaxed);
-    // The signal slot as a raw pointer: `progress` itself lives on the heap,
-    // which is dropped below.
+    // The signal slot as a raw pointer and the code ranges as a copy on
+    // the stack: `progress` and the hook that holds `code` live on the
+    // heap, which is dropped below.
     let signal_slot = progress.raw_slot(1);
+    let code = *code;
     // SAFETY: raw syscalls only; this process never returns to Rust code that
     // could use the closed fds, and touches no heap memory after shedding it.
     unsafe {
         libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
-        super::shed::shed_inherited_memory(code);
+        super::shed::shed_inherited_memory(&code);
         let signal_slot = &*signal_slot;
         loop {
             let mut status = 0;
