@@ -357,9 +357,12 @@ fn the_sandbox_helpers_drop_the_memory_they_inherit() {
     }
     // They also drop the code pages set-up faulted in (64 KiB around each
     // fault): what stays mapped is the wait loop's few pages.
-    let gateway_code = status_kib(gateway.pid(), "RssFile:");
+    let gateway_code = common::status_kib(gateway.pid(), "RssFile");
     for helper in [init, supervisor] {
-        let (file, rss) = (status_kib(helper, "RssFile:"), status_kib(helper, "VmRSS:"));
+        let (file, rss) = (
+            common::status_kib(helper, "RssFile"),
+            common::status_kib(helper, "VmRSS"),
+        );
         eprintln!("helper {helper}: RSS {rss} KiB, of it file-backed {file} KiB");
         assert!(
             file < 512,
@@ -367,18 +370,6 @@ fn the_sandbox_helpers_drop_the_memory_they_inherit() {
              the gateway: {gateway_code} KiB)"
         );
     }
-}
-
-/// A `kB` field of `/proc/PID/status`.
-fn status_kib(pid: i32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no {field} for {pid}"))
 }
 
 #[test]

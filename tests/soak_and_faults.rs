@@ -967,18 +967,6 @@ fn redis_killed_and_restarted_fail_open_warns_then_recovers() {
     redis_outage("open");
 }
 
-/// The gateway's anonymous (heap) memory, KiB.
-fn rss_anon_kib(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("RssAnon:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no RssAnon for {pid}"))
-}
-
 /// After a burst of calls of mixed sizes the gateway's heap holds megabytes
 /// of freed memory; once the session has been quiet for a second the
 /// gateway hands it back to the kernel (the session goes on afterwards).
@@ -994,7 +982,7 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
     peer.initialize("2025-06-18");
     let pid = peer.pid();
     std::thread::sleep(Duration::from_millis(1500));
-    let at_start = rss_anon_kib(pid);
+    let at_start = status_kib(pid, "RssAnon");
     let mut peak = at_start;
     // Windows of 24 calls in flight, 1 KiB to 96 KiB each: freed blocks of
     // many sizes, interleaved with the session's longer-lived ones.
@@ -1019,16 +1007,16 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
                 r.to_string().chars().take(200).collect::<String>()
             );
         }
-        peak = peak.max(rss_anon_kib(pid));
+        peak = peak.max(status_kib(pid, "RssAnon"));
     }
-    let after_burst = rss_anon_kib(pid);
+    let after_burst = status_kib(pid, "RssAnon");
     peak = peak.max(after_burst);
     // Handed back within a few quiet seconds: at least half of what the
     // burst added above the start-up heap.
     let handed_back = wait_until(Duration::from_secs(8), || {
-        rss_anon_kib(pid) <= at_start + (after_burst.saturating_sub(at_start)) / 2
+        status_kib(pid, "RssAnon") <= at_start + (after_burst.saturating_sub(at_start)) / 2
     });
-    let idle = rss_anon_kib(pid);
+    let idle = status_kib(pid, "RssAnon");
     eprintln!(
         "heap: start {:.1} MiB, burst peak {:.1} MiB, after the burst {:.1} MiB, quiet {:.1} MiB",
         mib(at_start),
