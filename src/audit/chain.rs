@@ -472,6 +472,43 @@ mod tests {
         assert!(msg.contains("line 4") && msg.contains("repeated"), "{msg}");
     }
 
+    /// Vanguards starting together beside one new log all get the same
+    /// signing key; none reads the key file half-written (which once left
+    /// one of them writing an unsigned head).
+    #[test]
+    fn racing_first_uses_share_one_whole_signing_key() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join(format!("audit{round}.jsonl"));
+            let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let keys: Vec<Result<Vec<u8>, String>> = (0..6)
+                .map(|_| {
+                    let (log, start) = (log.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        signing_key(&log).map(|k| k.public_key().to_vec())
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect();
+            let first = keys[0]
+                .clone()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            for k in &keys {
+                assert_eq!(k.as_ref(), Ok(&first), "round {round}");
+            }
+            let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".tmp"))
+                .collect();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+        }
+    }
+
     #[test]
     fn the_head_file_shows_a_cut_tail() {
         let d = tempfile::tempdir().expect("tempdir");

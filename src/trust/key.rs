@@ -199,34 +199,44 @@ impl SigningKey {
 }
 
 /// Writes `contents` to a new file with `mode`; an existing file is an
-/// error unless `force` (then it is replaced through a rename, so a reader
-/// never sees half a key).
+/// error unless `force` (then it is replaced through a rename). Either way
+/// a reader never sees half a file: the contents go to a temporary file
+/// first, which is then renamed over the path (`force`) or hard-linked to
+/// it (`link` fails if the path exists, so the check and the creation are
+/// one step). Two vanguards making the audit key at once once raced here:
+/// the loser read the winner's key file while it was still empty and
+/// wrote an unsigned head.
 pub fn write_new(path: &Path, contents: &[u8], mode: u32, force: bool) -> Result<(), TrustError> {
-    let target = if force {
-        let mut name = path.as_os_str().to_owned();
-        name.push(format!(".tmp{}", std::process::id()));
-        PathBuf::from(name)
-    } else {
-        path.to_path_buf()
-    };
-    let mut f = std::fs::OpenOptions::new()
+    static TMP: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".tmp{}.{}",
+        std::process::id(),
+        TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let tmp = PathBuf::from(name);
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
-        .open(&target)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists if !force => TrustError::Exists {
-                path: path.to_path_buf(),
-            },
-            _ => TrustError::io(&target, e),
-        })?;
-    f.write_all(contents)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| TrustError::io(&target, e))?;
-    if force {
-        std::fs::rename(&target, path).map_err(|e| TrustError::io(path, e))?;
-    }
-    Ok(())
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(contents).and_then(|()| f.sync_all()))
+        .map_err(|e| TrustError::io(&tmp, e));
+    let placed = written.and_then(|()| {
+        if force {
+            std::fs::rename(&tmp, path).map_err(|e| TrustError::io(path, e))
+        } else {
+            std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => TrustError::Exists {
+                    path: path.to_path_buf(),
+                },
+                _ => TrustError::io(path, e),
+            })
+        }
+    });
+    // Gone after a rename; after a link or a failure, the extra name goes.
+    let _ = std::fs::remove_file(&tmp);
+    placed
 }
 
 #[cfg(test)]
