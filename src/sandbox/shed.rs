@@ -56,7 +56,7 @@ pub(super) struct CodeRanges {
 }
 
 impl CodeRanges {
-    const EMPTY: CodeRanges = CodeRanges {
+    pub(super) const EMPTY: CodeRanges = CodeRanges {
         ranges: [(0, 0); MAX_CODE_RANGES],
         len: 0,
     };

@@ -574,8 +574,13 @@ fn close_stray_fds() -> std::io::Result<()> {
 /// `sandbox::spawn` would stack two set-ups. Build a fresh one per spawn.
 pub fn install(cmd: &mut std::process::Command, setup: ChildSetup, progress: Arc<Progress>) {
     let vanguard = std::process::id() as libc::pid_t;
-    // Read in the parent before the fork; the helpers drop these pages.
-    let code = super::shed::code_ranges();
+    // Read in the parent before the fork; the helpers (only forked with a
+    // PID namespace) drop these pages.
+    let code = if setup.pid_namespace {
+        super::shed::code_ranges()
+    } else {
+        super::shed::CodeRanges::EMPTY
+    };
     // SAFETY: the hook only runs raw async-signal-safe syscalls on data
     // prepared here; it allocates nothing.
     unsafe {
