@@ -283,18 +283,24 @@ fn throughput(route: &Route, n: usize, window: usize, msg: &str) -> Load {
     }
 }
 
-/// Idle memory of a hop after one initialize (KiB), of the processes it
-/// started besides the server (name, KiB), e.g. the sandbox's helpers, and
-/// of the hop again after `calls` calls (small and 4 KiB, 16 in flight; the
-/// answers may be refusals) and 2.5 s without traffic.
-fn idle_rss(
-    route: &Route,
-    server_comm: &str,
-    calls: usize,
-) -> (u64, Vec<(String, u64)>, Result<u64, String>) {
+/// Memory of a hop, KiB.
+struct Footprint {
+    /// 0.4 s after one initialize.
+    start: u64,
+    /// After 2.5 s without traffic following the initialize.
+    idle: u64,
+    /// The processes it started besides the server (name, KiB), e.g. the
+    /// sandbox's helpers, at `start`.
+    helpers: Vec<(String, u64)>,
+    /// Right after `calls` calls (small and 4 KiB, 16 in flight; the
+    /// answers may be refusals), then after 2.5 s without traffic.
+    used: Result<(u64, u64), String>,
+}
+
+fn idle_rss(route: &Route, server_comm: &str, calls: usize) -> Footprint {
     let mut p = Proc::start(route);
     std::thread::sleep(Duration::from_millis(400));
-    let own = p.rss_kib();
+    let start = p.rss_kib();
     let mut helpers = Vec::new();
     if let Route::Single(_) = route {
         for &m in &p.measured {
@@ -309,6 +315,8 @@ fn idle_rss(
             }
         }
     }
+    std::thread::sleep(Duration::from_millis(2100));
+    let idle = p.rss_kib();
     let big = "x".repeat(4096);
     let (mut sent, mut got) = (0, 0);
     while got < calls {
@@ -318,12 +326,24 @@ fn idle_rss(
             sent += 1;
         }
         if p.try_recv().is_none() {
-            return (own, helpers, Err(format!("closed after {got} calls")));
+            let used = Err(format!("closed after {got} calls"));
+            return Footprint {
+                start,
+                idle,
+                helpers,
+                used,
+            };
         }
         got += 1;
     }
+    let busy = p.rss_kib();
     std::thread::sleep(Duration::from_millis(2500));
-    (own, helpers, Ok(p.rss_kib()))
+    Footprint {
+        start,
+        idle,
+        helpers,
+        used: Ok((busy, p.rss_kib())),
+    }
 }
 
 /// The rule an error answer names (`data.rule`), else its message.
@@ -528,8 +548,8 @@ fn main() {
         per_run * scale,
         (per_run / 10).max(20) * scale
     );
-    println!("| | p50 small | added p50 small | added p99 small | added p50 4 KiB | c16 req/s | c16 of direct | c16 of plain relay | idle RSS of the hop | RSS after {used_calls} calls, 2.5 s quiet |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| | p50 small | added p50 small | added p99 small | added p50 4 KiB | c16 req/s | c16 of direct | c16 of plain relay | RSS of the hop 0.4 s after initialize | idle RSS, 2.5 s quiet | RSS right after {used_calls} calls, then 2.5 s quiet |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (h, hop) in hops.iter().enumerate() {
         let add = |m: usize, p: f64| match &refused[h][m] {
             Some(rule) => format!("refused ({rule})"),
@@ -538,20 +558,21 @@ fn main() {
                 us(percentile(&lat[h][m], p)) - us(percentile(&d[m], p))
             ),
         };
-        let (own, helpers, used) = &idle[h];
+        let f = &idle[h];
         let rss = if h == 0 {
-            format!("(server {})", mib(*own))
-        } else if helpers.is_empty() {
-            mib(*own)
+            format!("(server {})", mib(f.start))
+        } else if f.helpers.is_empty() {
+            mib(f.start)
         } else {
-            let hs: Vec<String> = helpers
+            let hs: Vec<String> = f
+                .helpers
                 .iter()
                 .map(|(c, k)| format!("{c} {}", mib(*k)))
                 .collect();
-            format!("{} + {}", mib(*own), hs.join(" + "))
+            format!("{} + {}", mib(f.start), hs.join(" + "))
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {} | {} | {} |",
             hop.name,
             match &refused[h][0] {
                 Some(rule) => format!("refused ({rule})"),
@@ -564,9 +585,16 @@ fn main() {
             c16[h] / c16[0],
             c16[h] / c16[1],
             rss,
-            match used {
-                Ok(kib) if h == 0 => format!("(server {})", mib(*kib)),
-                Ok(kib) => mib(*kib),
+            if h == 0 {
+                format!("(server {})", mib(f.idle))
+            } else {
+                mib(f.idle)
+            },
+            match &f.used {
+                Ok((busy, quiet)) if h == 0 => {
+                    format!("(server {}, then {})", mib(*busy), mib(*quiet))
+                }
+                Ok((busy, quiet)) => format!("{}, then {}", mib(*busy), mib(*quiet)),
                 Err(e) => e.clone(),
             }
         );

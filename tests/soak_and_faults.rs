@@ -967,19 +967,26 @@ fn redis_killed_and_restarted_fail_open_warns_then_recovers() {
     redis_outage("open");
 }
 
-/// After a burst of calls of mixed sizes the gateway's heap holds megabytes
-/// of freed memory; once the session has been quiet for a second the
-/// gateway hands it back to the kernel (the session goes on afterwards).
-#[test]
-fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
-    let scratch = scratch_dir();
-    let quiet = profile(scratch.path(), "quiet", "");
+/// A gateway in front of the demo server, L3's rate limits off (bursts are
+/// the point), no sandbox, initialized.
+fn demo_gateway_without_rate_limits(dir: &Path) -> Peer {
+    let quiet = profile(dir, "quiet", "");
     let server = format!(
         "{} demo-server",
         sh_quote(&vanguard_bin().to_string_lossy())
     );
     let mut peer = Peer::gateway(&server, &["--profile", &quiet, "--sandbox", "off"]);
     peer.initialize("2025-06-18");
+    peer
+}
+
+/// After a burst of calls of mixed sizes the gateway's heap holds megabytes
+/// of freed memory; once the session has been quiet for a second the
+/// gateway hands it back to the kernel (the session goes on afterwards).
+#[test]
+fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
+    let scratch = scratch_dir();
+    let mut peer = demo_gateway_without_rate_limits(scratch.path());
     let pid = peer.pid();
     std::thread::sleep(Duration::from_millis(1500));
     let at_start = status_kib(pid, "RssAnon");
@@ -1035,5 +1042,36 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
     // The session goes on.
     let r = peer.call_tool("echo", json!({ "message": "still here" }));
     assert_eq!(text_of(&r), Some("Echo: still here"), "{r}");
+    peer.close_stdin();
+}
+
+/// Start-up runs much code a session never runs again (argument parsing,
+/// profile loading, regex compilation). Once the gateway is quiet it drops
+/// its mapped code, and the session goes on: what it runs faults back in,
+/// refusals included.
+#[test]
+fn a_quiet_gateway_unmaps_the_code_it_ran_at_start_up() {
+    let scratch = scratch_dir();
+    let mut peer = demo_gateway_without_rate_limits(scratch.path());
+    let pid = peer.pid();
+    // Read within the first quiet second, before the trimmer looks.
+    let at_start = status_kib(pid, "RssFile");
+    let dropped = wait_until(Duration::from_secs(8), || {
+        status_kib(pid, "RssFile") + 2048 < at_start
+    });
+    let quiet_kib = status_kib(pid, "RssFile");
+    eprintln!(
+        "mapped file pages: {:.1} MiB after initialize, {:.1} MiB when quiet",
+        mib(at_start),
+        mib(quiet_kib)
+    );
+    assert!(
+        dropped,
+        "start-up code still mapped: {at_start} KiB after initialize, {quiet_kib} KiB when quiet"
+    );
+    let r = peer.call_tool("echo", json!({ "message": "still here" }));
+    assert_eq!(text_of(&r), Some("Echo: still here"), "{r}");
+    let r = peer.call_tool("read_file", json!({ "path": "/etc/shadow" }));
+    assert_eq!(r["error"]["code"], POLICY_BLOCKED, "{r}");
     peer.close_stdin();
 }

@@ -31,6 +31,7 @@ pub mod probe;
 pub mod root;
 pub mod seccomp;
 mod shed;
+pub(crate) use shed::release_code_pages;
 pub mod spawn;
 
 pub use baseline::{Access, BaselineEntry};

@@ -401,6 +401,65 @@ pub(super) fn shed_inherited_memory(code: &CodeRanges) {
     }
 }
 
+/// Drops this process's own page-table entries for the loaded objects'
+/// read-only segments, as the helpers do after the fork, and returns the
+/// bytes of mappings it asked the kernel to drop.
+///
+/// For a gateway that has gone quiet: start-up runs code a session never
+/// runs again (argument parsing, profile loading, regex compilation,
+/// sandbox planning), and the kernel maps 64 KiB around each page it faults
+/// in. With the functions a session runs laid out together (`scripts/
+/// build.rs`), what the next call faults back in is that one block.
+///
+/// Runs where the process may allocate (not in a fork's child). A mapping
+/// is dropped only where `/proc/self/smaps` shows it private, read-only and
+/// holding no anonymous page: a page the process changed (a debugger's
+/// breakpoint, a uprobe) is no longer page cache and stays.
+pub(crate) fn release_code_pages() -> usize {
+    let code = code_ranges();
+    let Ok(smaps) = std::fs::read("/proc/self/smaps") else {
+        return 0;
+    };
+    let mut dropped = 0;
+    for (mapping, anonymous_kib) in clean_candidates(&smaps) {
+        let read_only = matches!(mapping.perms, b"r--p" | b"r-xp");
+        if anonymous_kib != Some(0) || !read_only || !is_file_backed(&mapping) {
+            continue;
+        }
+        for &(start, end) in code.as_slice() {
+            let (lo, hi) = (start.max(mapping.start), end.min(mapping.end));
+            if lo < hi {
+                // SAFETY: a private read-only file mapping with no changed
+                // page, inside a segment that holds only page cache: the
+                // next access reads the same bytes back from the file.
+                unsafe { drop_range(lo, hi) };
+                dropped += hi - lo;
+            }
+        }
+    }
+    dropped
+}
+
+/// Each mapping of an smaps text with its `Anonymous:` figure (KiB), if
+/// the text gives one.
+fn clean_candidates(smaps: &[u8]) -> Vec<(Mapping<'_>, Option<u64>)> {
+    let mut out: Vec<(Mapping<'_>, Option<u64>)> = Vec::new();
+    for line in smaps.split(|&b| b == b'\n') {
+        if let Some(field) = line.strip_prefix(b"Anonymous:") {
+            let kib = skip_spaces(field)
+                .split(|&b| b == b' ')
+                .next()
+                .and_then(dec);
+            if let Some(last) = out.last_mut() {
+                last.1 = kib;
+            }
+        } else if let Some(m) = parse(line) {
+            out.push((m, None));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,6 +792,96 @@ mod tests {
             total / 1024
         );
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+
+    #[test]
+    fn smaps_figures_belong_to_the_mapping_above_them() {
+        let text = b"55d0bf000000-55d0bf800000 r-xp 00100000 fe:01 1234 /usr/bin/vanguard
+Size:               8192 kB
+Anonymous:             0 kB
+7f0000-7f1000 rw-p 00000000 00:00 0 
+Anonymous:            12 kB
+7f2000-7f3000 r--p 00000000 fe:01 99 /usr/lib/x.so
+Rss:                   4 kB
+VmFlags: rd mr mw me
+";
+        let c = clean_candidates(text);
+        let got: Vec<(usize, Option<u64>)> = c.iter().map(|(m, a)| (m.start, *a)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (0x55d0bf000000, Some(0)),
+                (0x7f0000, Some(12)),
+                (0x7f2000, None)
+            ]
+        );
+    }
+
+    /// Read-only data of the test binary: lands in a read-only segment.
+    static CONSTANTS: [u8; 3 * 4096] = [7; 3 * 4096];
+
+    /// Releasing in a running, multi-threaded process: the mapped code
+    /// goes, what runs next faults back in, and a page the process changed
+    /// (as a debugger's breakpoint does) is kept with its change.
+    #[test]
+    fn releasing_code_drops_clean_pages_and_keeps_changed_ones() {
+        let file_kib = || {
+            let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+            statm.split(' ').nth(2).unwrap().parse::<u64>().unwrap() * 4
+        };
+        // A whole page inside CONSTANTS, changed through a writable window.
+        let base = std::hint::black_box(CONSTANTS.as_ptr()) as usize;
+        let page = (base + 4095) & !4095;
+        assert!(page + 4096 <= base + CONSTANTS.len());
+        // SAFETY: the page lies inside CONSTANTS, which nothing else reads
+        // by reference; every access below is volatile through a pointer.
+        unsafe {
+            assert_eq!(
+                libc::mprotect(
+                    page as *mut libc::c_void,
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE
+                ),
+                0
+            );
+            std::ptr::write_volatile(page as *mut u8, 42);
+            assert_eq!(
+                libc::mprotect(page as *mut libc::c_void, 4096, libc::PROT_READ),
+                0
+            );
+        }
+        // Map all code first, so there is something to drop.
+        let code = code_ranges();
+        let mut sum = 0u8;
+        for &(s, e) in code.as_slice() {
+            for a in (s..e).step_by(4096) {
+                // SAFETY: a readable page of a loaded segment.
+                sum = sum.wrapping_add(unsafe { std::ptr::read_volatile(a as *const u8) });
+            }
+        }
+        std::hint::black_box(sum);
+        let before = file_kib();
+        let dropped = release_code_pages();
+        let after = file_kib();
+        assert!(dropped > 4 << 20, "dropped {dropped} bytes");
+        // Other tests run meanwhile and fault some code back in.
+        assert!(
+            after < before / 2,
+            "file-backed RSS {before} KiB -> {after} KiB"
+        );
+        // SAFETY: as above; reads of pages inside CONSTANTS.
+        let (changed, clean) = unsafe {
+            (
+                std::ptr::read_volatile(page as *const u8),
+                std::ptr::read_volatile((base + CONSTANTS.len() - 1) as *const u8),
+            )
+        };
+        assert_eq!(
+            changed, 42,
+            "the changed page went back to the file's bytes"
+        );
+        assert_eq!(clean, 7);
+        assert!(parse(b"1000-2000 r-xp 0 00:00 0").is_some());
     }
 
     /// `start end perms` of a maps line, for the layout check.
