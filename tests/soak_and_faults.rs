@@ -1046,32 +1046,56 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
 }
 
 /// Start-up runs much code a session never runs again (argument parsing,
-/// profile loading, regex compilation). Once the gateway is quiet it drops
-/// its mapped code, and the session goes on: what it runs faults back in,
-/// refusals included.
+/// profile loading, regex compilation). The gateway drops its mapped code
+/// once the first metadata answers are out (a session that never pauses
+/// for a second would otherwise keep it), and again whenever it goes quiet
+/// after work; the session goes on: what it runs faults back in, refusals
+/// included.
 #[test]
-fn a_quiet_gateway_unmaps_the_code_it_ran_at_start_up() {
+fn the_gateway_unmaps_start_up_code_after_the_handshake_and_when_quiet() {
     let scratch = scratch_dir();
     let mut peer = demo_gateway_without_rate_limits(scratch.path());
     let pid = peer.pid();
-    // Read within the first quiet second, before the trimmer looks.
-    let at_start = status_kib(pid, "RssFile");
-    let dropped = wait_until(Duration::from_secs(8), || {
-        status_kib(pid, "RssFile") + 2048 < at_start
-    });
-    let quiet_kib = status_kib(pid, "RssFile");
+    // Well within the idle trimmer's quiet second: this is the drop after
+    // the handshake.
+    std::thread::sleep(Duration::from_millis(300));
+    let after_handshake = status_kib(pid, "RssFile");
+    let peak = status_kib(pid, "VmHWM");
     eprintln!(
-        "mapped file pages: {:.1} MiB after initialize, {:.1} MiB when quiet",
-        mib(at_start),
-        mib(quiet_kib)
+        "mapped file pages 0.3 s after the handshake: {:.1} MiB (peak RSS {:.1} MiB)",
+        mib(after_handshake),
+        mib(peak)
+    );
+    assert!(
+        after_handshake * 3 < peak,
+        "start-up code still mapped after the handshake: {after_handshake} KiB of file pages, peak RSS {peak} KiB"
+    );
+    let mut n = 0u64;
+    let mut echo = |peer: &mut Peer| {
+        n += 1;
+        let m = format!("call {n}");
+        let r = peer.call_tool("echo", json!({ "message": m }));
+        assert_eq!(text_of(&r), Some(format!("Echo: {m}").as_str()), "{r}");
+    };
+    for _ in 0..50 {
+        echo(&mut peer);
+    }
+    let r = peer.call_tool("read_file", json!({ "path": "/etc/shadow" }));
+    assert_eq!(r["error"]["code"], POLICY_BLOCKED, "{r}");
+    let busy_file = status_kib(pid, "RssFile");
+    let dropped = wait_until(Duration::from_secs(8), || {
+        status_kib(pid, "RssFile") + 256 < busy_file
+    });
+    let quiet_file = status_kib(pid, "RssFile");
+    eprintln!(
+        "mapped file pages: {:.1} MiB after the calls, {:.1} MiB when quiet",
+        mib(busy_file),
+        mib(quiet_file)
     );
     assert!(
         dropped,
-        "start-up code still mapped: {at_start} KiB after initialize, {quiet_kib} KiB when quiet"
+        "code the calls mapped is still mapped when quiet: {busy_file} KiB, then {quiet_file} KiB"
     );
-    let r = peer.call_tool("echo", json!({ "message": "still here" }));
-    assert_eq!(text_of(&r), Some("Echo: still here"), "{r}");
-    let r = peer.call_tool("read_file", json!({ "path": "/etc/shadow" }));
-    assert_eq!(r["error"]["code"], POLICY_BLOCKED, "{r}");
+    echo(&mut peer);
     peer.close_stdin();
 }

@@ -99,6 +99,9 @@ fn release_free_heap() {
     }
 }
 
+/// How long after a metadata answer its start-up code is dropped.
+const AFTER_START: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Metadata answers after which the heap is trimmed, per process.
 const TRIMS: u8 = 2;
 static TRIMMED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
@@ -108,6 +111,11 @@ static TRIMMED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0
 /// first metadata checks leave megabytes of freed temporaries that glibc
 /// otherwise keeps resident for the life of the process. Cheap (a walk of
 /// the free lists) and done at most twice per process.
+///
+/// Then, [`AFTER_START`] later (the answer written, its audit event
+/// written), drops the mapped start-up code as the idle trimmer does: a
+/// session that never pauses for a whole second would otherwise keep it
+/// mapped for good. Reading `/proc/self/smaps` takes about 0.3 ms.
 pub(crate) fn trim_after_start() {
     use std::sync::atomic::Ordering;
     if TRIMMED.load(Ordering::Relaxed) >= TRIMS || TRIMMED.fetch_add(1, Ordering::Relaxed) >= TRIMS
@@ -115,4 +123,10 @@ pub(crate) fn trim_after_start() {
         return;
     }
     release_free_heap();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async {
+            tokio::time::sleep(AFTER_START).await;
+            crate::sandbox::release_code_pages();
+        });
+    }
 }
