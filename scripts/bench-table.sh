@@ -60,6 +60,8 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "vanguard $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)'), peer ${peer_cmd:+mcp-vanguard $PEER_VERSION}"
 echo
 cargo build --release --quiet
+# A stale scripts/symbol-order.txt shows in the RSS columns; say so here.
+python3 scripts/symbol-order.py --check target/release/vanguard || true
 # The peer writes audit.log and reads rules/ in its working directory.
 peer_dir=$(mktemp -d)
 trap 'rm -rf "$peer_dir"' EXIT

@@ -15,6 +15,9 @@ valgrind (it cannot run Landlock or seccomp set-up); the functions it adds are
 few and stay in their default place.
 
 Usage: python3 scripts/symbol-order.py [target/release/vanguard]
+       python3 scripts/symbol-order.py --check [target/release/vanguard]
+         (how many listed functions the binary has, and whether they lead
+         its text: a stale list shows here, and in the bench's RSS figures)
 Then rebuild (`cargo build --release`); scripts/build.rs hands the file to the
 linker. A stale file costs only the layout, never correctness: names that no
 longer exist are skipped by the linker.
@@ -199,7 +202,33 @@ def executed(path, binary):
     return cost
 
 
+def check(vg):
+    """Prints how much of the list the binary holds, and where it put them."""
+    if not shutil.which("nm"):
+        sys.exit("symbol-order: nm (binutils) is needed for --check")
+    names = [l.strip() for l in open(OUT) if l.strip()]
+    out = subprocess.run(["nm", "--defined-only", vg], capture_output=True, text=True, check=True).stdout
+    where = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tT":
+            where[parts[2]] = int(parts[0], 16)
+    found = [where[n] for n in names if n in where]
+    text = sorted(where.values())
+    # Laid out: the listed functions come first, so the last of them lies
+    # within the first part of the text that the list's size predicts.
+    leading = bool(found) and sum(1 for a in text if a <= max(found)) <= 2 * len(found)
+    print(
+        "code layout: %d of %d listed functions in %s%s"
+        % (len(found), len(names), os.path.relpath(vg, ROOT), ", laid out first" if leading else ", NOT laid out first")
+    )
+    return len(found) == len(names) and leading
+
+
 def main():
+    if sys.argv[1:2] == ["--check"]:
+        vg = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target/release/vanguard")
+        sys.exit(0 if check(vg) else 1)
     if not shutil.which("valgrind"):
         sys.exit("symbol-order: valgrind is not installed (Debian: apt-get install valgrind)")
     vg = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/release/vanguard"))
