@@ -687,8 +687,13 @@ mod tests {
     /// The safety property of dropping code pages: every range lies in
     /// read-only mappings holding no private (anonymous) page, and the
     /// ranges do cover this program's code, its constants and libc's code.
+    /// Held by tests that change or inspect the code mappings' private
+    /// pages, so none sees another's changed page.
+    static PRIVATE_PAGES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn code_ranges_hold_only_page_cache() {
+        let _private = PRIVATE_PAGES.lock().unwrap_or_else(|p| p.into_inner());
         let code = code_ranges();
         assert!(code.len >= 3, "{code:?}");
         let covered = |a: usize| code.as_slice().iter().any(|&(s, e)| s <= a && a < e);
@@ -829,6 +834,7 @@ VmFlags: rd mr mw me
             let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
             statm.split(' ').nth(2).unwrap().parse::<u64>().unwrap() * 4
         };
+        let _private = PRIVATE_PAGES.lock().unwrap_or_else(|p| p.into_inner());
         // A whole page inside CONSTANTS, changed through a writable window.
         let base = std::hint::black_box(CONSTANTS.as_ptr()) as usize;
         let page = (base + 4095) & !4095;
@@ -882,6 +888,15 @@ VmFlags: rd mr mw me
         );
         assert_eq!(clean, 7);
         assert!(parse(b"1000-2000 r-xp 0 00:00 0").is_some());
+        // Dropping the changed page itself is what the check prevents: it
+        // goes back to the file's bytes (and leaves no private page for
+        // the other tests).
+        // SAFETY: the page inside CONSTANTS changed above.
+        let reverted = unsafe {
+            drop_range(page, page + 4096);
+            std::ptr::read_volatile(page as *const u8)
+        };
+        assert_eq!(reverted, 7);
     }
 
     /// `start end perms` of a maps line, for the layout check.
