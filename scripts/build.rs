@@ -8,8 +8,10 @@
 //!
 //! Only where the option is known to be understood: release builds for
 //! x86_64-unknown-linux-gnu, whose default linker is rust-lld since rustc
-//! 1.90, and no linker chosen by the user. `VANGUARD_SYMBOL_ORDER=0`
-//! turns it off.
+//! 1.90, and no linker chosen by the user in the environment or RUSTFLAGS.
+//! A linker set in a Cargo config file (`[target.…] linker`) is not visible
+//! here: with one that is not lld, build with `VANGUARD_SYMBOL_ORDER=0`,
+//! which turns the order off.
 
 use std::env;
 use std::path::Path;
@@ -17,7 +19,16 @@ use std::path::Path;
 fn main() {
     println!("cargo:rerun-if-changed=scripts/symbol-order.txt");
     println!("cargo:rerun-if-env-changed=VANGUARD_SYMBOL_ORDER");
-    println!("cargo:rerun-if-env-changed=CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER");
+    // What decides whether the option is understood; a change must redo
+    // the decision, not reuse the last one.
+    for var in [
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     let var = |k: &str| env::var(k).unwrap_or_default();
     if var("VANGUARD_SYMBOL_ORDER") == "0" || var("PROFILE") != "release" {
         return;
