@@ -421,7 +421,7 @@ pub(crate) fn release_code_pages() -> usize {
         return 0;
     };
     let mut dropped = 0;
-    for (mapping, anonymous_kib) in clean_candidates(&smaps) {
+    for (mapping, anonymous_kib) in smaps_anonymous(&smaps) {
         let read_only = matches!(mapping.perms, b"r--p" | b"r-xp");
         if anonymous_kib != Some(0) || !read_only || !is_file_backed(&mapping) {
             continue;
@@ -442,7 +442,7 @@ pub(crate) fn release_code_pages() -> usize {
 
 /// Each mapping of an smaps text with its `Anonymous:` figure (KiB), if
 /// the text gives one.
-fn clean_candidates(smaps: &[u8]) -> Vec<(Mapping<'_>, Option<u64>)> {
+fn smaps_anonymous(smaps: &[u8]) -> Vec<(Mapping<'_>, Option<u64>)> {
     let mut out: Vec<(Mapping<'_>, Option<u64>)> = Vec::new();
     for line in smaps.split(|&b| b == b'\n') {
         if let Some(field) = line.strip_prefix(b"Anonymous:") {
@@ -703,17 +703,9 @@ mod tests {
         assert!(covered(std::hint::black_box(&CONSTANT).as_ptr() as usize));
         static WRITABLE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
         assert!(!covered(std::ptr::addr_of!(WRITABLE) as usize));
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut current: Option<Mapping<'_>> = None;
+        let smaps = std::fs::read("/proc/self/smaps").unwrap();
         let mut checked = 0;
-        for line in smaps.lines() {
-            if let Some(m) = parse(line.as_bytes()) {
-                current = Some(m);
-                continue;
-            }
-            let (Some(m), Some(kib)) = (current, line.strip_prefix("Anonymous:")) else {
-                continue;
-            };
+        for (m, kib) in smaps_anonymous(&smaps) {
             let overlaps = code
                 .as_slice()
                 .iter()
@@ -723,7 +715,7 @@ mod tests {
             }
             checked += 1;
             let line = String::from_utf8_lossy(m.path);
-            assert_eq!(kib.trim(), "0 kB", "private pages in {line} {:x}", m.start);
+            assert_eq!(kib, Some(0), "private pages in {line} {:x}", m.start);
             assert_ne!(
                 m.perms.get(1),
                 Some(&b'w'),
@@ -810,7 +802,7 @@ Anonymous:            12 kB
 Rss:                   4 kB
 VmFlags: rd mr mw me
 ";
-        let c = clean_candidates(text);
+        let c = smaps_anonymous(text);
         let got: Vec<(usize, Option<u64>)> = c.iter().map(|(m, a)| (m.start, *a)).collect();
         assert_eq!(
             got,
