@@ -53,7 +53,7 @@ fn scrape_ms(rounds: u32) -> (usize, f64) {
     for t in 0..250 {
         for v in verdicts {
             m.observe(&Event {
-                ts: String::new(),
+                ts: vanguard::audit::Stamp::now(),
                 event_id: String::new(),
                 session_id: "s".into(),
                 server_id: "srv".into(),

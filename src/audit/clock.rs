@@ -5,39 +5,71 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    format_unix(d.as_secs(), d.subsec_micros())
+    Stamp::now().to_string()
 }
 
 pub fn format_unix(secs: u64, micros: u32) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        return format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            rem / 3600,
-            (rem % 3600) / 60,
-            rem % 60
-        );
+    Stamp { secs, micros }.to_string()
+}
+
+/// An instant of the audit log: kept as a count when the event is made and
+/// written as RFC 3339 when it is serialised, on the audit writer's thread
+/// rather than the session's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    secs: u64,
+    micros: u32,
+}
+
+impl Stamp {
+    pub fn now() -> Stamp {
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Stamp {
+            secs: d.as_secs(),
+            micros: d.subsec_micros(),
+        }
     }
-    // Two stamps per message: digits written in place (format! with
-    // widths cost more than the rest of an event's header).
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    for (at, v) in [
-        (0..4, y as u64),
-        (5..7, u64::from(m)),
-        (8..10, u64::from(d)),
-        (11..13, rem / 3600),
-        (14..16, (rem % 3600) / 60),
-        (17..19, rem % 60),
-        (20..26, u64::from(micros)),
-    ] {
-        put_digits(&mut b, at, v);
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (secs, micros) = (self.secs, self.micros);
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+                rem / 3600,
+                (rem % 3600) / 60,
+                rem % 60
+            );
+        }
+        // Two stamps per message: digits written in place (format! with
+        // widths cost more than the rest of an event's header).
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        for (at, v) in [
+            (0..4, y as u64),
+            (5..7, u64::from(m)),
+            (8..10, u64::from(d)),
+            (11..13, rem / 3600),
+            (14..16, (rem % 3600) / 60),
+            (17..19, rem % 60),
+            (20..26, u64::from(micros)),
+        ] {
+            put_digits(&mut b, at, v);
+        }
+        f.write_str(std::str::from_utf8(&b).unwrap_or_default())
     }
-    String::from_utf8_lossy(&b).into_owned()
+}
+
+impl serde::Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// `v` in decimal, zero-padded to fill `at`.
@@ -75,6 +107,18 @@ mod tests {
         assert_eq!(
             format_unix(4_107_542_399, 999_999),
             "2100-02-28T23:59:59.999999Z"
+        );
+        assert_eq!(
+            format_unix(253_402_300_800, 1),
+            "10000-01-01T00:00:00.000001Z"
+        );
+        let stamp = Stamp {
+            secs: 951_782_400,
+            micros: 5,
+        };
+        assert_eq!(
+            serde_json::to_string(&stamp).unwrap(),
+            "\"2000-02-29T00:00:00.000005Z\""
         );
     }
 }

@@ -377,7 +377,7 @@ mod tests {
 
     fn ev(kind: EventKind, method: Option<&str>, tool: Option<&str>) -> Event {
         Event {
-            ts: String::new(),
+            ts: crate::audit::Stamp::now(),
             event_id: "e".into(),
             session_id: "s".into(),
             server_id: "srv".into(),

@@ -11,7 +11,7 @@ pub mod follow;
 pub mod metrics;
 mod writer;
 
-pub use clock::{format_unix, rfc3339_now};
+pub use clock::{format_unix, rfc3339_now, Stamp};
 pub use writer::{AuditSink, AuditWriterError};
 
 use serde::Serialize;
@@ -50,7 +50,7 @@ pub enum EventKind {
 /// One audit event. Field names are part of the documented format.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
-    pub ts: String,
+    pub ts: Stamp,
     pub event_id: String,
     /// Shared with the session (`Arc<str>`): every event carries these,
     /// and a clone is a count, not a copy.
@@ -128,7 +128,7 @@ impl Event {
             rules.push(format!("EGRESS-BUDGET:{which}"));
         }
         Event {
-            ts: rfc3339_now(),
+            ts: Stamp::now(),
             event_id,
             session_id: labels.session_id.clone(),
             server_id: labels.server_id.clone(),

@@ -376,7 +376,7 @@ mod tests {
 
     fn ev(i: u64) -> Event {
         Event {
-            ts: super::super::rfc3339_now(),
+            ts: super::super::Stamp::now(),
             event_id: format!("e-{i}"),
             session_id: "s".into(),
             server_id: "srv".into(),

@@ -44,7 +44,7 @@ impl Shared {
         event_id: String,
     ) -> Event {
         Event {
-            ts: audit::rfc3339_now(),
+            ts: audit::Stamp::now(),
             event_id,
             session_id: self.cfg.session_id.clone(),
             server_id: self.cfg.server_id.clone(),

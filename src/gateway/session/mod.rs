@@ -473,17 +473,42 @@ async fn shutdown(
 const COALESCE_BYTES: usize = 64 * 1024;
 
 async fn write_loop<W: AsyncWrite + Unpin>(mut out: W, mut rx: mpsc::Receiver<Vec<u8>>) {
-    // Lines already queued behind the first are appended to it and go out
-    // in one write. No buffer is kept between writes: a hosted gateway
-    // holds many idle sessions, and a lone line is written without a copy.
-    while let Some(mut batch) = rx.recv().await {
-        while batch.len() < COALESCE_BYTES {
-            match rx.try_recv() {
-                Ok(more) => batch.extend_from_slice(&more),
-                Err(_) => break,
+    use tokio::sync::mpsc::error::TryRecvError;
+    // Lines already queued behind the first are gathered into one buffer
+    // and go out in one write; a lone line is written without a copy. The
+    // buffer is kept while lines keep coming (growing it afresh for every
+    // batch was a chain of reallocations per write under load) and let go
+    // whenever the queue runs dry: a hosted gateway holds many idle
+    // sessions.
+    let mut gathered: Vec<u8> = Vec::new();
+    loop {
+        let first = match rx.try_recv() {
+            Ok(line) => line,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                gathered = Vec::new();
+                match rx.recv().await {
+                    Some(line) => line,
+                    None => break,
+                }
             }
-        }
-        if out.write_all(&batch).await.is_err() || out.flush().await.is_err() {
+        };
+        let bytes: &[u8] = match rx.try_recv() {
+            Ok(second) => {
+                gathered.clear();
+                gathered.extend_from_slice(&first);
+                gathered.extend_from_slice(&second);
+                while gathered.len() < COALESCE_BYTES {
+                    match rx.try_recv() {
+                        Ok(more) => gathered.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                &gathered
+            }
+            Err(_) => &first,
+        };
+        if out.write_all(bytes).await.is_err() || out.flush().await.is_err() {
             return;
         }
     }
