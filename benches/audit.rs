@@ -54,14 +54,14 @@ fn scrape_ms(rounds: u32) -> (usize, f64) {
         for v in verdicts {
             m.observe(&Event {
                 ts: vanguard::audit::Stamp::now(),
-                event_id: String::new(),
+                event_id: "".into(),
                 session_id: "s".into(),
                 server_id: "srv".into(),
                 direction: Direction::AgentToServer,
                 kind: EventKind::Decision,
                 method: Some("tools/call".into()),
                 request_id: None,
-                tool: Some(format!("tool_{t}")),
+                tool: Some(format!("tool_{t}").into()),
                 verdict: v,
                 layer: None,
                 rules: vec![],

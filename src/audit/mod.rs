@@ -8,10 +8,12 @@
 pub mod chain;
 mod clock;
 pub mod follow;
+mod label;
 pub mod metrics;
 mod writer;
 
 pub use clock::{format_unix, rfc3339_now, Stamp};
+pub use label::Label;
 pub use writer::{AuditSink, AuditWriterError};
 
 use serde::Serialize;
@@ -51,7 +53,7 @@ pub enum EventKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub ts: Stamp,
-    pub event_id: String,
+    pub event_id: Label,
     /// Shared with the session (`Arc<str>`): every event carries these,
     /// and a clone is a count, not a copy.
     pub session_id: std::sync::Arc<str>,
@@ -59,11 +61,11 @@ pub struct Event {
     pub direction: Direction,
     pub kind: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<Label>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub tool: Option<Label>,
     pub verdict: crate::verdict::Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<crate::verdict::Layer>,
@@ -129,12 +131,12 @@ impl Event {
         }
         Event {
             ts: Stamp::now(),
-            event_id,
+            event_id: event_id.into(),
             session_id: labels.session_id.clone(),
             server_id: labels.server_id.clone(),
             direction: Direction::Gateway,
             kind: EventKind::Egress,
-            method: rec.method.clone(),
+            method: rec.method.as_deref().map(Label::new),
             request_id: match rec.request_ids.as_slice() {
                 [one] => Some(one.clone()),
                 _ => None,

@@ -377,7 +377,7 @@ mod tests {
     fn ev(i: u64) -> Event {
         Event {
             ts: super::super::Stamp::now(),
-            event_id: format!("e-{i}"),
+            event_id: format!("e-{i}").into(),
             session_id: "s".into(),
             server_id: "srv".into(),
             direction: Direction::AgentToServer,

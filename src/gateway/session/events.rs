@@ -32,7 +32,7 @@ impl Shared {
     }
 
     pub(super) fn base_event(&self, kind: EventKind, direction: Direction) -> Event {
-        self.event_with_id(kind, direction, self.cfg.ids.next())
+        self.event_with_id(kind, direction, self.cfg.ids.next().into())
     }
 
     /// An event under an id the caller already drew from the session's
@@ -41,7 +41,7 @@ impl Shared {
         &self,
         kind: EventKind,
         direction: Direction,
-        event_id: String,
+        event_id: audit::Label,
     ) -> Event {
         Event {
             ts: audit::Stamp::now(),
@@ -81,10 +81,10 @@ impl Shared {
         if !self.cfg.audit.is_enabled() {
             return;
         }
-        let mut ev = self.event_with_id(EventKind::Decision, direction, event_id.to_string());
-        ev.method = Some(method.to_string());
+        let mut ev = self.event_with_id(EventKind::Decision, direction, event_id.into());
+        ev.method = Some(method.into());
         ev.request_id = id.map(RequestId::to_value);
-        ev.tool = d.tool.clone();
+        ev.tool = d.tool.as_deref().map(audit::Label::new);
         ev.verdict = verdict;
         ev.layer = d.primary().map(|f| f.layer);
         ev.rules = d.rule_ids().into_iter().map(String::from).collect();

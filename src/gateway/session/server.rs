@@ -461,11 +461,11 @@ impl Shared {
         let mut ev = self.event_with_id(
             EventKind::Decision,
             Direction::ServerToAgent,
-            event_id.clone(),
+            audit::Label::new(&event_id),
         );
-        ev.method = Some(method.to_string());
+        ev.method = Some(method.into());
         ev.request_id = id.map(RequestId::to_value);
-        ev.tool = tool.clone();
+        ev.tool = tool.as_deref().map(audit::Label::new);
         ev.verdict = verdict;
         ev.layer = d.primary().map(|f| f.layer);
         ev.rules = d.rule_ids().into_iter().map(String::from).collect();
@@ -988,9 +988,9 @@ impl Shared {
         }
         tracing::info!(request_id = id.as_json(), tool = ?p.tool, "{}", f.message);
         let mut ev = self.base_event(EventKind::Decision, Direction::ServerToAgent);
-        ev.method = Some(p.method.clone());
+        ev.method = Some(p.method.as_str().into());
         ev.request_id = Some(id.to_value());
-        ev.tool = p.tool.clone();
+        ev.tool = p.tool.as_deref().map(audit::Label::new);
         ev.layer = Some(Layer::Kernel);
         ev.rules = vec![f.rule.clone()];
         ev.findings = vec![f];
