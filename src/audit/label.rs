@@ -4,8 +4,9 @@
 //! Events are made on the session's thread and dropped on the audit
 //! writer's. Every heap string an event carried was allocated by one thread
 //! and freed by the other, so neither thread's allocator cache ever got its
-//! blocks back; with three such strings per event, malloc and free were a
-//! third of the session thread's CPU under load. A label up to
+//! blocks back and took the allocator's slow path (malloc and free were
+//! about a third of the session thread's CPU under load, part of it this
+//! traffic; see docs/ARCHITECTURE.md). A label up to
 //! [`INLINE`] bytes lives in the event itself; a longer one (a method or
 //! tool name from a hostile peer can be anything) goes to the heap as before.
 
