@@ -62,32 +62,6 @@ impl std::fmt::Debug for Label {
     }
 }
 
-impl std::fmt::Display for Label {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq for Label {
-    fn eq(&self, other: &Label) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Label {}
-
-impl PartialEq<str> for Label {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Label {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl From<&str> for Label {
     fn from(s: &str) -> Label {
         Label::new(s)
@@ -101,12 +75,6 @@ impl From<String> for Label {
         } else {
             Label::Heap(s.into_boxed_str())
         }
-    }
-}
-
-impl From<&String> for Label {
-    fn from(s: &String) -> Label {
-        Label::new(s)
     }
 }
 
