@@ -240,12 +240,28 @@ pub fn upstream_saw_id(log: &Path, id: &Value) -> bool {
 // ---------------------------------------------------------------------- audit
 
 /// Every event in a JSONL audit log (empty when the file does not exist).
+/// For a log whose writer is done: every line must be a whole event.
 pub fn audit_events(path: &Path) -> Vec<Value> {
-    let text = match std::fs::read_to_string(path) {
+    read_events(path, false)
+}
+
+/// The events of a log the gateway may be writing to right now. A batch
+/// goes out in one `write`, but a reader can see it half copied into the
+/// file; the line still being written is the last one and has no newline
+/// yet, so it is left for the next poll. Every complete line must parse.
+fn audit_events_so_far(path: &Path) -> Vec<Value> {
+    read_events(path, true)
+}
+
+fn read_events(path: &Path, written_only: bool) -> Vec<Value> {
+    let mut text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => panic!("audit log {} unreadable: {e}", path.display()),
     };
+    if written_only {
+        text.truncate(text.rfind('\n').map_or(0, |i| i + 1));
+    }
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -261,7 +277,7 @@ pub fn audit_events(path: &Path) -> Vec<Value> {
 pub fn audit_events_once(path: &Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let events = audit_events(path);
+        let events = audit_events_so_far(path);
         if done(&events) || Instant::now() >= deadline {
             return events;
         }
@@ -273,7 +289,7 @@ pub fn audit_events_once(path: &Path, done: impl Fn(&[Value]) -> bool) -> Vec<Va
 pub fn wait_for_audit_event(path: &Path, pred: impl Fn(&Value) -> bool) -> Option<Value> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        if let Some(e) = audit_events(path).into_iter().find(|e| pred(e)) {
+        if let Some(e) = audit_events_so_far(path).into_iter().find(|e| pred(e)) {
             return Some(e);
         }
         if Instant::now() >= deadline {
