@@ -48,7 +48,7 @@ impl std::fmt::Display for Stamp {
                 rem % 60
             );
         }
-        // Two stamps per message: digits written in place (format! with
+        // One stamp per event: digits written in place (format! with
         // widths cost more than the rest of an event's header).
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         for (at, v) in [

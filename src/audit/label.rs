@@ -70,11 +70,7 @@ impl From<&str> for Label {
 
 impl From<String> for Label {
     fn from(s: String) -> Label {
-        if s.len() <= INLINE {
-            Label::new(&s)
-        } else {
-            Label::Heap(s.into_boxed_str())
-        }
+        Label::new(&s)
     }
 }
 
