@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum AuditCmd {
     /// Check the hash chain of an audit log and its rotated files: names
     /// the first edited, deleted, inserted or moved line, and a cut tail.

@@ -23,6 +23,7 @@ pub const KIND: &str = "vanguard-capability-baseline";
 pub const VERSION: u64 = 1;
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum BaselineCmd {
     /// Start the server (sandboxed, in shadow mode), record what it
     /// announces and write the baseline document.

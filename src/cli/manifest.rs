@@ -30,6 +30,7 @@ pub const KIND: &str = "vanguard-server-manifest";
 pub const VERSION: u64 = 1;
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ManifestCmd {
     /// Resolve the server as `vanguard start` would and write its manifest.
     Create(CreateArgs),

@@ -15,6 +15,7 @@ pub struct PinArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 enum PinCmd {
     /// List pinned servers, or one server's pinned tools.
     Show {

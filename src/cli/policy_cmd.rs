@@ -8,6 +8,7 @@ use crate::policy::Overrides;
 // Parsed once per process; boxing the flattened arguments would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum PolicyCmd {
     /// Validate a profile file (and its `extends` chain); exit 0 when valid, 2 otherwise.
     Check {

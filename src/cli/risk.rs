@@ -8,6 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RiskCmd {
     /// The running sessions of this user's gateways with their risk scores.
     Show {

@@ -8,6 +8,7 @@ use crate::trust::{Purpose, SignatureDoc};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RulesCmd {
     /// Write DIR/manifest.json: every file of the pack with its SHA-256.
     Pack {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 const EXIT_REFUSED: u8 = EXIT_SPAWN;
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum SigstoreCmd {
     /// Verify a Sigstore bundle for an artifact (message signature or DSSE).
     Verify(VerifyArgs),

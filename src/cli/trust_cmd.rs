@@ -9,6 +9,7 @@ use crate::trust::{Purpose, SignatureDoc, TrustStore, View};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]
+#[command(defer = true)]
 pub enum TrustCmd {
     /// Write a detached signature document (DOC.sig.json) for a document.
     Sign(SignArgs),
