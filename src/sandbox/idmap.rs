@@ -7,13 +7,13 @@
 //! is protected by ordinary permissions, whatever Landlock covers.
 //!
 //! An idmapped mount takes a user namespace whose mapping is applied to the
-//! ids stored on disk. [`userns_for`] makes one per owner (a forked child
-//! unshares, the parent writes its maps and keeps `/proc/PID/ns/user`
-//! open), cached for the process's life. Everything else is mapped to
+//! ids stored on disk. [`userns_for`] makes one per owner (a child born in
+//! a new user namespace, sharing vanguard's memory; the parent writes its
+//! maps and keeps `/proc/PID/ns/user` open), cached for the process's life. Everything else is mapped to
 //! itself, so no file appears as an unmapped (overflow) id.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -63,43 +63,25 @@ pub fn userns_for(uid: u32, gid: u32) -> std::io::Result<Arc<OwnedFd>> {
 }
 
 fn make_userns(uid_map: &str, gid_map: &str) -> std::io::Result<OwnedFd> {
-    let (mut ready_r, ready_w) = std::io::pipe()?;
     let (hold_r, hold_w) = std::io::pipe()?;
-    // SAFETY: the child only calls async-signal-safe functions (unshare,
-    // write, read, _exit) on fds opened before the fork.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error());
+    let fds = [hold_r.as_raw_fd(), hold_w.as_raw_fd()];
+    // SAFETY: the entry keeps vm_child's rules (two calls that cannot fail,
+    // on `fds`, which outlives the child: it is reaped below).
+    let child = unsafe {
+        super::vm_child::spawn(
+            libc::CLONE_NEWUSER,
+            hold_userns,
+            fds.as_ptr() as *mut std::ffi::c_void,
+        )
     }
-    if pid == 0 {
-        // SAFETY: as above.
-        unsafe {
-            // Only the parent may hold the write end, or the read below
-            // never sees end-of-file.
-            libc::close(hold_w.as_raw_fd());
-            libc::close(ready_r.as_raw_fd());
-            let ok: u8 = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
-                1
-            } else {
-                0
-            };
-            libc::write(ready_w.as_raw_fd(), (&ok as *const u8).cast(), 1);
-            let mut b = 0u8;
-            // Wait until the parent has what it needs (or is gone).
-            libc::read(hold_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1);
-            libc::_exit(0);
-        }
-    }
-    drop(ready_w);
-    drop(hold_r);
+    .map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot create a user namespace for an idmapped mount: {e}"),
+        )
+    })?;
+    let pid = child.pid();
     let result = (|| {
-        let mut ok = [0u8; 1];
-        ready_r.read_exact(&mut ok)?;
-        if ok[0] != 1 {
-            return Err(std::io::Error::other(
-                "cannot create a user namespace for an idmapped mount",
-            ));
-        }
         std::fs::OpenOptions::new()
             .write(true)
             .open(format!("/proc/{pid}/uid_map"))?
@@ -111,11 +93,28 @@ fn make_userns(uid_map: &str, gid_map: &str) -> std::io::Result<OwnedFd> {
         let ns = std::fs::File::open(format!("/proc/{pid}/ns/user"))?;
         Ok(OwnedFd::from(ns))
     })();
+    // End of file for the child, which then exits.
     drop(hold_w);
-    let mut status = 0;
-    // SAFETY: reaping our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let _ = child.wait();
+    drop(hold_r);
     result
+}
+
+/// Born in the new user namespace (CLONE_NEWUSER), the child only keeps it
+/// alive until the parent has written its maps and opened it: it waits for
+/// end of file on the pipe (vm_child's rules; `arg`: [read end, write end]).
+extern "C" fn hold_userns(arg: *mut std::ffi::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's fd pair, alive until this child is
+    // reaped. The child has its own copy of the fd table: closing its copy
+    // of the write end leaves the parent's as the only one. Neither call
+    // can fail on these fds (signals are blocked, so no EINTR).
+    unsafe {
+        let fds = &*(arg as *const [libc::c_int; 2]);
+        libc::close(fds[1]);
+        let mut b = 0u8;
+        libc::read(fds[0], (&mut b as *mut u8).cast(), 1);
+    }
+    0
 }
 
 /// True when `path`'s tree can be bound idmapped through `userns` (its

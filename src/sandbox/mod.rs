@@ -33,6 +33,7 @@ pub mod seccomp;
 mod shed;
 pub(crate) use shed::release_code_pages;
 pub mod spawn;
+mod vm_child;
 
 pub use baseline::{Access, BaselineEntry};
 pub use limits::ResourceLimits;

@@ -195,93 +195,28 @@ fn mounts_probe_uncached(root: bool) -> MountsProbe {
     let gid = nix::unistd::getgid().as_raw();
     let uid_map = format!("{uid} {uid} 1\n");
     let gid_map = format!("{gid} {gid} 1\n");
-    // SAFETY: the child runs raw syscalls on data prepared before the fork
-    // and leaves with _exit; the parent only waits for it.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return (false, Some("fork failed".into()), true);
-    }
-    if pid == 0 {
-        // SAFETY: as above; every path is a NUL-terminated literal.
-        unsafe {
-            let step = |n: i32, ok: bool| {
-                if !ok {
-                    libc::_exit(n);
-                }
-            };
-            if !root {
-                step(10, libc::unshare(libc::CLONE_NEWUSER) == 0);
-                for (path, data) in [
-                    (c"/proc/self/setgroups", "deny".as_bytes()),
-                    (c"/proc/self/uid_map", uid_map.as_bytes()),
-                    (c"/proc/self/gid_map", gid_map.as_bytes()),
-                ] {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-                    step(
-                        11,
-                        fd >= 0 && libc::write(fd, data.as_ptr().cast(), data.len()) >= 0,
-                    );
-                    libc::close(fd);
-                }
-            }
-            step(12, libc::unshare(libc::CLONE_NEWNS) == 0);
-            step(
-                13,
-                libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) == 0,
-            );
-            step(
-                14,
-                libc::mount(
-                    c"tmpfs".as_ptr(),
-                    c"/tmp".as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    0,
-                    std::ptr::null(),
-                ) == 0,
-            );
-            // What the minimal root does with each tree.
-            step(
-                15,
-                super::root::clone_tree(c"/tmp", super::root::ATTR_RDONLY, -1).is_ok(),
-            );
-            // A fresh procfs for a new PID namespace, as the minimal root
-            // mounts it. A container runtime that masks parts of /proc
-            // (Docker's and Podman's defaults) makes the kernel refuse it.
-            step(16, libc::unshare(libc::CLONE_NEWPID) == 0);
-            let init = libc::fork();
-            step(16, init >= 0);
-            if init == 0 {
-                step(17, libc::mkdir(c"/tmp/proc".as_ptr(), 0o755) == 0);
-                step(
-                    17,
-                    libc::mount(
-                        c"proc".as_ptr(),
-                        c"/tmp/proc".as_ptr(),
-                        c"proc".as_ptr(),
-                        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                        std::ptr::null(),
-                    ) == 0,
-                );
-                libc::_exit(0);
-            }
-            let mut status = 0;
-            libc::waitpid(init, &mut status, 0);
-            step(
-                17,
-                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            );
-            libc::_exit(0);
-        }
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let Ok(init_stack) = super::vm_child::Stack::new() else {
+        return (false, Some("cannot map a stack for the probe".into()), true);
+    };
+    let args = MountsProbeArgs {
+        root,
+        uid_map: uid_map.as_bytes(),
+        gid_map: gid_map.as_bytes(),
+        init_stack: &init_stack,
+    };
+    // SAFETY: the entry keeps vm_child's rules (raw syscalls on `args`,
+    // which outlives the child: CLONE_VFORK returns once it is gone).
+    let child = unsafe {
+        super::vm_child::spawn(
+            libc::CLONE_VFORK,
+            mounts_probe_child,
+            &args as *const MountsProbeArgs as *mut std::ffi::c_void,
+        )
+    };
+    let status = match child.and_then(|c| c.wait()) {
+        Ok(status) => status,
+        Err(e) => return (false, Some(format!("cannot start the probe: {e}")), true),
+    };
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
@@ -298,6 +233,114 @@ fn mounts_probe_uncached(root: bool) -> MountsProbe {
         _ => "the probe failed",
     };
     (false, Some(why.into()), code != 17)
+}
+
+/// What the mounts probe's child needs, prepared before the clone.
+struct MountsProbeArgs<'a> {
+    root: bool,
+    uid_map: &'a [u8],
+    gid_map: &'a [u8],
+    /// For the probe's own child, PID 1 of its new PID namespace.
+    init_stack: &'a super::vm_child::Stack,
+}
+
+/// The mounts probe, in a child sharing vanguard's memory (vm_child's
+/// rules): exits 0 when everything worked, else the number of the failed
+/// step. It changes nothing outside its own namespaces.
+extern "C" fn mounts_probe_child(arg: *mut std::ffi::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's MountsProbeArgs, alive until this child
+    // is gone; every path is a NUL-terminated literal; only raw syscalls.
+    unsafe {
+        let a = &*(arg as *const MountsProbeArgs);
+        let step = |n: i32, ok: bool| {
+            if !ok {
+                libc::_exit(n);
+            }
+        };
+        if !a.root {
+            step(10, libc::unshare(libc::CLONE_NEWUSER) == 0);
+            for (path, data) in [
+                (c"/proc/self/setgroups", "deny".as_bytes()),
+                (c"/proc/self/uid_map", a.uid_map),
+                (c"/proc/self/gid_map", a.gid_map),
+            ] {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+                step(
+                    11,
+                    fd >= 0 && libc::write(fd, data.as_ptr().cast(), data.len()) >= 0,
+                );
+                libc::close(fd);
+            }
+        }
+        step(12, libc::unshare(libc::CLONE_NEWNS) == 0);
+        step(
+            13,
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) == 0,
+        );
+        step(
+            14,
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                c"/tmp".as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            ) == 0,
+        );
+        // What the minimal root does with each tree.
+        step(
+            15,
+            super::root::clone_tree(c"/tmp", super::root::ATTR_RDONLY, -1).is_ok(),
+        );
+        // A fresh procfs for a new PID namespace, as the minimal root
+        // mounts it. A container runtime that masks parts of /proc
+        // (Docker's and Podman's defaults) makes the kernel refuse it.
+        step(16, libc::unshare(libc::CLONE_NEWPID) == 0);
+        let init = super::vm_child::clone_blocked(
+            a.init_stack,
+            libc::CLONE_VFORK,
+            mounts_probe_init,
+            std::ptr::null_mut(),
+        );
+        let Ok(init) = init else {
+            libc::_exit(16);
+        };
+        let mut status = 0;
+        libc::waitpid(init, &mut status, 0);
+        step(
+            17,
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        );
+        0
+    }
+}
+
+/// PID 1 of the probe's PID namespace: mounts a fresh procfs.
+extern "C" fn mounts_probe_init(_: *mut std::ffi::c_void) -> libc::c_int {
+    // SAFETY: raw syscalls on NUL-terminated literals.
+    unsafe {
+        if libc::mkdir(c"/tmp/proc".as_ptr(), 0o755) != 0 {
+            return 17;
+        }
+        let rc = libc::mount(
+            c"proc".as_ptr(),
+            c"/tmp/proc".as_ptr(),
+            c"proc".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        );
+        if rc == 0 {
+            0
+        } else {
+            17
+        }
+    }
 }
 
 fn landlock_abi() -> i32 {
@@ -372,26 +415,15 @@ fn userns_trial() -> (bool, Option<String>) {
     static RESULT: std::sync::OnceLock<(bool, Option<String>)> = std::sync::OnceLock::new();
     RESULT
         .get_or_init(|| {
-            // SAFETY: the child makes one raw syscall and leaves with _exit;
-            // the parent only waits for it.
-            let pid = unsafe { libc::fork() };
-            if pid < 0 {
-                return (false, Some("fork failed".into()));
-            }
-            if pid == 0 {
-                // SAFETY: as above.
-                unsafe {
-                    let errno = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
-                        0
-                    } else {
-                        *libc::__errno_location()
-                    };
-                    libc::_exit(errno.clamp(0, 255));
-                }
-            }
-            let mut status = 0;
-            // SAFETY: waiting for our own child.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
+            // SAFETY: the entry makes one raw syscall; CLONE_VFORK returns
+            // once the child is gone.
+            let child = unsafe {
+                super::vm_child::spawn(libc::CLONE_VFORK, userns_trial_child, std::ptr::null_mut())
+            };
+            let status = match child.and_then(|c| c.wait()) {
+                Ok(status) => status,
+                Err(e) => return (false, Some(format!("cannot start the user namespace probe: {e}"))),
+            };
             if !libc::WIFEXITED(status) {
                 return (false, Some("the user namespace probe died".into()));
             }
@@ -407,6 +439,19 @@ fn userns_trial() -> (bool, Option<String>) {
             }
         })
         .clone()
+}
+
+/// `unshare(CLONE_NEWUSER)`; exits 0 or with the errno (vm_child's rules).
+extern "C" fn userns_trial_child(_: *mut std::ffi::c_void) -> libc::c_int {
+    // SAFETY: one raw syscall; errno is read in this child, whose parent
+    // thread is suspended (CLONE_VFORK).
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+            0
+        } else {
+            (*libc::__errno_location()).clamp(1, 255)
+        }
+    }
 }
 
 /// Finds the cgroup2 mount in `/proc/self/mountinfo` (field 9 is the fs type
