@@ -18,6 +18,10 @@ pub enum Seg<'a> {
     Index(usize),
 }
 
+/// The path to the node being visited: inline up to 8 levels, so a walk of
+/// an ordinary document allocates nothing (three walks ran per call).
+type Segs<'a> = smallvec::SmallVec<[Seg<'a>; 8]>;
+
 /// `base` followed by `segs` as a JSON pointer.
 pub fn pointer(base: &str, segs: &[Seg<'_>]) -> String {
     let mut s = String::with_capacity(base.len() + segs.len() * 8);
@@ -71,7 +75,7 @@ pub struct Walk {
 
 /// Visits every string and object key of `v` in document order.
 pub fn visit<'a>(v: &'a Value, f: &mut impl FnMut(&[Seg<'a>], Node<'a>) -> Flow) -> Walk {
-    let mut segs = Vec::new();
+    let mut segs = Segs::new();
     let mut walk = Walk::default();
     visit_inner(v, None, &mut segs, f, 0, &mut walk);
     walk
@@ -80,7 +84,7 @@ pub fn visit<'a>(v: &'a Value, f: &mut impl FnMut(&[Seg<'a>], Node<'a>) -> Flow)
 fn visit_inner<'a>(
     v: &'a Value,
     key: Option<&'a str>,
-    segs: &mut Vec<Seg<'a>>,
+    segs: &mut Segs<'a>,
     f: &mut impl FnMut(&[Seg<'a>], Node<'a>) -> Flow,
     depth: usize,
     walk: &mut Walk,
@@ -130,7 +134,7 @@ pub fn visit_strings<'a>(
     skip: &impl Fn(&Map<String, Value>, &str) -> bool,
     f: &mut impl FnMut(&[Seg<'a>], &str),
 ) -> Walk {
-    let mut segs = Vec::new();
+    let mut segs = Segs::new();
     let mut walk = Walk::default();
     visit_ref_inner(
         v,
@@ -150,7 +154,7 @@ pub fn visit_strings_mut<'a>(
     skip: &impl Fn(&Map<String, Value>, &str) -> bool,
     f: &mut impl FnMut(&[Seg<'a>], &mut String),
 ) -> Walk {
-    let mut segs = Vec::new();
+    let mut segs = Segs::new();
     let mut walk = Walk::default();
     visit_mut_inner(v, skip, &mut segs, f, 0, &mut walk);
     walk
@@ -163,7 +167,7 @@ macro_rules! strings_walker {
         fn $name<'a>(
             v: &'a $($m)? Value,
             skip: &impl Fn(&Map<String, Value>, &str) -> bool,
-            segs: &mut Vec<Seg<'a>>,
+            segs: &mut Segs<'a>,
             f: &mut impl FnMut(&[Seg<'a>], &$($m)? String),
             depth: usize,
             walk: &mut Walk,

@@ -303,7 +303,12 @@ fn looks_like_path(s: &str) -> bool {
 
 /// Tool names that run commands: every string argument is a command line.
 pub fn is_shell_tool(tool: &str) -> bool {
-    let t = tool.to_ascii_lowercase();
+    // ASCII case folded on the fly (it ran on every call, allocating).
+    let t = tool.as_bytes();
+    let contains = |w: &str| {
+        t.windows(w.len())
+            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    };
     [
         "shell",
         "exec",
@@ -320,7 +325,7 @@ pub fn is_shell_tool(tool: &str) -> bool {
         "system",
     ]
     .iter()
-    .any(|w| t.contains(w))
+    .any(|w| contains(w))
 }
 
 /// Classifies one string argument.
@@ -425,6 +430,35 @@ pub fn path_tokens(cmd: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_tools_are_named_in_any_ascii_case() {
+        for name in [
+            "run_shell",
+            "Execute_Command",
+            "BASH",
+            "my-PowerShell-tool",
+            "spawnProcess",
+            "sys.System",
+            "cmd",
+        ] {
+            assert!(is_shell_tool(name), "{name}");
+        }
+        // Only ASCII case folds: look-alike letters of other scripts and
+        // full-width forms are not the listed words.
+        for name in [
+            "read_file",
+            "echo",
+            "",
+            "sh",
+            "ru",
+            "exeс",
+            "ＢＡＳＨ",
+            "terminаl",
+        ] {
+            assert!(!is_shell_tool(name), "{name}");
+        }
+    }
 
     #[test]
     fn key_lists_are_the_lists_ignoring_ascii_case() {

@@ -75,8 +75,9 @@ impl Default for Limits {
 /// is always at index 0, and at most [`MAX_VIEWS`] views are returned.
 ///
 /// For plain ASCII without `%xx` or long base64-like tokens the result is just
-/// the borrowed original.
-pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Vec<Cow<'a, str>> {
+/// the borrowed original, and nothing is allocated: up to two views are kept
+/// inline (every string argument and result text goes through here).
+pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Views<'a> {
     let head = prefix_at_char_boundary(s, limits.max_input);
     let mut views = ViewSet::new(s);
 
@@ -105,19 +106,22 @@ pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Vec<Cow<'a, str>> {
         }
     }
 
-    views.into_vec()
+    views.into_views()
 }
+
+/// The views of one string ([`text_views`]); derefs to a slice.
+pub type Views<'a> = smallvec::SmallVec<[Cow<'a, str>; 2]>;
 
 /// Views in insertion order, without duplicates, capped at [`MAX_VIEWS`].
 struct ViewSet<'a> {
-    views: Vec<Cow<'a, str>>,
+    views: Views<'a>,
 }
 
 impl<'a> ViewSet<'a> {
     fn new(original: &'a str) -> Self {
-        ViewSet {
-            views: vec![Cow::Borrowed(original)],
-        }
+        let mut views = Views::new();
+        views.push(Cow::Borrowed(original));
+        ViewSet { views }
     }
 
     fn len(&self) -> usize {
@@ -135,7 +139,7 @@ impl<'a> ViewSet<'a> {
         }
     }
 
-    fn into_vec(self) -> Vec<Cow<'a, str>> {
+    fn into_views(self) -> Views<'a> {
         self.views
     }
 }

@@ -159,15 +159,19 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
 /// ASCII-lowercased copy. An unanchored case-insensitive pattern over the
 /// whole text was the slowest part of a scan.
 fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
-    let lower = s.to_ascii_lowercase();
-    if lower.len() < SHORT_TEXT {
-        let places = word_places_one_pass(&d.words_all, lower.as_bytes());
+    // Lowercased on the stack: most texts are short (below SHORT_TEXT).
+    let mut buf = [0u8; SHORT_TEXT - 1];
+    if let Some(lower) = buf.get_mut(..s.len()) {
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        let places = word_places_one_pass(&d.words_all, lower);
         for group in places.chunk_by(|a, b| a.0 == b.0) {
             if let Some(&(bit, _)) = group.first() {
                 word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
             }
         }
     } else {
+        let lower = s.to_ascii_lowercase();
         for (bit, word) in d.words_each.iter().enumerate() {
             word_secrets(s, d, bit, word.find_iter(lower.as_bytes()), found);
         }
@@ -447,7 +451,7 @@ fn examine_injection(
         ctx.view_budget -= cost;
         normalize::text_views(s, &limits)
     } else {
-        vec![std::borrow::Cow::Borrowed(s)]
+        smallvec::smallvec![std::borrow::Cow::Borrowed(s)]
     };
     if let Some(a) = ansi {
         views.push(std::borrow::Cow::Owned(phrases::strip_ranges(s, &a.ranges)));
