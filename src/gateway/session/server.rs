@@ -289,7 +289,7 @@ impl Shared {
                         self.inspect_payload(
                             Some(&id),
                             &p.method,
-                            p.tool.clone(),
+                            p.tool.as_deref(),
                             text,
                             raw,
                             &part,
@@ -389,7 +389,7 @@ impl Shared {
         &self,
         id: Option<&RequestId>,
         method: &str,
-        tool: Option<String>,
+        tool: Option<&str>,
         text: &str,
         raw: &[u8],
         part: &Part<'_>,
@@ -442,7 +442,7 @@ impl Shared {
         &self,
         id: Option<&RequestId>,
         method: &str,
-        tool: Option<String>,
+        tool: Option<&str>,
         outcome: super::super::server_side::Outcome,
         raw: &[u8],
         part: &Part<'_>,
@@ -455,7 +455,7 @@ impl Shared {
         let verdict = outcome.verdict(shadow);
         let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
-        d.tool = tool.clone();
+        d.tool = tool.map(String::from);
         d.findings = outcome.findings;
         d.finish();
         let mut ev = self.event_with_id(
@@ -465,7 +465,7 @@ impl Shared {
         );
         ev.method = Some(method.into());
         ev.request_id = id.map(RequestId::to_value);
-        ev.tool = tool.as_deref().map(audit::Label::new);
+        ev.tool = tool.map(audit::Label::new);
         ev.verdict = verdict;
         ev.layer = d.primary().map(|f| f.layer);
         ev.rules = d.rule_ids().into_iter().map(String::from).collect();
@@ -541,10 +541,10 @@ impl Shared {
         if p.method == "tools/list" {
             self.learn_tools(&value);
         }
-        let what = match p.method.as_str() {
-            "tools/call" => "the tool result".to_string(),
-            "resources/read" => "the resource contents".to_string(),
-            m => format!("the server's {m} answer"),
+        let what: std::borrow::Cow<'_, str> = match p.method.as_str() {
+            "tools/call" => "the tool result".into(),
+            "resources/read" => "the resource contents".into(),
+            m => format!("the server's {m} answer").into(),
         };
         let outcome = {
             let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
@@ -571,7 +571,7 @@ impl Shared {
         self.settle(
             Some(id),
             &p.method,
-            p.tool.clone(),
+            p.tool.as_deref(),
             outcome,
             raw,
             &part,
