@@ -21,10 +21,68 @@ pub struct RequestId {
     /// a string both are the whole text; for an integer the key is `#` and
     /// the spelling; other numbers keep the key, then the spelling. Two
     /// ids per call are made and cloned, so this is one allocation each
-    /// instead of two.
-    text: Box<str>,
+    /// instead of two, and none for an integer id (the ids SDKs send),
+    /// which is kept inline.
+    text: IdText,
     key_end: u32,
     json_start: u32,
+}
+
+/// Bytes of an integer id kept inline: `#`, a sign and the 16 digits of
+/// an integer up to 2^53.
+const INLINE_ID: usize = 22;
+
+/// The text of a [`RequestId`]: inline for integers, else on the heap.
+#[derive(Clone)]
+enum IdText {
+    Inline { len: u8, bytes: [u8; INLINE_ID] },
+    Heap(Box<str>),
+}
+
+impl IdText {
+    /// `#` and the integer as JSON writes it, or `None` when it does not fit.
+    fn integer(i: i64) -> Option<IdText> {
+        let mut digits = [0u8; 20];
+        let mut n = i.unsigned_abs();
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            *digits.get_mut(at)? = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = digits.get(at..)?;
+        let mut bytes = [0u8; INLINE_ID];
+        let mut len = 0;
+        let sign: &[u8] = if i < 0 { b"#-" } else { b"#" };
+        for part in [sign, digits] {
+            bytes.get_mut(len..len + part.len())?.copy_from_slice(part);
+            len += part.len();
+        }
+        Some(IdText::Inline {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Written from ASCII bytes only: always UTF-8.
+            IdText::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            IdText::Heap(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Debug for IdText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 impl PartialEq for RequestId {
@@ -58,18 +116,14 @@ impl RequestId {
             // per call).
             Value::Number(n) => Some(match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
                 Some(i) => {
-                    // Exactly `#`, the sign and the digits, so the box
-                    // needs no shrinking.
-                    let digits = i
-                        .unsigned_abs()
-                        .checked_ilog10()
-                        .map_or(1, |d| d as usize + 1);
-                    let mut text = String::with_capacity(1 + usize::from(i < 0) + digits);
-                    text.push('#');
-                    super::digits::push_int(&mut text, i);
-                    let len = text.len();
+                    let text = IdText::integer(i).unwrap_or_else(|| {
+                        let mut text = String::from("#");
+                        super::digits::push_int(&mut text, i);
+                        IdText::Heap(text.into_boxed_str())
+                    });
+                    let len = text.as_str().len();
                     RequestId {
-                        text: text.into_boxed_str(),
+                        text,
                         key_end: len as u32,
                         json_start: 1,
                     }
@@ -83,7 +137,7 @@ impl RequestId {
     fn same(json: String) -> Self {
         let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
         RequestId {
-            text: json.into_boxed_str(),
+            text: IdText::Heap(json.into_boxed_str()),
             key_end: len,
             json_start: 0,
         }
@@ -95,7 +149,7 @@ impl RequestId {
         text.push_str(json);
         let at = u32::try_from(key.len()).unwrap_or(u32::MAX);
         RequestId {
-            text: text.into_boxed_str(),
+            text: IdText::Heap(text.into_boxed_str()),
             key_end: at,
             json_start: at,
         }
@@ -105,7 +159,8 @@ impl RequestId {
         Self::same("null".to_string())
     }
     fn key(&self) -> &str {
-        self.text.get(..self.key_end as usize).unwrap_or(&self.text)
+        let text = self.text.as_str();
+        text.get(..self.key_end as usize).unwrap_or(text)
     }
     /// The id as JSON, for building a response.
     pub fn to_value(&self) -> Value {
@@ -118,9 +173,8 @@ impl RequestId {
         serde_json::from_str(self.as_json()).unwrap_or(Value::Null)
     }
     pub fn as_json(&self) -> &str {
-        self.text
-            .get(self.json_start as usize..)
-            .unwrap_or(&self.text)
+        let text = self.text.as_str();
+        text.get(self.json_start as usize..).unwrap_or(text)
     }
 }
 
@@ -418,6 +472,14 @@ mod tests {
         ] {
             let v: Value = serde_json::from_str(raw).expect("json");
             let id = RequestId::from_value(&v).expect("id");
+            // Exact integers are kept inline, everything else on the heap.
+            let exact = v.as_i64().is_some_and(|i| i.unsigned_abs() <= EXACT);
+            assert_eq!(
+                matches!(id.text, IdText::Inline { .. }),
+                exact,
+                "{raw}: {:?}",
+                id.text
+            );
             // The general definitions: the key by value, the spelling as
             // serde_json writes it, and the value parsed back from it.
             let key = match &v {
