@@ -10,75 +10,11 @@
 //! [`INLINE`] bytes lives in the event itself; a longer one (a method or
 //! tool name from a hostile peer can be anything) goes to the heap as before.
 
-use serde::{Serialize, Serializer};
-
 /// Bytes kept inline: an event id (12 + 1 + up to 20 digits), every MCP
 /// method name and ordinary tool names fit.
 pub const INLINE: usize = 38;
 
-#[derive(Clone)]
-pub enum Label {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Box<str>),
-}
-
-impl Label {
-    pub fn new(s: &str) -> Label {
-        let mut bytes = [0u8; INLINE];
-        match bytes.get_mut(..s.len()) {
-            Some(slot) => {
-                slot.copy_from_slice(s.as_bytes());
-                Label::Inline {
-                    len: s.len() as u8,
-                    bytes,
-                }
-            }
-            None => Label::Heap(s.into()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            // Copied from a `&str` whole: the bytes are UTF-8.
-            Label::Inline { len, bytes } => bytes
-                .get(..usize::from(*len))
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default(),
-            Label::Heap(s) => s,
-        }
-    }
-}
-
-impl std::ops::Deref for Label {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::fmt::Debug for Label {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl From<&str> for Label {
-    fn from(s: &str) -> Label {
-        Label::new(s)
-    }
-}
-
-impl From<String> for Label {
-    fn from(s: String) -> Label {
-        Label::new(&s)
-    }
-}
-
-impl Serialize for Label {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+pub type Label = crate::protocol::inline::InlineStr<INLINE>;
 
 #[cfg(test)]
 mod tests {
@@ -99,7 +35,7 @@ mod tests {
             let l = Label::new(s);
             assert_eq!(l.as_str(), s);
             assert_eq!(Label::from(s.to_string()).as_str(), s);
-            assert_eq!(matches!(l, Label::Inline { .. }), s.len() <= INLINE, "{s}");
+            assert_eq!(l.is_inline(), s.len() <= INLINE, "{s}");
             assert_eq!(
                 serde_json::to_string(&l).unwrap(),
                 serde_json::to_string(s).unwrap()

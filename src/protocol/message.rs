@@ -33,56 +33,38 @@ pub struct RequestId {
 const INLINE_ID: usize = 22;
 
 /// The text of a [`RequestId`]: inline for integers, else on the heap.
-#[derive(Clone)]
-enum IdText {
-    Inline { len: u8, bytes: [u8; INLINE_ID] },
-    Heap(Box<str>),
-}
+type IdText = super::inline::InlineStr<INLINE_ID>;
 
-impl IdText {
-    /// `#` and the integer as JSON writes it, or `None` when it does not fit.
-    fn integer(i: i64) -> Option<IdText> {
-        let mut digits = [0u8; 20];
-        let mut n = i.unsigned_abs();
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            *digits.get_mut(at)? = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+/// `#` and the integer as JSON writes it, inline (the digits are written on
+/// the stack, without the formatting machinery).
+fn integer_text(i: i64) -> IdText {
+    let mut buf = [0u8; INLINE_ID];
+    let mut at = buf.len();
+    let mut n = i.unsigned_abs();
+    let mut put = |b: u8| {
+        at = at.saturating_sub(1);
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b;
         }
-        let digits = digits.get(at..)?;
-        let mut bytes = [0u8; INLINE_ID];
-        let mut len = 0;
-        let sign: &[u8] = if i < 0 { b"#-" } else { b"#" };
-        for part in [sign, digits] {
-            bytes.get_mut(len..len + part.len())?.copy_from_slice(part);
-            len += part.len();
-        }
-        Some(IdText::Inline {
-            len: len as u8,
-            bytes,
-        })
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            // Written from ASCII bytes only: always UTF-8.
-            IdText::Inline { len, bytes } => bytes
-                .get(..usize::from(*len))
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default(),
-            IdText::Heap(s) => s,
+    };
+    loop {
+        put(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
-}
-
-impl std::fmt::Debug for IdText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_str(), f)
+    if i < 0 {
+        put(b'-');
     }
+    put(b'#');
+    // ASCII digits, a sign and `#`: always UTF-8. An integer up to 2^53
+    // needs at most 18 bytes, so nothing was cut.
+    IdText::new(
+        buf.get(at..)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default(),
+    )
 }
 
 impl PartialEq for RequestId {
@@ -116,11 +98,7 @@ impl RequestId {
             // per call).
             Value::Number(n) => Some(match n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
                 Some(i) => {
-                    let text = IdText::integer(i).unwrap_or_else(|| {
-                        let mut text = String::from("#");
-                        super::digits::push_int(&mut text, i);
-                        IdText::Heap(text.into_boxed_str())
-                    });
+                    let text = integer_text(i);
                     let len = text.as_str().len();
                     RequestId {
                         text,
@@ -474,12 +452,7 @@ mod tests {
             let id = RequestId::from_value(&v).expect("id");
             // Exact integers are kept inline, everything else on the heap.
             let exact = v.as_i64().is_some_and(|i| i.unsigned_abs() <= EXACT);
-            assert_eq!(
-                matches!(id.text, IdText::Inline { .. }),
-                exact,
-                "{raw}: {:?}",
-                id.text
-            );
+            assert_eq!(id.text.is_inline(), exact, "{raw}: {:?}", id.text);
             // The general definitions: the key by value, the spelling as
             // serde_json writes it, and the value parsed back from it.
             let key = match &v {

@@ -6,6 +6,7 @@
 pub mod digits;
 pub mod errors;
 pub mod framing;
+pub mod inline;
 pub mod message;
 
 /// Protocol revisions vanguard has been built and tested against. Newer or

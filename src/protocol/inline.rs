@@ -1,0 +1,78 @@
+//! A string kept inline up to `N` bytes, on the heap beyond: for the short
+//! labels made on every call (an audit event's id, method and tool; a
+//! request id), where an allocation per label was a measurable share of a
+//! call's cost.
+
+use serde::{Serialize, Serializer};
+
+#[derive(Clone)]
+pub enum InlineStr<const N: usize> {
+    Inline { len: u8, bytes: [u8; N] },
+    Heap(Box<str>),
+}
+
+impl<const N: usize> InlineStr<N> {
+    /// The length is kept in a byte.
+    const FITS_A_BYTE: () = assert!(N <= u8::MAX as usize);
+
+    pub fn new(s: &str) -> Self {
+        let () = Self::FITS_A_BYTE;
+        let mut bytes = [0u8; N];
+        match bytes.get_mut(..s.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(s.as_bytes());
+                InlineStr::Inline {
+                    len: s.len() as u8,
+                    bytes,
+                }
+            }
+            None => InlineStr::Heap(s.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `&str` whole: the bytes are UTF-8.
+            InlineStr::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            InlineStr::Heap(s) => s,
+        }
+    }
+
+    pub fn is_inline(&self) -> bool {
+        matches!(self, InlineStr::Inline { .. })
+    }
+}
+
+impl<const N: usize> std::ops::Deref for InlineStr<N> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineStr<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> From<&str> for InlineStr<N> {
+    fn from(s: &str) -> Self {
+        InlineStr::new(s)
+    }
+}
+
+impl<const N: usize> From<String> for InlineStr<N> {
+    fn from(s: String) -> Self {
+        InlineStr::new(&s)
+    }
+}
+
+impl<const N: usize> Serialize for InlineStr<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
