@@ -16,17 +16,24 @@ impl<const N: usize> InlineStr<N> {
     const FITS_A_BYTE: () = assert!(N <= u8::MAX as usize);
 
     pub fn new(s: &str) -> Self {
+        Self::concat(&[s])
+    }
+
+    /// The parts one after the other, inline when together they fit.
+    pub fn concat(parts: &[&str]) -> Self {
         let () = Self::FITS_A_BYTE;
         let mut bytes = [0u8; N];
-        match bytes.get_mut(..s.len()) {
-            Some(slot) => {
-                slot.copy_from_slice(s.as_bytes());
-                InlineStr::Inline {
-                    len: s.len() as u8,
-                    bytes,
-                }
-            }
-            None => InlineStr::Heap(s.into()),
+        let mut len = 0;
+        for part in parts {
+            let Some(slot) = bytes.get_mut(len..len + part.len()) else {
+                return InlineStr::Heap(parts.concat().into_boxed_str());
+            };
+            slot.copy_from_slice(part.as_bytes());
+            len += part.len();
+        }
+        InlineStr::Inline {
+            len: len as u8,
+            bytes,
         }
     }
 
@@ -74,5 +81,26 @@ impl<const N: usize> From<String> for InlineStr<N> {
 impl<const N: usize> Serialize for InlineStr<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InlineStr;
+
+    #[test]
+    fn parts_are_joined_inline_while_they_fit_and_on_the_heap_beyond() {
+        for parts in [
+            &["", ""][..],
+            &["#", "-", "12"],
+            &["abcd", "efgh"],
+            &["abcd", "efghi"],
+            &["é", "名前x"],
+        ] {
+            let s = InlineStr::<8>::concat(parts);
+            let joined = parts.concat();
+            assert_eq!(s.as_str(), joined);
+            assert_eq!(s.is_inline(), joined.len() <= 8, "{joined}");
+        }
     }
 }

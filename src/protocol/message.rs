@@ -35,36 +35,12 @@ const INLINE_ID: usize = 22;
 /// The text of a [`RequestId`]: inline for integers, else on the heap.
 type IdText = super::inline::InlineStr<INLINE_ID>;
 
-/// `#` and the integer as JSON writes it, inline (the digits are written on
-/// the stack, without the formatting machinery).
+/// `#` and the integer as JSON writes it, inline (an integer up to 2^53
+/// needs at most 18 bytes).
 fn integer_text(i: i64) -> IdText {
-    let mut buf = [0u8; INLINE_ID];
-    let mut at = buf.len();
-    let mut n = i.unsigned_abs();
-    let mut put = |b: u8| {
-        at = at.saturating_sub(1);
-        if let Some(slot) = buf.get_mut(at) {
-            *slot = b;
-        }
-    };
-    loop {
-        put(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        put(b'-');
-    }
-    put(b'#');
-    // ASCII digits, a sign and `#`: always UTF-8. An integer up to 2^53
-    // needs at most 18 bytes, so nothing was cut.
-    IdText::new(
-        buf.get(at..)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or_default(),
-    )
+    let digits = super::digits::Decimal::new(i.unsigned_abs());
+    let sign = if i < 0 { "#-" } else { "#" };
+    IdText::concat(&[sign, digits.as_str()])
 }
 
 impl PartialEq for RequestId {
