@@ -132,8 +132,10 @@ impl Views {
     }
 }
 
-/// One token of a hex dump, as bytes: `41`, `4157`, `\x41\x57`, `0x41`.
-fn hex_token(tok: &str) -> Option<Vec<u8>> {
+/// One token of a hex dump (`41`, `4157`, `\x41\x57`, `0x41`), checked
+/// but not yet decoded: most tokens are only tested, and a decoded one
+/// goes straight into its run.
+fn hex_token(tok: &str) -> Option<HexToken<'_>> {
     let tok = tok.trim_matches(|c| {
         matches!(
             c,
@@ -150,30 +152,40 @@ fn hex_token(tok: &str) -> Option<Vec<u8>> {
     } else {
         tok.strip_prefix("0x").unwrap_or(tok)
     };
-    // The digits are the token's bytes without its `\x` markers: checked
-    // before anything is allocated, as most tokens of most texts are not hex.
-    let digits = || HexDigits {
-        rest: body.as_bytes(),
-        escaped,
-    };
+    let token = HexToken { body, escaped };
     let mut count = 0usize;
-    for d in digits() {
+    for d in token.digits() {
         crate::canon::percent::hex_value(d)?;
         count += 1;
     }
-    if count == 0 || !count.is_multiple_of(2) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(count / 2);
-    let mut high: Option<u8> = None;
-    for d in digits() {
-        let v = crate::canon::percent::hex_value(d)?;
-        match high.take() {
-            Some(h) => out.push(h << 4 | v),
-            None => high = Some(v),
+    (count > 0 && count.is_multiple_of(2)).then_some(token)
+}
+
+/// A token [`hex_token`] accepted: an even number of hex digits, without
+/// its `\x` markers when `escaped`.
+struct HexToken<'a> {
+    body: &'a str,
+    escaped: bool,
+}
+
+impl HexToken<'_> {
+    fn digits(&self) -> HexDigits<'_> {
+        HexDigits {
+            rest: self.body.as_bytes(),
+            escaped: self.escaped,
         }
     }
-    Some(out)
+
+    /// Appends the token's bytes to `out`.
+    fn decode_into(&self, out: &mut Vec<u8>) {
+        let mut high: Option<u8> = None;
+        for v in self.digits().filter_map(crate::canon::percent::hex_value) {
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
+        }
+    }
 }
 
 /// The bytes of a token with every `\x` marker left out (when `escaped`).
@@ -219,17 +231,22 @@ fn hex_views(text: &str, out: &mut Views) {
         }
         let dump = toks.peek().is_some_and(|t| hex_token(t).is_some());
         if !dump {
-            out.push(&std::mem::take(&mut run));
+            out.push(&run);
+            run.clear();
         }
         for tok in toks {
             match hex_token(tok) {
-                Some(b) => run.extend(b),
+                Some(t) => t.decode_into(&mut run),
                 None if dump => break,
-                None => out.push(&std::mem::take(&mut run)),
+                None => {
+                    out.push(&run);
+                    run.clear();
+                }
             }
         }
         if !dump {
-            out.push(&std::mem::take(&mut run));
+            out.push(&run);
+            run.clear();
         }
         if out.full() {
             return;

@@ -131,7 +131,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         } else if pos > self.max {
             Discard::new(line).frame()
         } else {
-            Frame::Line(line.to_vec())
+            Frame::Line(with_room(line))
         };
         self.start += pos + 1;
         Some(frame)
@@ -149,7 +149,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             None if rest.len() > self.max => Some(Discard::new(rest).frame()),
             None => {
                 let blank = rest.iter().all(|b| b.is_ascii_whitespace());
-                (!blank).then(|| Frame::Line(rest.to_vec()))
+                (!blank).then(|| Frame::Line(with_room(rest)))
             }
         };
         self.start = self.end;
@@ -203,6 +203,15 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 }
 
+/// A line's bytes with room for one more: the relay puts the newline back
+/// before forwarding, and a vector sized exactly would be reallocated for
+/// that one byte on every message.
+fn with_room(line: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(line.len() + 1);
+    v.extend_from_slice(line);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +259,18 @@ mod tests {
                 F::Line(b"d".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn lines_have_room_for_the_newline_put_back() {
+        // The relay appends b'\n' to each forwarded line; a line sized
+        // exactly would be reallocated for it on every message.
+        for f in full_frames(b"{\"id\":1}\nlast line without newline", 100) {
+            let Frame::Line(l) = f else {
+                panic!("a short line is a line")
+            };
+            assert!(l.capacity() > l.len(), "{:?}", String::from_utf8_lossy(&l));
+        }
     }
 
     #[test]

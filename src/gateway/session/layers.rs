@@ -59,17 +59,17 @@ pub(super) fn action_of(v: Verdict) -> Option<crate::policy::Action> {
 impl Shared {
     /// The L3 observation of a `tools/call`.
     pub(super) fn call_obs(&self, engine: &crate::behavior::Engine, d: &Deferred) -> CallObs {
-        let tool = d.decision.tool.clone().unwrap_or_default();
+        let tool = d.decision.tool.as_deref().unwrap_or_default();
         let args = d.params.as_ref().and_then(|p| p.get("arguments"));
         let listed = self
             .tool_caps
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&tool)
+            .get(tool)
             .copied();
         crate::behavior::call_obs(
             &engine.cfg,
-            &tool,
+            tool,
             args,
             listed,
             d.paths.clone(),
