@@ -22,6 +22,11 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The instant `secs` seconds and `micros` microseconds after the epoch.
+    pub fn at(secs: u64, micros: u32) -> Stamp {
+        Stamp { secs, micros }
+    }
+
     pub fn now() -> Stamp {
         let d = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -33,23 +38,28 @@ impl Stamp {
     }
 }
 
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (secs, micros) = (self.secs, self.micros);
-        let days = (secs / 86_400) as i64;
-        let rem = secs % 86_400;
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
-            return write!(
-                f,
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-                rem / 3600,
-                (rem % 3600) / 60,
-                rem % 60
-            );
+impl Stamp {
+    /// Appends the stamp's text to `out`.
+    pub fn push_to(&self, out: &mut Vec<u8>) {
+        match self.four_digit_year() {
+            Some(b) => out.extend_from_slice(&b),
+            None => {
+                use std::io::Write;
+                let _ = write!(out, "{self}");
+            }
         }
-        // One stamp per event: digits written in place (format! with
-        // widths cost more than the rest of an event's header).
+    }
+
+    /// The text for years 0 to 9999 (every stamp a clock gives), digits
+    /// written in place: `format!` with widths cost more than the rest of
+    /// an event's header.
+    fn four_digit_year(&self) -> Option<[u8; 27]> {
+        let (secs, micros) = (self.secs, self.micros);
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         for (at, v) in [
             (0..4, y as u64),
@@ -62,7 +72,25 @@ impl std::fmt::Display for Stamp {
         ] {
             put_digits(&mut b, at, v);
         }
-        f.write_str(std::str::from_utf8(&b).unwrap_or_default())
+        Some(b)
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(b) = self.four_digit_year() {
+            return f.write_str(std::str::from_utf8(&b).unwrap_or_default());
+        }
+        let (secs, micros) = (self.secs, self.micros);
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60
+        )
     }
 }
 

@@ -9,6 +9,7 @@ pub mod chain;
 mod clock;
 pub mod follow;
 mod label;
+mod line;
 pub mod metrics;
 mod writer;
 

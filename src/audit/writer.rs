@@ -253,9 +253,7 @@ impl Log {
         let mut line: Vec<u8> = Vec::with_capacity(1024);
         for ev in batch.drain(..) {
             line.clear();
-            if serde_json::to_writer(&mut line, &ev).is_err() {
-                continue;
-            }
+            super::line::write(&ev, &mut line);
             if let Some(l) = chain::link(&mut line, last.as_ref()) {
                 last = Some(l);
             }

@@ -289,7 +289,7 @@ pub fn scan_with(value: &mut Value, rewrite: Rewrite) -> Vec<Finding> {
         out: Vec::new(),
         view_budget: VIEW_BUDGET,
     };
-    crate::json::visit_strings_mut(value, &is_binary, &mut |segs, s| {
+    crate::json::visit_strings_mut(value, &not_scanned, &mut |segs, s| {
         if let Some(new) = examine(s, segs, &mut ctx) {
             *s = new;
         }
@@ -307,7 +307,7 @@ pub fn scan_ref(value: &Value, rewrite: Rewrite) -> (Vec<Finding>, bool) {
         view_budget: VIEW_BUDGET,
     };
     let mut changes = false;
-    crate::json::visit_strings(value, &is_binary, &mut |segs, s| {
+    crate::json::visit_strings(value, &not_scanned, &mut |segs, s| {
         if examine(s, segs, &mut ctx).is_some_and(|new| new != s) {
             changes = true;
         }
@@ -326,6 +326,23 @@ struct Ctx {
     out: Vec<Finding>,
     /// Bytes of text still allowed derived L0 views (see [`VIEW_BUDGET`]).
     view_budget: usize,
+}
+
+/// Members the result walks skip: binary payloads, and a content block's
+/// `type` when it is one of the protocol's block kinds.
+fn not_scanned(map: &serde_json::Map<String, Value>, k: &str) -> bool {
+    is_binary(map, k) || (k == "type" && is_block_kind(map.get("type")))
+}
+
+/// The content block kinds of MCP results. Each is a fixed lowercase word
+/// in which no scan can find anything (`block_kinds_hold_nothing` runs the
+/// scan on each), and one of them is in every content block: skipping
+/// them saves a full scan per block. Any other `type` is scanned.
+const BLOCK_KINDS: [&str; 5] = ["text", "image", "audio", "resource", "resource_link"];
+
+fn is_block_kind(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_str)
+        .is_some_and(|t| BLOCK_KINDS.contains(&t))
 }
 
 /// Binary payloads (`blob`, and `data` of image and audio blocks) are not
@@ -1612,6 +1629,44 @@ mod tests {
             ("SECRET-STRIPE-KEY", Action::Block)
         );
         assert_eq!(f[0].evidence, "sk_live_… (32 chars)");
+    }
+
+    #[test]
+    fn block_kinds_hold_nothing() {
+        // The walks skip a block's `type` when it is one of these words:
+        // that is sound only while the scan finds nothing in them.
+        let all = Rewrite {
+            secrets: true,
+            escapes: true,
+        };
+        for kind in BLOCK_KINDS {
+            let mut ctx = Ctx {
+                rewrite: all,
+                out: Vec::new(),
+                view_budget: VIEW_BUDGET,
+            };
+            let rewritten = examine(kind, &[], &mut ctx);
+            assert!(ctx.out.is_empty(), "{kind}: {:?}", ctx.out);
+            assert!(rewritten.is_none_or(|r| r == kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn any_other_type_is_scanned() {
+        let all = Rewrite {
+            secrets: true,
+            escapes: true,
+        };
+        let v = json!({"content": [{"type": "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "text": "ok"}]});
+        let (f, changes) = scan_ref(&v, all);
+        assert!(changes);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "SECRET-STRIPE-KEY");
+        assert_eq!(f[0].location, "/content/0/type");
+        // A block kind with an escape in it is no longer the word.
+        let v = json!({"content": [{"type": "text\x1b[8m", "text": "ok"}]});
+        let (f, _) = scan_ref(&v, all);
+        assert!(f.iter().any(|f| f.rule == "RESULT-ANSI"), "{f:?}");
     }
 
     #[test]
