@@ -91,7 +91,7 @@ impl RequestId {
     fn same(json: String) -> Self {
         let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
         RequestId {
-            text: IdText::Heap(json.into_boxed_str()),
+            text: IdText::heap(json.into_boxed_str()),
             key_end: len,
             json_start: 0,
         }
@@ -103,7 +103,7 @@ impl RequestId {
         text.push_str(json);
         let at = u32::try_from(key.len()).unwrap_or(u32::MAX);
         RequestId {
-            text: IdText::Heap(text.into_boxed_str()),
+            text: IdText::heap(text.into_boxed_str()),
             key_end: at,
             json_start: at,
         }
