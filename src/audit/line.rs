@@ -86,13 +86,27 @@ pub fn write(ev: &Event, out: &mut Vec<u8>) {
 /// A JSON string: copied whole when no byte needs an escape (a quote, a
 /// backslash, a control character), else escaped by `serde_json`.
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(s.as_bytes()) {
         json(out, s);
     } else {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     }
+}
+
+/// Whether any byte is one JSON escapes: checked 16 bytes at a time
+/// without an early exit inside a block, which the compiler turns into
+/// vector compares (a byte-at-a-time `any` was a fifth of the line's cost).
+fn needs_escape(b: &[u8]) -> bool {
+    let special = |c: u8| (c < 0x20) | (c == b'"') | (c == b'\\');
+    let mut blocks = b.chunks_exact(16);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &c| any | special(c)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&c| special(c))
 }
 
 /// Anything else, as `serde_json` writes it. Writing to a vector fails
@@ -210,6 +224,22 @@ mod tests {
         // A stamp past year 9999 takes the formatter's path.
         ev.ts = Stamp::at(253_402_300_800, 1);
         assert_eq!(by_hand(&ev), by_serde(&ev));
+    }
+
+    #[test]
+    fn escapes_are_seen_anywhere_in_a_block() {
+        for len in [0, 1, 15, 16, 17, 31, 32, 33, 100] {
+            let plain = "a".repeat(len);
+            assert!(!needs_escape(plain.as_bytes()), "{len}");
+            for at in 0..len {
+                for c in [b'"', b'\\', b'\n', 0u8, 0x1f] {
+                    let mut b = plain.clone().into_bytes();
+                    b[at] = c;
+                    assert!(needs_escape(&b), "{len} {at} {c}");
+                }
+            }
+        }
+        assert!(!needs_escape("ünïcødé \u{7f} ~".as_bytes()));
     }
 
     proptest! {
