@@ -9,7 +9,7 @@ pub fn rfc3339_now() -> String {
 }
 
 pub fn format_unix(secs: u64, micros: u32) -> String {
-    Stamp { secs, micros }.to_string()
+    Stamp::at(secs, micros).to_string()
 }
 
 /// An instant of the audit log: kept as a count when the event is made and
@@ -36,9 +36,7 @@ impl Stamp {
             micros: d.subsec_micros(),
         }
     }
-}
 
-impl Stamp {
     /// Appends the stamp's text to `out`.
     pub fn push_to(&self, out: &mut Vec<u8>) {
         match self.four_digit_year() {
