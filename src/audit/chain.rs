@@ -44,25 +44,30 @@ pub fn hash(line: &[u8]) -> String {
 /// Appends `"seq"` and `"prev"` to a serialised JSON object (`{…}`) and
 /// returns the new link. The object's last byte must be `}`.
 pub fn link(object: &mut Vec<u8>, after: Option<&Link>) -> Option<Link> {
-    if object.last() != Some(&b'}') {
+    link_from(object, 0, after)
+}
+
+/// [`link`] for the object at `buf[start..]`, the end of a buffer holding
+/// lines before it: the audit writer serialises each event straight into
+/// its batch. Only the object is hashed.
+pub fn link_from(buf: &mut Vec<u8>, start: usize, after: Option<&Link>) -> Option<Link> {
+    use std::io::Write;
+    if buf.len() <= start || buf.last() != Some(&b'}') {
         return None;
     }
-    object.pop();
+    buf.pop();
     let (seq, prev) = match after {
         Some(l) => (l.seq + 1, l.hash.as_str()),
         None => (1, GENESIS),
     };
-    if object.last() != Some(&b'{') {
-        object.push(b',');
+    if buf.len() > start && buf.last() != Some(&b'{') {
+        buf.push(b',');
     }
-    object.extend_from_slice(b"\"seq\":");
-    object.extend_from_slice(seq.to_string().as_bytes());
-    object.extend_from_slice(b",\"prev\":\"");
-    object.extend_from_slice(prev.as_bytes());
-    object.extend_from_slice(b"\"}");
+    // Writing to a vector cannot fail.
+    let _ = write!(buf, "\"seq\":{seq},\"prev\":\"{prev}\"}}");
     Some(Link {
         seq,
-        hash: hash(object),
+        hash: hash(buf.get(start..).unwrap_or_default()),
     })
 }
 
@@ -425,6 +430,39 @@ mod tests {
         }
         std::fs::write(&p, text).expect("write");
         p
+    }
+
+    #[test]
+    fn linking_at_the_end_of_a_buffer_is_linking_the_object_alone() {
+        let first = Link {
+            seq: 41,
+            hash: hash(b"x"),
+        };
+        for object in [&b"{\"a\":1}"[..], b"{}"] {
+            let mut alone = object.to_vec();
+            let l1 = link(&mut alone, Some(&first)).expect("linked");
+            let mut buf = b"{\"earlier\":true,\"seq\":9}\n".to_vec();
+            let start = buf.len();
+            buf.extend_from_slice(object);
+            let l2 = link_from(&mut buf, start, Some(&first)).expect("linked");
+            assert_eq!(l1, l2);
+            assert_eq!(&buf[start..], &alone[..]);
+            assert_eq!(&buf[..start], b"{\"earlier\":true,\"seq\":9}\n");
+            assert_eq!(l2.seq, 42);
+            assert_eq!(l2.hash, hash(&alone));
+        }
+        let mut alone = b"{\"a\":1}".to_vec();
+        link(&mut alone, None).expect("linked");
+        assert_eq!(
+            String::from_utf8(alone).expect("utf-8"),
+            format!("{{\"a\":1,\"seq\":1,\"prev\":\"{GENESIS}\"}}")
+        );
+        // Nothing after `start`, or no object there: nothing is linked.
+        let mut buf = b"{}\n".to_vec();
+        assert_eq!(link_from(&mut buf, 3, None), None);
+        let mut buf = b"{}\n[1]".to_vec();
+        assert_eq!(link_from(&mut buf, 3, None), None);
+        assert_eq!(buf, b"{}\n[1]");
     }
 
     #[test]

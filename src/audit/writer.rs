@@ -204,6 +204,8 @@ struct Log {
     max: u64,
     keep: u32,
     failed: bool,
+    /// The last batch's bytes: their room is reused by the next.
+    out: Vec<u8>,
 }
 
 impl Log {
@@ -249,17 +251,19 @@ impl Log {
         }
         let mut last = self.last_link();
         let mut size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut out: Vec<u8> = Vec::with_capacity(batch.len() * 512);
-        let mut line: Vec<u8> = Vec::with_capacity(1024);
+        // Each line is serialised straight into the batch's bytes, kept
+        // from one batch to the next (a fresh multi-megabyte buffer per
+        // drain under load was a page fault per 4 KiB written).
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
         for ev in batch.drain(..) {
-            line.clear();
-            super::line::write(&ev, &mut line);
-            if let Some(l) = chain::link(&mut line, last.as_ref()) {
+            let start = out.len();
+            super::line::write(&ev, &mut out);
+            if let Some(l) = chain::link_from(&mut out, start, last.as_ref()) {
                 last = Some(l);
             }
-            line.push(b'\n');
-            size += line.len() as u64;
-            out.extend_from_slice(&line);
+            out.push(b'\n');
+            size += (out.len() - start) as u64;
             if size >= self.max {
                 self.append(&out);
                 out.clear();
@@ -273,6 +277,9 @@ impl Log {
             }
         }
         self.append(&out);
+        let written = out.len();
+        fit(&mut out, written);
+        self.out = out;
         if let Some(l) = &last {
             if let Err(e) = chain::write_head(&self.path, l, self.key.as_ref()) {
                 self.error("cannot write the audit log's head file", &e);
@@ -315,6 +322,7 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         max,
         keep,
         failed: false,
+        out: Vec::new(),
     };
     let mut batch: Vec<Event> = Vec::with_capacity(IDLE_CAPACITY);
     loop {
@@ -326,6 +334,9 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         let drained = batch.len();
         if drained > 0 {
             log.write(&mut batch);
+        } else if log.out.capacity() > 0 {
+            // Quiet: the bytes' room goes back too.
+            log.out = Vec::new();
         }
         // The two vectors take turns as the queue: each is fitted to the
         // drain it just carried, so both come back down after a burst.
