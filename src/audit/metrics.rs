@@ -292,6 +292,8 @@ impl Metrics {
                     .as_ref()
                     .and_then(|d| d.get("outcome"))
                     .and_then(serde_json::Value::as_str)
+                    // The word alone; logs before 0.1 wrote Rust's debug
+                    // text here (`AgentClosed { forced: false }`).
                     .map(|o| o.split(['(', ' ', '{']).next().unwrap_or(o).to_string())
                     .unwrap_or_else(|| "unknown".into());
                 self.sessions_ended

@@ -138,6 +138,51 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// The outcome's one word: the `outcome` of the `session_end` audit
+    /// event and the label of `vanguard_sessions_ended_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::AgentClosed { .. } => "AgentClosed",
+            Outcome::UpstreamExited(_) => "UpstreamExited",
+            Outcome::Signalled(_) => "Signalled",
+            Outcome::Failed(_) => "Failed",
+        }
+    }
+
+    /// The `session_end` event's detail: the word and its facts as fields
+    /// of their own (`forced`, `exit_code`, `signal` and `signal_name`,
+    /// `error`), for whoever reads the log with `jq` or a dashboard.
+    pub fn detail(&self) -> serde_json::Map<String, Value> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut d = serde_json::Map::new();
+        d.insert("outcome".into(), self.label().into());
+        let signal = |d: &mut serde_json::Map<String, Value>, n: i32| {
+            d.insert("signal".into(), n.into());
+            if let Ok(s) = nix::sys::signal::Signal::try_from(n) {
+                d.insert("signal_name".into(), s.as_str().into());
+            }
+        };
+        match self {
+            Outcome::AgentClosed { forced } => {
+                d.insert("forced".into(), (*forced).into());
+            }
+            Outcome::UpstreamExited(status) => {
+                if let Some(code) = status.code() {
+                    d.insert("exit_code".into(), code.into());
+                } else if let Some(n) = status.signal() {
+                    signal(&mut d, n);
+                }
+            }
+            Outcome::Signalled(n) => signal(&mut d, *n),
+            Outcome::Failed(why) => {
+                d.insert("error".into(), why.as_str().into());
+            }
+        }
+        d
+    }
+}
+
 struct Pending {
     method: String,
     tool: Option<String>,
@@ -284,12 +329,10 @@ where
                 "the session task was cancelled"
             };
             tracing::error!(pid, "session ended by {why}; the server was killed");
-            shared.lifecycle(
-                EventKind::SessionEnd,
-                json!({ "outcome": "Failed", "error": why }),
-            );
+            let outcome = Outcome::Failed(why.to_string());
+            shared.lifecycle(EventKind::SessionEnd, Value::Object(outcome.detail()));
             shared.cfg.audit.flush();
-            Outcome::Failed(why.to_string())
+            outcome
         }
     }
 }
@@ -384,11 +427,15 @@ where
         upstream_pump.abort();
     }
     shared.fail_pending(&agent_tx, &outcome).await;
-    shared.lifecycle(
-        EventKind::SessionEnd,
-        json!({ "outcome": format!("{outcome:?}"),
-        "upstream_noise_lines": shared.upstream_noise.load(std::sync::atomic::Ordering::Relaxed) }),
+    let mut detail = outcome.detail();
+    detail.insert(
+        "upstream_noise_lines".into(),
+        shared
+            .upstream_noise
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .into(),
     );
+    shared.lifecycle(EventKind::SessionEnd, Value::Object(detail));
     drop(agent_tx);
     let _ = tokio::time::timeout(Duration::from_secs(2), agent_writer).await;
     shared.cfg.audit.flush();

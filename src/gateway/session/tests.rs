@@ -390,12 +390,8 @@ async fn a_server_ignoring_eof_is_asked_to_stop_then_the_session_ends() {
         .into_iter()
         .find(|e| e["kind"] == "session_end")
         .expect("session_end");
-    assert!(
-        end["detail"]["outcome"]
-            .as_str()
-            .is_some_and(|o| o.contains("forced: true")),
-        "{end}"
-    );
+    assert_eq!(end["detail"]["outcome"], "AgentClosed", "{end}");
+    assert_eq!(end["detail"]["forced"], true, "{end}");
 }
 
 #[tokio::test]
@@ -810,4 +806,35 @@ async fn a_second_request_with_an_id_in_flight_is_refused() {
         .filter(|m| m["method"] == "tools/call")
         .count();
     assert_eq!(calls, 1, "the duplicate never reached the server");
+}
+
+#[test]
+fn a_session_end_names_its_outcome_in_fields_not_debug_text() {
+    let detail = |o: Outcome| Value::Object(o.detail());
+    assert_eq!(
+        detail(Outcome::AgentClosed { forced: false }),
+        json!({"outcome": "AgentClosed", "forced": false})
+    );
+    // wait(2) statuses: exit 3, then killed by SIGKILL.
+    assert_eq!(
+        detail(Outcome::UpstreamExited(ExitStatus::from_raw(3 << 8))),
+        json!({"outcome": "UpstreamExited", "exit_code": 3})
+    );
+    assert_eq!(
+        detail(Outcome::UpstreamExited(ExitStatus::from_raw(9))),
+        json!({"outcome": "UpstreamExited", "signal": 9, "signal_name": "SIGKILL"})
+    );
+    assert_eq!(
+        detail(Outcome::Signalled(15)),
+        json!({"outcome": "Signalled", "signal": 15, "signal_name": "SIGTERM"})
+    );
+    // A number that is no signal keeps its number and gets no name.
+    assert_eq!(
+        detail(Outcome::Signalled(200)),
+        json!({"outcome": "Signalled", "signal": 200})
+    );
+    assert_eq!(
+        detail(Outcome::Failed("a panic in the session".into())),
+        json!({"outcome": "Failed", "error": "a panic in the session"})
+    );
 }
