@@ -91,6 +91,14 @@ enum Out {
     Result(ResultState),
 }
 
+fn risk_mut(o: &mut Out) -> &mut f64 {
+    match o {
+        Out::Call(c) => &mut c.risk,
+        Out::Risk(r) => r,
+        Out::Result(r) => &mut r.risk,
+    }
+}
+
 /// A session's life, step by step: (label, session key, operation).
 fn scripted() -> Vec<(String, &'static str, Op)> {
     use Capability::*;
@@ -165,6 +173,46 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
     w.paths = vec!["/w/.env".into(), "/w/other".into()];
     w.now_ms += 1;
     push("write to .env and another", "s1", Op::Call(w.clone()));
+    // A secret found in what a git tool showed of a repository: its
+    // `repo_path` is the source; staging a file of that repository (by a
+    // relative path or one inside it) carries nothing out, naming a place
+    // outside it does.
+    push(
+        "secret shown from a repository",
+        "repo",
+        Op::Result(result(
+            t + 5,
+            900,
+            0.0,
+            Some(taint(
+                Sensitivity::Project,
+                "SECRET-CREDENTIAL in a result of git_show",
+                vec![99],
+                Some("/w/repo"),
+            )),
+        )),
+    );
+    let mut g = call(t + 10, "git_add", &[Write]);
+    g.paths = vec!["/w/repo".into(), "src/settings.py".into()];
+    push(
+        "stage a relative file of the repository",
+        "repo",
+        Op::Call(g.clone()),
+    );
+    g.paths = vec!["/w/repo".into(), "/w/repo/src/settings.py".into()];
+    g.now_ms += 1;
+    push(
+        "stage a file inside the repository",
+        "repo",
+        Op::Call(g.clone()),
+    );
+    g.paths = vec!["/w/repo".into(), "/w/repo2/x".into()];
+    g.now_ms += 1;
+    push(
+        "name the repository and a place beside it",
+        "repo",
+        Op::Call(g.clone()),
+    );
     let mut x = call(t + 15, "run_command", &[Exec]);
     x.fingerprints = vec![(1 << 60) + 1];
     x.risk_add = 20.0;
@@ -395,8 +443,17 @@ async fn same_states_as_memory_store() {
     let mut tainted = 0;
     let mut matched = 0;
     for (label, key, op) in &ops {
-        let want = apply_memory(&memory, key, op);
-        let got = apply_redis(&redis, key, op).await;
+        let mut want = apply_memory(&memory, key, op);
+        let mut got = apply_redis(&redis, key, op).await;
+        // The same arithmetic in Lua and in Rust: the risk may differ in
+        // its last bits (an optimised build evaluates the decay's power
+        // differently), nothing else may differ at all.
+        let (g, w) = (risk_mut(&mut got), risk_mut(&mut want));
+        assert!(
+            (*g - *w).abs() <= 1e-9 * w.abs().max(1.0),
+            "{label} ({key}): risk {g} against {w}"
+        );
+        *g = *w;
         assert_eq!(got, want, "{label} ({key})");
         if let Out::Call(CallState { taint: Some(t), .. }) = &want {
             tainted += 1;
@@ -453,6 +510,17 @@ async fn scripted_states_are_the_ones_expected() {
             .expect("tainted")
             .matched
     );
+    for l in [
+        "stage a relative file of the repository",
+        "stage a file inside the repository",
+    ] {
+        let t = call(l).taint.expect("tainted");
+        assert!(!t.matched && !t.same_target, "{l}: {t:?}");
+    }
+    let t = call("name the repository and a place beside it")
+        .taint
+        .expect("tainted");
+    assert!(t.matched && !t.same_target);
     let t = call("call after both").taint.expect("tainted");
     assert_eq!(
         (t.level, t.reason.as_str()),

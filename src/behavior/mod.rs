@@ -388,6 +388,26 @@ pub fn risk_of(findings: &[Finding]) -> f64 {
 
 /// Path-like arguments of a call (at most four), as the inspector
 /// classifies them.
+/// Whether a call's path `p` stays with the taint's source `source` (for
+/// the copy check: a call naming the source and a place outside its tree
+/// carries the source there): the source itself, a path inside it (the
+/// source is a directory, such as a git tool's `repo_path`), or a relative
+/// path, which the server resolves inside its own working tree (a git
+/// tool's `files`). An absolute path elsewhere, a home-relative one or a URI
+/// does not. The Redis store's script applies the same rule.
+pub fn stays_with(p: &str, source: &str) -> bool {
+    if p == source {
+        return true;
+    }
+    if !p.starts_with(['/', '~']) && !p.contains("://") {
+        return true;
+    }
+    let dir = source.trim_end_matches('/');
+    !dir.is_empty()
+        && p.strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 pub fn call_paths(args: Option<&serde_json::Value>) -> Vec<String> {
     use crate::inspect::arguments::{classify, walk, Kind};
     let mut out = Vec::new();
@@ -526,6 +546,29 @@ fn clock_scale() -> Option<(u64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_stays_with_its_source_inside_its_tree_or_relative() {
+        for (p, source) in [
+            ("/w/repo", "/w/repo"),
+            ("/w/repo/src/settings.py", "/w/repo"),
+            ("/w/repo/src/settings.py", "/w/repo/"),
+            ("src/settings.py", "/w/repo"),
+            ("./notes.md", "/w/.env"),
+        ] {
+            assert!(stays_with(p, source), "{p} with {source}");
+        }
+        for (p, source) in [
+            ("/tmp/out", "/w/repo"),
+            ("/w/repo2/x", "/w/repo"),
+            ("/w/.env.bak", "/w/.env"),
+            ("~/leak", "/w/.env"),
+            ("file:///w/repo/x", "/w/repo"),
+            ("/anything", "/"),
+        ] {
+            assert!(!stays_with(p, source), "{p} with {source}");
+        }
+    }
 
     #[test]
     fn sensitive_paths() {

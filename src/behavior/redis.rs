@@ -151,16 +151,37 @@ if t then
   local npaths = tonumber(ARGV[10])
   local same = npaths > 0
   local names_source = false
+  local elsewhere = false
+  local sources = nil
   for i = 11, 10 + npaths do
-    if redis.call('SISMEMBER', srcs, ARGV[i]) == 0 then
+    local p = ARGV[i]
+    if redis.call('SISMEMBER', srcs, p) == 0 then
       same = false
+      -- behavior::stays_with: relative paths and paths inside a source
+      -- stay; an absolute path, `~` or a URI elsewhere does not.
+      local c = string.sub(p, 1, 1)
+      if c == '/' or c == '~' or string.find(p, '://', 1, true) then
+        sources = sources or redis.call('SMEMBERS', srcs)
+        local inside = false
+        for _, s in ipairs(sources) do
+          local dir = string.gsub(s, '/+$', '')
+          if dir ~= '' and string.sub(p, 1, #dir + 1) == dir .. '/' then
+            inside = true
+            break
+          end
+        end
+        if not inside then
+          elsewhere = true
+        end
+      end
     else
       names_source = true
     end
   end
   local matched = 0
-  -- A call naming the tainted file and another one (copy, move) carries it.
-  if names_source and not same then
+  -- A call naming the tainted file and a place outside its tree (copy,
+  -- move) carries it there.
+  if names_source and elsewhere then
     matched = 1
   end
   for i = 11 + npaths, #ARGV do

@@ -321,13 +321,18 @@ impl MemoryStore {
             if let Some(t) = &st.taint {
                 let named = obs.paths.iter().filter(|p| t.sources.contains(p)).count();
                 let same_target = !obs.paths.is_empty() && named == obs.paths.len();
+                let elsewhere = obs
+                    .paths
+                    .iter()
+                    .any(|p| !t.sources.iter().any(|s| super::stays_with(p, s)));
                 out.taint = Some(TaintView {
                     level: t.level,
                     reason: t.reason.clone(),
                     // Carrying the data, or naming the tainted file next to
-                    // another one (a server-side copy or move carries it).
+                    // a place outside its tree (a server-side copy or move
+                    // carries it there).
                     matched: obs.fingerprints.iter().any(|h| t.fingerprints.contains(h))
-                        || (named > 0 && !same_target),
+                        || (named > 0 && elsewhere),
                     same_target,
                 });
             }
@@ -477,6 +482,14 @@ mod tests {
         assert!(t.matched && !t.same_target);
         w.paths = vec!["/w/.env".into()];
         assert!(m.observe_call("k", &w).taint.unwrap().same_target);
+        // Naming the source and another place: a copy out of its tree
+        // carries it; a path inside it or a relative one does not.
+        w.fingerprints = vec![41];
+        w.paths = vec!["/w/.env".into(), "/tmp/copy".into()];
+        assert!(m.observe_call("k", &w).taint.unwrap().matched);
+        w.paths = vec!["/w/.env".into(), "notes/today.md".into()];
+        let t = m.observe_call("k", &w).taint.unwrap();
+        assert!(!t.matched && !t.same_target);
         w.now_ms = 20 + cfg.taint_ttl.as_millis() as u64;
         assert!(m.observe_call("k", &w).taint.is_none());
     }

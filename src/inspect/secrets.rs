@@ -1048,7 +1048,7 @@ fn detectors() -> &'static Detectors {
                 &["pass", "secret", "token", "auth", "credential", "api", "access", "private", "client", "refresh"],
                 false,
                 format!(
-                    r#"(?P<k>{CRED_KEY})(?:\\?["'`])?\s*(?P<sep>:=|=>|[:=])\s*(?:\\?"(?P<dq>[^"\\\n]{{6,}})\\?"|'(?P<sq>[^'\n]{{6,}})'|(?P<bare>[^\s"'`,;<>(){{}}\[\]]{{6,}}))"#
+                    r#"(?P<k>{CRED_KEY})(?:\\?["'`])?\s*(?P<sep>:=|=>|[:=])[ \t]*(?:\\?"(?P<dq>[^"\\\n]{{6,}})\\?"|'(?P<sq>[^'\n]{{6,}})'|(?P<bare>[^\s"'`,;<>(){{}}\[\]]{{6,}}))"#
                 ),
                 Check::Credential,
             ),
@@ -1288,7 +1288,12 @@ fn looks_placeholder(v: &str) -> bool {
         "insert",
         "replace_me",
         "replace-me",
+        "replaceme",
+        "replace-with",
+        "replace_with",
         "changeme",
+        "change-me",
+        "change_me",
         "todo",
     ];
     PARTS.iter().any(|p| lower.contains(p))
@@ -1499,6 +1504,7 @@ mod tests {
             (r#"{"token": "c29tZS1sb25nLXRva2VuLXZhbHVl"}"#, "credential"),
             ("api_key: 3f9a8b7c6d5e", "credential"),
             ("DB_PASSWORD=swordfish", "credential"),
+            ("DB_PASSWORD= \tswordfish", "credential"),
             ("password: swordfish", "credential"),
             (r#"config = \"password\": \"p@ss w0rd\""#, "credential"),
             (
@@ -1532,6 +1538,13 @@ mod tests {
             "password = request.form.password",
             "password = ${DB_PASSWORD}",
             "api_key: your-api-key-here",
+            "DB_PASSWORD=change-me",
+            "POSTGRES_PASSWORD: change_me",
+            "SESSION_SECRET=replace-with-32-random-bytes",
+            // An empty value: the next line is not its value.
+            "STRIPE_API_KEY=\nTOKEN_SIGNING_KEY_FILE=./dev-secrets/token_signing_key",
+            "+STRIPE_API_KEY=\n+TOKEN_SIGNING_KEY_FILE=./dev-secrets/token_signing_key\n",
+            "api_token:\n  description: the token used for the API",
             r#""next_page_token": "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA0""#,
             "max_tokens: 4096",
             "Bearer token authentication is supported",
