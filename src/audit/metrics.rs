@@ -292,9 +292,8 @@ impl Metrics {
                     .as_ref()
                     .and_then(|d| d.get("outcome"))
                     .and_then(serde_json::Value::as_str)
-                    // The word alone; logs before 0.1 wrote Rust's debug
-                    // text here (`AgentClosed { forced: false }`).
-                    .map(|o| o.split(['(', ' ', '{']).next().unwrap_or(o).to_string())
+                    // One of `Outcome::label`'s four words.
+                    .map(str::to_string)
                     .unwrap_or_else(|| "unknown".into());
                 self.sessions_ended
                     .get_or_create(&OutcomeLabels { outcome })
@@ -425,5 +424,20 @@ mod tests {
         assert!(!text.contains("x-evil"), "{text}");
         assert!(text.contains(r#"tool="other""#), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn an_ended_session_counts_under_its_outcome_word() {
+        let m = Metrics::new();
+        m.observe(&ev(EventKind::SessionStart, None, None));
+        let mut end = ev(EventKind::SessionEnd, None, None);
+        end.detail = Some(serde_json::json!({"outcome": "AgentClosed", "forced": false}));
+        m.observe(&end);
+        let text = m.encode();
+        assert!(
+            text.contains(r#"vanguard_sessions_ended_total{outcome="AgentClosed"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("vanguard_sessions_active 0"), "{text}");
     }
 }

@@ -386,8 +386,6 @@ pub fn risk_of(findings: &[Finding]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Path-like arguments of a call (at most four), as the inspector
-/// classifies them.
 /// Whether a call's path `p` stays with the taint's source `source` (for
 /// the copy check: a call naming the source and a place outside its tree
 /// carries the source there): the source itself, a path inside it (the
@@ -408,6 +406,8 @@ pub fn stays_with(p: &str, source: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Path-like arguments of a call (at most four), as the inspector
+/// classifies them.
 pub fn call_paths(args: Option<&serde_json::Value>) -> Vec<String> {
     use crate::inspect::arguments::{classify, walk, Kind};
     let mut out = Vec::new();
