@@ -84,6 +84,7 @@ impl Default for ServerSideConfig {
                 secrets: ResultAction::Warn,
                 injection: ResultAction::Warn,
                 escapes: ResultAction::Warn,
+                instruction_files: crate::inspect::instructions::InstructionFiles::default(),
             },
             shadow: false,
             server_key: String::new(),
@@ -811,6 +812,27 @@ impl ServerView {
     /// escapes): `base` is its location in the message, `what` names it in
     /// the error that replaces it.
     pub fn on_payload(&self, payload: &Value, base: &str, what: &str) -> Outcome {
+        self.on_payload_from(payload, base, what, None)
+    }
+
+    /// The `[results] instruction_files` pattern a call's path arguments
+    /// all match, when it named at least one path and only such files.
+    pub fn instruction_file(&self, paths: &[String]) -> Option<&str> {
+        self.cfg.results.instruction_files.all_match(paths)
+    }
+
+    /// [`on_payload`](Self::on_payload) for a result whose call named only
+    /// agent instruction files (`instructions`: the pattern they matched).
+    /// Text addressed to the AI is what such a file is for: that finding is
+    /// logged, not withheld; every other finding stands
+    /// (`inspect::instructions`).
+    pub fn on_payload_from(
+        &self,
+        payload: &Value,
+        base: &str,
+        what: &str,
+        instructions: Option<&str>,
+    ) -> Outcome {
         let r = &self.cfg.results;
         let rewrite = Rewrite {
             secrets: r.secrets == ResultAction::Redact,
@@ -818,7 +840,16 @@ impl ServerView {
         };
         // Read first; a copy is made and rewritten only when there is
         // something to redact.
-        let (mut findings, changes) = secrets::scan_ref(payload, rewrite);
+        let listed = self.listed.as_ref();
+        let is_tool = |name: &str| {
+            listed
+                .is_some_and(|l| l.contains(name) || l.iter().any(|t| t.eq_ignore_ascii_case(name)))
+        };
+        let (mut findings, changes) = secrets::scan_ref_among(
+            payload,
+            rewrite,
+            listed.map(|_| &is_tool as &dyn Fn(&str) -> bool),
+        );
         let mut out = Outcome::default();
         let class = |rule: &str| {
             if rule.starts_with("SECRET") {
@@ -838,6 +869,16 @@ impl ServerView {
                 ResultAction::Block if f.action == Action::Block => Action::Block,
                 _ => f.action.min(Action::Warn),
             };
+            if let Some(file) = instructions {
+                if f.rule == "RESULT-INJ-ADDRESS" {
+                    f.action = Action::Log;
+                    f.severity = crate::policy::Severity::Low;
+                    f.message = format!(
+                        "{} (an agent instruction file, matching {file:?} in [results] instruction_files: logged)",
+                        f.message
+                    );
+                }
+            }
         }
         if !self.cfg.shadow {
             if let Some(f) = findings.iter().find(|f| f.action == Action::Block) {

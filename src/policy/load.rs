@@ -487,7 +487,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
             ResultsSection {
                 secrets,
                 injection,
-                escapes
+                escapes,
+                instruction_files
             }
         ),
         behavior: section!(
@@ -654,7 +655,12 @@ fn finish(
     let audit = f.audit.unwrap_or_default();
     let meta = f.metadata.unwrap_or_default();
     let pin = f.pinning.unwrap_or_default();
-    let res = f.results.unwrap_or_default();
+    let mut res = f.results.unwrap_or_default();
+    let instruction_files = match res.instruction_files.take() {
+        None => crate::inspect::instructions::InstructionFiles::default(),
+        Some(v) => crate::inspect::instructions::InstructionFiles::new(v)
+            .map_err(|e| err(&top, None, "results.instruction_files", e))?,
+    };
     let bsec = f.behavior.unwrap_or_default();
     let state_url = ov
         .state
@@ -914,6 +920,7 @@ fn finish(
             secrets: res.secrets.unwrap_or(ResultAction::Redact),
             injection: res.injection.unwrap_or(ResultAction::Warn),
             escapes: res.escapes.unwrap_or(ResultAction::Redact),
+            instruction_files,
         },
         tool_access: f.tool_access.unwrap_or_default(),
         rules,

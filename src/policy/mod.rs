@@ -177,6 +177,9 @@ pub struct ResultsConfig {
     pub secrets: ResultAction,
     pub injection: ResultAction,
     pub escapes: ResultAction,
+    /// Agent instruction files (`AGENTS.md`, …): text addressed to the AI
+    /// in their contents is logged, not withheld (`inspect::instructions`).
+    pub instruction_files: crate::inspect::instructions::InstructionFiles,
 }
 
 /// A fully loaded, merged, expanded and validated policy.

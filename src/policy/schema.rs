@@ -247,6 +247,9 @@ pub struct ResultsSection {
     pub injection: Option<ResultAction>,
     /// Terminal escape sequences.
     pub escapes: Option<ResultAction>,
+    /// Agent instruction files (`AGENTS.md`, `.cursorrules`, …): name
+    /// patterns; `[]` turns the exception off (`inspect::instructions`).
+    pub instruction_files: Option<Vec<String>>,
 }
 
 /// A warn and a block threshold (0 turns either off).

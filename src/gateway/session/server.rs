@@ -556,6 +556,10 @@ impl Shared {
                 "resources/templates/list" => {
                     view.on_items_list(&value, "resourceTemplates", "resource_template")
                 }
+                "tools/call" => {
+                    let file = view.instruction_file(&p.paths);
+                    view.on_payload_from(&value, "/result", &what, file)
+                }
                 _ => view.on_payload(&value, "/result", &what),
             }
         };
