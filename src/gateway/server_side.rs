@@ -7,6 +7,7 @@
 //! redacted, or either replaced by an error. In shadow mode every decision
 //! is recorded but nothing is changed.
 
+use crate::inspect::instructions::FileKind;
 use crate::inspect::metadata::{self, MetadataLimits};
 use crate::inspect::pinning::{self, Fingerprint};
 use crate::inspect::secrets::{self, Rewrite};
@@ -84,7 +85,8 @@ impl Default for ServerSideConfig {
                 secrets: ResultAction::Warn,
                 injection: ResultAction::Warn,
                 escapes: ResultAction::Warn,
-                instruction_files: crate::inspect::instructions::InstructionFiles::default(),
+                instruction_files: crate::inspect::instructions::FilePatterns::instructions(),
+                prompt_files: crate::inspect::instructions::FilePatterns::none(),
             },
             shadow: false,
             server_key: String::new(),
@@ -815,23 +817,32 @@ impl ServerView {
         self.on_payload_from(payload, base, what, None)
     }
 
-    /// The `[results] instruction_files` pattern a call's path arguments
-    /// all match, when it named at least one path and only such files.
-    pub fn instruction_file(&self, paths: &[String]) -> Option<&str> {
-        self.cfg.results.instruction_files.all_match(paths)
+    /// What the files a call named are, and the pattern they matched,
+    /// when it named at least one path and all of them match
+    /// `[results] instruction_files` (or all match `prompt_files`).
+    pub fn file_kind(&self, paths: &[String]) -> Option<(FileKind, &str)> {
+        let r = &self.cfg.results;
+        r.instruction_files
+            .all_match(paths)
+            .map(|p| (FileKind::Instructions, p))
+            .or_else(|| {
+                r.prompt_files
+                    .all_match(paths)
+                    .map(|p| (FileKind::Prompt, p))
+            })
     }
 
     /// [`on_payload`](Self::on_payload) for a result whose call named only
-    /// agent instruction files (`instructions`: the pattern they matched).
-    /// Text addressed to the AI is what such a file is for: that finding is
-    /// logged, not withheld; every other finding stands
-    /// (`inspect::instructions`).
+    /// agent instruction files or prompt files (`file`: which, and the
+    /// pattern they matched). The findings such a file is expected to
+    /// produce ([`FileKind::expects`]) are logged, not acted on; every other
+    /// finding stands (`inspect::instructions`).
     pub fn on_payload_from(
         &self,
         payload: &Value,
         base: &str,
         what: &str,
-        instructions: Option<&str>,
+        file: Option<(FileKind, &str)>,
     ) -> Outcome {
         let r = &self.cfg.results;
         let rewrite = Rewrite {
@@ -869,12 +880,13 @@ impl ServerView {
                 ResultAction::Block if f.action == Action::Block => Action::Block,
                 _ => f.action.min(Action::Warn),
             };
-            if let Some(file) = instructions {
-                if f.rule == "RESULT-INJ-ADDRESS" {
+            if let Some((kind, pattern)) = file {
+                if kind.expects(&f.rule) {
+                    let (what, key) = kind.describe();
                     f.action = Action::Log;
                     f.severity = crate::policy::Severity::Low;
                     f.message = format!(
-                        "{} (an agent instruction file, matching {file:?} in [results] instruction_files: logged)",
+                        "{} ({what}, matching {pattern:?} in [results] {key}: logged)",
                         f.message
                     );
                 }

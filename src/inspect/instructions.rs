@@ -14,9 +14,19 @@
 //! "rules file backdoor"), secrets and terminal escapes; and what the agent
 //! does next is checked like any other call.
 //!
-//! Patterns (`[results] instruction_files`) name the file's last path
-//! components, compared without regard to ASCII case; `*` stands for any
-//! run of characters within one component. `[]` turns the exception off.
+//! Prompt files (`[results] prompt_files`, none by default) are the
+//! prompts an application sends to *its own* model (`prompts/*.txt`):
+//! source code of that application, in which "You are the support
+//! assistant…", "do not tell the user which tools you used" and "call the
+//! lookup tool" are the file's content, not orders to the agent editing
+//! it. There, text addressed to the AI, a persona, an order to keep
+//! something from the user and a request to call a tool are logged;
+//! overrides, exfiltration, redirection, hidden orders and secrets still
+//! block. Nothing is a prompt file until the profile says so.
+//!
+//! Patterns name the file's last path components, compared without regard
+//! to ASCII case; `*` stands for any run of characters within one
+//! component. `[]` turns the exception off.
 
 use std::sync::Arc;
 
@@ -42,20 +52,53 @@ pub const DEFAULT: &[&str] = &[
     ".goosehints",
 ];
 
-/// The patterns of one profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstructionFiles(Arc<[String]>);
+/// What a file read by a call is, when its patterns say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// An agent instruction file: written for the agent reading it.
+    Instructions,
+    /// A prompt an application sends to its own model.
+    Prompt,
+}
 
-impl Default for InstructionFiles {
-    fn default() -> Self {
-        InstructionFiles(DEFAULT.iter().map(|s| (*s).to_string()).collect())
+impl FileKind {
+    /// The result-injection rules whose findings in such a file are the
+    /// file's purpose, and so logged rather than acted on.
+    pub fn expects(self, rule: &str) -> bool {
+        match self {
+            FileKind::Instructions => rule == "RESULT-INJ-ADDRESS",
+            FileKind::Prompt => matches!(
+                rule,
+                "RESULT-INJ-ADDRESS"
+                    | "RESULT-INJ-PERSONA"
+                    | "RESULT-INJ-CONCEAL"
+                    | "RESULT-INJ-TOOL-CALL"
+            ),
+        }
+    }
+
+    /// What the file is, and the profile key that says so (for messages).
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            FileKind::Instructions => ("an agent instruction file", "instruction_files"),
+            FileKind::Prompt => ("a prompt file of the application", "prompt_files"),
+        }
     }
 }
 
-impl InstructionFiles {
+/// The patterns of one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePatterns(Arc<[String]>);
+
+impl FilePatterns {
+    /// The built-in agent instruction files ([`DEFAULT`]).
+    pub fn instructions() -> Self {
+        FilePatterns(DEFAULT.iter().map(|s| (*s).to_string()).collect())
+    }
+
     /// No file is treated as an instruction file.
     pub fn none() -> Self {
-        InstructionFiles(Arc::from(Vec::new()))
+        FilePatterns(Arc::from(Vec::new()))
     }
 
     /// Checks the patterns of a profile; the error names the bad one.
@@ -63,7 +106,7 @@ impl InstructionFiles {
         for p in &patterns {
             check(p)?;
         }
-        Ok(InstructionFiles(patterns.into()))
+        Ok(FilePatterns(patterns.into()))
     }
 
     pub fn patterns(&self) -> &[String] {
@@ -155,7 +198,7 @@ mod tests {
 
     #[test]
     fn names_and_tails_match() {
-        let f = InstructionFiles::default();
+        let f = FilePatterns::instructions();
         assert_eq!(f.matching("/w/repo/AGENTS.md"), Some("AGENTS.md"));
         assert_eq!(f.matching("AGENTS.md"), Some("AGENTS.md"));
         assert_eq!(f.matching("/w/repo/sub/pkg/agents.md"), Some("AGENTS.md"));
@@ -188,7 +231,7 @@ mod tests {
 
     #[test]
     fn every_path_must_match() {
-        let f = InstructionFiles::default();
+        let f = FilePatterns::instructions();
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(f.all_match(&s(&["/w/AGENTS.md"])), Some("AGENTS.md"));
         assert_eq!(
@@ -197,10 +240,7 @@ mod tests {
         );
         assert_eq!(f.all_match(&s(&["/w/AGENTS.md", "/w/notes.md"])), None);
         assert_eq!(f.all_match(&[]), None);
-        assert_eq!(
-            InstructionFiles::none().all_match(&s(&["/w/AGENTS.md"])),
-            None
-        );
+        assert_eq!(FilePatterns::none().all_match(&s(&["/w/AGENTS.md"])), None);
     }
 
     #[test]
@@ -214,9 +254,9 @@ mod tests {
             ("**/*.md", "at most one"),
             (".cursor/*", "bare"),
         ] {
-            let e = InstructionFiles::new(vec![p.to_string()]).expect_err(p);
+            let e = FilePatterns::new(vec![p.to_string()]).expect_err(p);
             assert!(e.contains(want), "{p}: {e}");
         }
-        assert!(InstructionFiles::new(vec!["docs/AI-NOTES.md".into()]).is_ok());
+        assert!(FilePatterns::new(vec!["docs/AI-NOTES.md".into()]).is_ok());
     }
 }

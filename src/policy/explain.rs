@@ -43,6 +43,23 @@ pub fn explain(p: &Policy) -> String {
             p.zones.protected_names.join(" ")
         }
     );
+    let r = &p.results;
+    let files = |f: &crate::inspect::instructions::FilePatterns| {
+        if f.patterns().is_empty() {
+            "none".to_string()
+        } else {
+            f.patterns().join(" ")
+        }
+    };
+    let _ = writeln!(
+        s,
+        "\nresults: secrets {:?}, injection {:?}, terminal escapes {:?}\n  agent instruction files (text addressed to the AI logged): {}\n  prompt files (address, persona, concealment, tool calls logged): {}",
+        r.secrets,
+        r.injection,
+        r.escapes,
+        files(&r.instruction_files),
+        files(&r.prompt_files)
+    );
     let _ = writeln!(
         s,
         "\nnetwork: {:?} {}",

@@ -488,7 +488,8 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
                 secrets,
                 injection,
                 escapes,
-                instruction_files
+                instruction_files,
+                prompt_files
             }
         ),
         behavior: section!(
@@ -656,10 +657,16 @@ fn finish(
     let meta = f.metadata.unwrap_or_default();
     let pin = f.pinning.unwrap_or_default();
     let mut res = f.results.unwrap_or_default();
+    use crate::inspect::instructions::FilePatterns;
     let instruction_files = match res.instruction_files.take() {
-        None => crate::inspect::instructions::InstructionFiles::default(),
-        Some(v) => crate::inspect::instructions::InstructionFiles::new(v)
-            .map_err(|e| err(&top, None, "results.instruction_files", e))?,
+        None => FilePatterns::instructions(),
+        Some(v) => {
+            FilePatterns::new(v).map_err(|e| err(&top, None, "results.instruction_files", e))?
+        }
+    };
+    let prompt_files = match res.prompt_files.take() {
+        None => FilePatterns::none(),
+        Some(v) => FilePatterns::new(v).map_err(|e| err(&top, None, "results.prompt_files", e))?,
     };
     let bsec = f.behavior.unwrap_or_default();
     let state_url = ov
@@ -921,6 +928,7 @@ fn finish(
             injection: res.injection.unwrap_or(ResultAction::Warn),
             escapes: res.escapes.unwrap_or(ResultAction::Redact),
             instruction_files,
+            prompt_files,
         },
         tool_access: f.tool_access.unwrap_or_default(),
         rules,

@@ -179,7 +179,9 @@ pub struct ResultsConfig {
     pub escapes: ResultAction,
     /// Agent instruction files (`AGENTS.md`, …): text addressed to the AI
     /// in their contents is logged, not withheld (`inspect::instructions`).
-    pub instruction_files: crate::inspect::instructions::InstructionFiles,
+    pub instruction_files: crate::inspect::instructions::FilePatterns,
+    /// Prompts the application sends its own model (none by default).
+    pub prompt_files: crate::inspect::instructions::FilePatterns,
 }
 
 /// A fully loaded, merged, expanded and validated policy.

@@ -250,6 +250,9 @@ pub struct ResultsSection {
     /// Agent instruction files (`AGENTS.md`, `.cursorrules`, …): name
     /// patterns; `[]` turns the exception off (`inspect::instructions`).
     pub instruction_files: Option<Vec<String>>,
+    /// Prompt files of the application (`prompts/*.txt`): orders in them
+    /// are their content (`inspect::instructions`). None by default.
+    pub prompt_files: Option<Vec<String>>,
 }
 
 /// A warn and a block threshold (0 turns either off).

@@ -557,7 +557,7 @@ impl Shared {
                     view.on_items_list(&value, "resourceTemplates", "resource_template")
                 }
                 "tools/call" => {
-                    let file = view.instruction_file(&p.paths);
+                    let file = view.file_kind(&p.paths);
                     view.on_payload_from(&value, "/result", &what, file)
                 }
                 _ => view.on_payload(&value, "/result", &what),
