@@ -856,10 +856,20 @@ impl ServerView {
             listed
                 .is_some_and(|l| l.contains(name) || l.iter().any(|t| t.eq_ignore_ascii_case(name)))
         };
+        let kind_of = |name: &str| {
+            if r.instruction_files.matching(name).is_some() {
+                Some(FileKind::Instructions)
+            } else if r.prompt_files.matching(name).is_some() {
+                Some(FileKind::Prompt)
+            } else {
+                None
+            }
+        };
         let (mut findings, changes) = secrets::scan_ref_among(
             payload,
             rewrite,
             listed.map(|_| &is_tool as &dyn Fn(&str) -> bool),
+            Some(&kind_of),
         );
         let mut out = Outcome::default();
         let class = |rule: &str| {
