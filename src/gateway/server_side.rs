@@ -7,12 +7,12 @@
 //! redacted, or either replaced by an error. In shadow mode every decision
 //! is recorded but nothing is changed.
 
-use crate::inspect::instructions::FileKind;
 use crate::inspect::metadata::{self, MetadataLimits};
 use crate::inspect::pinning::{self, Fingerprint};
 use crate::inspect::secrets::{self, Rewrite};
 use crate::inspect::{Finding, Layer};
 use crate::pins::{PinEntry, PinStore};
+use crate::policy::instructions::FileKind;
 use crate::policy::{
     Action, DriftAction, MetadataAction, MetadataConfig, NewTools, PinMode, PinningConfig,
     ResultAction, ResultsConfig, Severity,
@@ -85,8 +85,8 @@ impl Default for ServerSideConfig {
                 secrets: ResultAction::Warn,
                 injection: ResultAction::Warn,
                 escapes: ResultAction::Warn,
-                instruction_files: crate::inspect::instructions::FilePatterns::instructions(),
-                prompt_files: crate::inspect::instructions::FilePatterns::none(),
+                instruction_files: crate::policy::instructions::FilePatterns::instructions(),
+                prompt_files: crate::policy::instructions::FilePatterns::none(),
             },
             shadow: false,
             server_key: String::new(),
@@ -836,7 +836,7 @@ impl ServerView {
     /// agent instruction files or prompt files (`file`: which, and the
     /// pattern they matched). The findings such a file is expected to
     /// produce ([`FileKind::expects`]) are logged, not acted on; every other
-    /// finding stands (`inspect::instructions`).
+    /// finding stands (`policy::instructions`).
     pub fn on_payload_from(
         &self,
         payload: &Value,

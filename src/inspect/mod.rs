@@ -19,7 +19,6 @@ pub mod arguments;
 pub mod denial;
 pub mod egress;
 mod forward;
-pub mod instructions;
 pub mod metadata;
 pub mod normalize;
 pub mod pinning;

@@ -74,10 +74,10 @@
 //! result; the rest is matched as written. An injection encoded past that
 //! point is not seen in its decoded form (plain text always is).
 
-use super::instructions::FileKind;
 use super::metadata::phrases::{self, Intent, ToolRef};
 use super::normalize;
 use super::verdict::{Finding, Layer};
+use crate::policy::instructions::FileKind;
 use crate::policy::{Action, Severity};
 use regex::Regex;
 use serde_json::Value;

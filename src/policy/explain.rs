@@ -44,7 +44,7 @@ pub fn explain(p: &Policy) -> String {
         }
     );
     let r = &p.results;
-    let files = |f: &crate::inspect::instructions::FilePatterns| {
+    let files = |f: &crate::policy::instructions::FilePatterns| {
         if f.patterns().is_empty() {
             "none".to_string()
         } else {

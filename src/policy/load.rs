@@ -657,7 +657,7 @@ fn finish(
     let meta = f.metadata.unwrap_or_default();
     let pin = f.pinning.unwrap_or_default();
     let mut res = f.results.unwrap_or_default();
-    use crate::inspect::instructions::FilePatterns;
+    use crate::policy::instructions::FilePatterns;
     let instruction_files = match res.instruction_files.take() {
         None => FilePatterns::instructions(),
         Some(v) => {

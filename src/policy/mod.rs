@@ -9,6 +9,7 @@
 pub mod behavior;
 mod builtin;
 pub mod explain;
+pub mod instructions;
 mod load;
 pub mod pattern;
 pub mod schema;
@@ -178,10 +179,10 @@ pub struct ResultsConfig {
     pub injection: ResultAction,
     pub escapes: ResultAction,
     /// Agent instruction files (`AGENTS.md`, …): text addressed to the AI
-    /// in their contents is logged, not withheld (`inspect::instructions`).
-    pub instruction_files: crate::inspect::instructions::FilePatterns,
+    /// in their contents is logged, not withheld (`policy::instructions`).
+    pub instruction_files: crate::policy::instructions::FilePatterns,
     /// Prompts the application sends its own model (none by default).
-    pub prompt_files: crate::inspect::instructions::FilePatterns,
+    pub prompt_files: crate::policy::instructions::FilePatterns,
 }
 
 /// A fully loaded, merged, expanded and validated policy.

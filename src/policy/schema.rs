@@ -248,10 +248,10 @@ pub struct ResultsSection {
     /// Terminal escape sequences.
     pub escapes: Option<ResultAction>,
     /// Agent instruction files (`AGENTS.md`, `.cursorrules`, …): name
-    /// patterns; `[]` turns the exception off (`inspect::instructions`).
+    /// patterns; `[]` turns the exception off (`policy::instructions`).
     pub instruction_files: Option<Vec<String>>,
     /// Prompt files of the application (`prompts/*.txt`): orders in them
-    /// are their content (`inspect::instructions`). None by default.
+    /// are their content (`policy::instructions`). None by default.
     pub prompt_files: Option<Vec<String>>,
 }
 
