@@ -12,8 +12,8 @@
 mod common;
 
 use common::{
-    everything_cmd, filesystem_cmd, python_fixture_cmd, vanguard_bin, wait_for_audit_event,
-    wait_until, Peer,
+    everything_cmd, filesystem_cmd, python_fixture_cmd, result_text, vanguard_bin,
+    wait_for_audit_event, wait_until, Peer,
 };
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -142,20 +142,6 @@ fn failed(resp: &Value) -> bool {
     resp.get("error").is_some() || resp["result"]["isError"] == true
 }
 
-/// All text content of a tool result.
-fn text_of(resp: &Value) -> String {
-    resp["result"]["content"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|c| c["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// `root` (handed to the server whole), `root/ws` (the workspace: the only
 /// zone), a secret outside the zone and a note inside it.
 struct Layout {
@@ -216,7 +202,7 @@ fn filesystem_server_with_a_broader_root_cannot_leave_the_zones() {
     // Inside the zone the server works: reads and writes succeed.
     let (_, resp) = g.call("read_text_file", json!({"path": path_str(&t.inside)}));
     assert!(
-        text_of(&resp).contains(&t.note),
+        result_text(&resp).contains(&t.note),
         "a read inside the workspace failed: {resp}"
     );
     // An existing file: to create a new one the server lists its own root
@@ -292,7 +278,7 @@ fn filesystem_server_with_a_broader_root_cannot_leave_the_zones() {
     );
     let (_, resp) = off.call("read_text_file", json!({"path": path_str(&t.outside)}));
     assert!(
-        text_of(&resp).contains(&t.secret),
+        result_text(&resp).contains(&t.secret),
         "control: the unsandboxed server did not read the outside file, so the \
          denials above prove nothing: {resp}"
     );
@@ -336,26 +322,26 @@ fn shell_server_cannot_read_outside_or_connect_out() {
 
     // The shell and python3 work inside the sandbox.
     let (_, resp) = g.call("run", json!({"command": "echo shell-ok-$((6*7))"}));
-    assert!(text_of(&resp).contains("shell-ok-42"), "{resp}");
+    assert!(result_text(&resp).contains("shell-ok-42"), "{resp}");
     let (_, resp) = g.call(
         "run",
         json!({"command": "python3 -c \"print('python-' + 'ok')\""}),
     );
     assert!(
-        text_of(&resp).contains("python-ok"),
+        result_text(&resp).contains("python-ok"),
         "python3 does not run in the sandbox, so the network check below would prove nothing: {resp}"
     );
     let (_, resp) = g.call(
         "run",
         json!({"command": format!("cat {}", path_str(&t.inside))}),
     );
-    assert!(text_of(&resp).contains(&t.note), "{resp}");
+    assert!(result_text(&resp).contains(&t.note), "{resp}");
 
     let (id, resp) = g.call(
         "run",
         json!({"command": format!("cat {}", path_str(&t.outside))}),
     );
-    let out = text_of(&resp);
+    let out = result_text(&resp);
     assert!(
         !out.contains(&t.secret),
         "cat outside: the content came back: {resp}"
@@ -397,7 +383,7 @@ fn shell_server_cannot_read_outside_or_connect_out() {
     // Nothing in the inspector looks at an address inside a python one-liner:
     // this one is the kernel's alone.
     let (_, resp) = g.call("run", json!({"command": connect_command(port)}));
-    let out = text_of(&resp);
+    let out = result_text(&resp);
     assert!(
         !out.contains("CONNECTED"),
         "connect: python connected: {resp}"
@@ -422,10 +408,13 @@ fn shell_server_cannot_read_outside_or_connect_out() {
         "run",
         json!({"command": format!("cat {}", path_str(&t.outside))}),
     );
-    assert!(text_of(&resp).contains(&t.secret), "control cat: {resp}");
+    assert!(
+        result_text(&resp).contains(&t.secret),
+        "control cat: {resp}"
+    );
     let (_, resp) = off.call("run", json!({"command": connect_command(port)}));
     assert!(
-        text_of(&resp).contains("CONNECTED"),
+        result_text(&resp).contains("CONNECTED"),
         "control connect: {resp}"
     );
     assert!(
@@ -462,7 +451,7 @@ fn server_environment_is_scrubbed_to_the_allow_list() {
     ];
     let mut g = Shadow::start(&server, &args, &env);
     let (_, resp) = g.call("get-env", json!({}));
-    let out = text_of(&resp);
+    let out = result_text(&resp);
     assert!(
         out.contains(&passed),
         "the variable passed by the profile is missing: {resp}"
@@ -481,7 +470,7 @@ fn server_environment_is_scrubbed_to_the_allow_list() {
     );
     let (_, resp) = off.call("get-env", json!({}));
     assert!(
-        text_of(&resp).contains(&secret),
+        result_text(&resp).contains(&secret),
         "control: get-env does not show the gateway's environment: {resp}"
     );
 }

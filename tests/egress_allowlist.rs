@@ -471,18 +471,6 @@ fn fetch_gateway(extra: &[&str]) -> (Peer, tempfile::TempDir) {
     (peer, dir)
 }
 
-fn result_text(resp: &Value) -> String {
-    resp.pointer("/result/content")
-        .and_then(Value::as_array)
-        .map(|c| {
-            c.iter()
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn fetch_server_reaches_an_allowed_origin_through_the_proxy() {
     let origin = Origin::start(page);

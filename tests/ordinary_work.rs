@@ -520,20 +520,6 @@ fn tool_pins_are_kept_per_client_capability_set() {
     );
 }
 
-/// The text of a `tools/call` result (its text parts joined).
-fn result_text(r: &Value) -> String {
-    r.pointer("/result/content")
-        .and_then(Value::as_array)
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 /// Calls `tool` and asserts the result was withheld (-31001, the text
 /// `hidden` never reaching the agent); returns the rule that withheld it.
 fn withheld(peer: &mut Peer, tool: &str, args: Value, hidden: &str) -> String {

@@ -51,13 +51,6 @@ fn names(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn text_of(r: &Value) -> String {
-    r["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
 #[test]
 fn poisoned_tools_are_dropped_and_clean_ones_stay_usable() {
     let mut h = hostile("balanced", None);
@@ -101,7 +94,7 @@ fn poisoned_tools_are_dropped_and_clean_ones_stay_usable() {
     );
     // The clean tool on the same server works.
     let r = h.peer.call_tool("add", json!({"a": 2, "b": 3}));
-    assert_eq!(text_of(&r), "5", "{r}");
+    assert_eq!(result_text(&r), "5", "{r}");
 }
 
 #[test]
@@ -109,7 +102,7 @@ fn secrets_in_results_are_redacted_and_injection_is_reported() {
     let mut h = hostile("balanced", None);
     h.peer.request("tools/list", json!({}));
     let r = h.peer.call_tool("leaky", json!({}));
-    let t = text_of(&r);
+    let t = result_text(&r);
     assert!(
         !t.contains("AKIAIOSFODNN7EXAMPLE"),
         "access key leaked: {t}"
@@ -164,7 +157,7 @@ fn monitor_forwards_injection_in_results_with_a_warning() {
     let mut h = hostile("monitor", None);
     h.peer.request("tools/list", json!({}));
     let r = h.peer.call_tool("injector", json!({}));
-    assert!(text_of(&r).contains("Top story"), "{r}");
+    assert!(result_text(&r).contains("Top story"), "{r}");
     assert!(
         result_injection_event(&h, "warn"),
         "no RESULT-INJ warning in the audit log"
@@ -188,7 +181,7 @@ fn a_rug_pull_hides_the_changed_tool_until_approved() {
         h.peer.request("tools/list", json!({}));
         // First call works; the server then changes `add` and says so.
         let r = h.peer.call_tool("add", json!({"a": 1, "b": 1}));
-        assert_eq!(text_of(&r), "2", "{r}");
+        assert_eq!(result_text(&r), "2", "{r}");
         h.peer
             .recv_method(
                 "notifications/tools/list_changed",

@@ -821,15 +821,7 @@ impl ServerView {
     /// when it named at least one path and all of them match
     /// `[results] instruction_files` (or all match `prompt_files`).
     pub fn file_kind(&self, paths: &[String]) -> Option<(FileKind, &str)> {
-        let r = &self.cfg.results;
-        r.instruction_files
-            .all_match(paths)
-            .map(|p| (FileKind::Instructions, p))
-            .or_else(|| {
-                r.prompt_files
-                    .all_match(paths)
-                    .map(|p| (FileKind::Prompt, p))
-            })
+        self.cfg.results.kind_of_all(paths)
     }
 
     /// [`on_payload`](Self::on_payload) for a result whose call named only
@@ -856,15 +848,7 @@ impl ServerView {
             listed
                 .is_some_and(|l| l.contains(name) || l.iter().any(|t| t.eq_ignore_ascii_case(name)))
         };
-        let kind_of = |name: &str| {
-            if r.instruction_files.matching(name).is_some() {
-                Some(FileKind::Instructions)
-            } else if r.prompt_files.matching(name).is_some() {
-                Some(FileKind::Prompt)
-            } else {
-                None
-            }
-        };
+        let kind_of = |name: &str| r.kind_of(name).map(|(kind, _)| kind);
         let (mut findings, changes) = secrets::scan_ref_among(
             payload,
             rewrite,

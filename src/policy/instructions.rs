@@ -96,7 +96,7 @@ impl FilePatterns {
         FilePatterns(DEFAULT.iter().map(|s| (*s).to_string()).collect())
     }
 
-    /// No file is treated as an instruction file.
+    /// No patterns: no file is of this kind.
     pub fn none() -> Self {
         FilePatterns(Arc::from(Vec::new()))
     }
@@ -123,7 +123,7 @@ impl FilePatterns {
     }
 
     /// The pattern the call's paths all match (the first one's), when there
-    /// is at least one path and every one is an instruction file.
+    /// is at least one path and every one matches a pattern.
     pub fn all_match<'a>(&'a self, paths: &[String]) -> Option<&'a str> {
         let first = self.matching(paths.first()?)?;
         paths

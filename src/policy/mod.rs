@@ -24,6 +24,7 @@ pub use schema::{
 };
 pub use vars::Vars;
 
+use crate::policy::instructions::{FileKind, FilePatterns};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -180,9 +181,33 @@ pub struct ResultsConfig {
     pub escapes: ResultAction,
     /// Agent instruction files (`AGENTS.md`, …): text addressed to the AI
     /// in their contents is logged, not withheld (`policy::instructions`).
-    pub instruction_files: crate::policy::instructions::FilePatterns,
+    pub instruction_files: FilePatterns,
     /// Prompts the application sends its own model (none by default).
-    pub prompt_files: crate::policy::instructions::FilePatterns,
+    pub prompt_files: FilePatterns,
+}
+
+impl ResultsConfig {
+    /// What the file at `path` is ([`FileKind`]), and the pattern that says
+    /// so: instruction files are checked before prompt files.
+    pub fn kind_of(&self, path: &str) -> Option<(FileKind, &str)> {
+        self.by_kind(|f| f.matching(path))
+    }
+
+    /// What the files a call named are, when it named at least one path
+    /// and all of them are of one kind (in the order of
+    /// [`kind_of`](Self::kind_of)); the pattern is the first path's.
+    pub fn kind_of_all(&self, paths: &[String]) -> Option<(FileKind, &str)> {
+        self.by_kind(|f| f.all_match(paths))
+    }
+
+    fn by_kind<'a>(
+        &'a self,
+        matches: impl Fn(&'a FilePatterns) -> Option<&'a str>,
+    ) -> Option<(FileKind, &'a str)> {
+        matches(&self.instruction_files)
+            .map(|p| (FileKind::Instructions, p))
+            .or_else(|| matches(&self.prompt_files).map(|p| (FileKind::Prompt, p)))
+    }
 }
 
 /// A fully loaded, merged, expanded and validated policy.

@@ -849,6 +849,21 @@ pub fn assert_blocked(resp: &Value, id: &Value) -> Value {
     data
 }
 
+/// The text of a `tools/call` result: its text parts joined by newlines
+/// (empty when it has none, e.g. an error response).
+pub fn result_text(resp: &Value) -> String {
+    resp.pointer("/result/content")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
 /// The rule id of a block response.
 pub fn block_rule(resp: &Value) -> String {
     resp.pointer("/error/data/rule")
