@@ -128,7 +128,7 @@ fn env_result(now_ms: u64) -> ResultObs {
             )
         })
         .collect();
-    let mut fps = std::collections::HashSet::new();
+    let mut fps = fingerprint::Fingerprints::default();
     fingerprint::of_text(&text, &mut fps, fingerprint::MAX_PER_TAINT);
     ResultObs {
         now_ms,

@@ -8,11 +8,16 @@
 //! looked at once decoded (hex, percent, base32, base64), so
 //! `echo $(base64 secret)` or a hex dump of a secret is caught.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 /// Fingerprints kept per taint (the rest of a big file is not needed to
 /// recognise it).
 pub const MAX_PER_TAINT: usize = 512;
+
+/// A set of fingerprints. Keyed with a per-process random seed (foldhash),
+/// like every per-session map on the relay's path: a fraction of SipHash's
+/// cost, and a peer that cannot read the seed cannot aim collisions.
+pub type Fingerprints = HashSet<u64>;
 
 const MIN_LEN: usize = 8;
 const MIN_DISTINCT: usize = 5;

@@ -19,7 +19,8 @@ use super::{
     decay, BehaviorConfig, CallObs, CallState, Capability, ResultObs, ResultState, Sensitivity,
     TaintView,
 };
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 

@@ -17,8 +17,9 @@ use crate::policy::{
     Action, DriftAction, MetadataAction, MetadataConfig, NewTools, PinMode, PinningConfig,
     ResultAction, ResultsConfig, Severity,
 };
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Why the agent may not call a tool.
 #[derive(Debug, Clone)]
