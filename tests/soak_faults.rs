@@ -1088,3 +1088,154 @@ fn redis_killed_and_restarted_mid_session_calls_go_on_and_sharing_resumes() {
     assert!(recovered <= Duration::from_secs(30));
     assert_repeat_shared(&mut a, &mut b, "shared after the restart", BLOCK);
 }
+
+// ------------------------------------------------- requests in flight
+
+/// vanguard's own code for a request over `[limits] max_in_flight`.
+const TOO_MANY_IN_FLIGHT: i64 = -31005;
+
+/// A gateway in front of the fault server, recording what reaches the
+/// server in `<dir>/upstream.jsonl`, with `[limits] max_in_flight = limit`.
+fn in_flight_gateway(dir: &Path, limit: usize) -> (Peer, std::path::PathBuf) {
+    let marker = dir.to_string_lossy().into_owned();
+    let profile = dir.join("in-flight.toml");
+    std::fs::write(
+        &profile,
+        format!("extends = \"balanced\"\n[limits]\nmax_in_flight = {limit}\n"),
+    )
+    .expect("write the profile");
+    let log = dir.join("upstream.jsonl");
+    // The recorder wraps the fixture in `sh`, so the sandbox could not
+    // derive the fixture's interpreter (a pyenv build under /root, which it
+    // never grants); this test is about the relay, not the sandbox.
+    let profile = profile.to_string_lossy().into_owned();
+    let mut peer = Peer::gateway(
+        &recording_cmd(&log, &fault_server_cmd(&[&marker])),
+        &["--profile", &profile, "--sandbox", "off"],
+    );
+    peer.initialize("2025-06-18");
+    // The listing first: vanguard's own request for it would count too.
+    let list = peer.request("tools/list", json!({}));
+    assert!(list["result"]["tools"].is_array(), "{list}");
+    (peer, log)
+}
+
+fn cancellations_seen(log: &Path) -> Vec<Value> {
+    recorded_messages(log)
+        .into_iter()
+        .filter(|m| m["method"] == "notifications/cancelled")
+        .map(|m| m["params"]["requestId"].clone())
+        .collect()
+}
+
+#[test]
+fn a_request_over_max_in_flight_is_refused_31005_and_a_cancel_frees_its_slot() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (mut peer, log) = in_flight_gateway(scratch.path(), 3);
+    let hang = json!({"name": "hang", "arguments": {}});
+    let hangs: Vec<Value> = (0..3)
+        .map(|_| peer.send_request("tools/call", hang.clone()))
+        .collect();
+
+    let over = peer.call_tool("echo", json!({"text": "one too many"}));
+    assert_eq!(error_code(&over), Some(TOO_MANY_IN_FLIGHT), "{over}");
+    assert_eq!(
+        over["error"]["data"]["reason"], "too_many_in_flight",
+        "{over}"
+    );
+    assert_eq!(over["error"]["data"]["limit"], 3, "{over}");
+    let message = over["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("limits.max_in_flight = 3"), "{over}");
+    // Every request counts, a ping too; the server never saw either.
+    let ping = peer.request("ping", json!({}));
+    assert_eq!(error_code(&ping), Some(TOO_MANY_IN_FLIGHT), "{ping}");
+    assert!(!upstream_saw_id(&log, &ping["id"]));
+    assert!(
+        !upstream_saw_id(&log, &over["id"]),
+        "the refused call reached the server"
+    );
+    let refusals = |events: Vec<Value>| {
+        events
+            .into_iter()
+            .filter(|e| e["kind"] == "input_error")
+            .filter(|e| {
+                e["detail"]["error"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("max_in_flight"))
+            })
+            .count()
+    };
+    // The audit writer batches: wait for the two events, then check there
+    // are no more.
+    wait_until(Duration::from_secs(5), || {
+        refusals(peer.audit_events()) >= 2
+    });
+    let refused = refusals(peer.audit_events());
+    assert_eq!(refused, 2, "each refusal is in the audit log once");
+
+    // Cancelling a hanging call frees its slot; the cancellation itself is
+    // forwarded to the server.
+    peer.notify(
+        "notifications/cancelled",
+        json!({"requestId": hangs[0], "reason": "the user pressed stop"}),
+    );
+    let echo = peer.call_tool("echo", json!({"text": "after the cancel"}));
+    assert_eq!(text_of(&echo), Some("after the cancel"), "{echo}");
+    assert_eq!(cancellations_seen(&log), vec![hangs[0].clone()]);
+
+    // The two other hanging calls still count: a third fills the table.
+    let third = peer.send_request("tools/call", hang);
+    let full = peer.call_tool("echo", json!({"text": "full again"}));
+    assert_eq!(error_code(&full), Some(TOO_MANY_IN_FLIGHT), "{full}");
+    assert!(
+        upstream_saw_id(&log, &third),
+        "the third hang was not forwarded"
+    );
+    assert!(!upstream_saw_id(&log, &full["id"]));
+    // None of the hanging calls was answered meanwhile.
+    let aside = peer.take_aside();
+    assert!(aside.is_empty(), "unexpected messages: {aside:?}");
+}
+
+#[test]
+fn the_answer_to_a_cancelled_request_is_dropped_without_noise() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let (mut peer, log) = in_flight_gateway(scratch.path(), 2);
+    // The server sleeps a second before it answers, and reads the
+    // cancellation only afterwards: its answer comes anyway.
+    let slow = peer.send_request(
+        "tools/call",
+        json!({"name": "slow", "arguments": {"secs": 1}}),
+    );
+    peer.notify("notifications/cancelled", json!({"requestId": slow}));
+    let echo = peer.call_tool("echo", json!({"text": "behind the slow call"}));
+    assert_eq!(text_of(&echo), Some("behind the slow call"), "{echo}");
+    // The server reads and answers in order: its answer to the slow call
+    // came (and was handled) before the echo's.
+    assert_eq!(cancellations_seen(&log), vec![slow.clone()]);
+    let aside = peer.take_aside();
+    assert!(
+        aside.iter().all(|m| m["id"] != slow),
+        "the cancelled call's answer reached the agent: {aside:?}"
+    );
+    assert!(peer
+        .recv_until_id(&slow, Duration::from_millis(500))
+        .is_none());
+    let events = peer.audit_events();
+    assert_eq!(
+        kind_count(&events, "upstream_noise"),
+        0,
+        "a late answer to a cancelled call was reported as noise"
+    );
+    // Both slots are free again: two calls at once pass.
+    let a = peer.send_request(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "a"}}),
+    );
+    let b = peer.call_tool("echo", json!({"text": "b"}));
+    assert_eq!(text_of(&b), Some("b"), "{b}");
+    let ra = peer
+        .recv_until_id(&a, TIMEOUT)
+        .unwrap_or_else(|| panic!("call {a} never answered"));
+    assert_eq!(text_of(&ra), Some("a"), "{ra}");
+}

@@ -99,8 +99,8 @@ pub fn explain(p: &Policy) -> String {
     );
     let _ = writeln!(
         s,
-        "limits: line {} bytes; calls wait {:?} for the tool list; shutdown: close stdin, wait {:?}, SIGTERM, wait {:?}, SIGKILL",
-        p.max_line_bytes, p.list_timeout, p.close_grace, p.term_grace
+        "limits: line {} bytes; {} requests in flight; calls wait {:?} for the tool list; shutdown: close stdin, wait {:?}, SIGTERM, wait {:?}, SIGKILL",
+        p.max_line_bytes, p.max_in_flight, p.list_timeout, p.close_grace, p.term_grace
     );
     match &p.audit.path {
         Some(a) => {

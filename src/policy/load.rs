@@ -58,6 +58,12 @@ pub enum RuleCheck {
 
 const MAX_EXTENDS_DEPTH: usize = 8;
 const MIN_LINE_BYTES: usize = 1024;
+/// `[limits] max_in_flight` when a profile says nothing: far above what an
+/// agent keeps waiting (the SDKs send one call per tool use, a handful at a
+/// time), low enough that a peer cannot grow a session's table without bound.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// The most a profile may allow.
+const MAX_IN_FLIGHT: usize = 1 << 20;
 
 /// Loads the profile named by `spec` (a built-in name or a path) with its
 /// whole `extends` chain, applies `overrides`, and validates the result.
@@ -308,6 +314,14 @@ pub(super) fn parse_file(
                 format!("must be at least {MIN_LINE_BYTES}"),
             ));
         }
+        if matches!(l.max_in_flight, Some(n) if !(1..=MAX_IN_FLIGHT).contains(&n)) {
+            return Err(err(
+                label,
+                line_of(text, "max_in_flight"),
+                "limits.max_in_flight",
+                format!("must be between 1 and {MAX_IN_FLIGHT}"),
+            ));
+        }
     }
     if let Some(n) = &file.network {
         for h in n.allow.iter().flatten() {
@@ -402,6 +416,7 @@ fn merge(base: ProfileFile, top: ProfileFile) -> ProfileFile {
             top.limits,
             LimitsSection {
                 max_line_bytes,
+                max_in_flight,
                 stderr_lines_per_sec
             }
         ),
@@ -871,6 +886,7 @@ fn finish(
             install_scripts: server.install_scripts.unwrap_or(false),
         },
         max_line_bytes,
+        max_in_flight: limits.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
         stderr_lines_per_sec: limits.stderr_lines_per_sec.unwrap_or(200),
         close_grace: Duration::from_millis(life.close_grace_ms.unwrap_or(2000)),
         term_grace: Duration::from_millis(life.term_grace_ms.unwrap_or(2000)),
@@ -1230,6 +1246,30 @@ mod tests {
         let p = write_profile(d.path(), "badvar.toml", "[zones]\nread = [\"${nope}/x\"]\n");
         let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (Some(2), "zones.read"), "{e}");
+
+        for bad in ["0", "2000000"] {
+            let p = write_profile(
+                d.path(),
+                "inflight.toml",
+                &format!("extends = \"balanced\"\n[limits]\nmax_in_flight = {bad}\n"),
+            );
+            let e = load(p.to_str().expect("utf8"), &Overrides::default()).unwrap_err();
+            assert_eq!(
+                (e.line, e.field.as_str()),
+                (Some(3), "limits.max_in_flight"),
+                "{e}"
+            );
+            assert!(e.to_string().contains("between 1 and"), "{e}");
+        }
+        let p = write_profile(
+            d.path(),
+            "inflight.toml",
+            "extends = \"balanced\"\n[limits]\nmax_in_flight = 8\n",
+        );
+        let ok = load(p.to_str().expect("utf8"), &Overrides::default()).expect("8 is fine");
+        assert_eq!(ok.max_in_flight, 8);
+        let default = load("balanced", &Overrides::default()).expect("balanced");
+        assert_eq!(default.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
 
         let p = write_profile(
             d.path(),

@@ -220,6 +220,8 @@ pub struct Policy {
     pub mode: Mode,
     pub server: ServerConfig,
     pub max_line_bytes: usize,
+    /// Requests of the agent's waiting for the server at once (`[limits]`).
+    pub max_in_flight: usize,
     pub stderr_lines_per_sec: u32,
     pub close_grace: Duration,
     pub term_grace: Duration,

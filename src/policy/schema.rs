@@ -69,6 +69,9 @@ pub struct ServerSection {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     pub max_line_bytes: Option<usize>,
+    /// Requests of the agent's that may wait for the server's answer at
+    /// once; one more is answered -31005 without reaching the server.
+    pub max_in_flight: Option<usize>,
     /// Lines per second of the server's stderr copied to ours.
     pub stderr_lines_per_sec: Option<u32>,
 }

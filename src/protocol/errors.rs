@@ -21,6 +21,9 @@ pub const UPSTREAM_UNAVAILABLE: i64 = -31003;
 /// The server's reply could not be read within vanguard's limits (too long,
 /// not UTF-8, not JSON, nested too deep), so it was not relayed.
 pub const UPSTREAM_UNREADABLE: i64 = -31004;
+/// The agent already has `[limits] max_in_flight` requests waiting for the
+/// server; this one was not forwarded.
+pub const TOO_MANY_IN_FLIGHT: i64 = -31005;
 
 /// Serialises an error response as one line (with the newline).
 pub fn error_line(

@@ -143,12 +143,11 @@ impl Shared {
         let (id, method, params) = match m {
             Message::Request { id, method, params } => {
                 fault_point(&method);
-                if self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .contains_key(&id)
-                {
+                let (taken, waiting) = {
+                    let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    (pending.contains_key(&id), pending.len())
+                };
+                if taken {
                     // Its answer could not be told from the other's.
                     let msg = format!(
                         "Invalid Request: id {} is already used by a request in flight",
@@ -160,6 +159,25 @@ impl Shared {
                         errors::INVALID_REQUEST,
                         &msg,
                         None,
+                    ));
+                }
+                if waiting >= self.cfg.max_in_flight {
+                    // The table of requests waiting for the server is what
+                    // a peer could otherwise grow without bound.
+                    let limit = self.cfg.max_in_flight;
+                    let msg = format!(
+                        "Too many requests in flight: {waiting} already wait for the server's answer \
+                         (limits.max_in_flight = {limit}); this one was not forwarded"
+                    );
+                    self.input_error(Direction::AgentToServer, &msg);
+                    return Handled::Reply(error_line(
+                        Some(&id),
+                        errors::TOO_MANY_IN_FLIGHT,
+                        &msg,
+                        Some(serde_json::json!({
+                            "reason": "too_many_in_flight",
+                            "limit": limit,
+                        })),
                     ));
                 }
                 (Some(id), method, params)
@@ -360,10 +378,40 @@ impl Shared {
                             sensitive,
                         },
                     );
+                } else if method == "notifications/cancelled" {
+                    let cancelled = params
+                        .as_ref()
+                        .and_then(|p| p.get("requestId"))
+                        .and_then(RequestId::from_value);
+                    if let Some(id) = cancelled {
+                        self.release_cancelled(id);
+                    }
                 }
                 Handled::Forward
             }
         }
+    }
+
+    /// The agent cancelled its request `id` (`notifications/cancelled`,
+    /// forwarded as usual). The server should not answer it, so it no longer
+    /// counts towards `max_in_flight` nor keeps its entry; an answer that
+    /// comes anyway (the spec allows the race) is dropped without noise
+    /// (`server_message`). vanguard's own requests cannot be cancelled.
+    fn release_cancelled(&self, id: RequestId) {
+        let released = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            match pending.get(&id) {
+                Some(p) if !p.internal => pending.remove_entry(&id),
+                _ => None,
+            }
+        };
+        let Some((id, _)) = released else { return };
+        self.cfg.egress_in_flight.remove(&id.to_value());
+        let mut cancelled = self.cancelled.lock().unwrap_or_else(|p| p.into_inner());
+        if cancelled.len() >= CANCELLED_KEPT {
+            cancelled.pop_front();
+        }
+        cancelled.push_back(id);
     }
 
     /// A call to a tool the server hid, withheld or never listed: -32602,

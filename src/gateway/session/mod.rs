@@ -37,6 +37,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+/// How many cancelled request ids a session remembers to recognise a late
+/// answer (older ones are forgotten: their answer is then reported as noise).
+const CANCELLED_KEPT: usize = 256;
+
 /// Everything a session needs besides its byte streams.
 pub struct SessionConfig {
     pub inspector: Arc<Inspector>,
@@ -47,6 +51,9 @@ pub struct SessionConfig {
     pub server_id: Arc<str>,
     pub session_id: Arc<str>,
     pub max_line_bytes: usize,
+    /// Requests of the agent's waiting for the server at once; one more is
+    /// answered -31005 (`[limits] max_in_flight`).
+    pub max_in_flight: usize,
     pub close_grace: Duration,
     pub term_grace: Duration,
     /// How long a call held for the server's tool list waits (then -31003).
@@ -98,6 +105,7 @@ impl SessionConfig {
             server_id: server_id.into(),
             session_id: session_id.into(),
             max_line_bytes: policy.max_line_bytes,
+            max_in_flight: policy.max_in_flight,
             close_grace: policy.close_grace,
             term_grace: policy.term_grace,
             list_timeout: policy.list_timeout,
@@ -203,6 +211,9 @@ struct Shared {
     /// With a minimal root: the host paths the server sees.
     visible: Option<Arc<[std::path::PathBuf]>>,
     pending: Mutex<HashMap<RequestId, Pending>>,
+    /// The last requests the agent cancelled ([`CANCELLED_KEPT`]), so a
+    /// late answer to one is dropped quietly.
+    cancelled: Mutex<std::collections::VecDeque<RequestId>>,
     tools: Mutex<HashMap<String, ToolHints>>,
     upstream_noise: std::sync::atomic::AtomicU64,
     server: Mutex<ServerView>,
@@ -293,6 +304,7 @@ where
         internal_ids: Default::default(),
         cfg,
         pending: Mutex::new(HashMap::new()),
+        cancelled: Mutex::new(std::collections::VecDeque::new()),
         tools: Mutex::new(HashMap::new()),
         upstream_noise: Default::default(),
         visible: upstream.visible.clone(),

@@ -192,6 +192,18 @@ impl Shared {
         }
     }
 
+    /// Whether the agent cancelled request `id` (forgetting it: one answer).
+    fn was_cancelled(&self, id: &RequestId) -> bool {
+        let mut cancelled = self.cancelled.lock().unwrap_or_else(|p| p.into_inner());
+        match cancelled.iter().position(|c| c == id) {
+            Some(i) => {
+                cancelled.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The error that replaces a reply vanguard could not read (recorded);
     /// `None` in shadow mode, which only records.
     fn unreadable_reply(&self, id: &RequestId, p: &Pending, reason: &str) -> Option<Vec<u8>> {
@@ -264,6 +276,13 @@ impl Shared {
                     .as_ref()
                     .is_some_and(|(ours, _)| ours.as_json() != id.as_json());
                 let Some((id, p)) = entry else {
+                    if self.was_cancelled(&id) {
+                        tracing::debug!(
+                            id = %id.as_json(),
+                            "dropped the server's answer to a request the agent cancelled"
+                        );
+                        return Relay::Drop;
+                    }
                     self.noise(&format!(
                         "a reply to id {} that no request in flight has; not relayed",
                         id.as_json()
