@@ -59,9 +59,12 @@ pub enum RuleCheck {
 const MAX_EXTENDS_DEPTH: usize = 8;
 const MIN_LINE_BYTES: usize = 1024;
 /// `[limits] max_in_flight` when a profile says nothing: far above what an
-/// agent keeps waiting (the SDKs send one call per tool use, a handful at a
-/// time), low enough that a peer cannot grow a session's table without bound.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// agent keeps waiting (the SDKs send a handful of calls at a time) and
+/// above what a script piping a file of requests into `vanguard start` gets
+/// ahead of the server (a 1,024 bound refused part of a 5,000-line file),
+/// while a peer still cannot grow a session's table beyond ≈ 8.5 MiB
+/// (about 0.5 KiB an entry).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16_384;
 /// The most a profile may allow.
 const MAX_IN_FLIGHT: usize = 1 << 20;
 
