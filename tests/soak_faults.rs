@@ -1091,9 +1091,6 @@ fn redis_killed_and_restarted_mid_session_calls_go_on_and_sharing_resumes() {
 
 // ------------------------------------------------- requests in flight
 
-/// vanguard's own code for a request over `[limits] max_in_flight`.
-const TOO_MANY_IN_FLIGHT: i64 = -31005;
-
 /// A gateway in front of the fault server, recording what reaches the
 /// server in `<dir>/upstream.jsonl`, with `[limits] max_in_flight = limit`.
 fn in_flight_gateway(dir: &Path, limit: usize) -> (Peer, std::path::PathBuf) {

@@ -77,7 +77,7 @@ fn is_sep(c: char) -> bool {
 /// Fingerprints of one secret found in a result: the secret itself and the
 /// whole line that holds it, nothing else of that line (its key names,
 /// `DB_PASSWORD`, turn up in ordinary configuration all the time).
-pub fn of_secret(secret: &str, line: &str, out: &mut HashSet<u64>) {
+pub fn of_secret(secret: &str, line: &str, out: &mut Fingerprints) {
     let secret = secret.trim();
     if secret.len() >= 6 {
         out.insert(hash(secret));
@@ -89,7 +89,7 @@ pub fn of_secret(secret: &str, line: &str, out: &mut HashSet<u64>) {
 }
 
 /// Adds the fingerprints of `text` to `out` (at most `max` in all).
-pub fn of_text(text: &str, out: &mut HashSet<u64>, max: usize) {
+pub fn of_text(text: &str, out: &mut Fingerprints, max: usize) {
     for line in text.lines() {
         if out.len() >= max {
             return;

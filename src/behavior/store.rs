@@ -19,7 +19,7 @@ use super::{
     decay, BehaviorConfig, CallObs, CallState, Capability, ResultObs, ResultState, Sensitivity,
     TaintView,
 };
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -170,7 +170,7 @@ struct Taint {
     level: Sensitivity,
     reason: String,
     until_ms: u64,
-    fingerprints: HashSet<u64>,
+    fingerprints: super::fingerprint::Fingerprints,
     sources: Vec<String>,
 }
 
@@ -245,7 +245,7 @@ impl KeyState {
             level,
             reason: reason.to_string(),
             until_ms: until,
-            fingerprints: HashSet::new(),
+            fingerprints: Default::default(),
             sources: Vec::new(),
         });
         if level > t.level {

@@ -27,6 +27,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// JSON-RPC error codes of the gateway contract.
 pub const POLICY_BLOCKED: i64 = -31001;
 pub const UPSTREAM_EXITED: i64 = -31002;
+pub const TOO_MANY_IN_FLIGHT: i64 = -31005;
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 

@@ -3,7 +3,6 @@
 //! relayed, rewritten or refused.
 
 use super::*;
-use foldhash::HashSetExt;
 
 /// What happens to a line from the server.
 pub(super) enum Relay {
@@ -51,7 +50,10 @@ struct Part<'a> {
 
 /// Fingerprints of the secrets the detector finds in `text` (each secret
 /// and its line); the kind of the first, if any.
-fn secret_fingerprints(text: &str, set: &mut foldhash::HashSet<u64>) -> Option<&'static str> {
+fn secret_fingerprints(
+    text: &str,
+    set: &mut crate::behavior::fingerprint::Fingerprints,
+) -> Option<&'static str> {
     let mut first = None;
     for m in crate::inspect::secrets::scan_text(text) {
         let Some(secret) = text.get(m.range.clone()) else {
@@ -692,7 +694,7 @@ impl Shared {
         // from `auth_token.py` carries nothing out.
         let taint = match (&p.sensitive, secret) {
             (Some((level, path)), _) => {
-                let mut set = foldhash::HashSet::new();
+                let mut set = fingerprint::Fingerprints::default();
                 crate::inspect::arguments::walk(value, |a| {
                     fingerprint::of_text(a.value, &mut set, fingerprint::MAX_PER_TAINT)
                 });
@@ -706,7 +708,7 @@ impl Shared {
             (None, found) => {
                 // The secrets as the detector found them in the text, or in
                 // what the text decodes to (a hex dump of `.env`).
-                let mut set = foldhash::HashSet::new();
+                let mut set = fingerprint::Fingerprints::default();
                 let mut decoded_kind: Option<&'static str> = None;
                 if found.is_none() {
                     // Without a finding only an encoded secret taints: the
