@@ -358,3 +358,48 @@ fn protected_paths_inside_the_workspace_are_refused_before_the_server() {
         &["ZONE-PROTECTED"],
     );
 }
+
+/// `edit_file` with `dryRun: true` (the filesystem server declares the flag
+/// as a boolean) only shows the diff: on a protected CI workflow it goes
+/// through and nothing changes; the same edit without it, with a `"true"`
+/// string, or a `dryRun` added to `write_file` (which declares none, so
+/// the server would ignore it and write) is refused before the server.
+#[test]
+fn a_dry_run_edit_of_a_protected_workflow_previews_a_real_edit_is_refused() {
+    let layout = Layout::new();
+    let workflows = layout.ws.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir workflows");
+    let ci = workflows.join("ci.yml");
+    let original = "name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: cargo test\n";
+    std::fs::write(&ci, original).expect("write ci.yml");
+    let mut peer = layout.gateway(&[]);
+    let edits = json!([{"oldText": "      - run: cargo test\n",
+        "newText": "      - uses: Swatinem/rust-cache@v2\n      - run: cargo test\n"}]);
+    let preview = peer.call_tool(
+        "edit_file",
+        json!({"path": path_str(&ci), "edits": edits, "dryRun": true}),
+    );
+    let diff = text_of(&preview);
+    assert!(
+        diff.contains("+      - uses: Swatinem/rust-cache@v2"),
+        "no diff in the preview: {preview}"
+    );
+    assert_eq!(std::fs::read_to_string(&ci).expect("ci.yml"), original);
+    for dry in [json!(false), json!("true")] {
+        assert_call_blocked(
+            &mut peer,
+            &layout.log,
+            "edit_file",
+            json!({"path": path_str(&ci), "edits": edits, "dryRun": dry}),
+            &["ZONE-PROTECTED"],
+        );
+    }
+    assert_call_blocked(
+        &mut peer,
+        &layout.log,
+        "write_file",
+        json!({"path": path_str(&ci), "content": "name: pwned\n", "dryRun": true}),
+        &["ZONE-PROTECTED"],
+    );
+    assert_eq!(std::fs::read_to_string(&ci).expect("ci.yml"), original);
+}

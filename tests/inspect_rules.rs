@@ -279,6 +279,16 @@ fn filesystem_rules() {
         // shell history and login scripts
         read_block("FS-006", "~/.bash_history"),
         read_block("FS-006", "/home/dev/.zsh_history"),
+        // login scripts of a home directory (this one, another user's, root's)
+        read_block("FS-006", "~/.zshrc"),
+        read_block("FS-006", "/home/dev/.profile"),
+        read_block("FS-006", "/root/.config/fish/config.fish"),
+        cmd_block(
+            "filesystem",
+            "FS-006",
+            "echo 'export PATH=/tmp/x:$PATH' >> ~/.bashrc",
+        ),
+        cmd_block("filesystem", "FS-006", "cat $HOME/.bash_profile"),
         block(
             "filesystem",
             "FS-006",
@@ -374,6 +384,9 @@ fn filesystem_rules() {
         read_allow("src/../README.md"),
         read_allow("docs/secrets-management.md"),
         read_allow("scripts/bashrc.example"),
+        // a dotfiles repository's copies are project text
+        read_allow("dotfiles/.bashrc"),
+        read_allow("dotfiles/fish/.config/fish/config.fish"),
         read_allow("src/authorized_keys_parser.rs"),
         read_allow(".npmrc"),
         read_allow("charts/api/templates/secret.yaml"),

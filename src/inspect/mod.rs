@@ -41,6 +41,42 @@ pub use verdict::{Decision, Finding, Layer, Verdict};
 pub struct ToolHints {
     pub read_only: Option<bool>,
     pub destructive: Option<bool>,
+    /// The boolean argument with which a call only previews its change
+    /// (`dryRun` of the filesystem server's `edit_file`), when the tool's
+    /// input schema declares one. An argument the schema does not declare
+    /// proves nothing: a server that ignores it would write.
+    pub preview_flag: Option<&'static str>,
+    /// Set for one call: it passes `preview_flag` as `true`, so the paths
+    /// it names are read, not written.
+    pub previewing: bool,
+}
+
+/// Argument names that mean "show the change, do not make it".
+const PREVIEW_FLAGS: [&str; 2] = ["dryRun", "dry_run"];
+
+impl ToolHints {
+    /// The preview flag `input_schema` declares as a boolean property.
+    pub fn preview_flag_in(input_schema: Option<&Value>) -> Option<&'static str> {
+        let props = input_schema?.get("properties")?;
+        PREVIEW_FLAGS.into_iter().find(|k| {
+            props
+                .get(*k)
+                .and_then(|p| p.get("type"))
+                .is_some_and(|t| t == "boolean")
+        })
+    }
+
+    /// These hints for a call with `arguments`: `previewing` when the
+    /// tool's preview flag is `true` there (the JSON boolean, nothing else).
+    fn for_call(&self, arguments: &Value) -> ToolHints {
+        let previewing = self
+            .preview_flag
+            .is_some_and(|k| arguments.get(k) == Some(&Value::Bool(true)));
+        ToolHints {
+            previewing,
+            ..self.clone()
+        }
+    }
 }
 
 /// Compiled policy for message inspection.
@@ -108,7 +144,14 @@ impl Inspector {
                 d.tool = Some(tool.to_string());
                 self.match_tool(tool, &mut d);
                 if let Some(args) = params.and_then(|p| p.get("arguments")) {
-                    self.inspect_value(tool, args, "/params/arguments", hints, &mut d);
+                    let call_hints = hints.map(|h| h.for_call(args));
+                    self.inspect_value(
+                        tool,
+                        args,
+                        "/params/arguments",
+                        call_hints.as_ref(),
+                        &mut d,
+                    );
                 }
                 if let Some(meta) = params.and_then(|p| p.get("_meta")) {
                     self.inspect_text_only(tool, meta, "/params/_meta", &mut d);
@@ -123,7 +166,7 @@ impl Inspector {
                         "/params",
                         Some(&ToolHints {
                             read_only: Some(true),
-                            destructive: None,
+                            ..ToolHints::default()
                         }),
                         &mut d,
                     );
@@ -691,5 +734,53 @@ mod tests {
             None,
         );
         assert_eq!(d.verdict, Verdict::Allow, "{:?}", d.findings);
+    }
+    /// `edit_file` with `dryRun: true` shows a diff and writes nothing: on
+    /// a protected path it is a read. Only the JSON boolean of a flag the
+    /// tool's schema declares counts.
+    #[test]
+    fn a_declared_dry_run_reads_a_protected_path_anything_else_writes() {
+        let (dir, insp) = inspector(NetMode::None, &[]);
+        let ci = dir.path().join(".github/workflows/ci.yml");
+        let ci = ci.to_string_lossy();
+        let schema = json!({"type": "object", "properties": {
+            "path": {"type": "string"},
+            "dryRun": {"type": "boolean", "default": false}}});
+        assert_eq!(ToolHints::preview_flag_in(Some(&schema)), Some("dryRun"));
+        let declared = ToolHints {
+            preview_flag: ToolHints::preview_flag_in(Some(&schema)),
+            ..ToolHints::default()
+        };
+        let edit = |hints: &ToolHints, dry: Value| {
+            insp.inspect_request(
+                "tools/call",
+                Some(&json!({"name": "edit_file", "arguments": {
+                    "path": ci, "edits": [{"oldText": "a", "newText": "b"}], "dryRun": dry}})),
+                Some(hints),
+            )
+        };
+        let rules = |d: &Decision| {
+            d.findings
+                .iter()
+                .map(|f| f.rule.clone())
+                .collect::<Vec<_>>()
+        };
+        let preview = edit(&declared, json!(true));
+        assert_eq!(preview.verdict, Verdict::Allow, "{:?}", preview.findings);
+        for (hints, dry) in [
+            (&declared, json!(false)),
+            (&declared, json!("true")),
+            (&declared, json!(1)),
+            // The schema does not declare it: a server may ignore it and write.
+            (&ToolHints::default(), json!(true)),
+        ] {
+            let d = edit(hints, dry.clone());
+            assert_eq!(d.verdict, Verdict::Block, "dryRun {dry}: {:?}", d.findings);
+            assert!(rules(&d).contains(&"ZONE-PROTECTED".to_string()), "{dry}");
+        }
+        // A flag typed as a string is not a declared boolean.
+        let stringly = json!({"properties": {"dryRun": {"type": "string"}}});
+        assert_eq!(ToolHints::preview_flag_in(Some(&stringly)), None);
+        assert_eq!(ToolHints::preview_flag_in(None), None);
     }
 }

@@ -152,8 +152,12 @@ impl SafeZones {
         self.action
     }
 
-    /// The access a tool needs for the path under `key`.
+    /// The access a tool needs for the path under `key`. A call that only
+    /// previews (its tool's declared preview flag set) reads.
     pub fn access_for(&self, tool: &str, key: Option<&str>, hints: Option<&ToolHints>) -> Access {
+        if hints.is_some_and(|h| h.previewing) {
+            return Access::Read;
+        }
         if let Some(entry) = self.tool_access.iter().find(|t| glob_match(&t.tool, tool)) {
             let k = key.unwrap_or("");
             if entry.write_args.iter().any(|a| a == k) {
@@ -318,7 +322,7 @@ mod tests {
         }
         let hint = ToolHints {
             read_only: Some(false),
-            destructive: None,
+            ..ToolHints::default()
         };
         assert_eq!(
             z.access_for("frobnicate", Some("path"), Some(&hint)),
@@ -330,11 +334,21 @@ mod tests {
         );
         let ro = ToolHints {
             read_only: Some(true),
-            destructive: None,
+            ..ToolHints::default()
         };
         assert_eq!(
             z.access_for("write_file", Some("path"), Some(&ro)),
             Access::Write
+        );
+        // A preview reads, whatever the name says.
+        let preview = ToolHints {
+            preview_flag: Some("dryRun"),
+            previewing: true,
+            ..ToolHints::default()
+        };
+        assert_eq!(
+            z.access_for("edit_file", Some("path"), Some(&preview)),
+            Access::Read
         );
     }
 }

@@ -332,6 +332,21 @@ pub(super) fn parse_file(
                 .map_err(|m| err(label, line_of(text, h), "network.allow", &m))?;
         }
     }
+    // `${home}` and the other variables in rule patterns, as literals.
+    for r in file.rules.iter_mut().flatten() {
+        for (j, p) in r.patterns.iter_mut().enumerate() {
+            let at = p.span().start;
+            let expanded = vars.expand_regex(p.get_ref()).map_err(|m| {
+                err(
+                    label,
+                    Some(line_of_offset(text, at)),
+                    &format!("rules ({}).patterns[{j}]", r.id),
+                    &m,
+                )
+            })?;
+            *p.get_mut() = expanded;
+        }
+    }
     for (i, r) in file.rules.iter().flatten().enumerate() {
         // Searched only for an error: on every rule it made loading
         // quadratic in the profile's size.

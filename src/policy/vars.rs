@@ -58,6 +58,23 @@ impl Vars {
 
     /// Expands every `${...}` in `s`.
     pub fn expand(&self, s: &str) -> Result<String, VarError> {
+        self.expand_with(s, |v| v)
+    }
+
+    /// Expands every `${...}` in a rule's regular expression: each value is
+    /// a literal (regex-escaped) without a trailing `/`, so that
+    /// `^${home}/\.bashrc$` also reads right for a home of `/`.
+    pub fn expand_regex(&self, s: &str) -> Result<String, VarError> {
+        self.expand_with(s, |v| {
+            let v = v.trim_end_matches('/');
+            regex_syntax::escape(v)
+        })
+    }
+
+    fn expand_with(&self, s: &str, value: impl Fn(String) -> String) -> Result<String, VarError> {
+        if !s.contains("${") {
+            return Ok(s.to_string());
+        }
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
         while let Some(start) = rest.find("${") {
@@ -67,7 +84,7 @@ impl Vars {
                 .find('}')
                 .ok_or_else(|| VarError::Unterminated(s.to_string()))?;
             let name = &after[..end];
-            out.push_str(&self.lookup(name)?);
+            out.push_str(&value(self.lookup(name)?));
             rest = &after[end + 1..];
         }
         out.push_str(rest);
@@ -108,6 +125,23 @@ mod tests {
     fn expands_known_and_rejects_unknown() {
         assert_eq!(vars().expand("${workspace}/out").as_deref(), Ok("/w/out"));
         assert_eq!(vars().expand("a${home}b${tmp}").as_deref(), Ok("a/hb/t"));
+        let odd = Vars {
+            home: "/srv/a+b (x)/".into(),
+            ..vars()
+        };
+        assert_eq!(
+            odd.expand_regex(r"^${home}/\.bashrc$").as_deref(),
+            Ok(r"^/srv/a\+b \(x\)/\.bashrc$")
+        );
+        let root_home = Vars {
+            home: "/".into(),
+            ..vars()
+        };
+        assert_eq!(
+            root_home.expand_regex(r"^${home}/\.profile$").as_deref(),
+            Ok(r"^/\.profile$")
+        );
+        assert!(vars().expand_regex("${nope}").is_err());
         assert_eq!(
             vars().expand("${nope}"),
             Err(VarError::Unknown("nope".into()))

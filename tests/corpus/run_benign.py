@@ -137,6 +137,9 @@ def load_session(path: Path) -> dict:
         if k not in ("sampling", "elicitation", "roots"):
             raise CorpusError(f"{where}: unknown client capability {k!r}")
     s.setdefault("workspace", {})
+    unprotect = s.setdefault("unprotect", [])
+    if not isinstance(unprotect, list) or not all(isinstance(n, str) and n for n in unprotect):
+        raise CorpusError(f"{where}: unprotect must be a list of protected names")
     steps = list(s["steps"])
     if "generate" in s:
         steps += expand_generate(s["generate"], steps, where)
@@ -413,6 +416,8 @@ async def play(session: dict, profile: str, opts: argparse.Namespace, origin: Or
     args = ["start", *profile_args(session["server"], profile, opts.layering, tmp, resolve if needs_origin else None),
             "--workspace", str(ws), "--audit-log", str(audit), "--pins", str(tmp / "pins.json"),
             "--server", server_cmd]
+    for name in session["unprotect"]:
+        args += ["--unprotect", name]
     if needs_origin:
         if origin is None:
             raise CorpusError("origin needed but not started")

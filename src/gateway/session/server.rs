@@ -1048,6 +1048,8 @@ impl Shared {
                 ToolHints {
                     read_only: flag("readOnlyHint"),
                     destructive: flag("destructiveHint"),
+                    preview_flag: ToolHints::preview_flag_in(t.get("inputSchema")),
+                    previewing: false,
                 },
             );
         }
