@@ -25,6 +25,9 @@ static TRIMMER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// How often the idle trimmer looks: the heap is trimmed after one whole
 /// period without a line, following a period with lines.
 const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// Periods of uninterrupted work after which the heap is trimmed anyway
+/// (a trim is ~25 `madvise` calls; once a second it costs nothing measurable).
+const BUSY_TRIM: u32 = 1;
 
 /// Wakes the idle trimmer when work starts again after it trimmed.
 static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
@@ -47,8 +50,12 @@ pub(crate) fn note_activity() {
 /// are live (measured with heaptrack and smaps), and that anonymous memory
 /// cannot be reclaimed without swap. After 5,000 calls through
 /// server-everything one trim was 25 `madvise` calls, under a millisecond
-/// even under strace; it runs only after a quiet second, never between the
-/// lines of a burst. Then it drops the page-table entries of vanguard's own
+/// even under strace; it runs after a quiet second and, under steady work,
+/// once a second: the heap of a busy HTTP gateway otherwise settled at its
+/// high-water mark, 1-2 MiB above what it held (the HTTP soak's RSS grew
+/// +5.7…+11.2 % between call 10,000 and 100,000; with the busy trim
+/// -2.9…-4.4 %, CPU per call unchanged within noise). After a quiet
+/// second only, it also drops the page-table entries of vanguard's own
 /// code ([`crate::sandbox::release_code_pages`]): start-up code a session
 /// never runs again leaves, and the next call faults back in only the block
 /// of functions a session runs (about 1.5 MiB; the build lays them out
@@ -77,16 +84,27 @@ pub(crate) fn keep_heap_trimmed() {
                 // A wake-up stored during the last round, already served.
                 continue;
             }
-            // Then one check a period until a whole period passes quietly.
-            loop {
+            // Then one check a period until a whole period passes quietly;
+            // under steady work, a trim every BUSY_TRIM periods.
+            let mut busy = 0u32;
+            let quiet = loop {
                 ACTIVE.store(false, Ordering::Relaxed);
                 tokio::time::sleep(IDLE_CHECK).await;
                 if !ACTIVE.load(Ordering::Relaxed) {
-                    break;
+                    break true;
                 }
-            }
+                busy += 1;
+                if busy >= BUSY_TRIM {
+                    break false;
+                }
+            };
             release_free_heap();
-            crate::sandbox::release_code_pages();
+            if quiet {
+                crate::sandbox::release_code_pages();
+            } else {
+                // Still busy: come back for the next round.
+                WAKE.notify_one();
+            }
         }
     });
 }
