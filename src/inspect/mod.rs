@@ -735,6 +735,7 @@ mod tests {
         );
         assert_eq!(d.verdict, Verdict::Allow, "{:?}", d.findings);
     }
+
     /// `edit_file` with `dryRun: true` shows a diff and writes nothing: on
     /// a protected path it is a read. Only the JSON boolean of a flag the
     /// tool's schema declares counts.
