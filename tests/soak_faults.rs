@@ -1184,8 +1184,10 @@ fn a_request_over_max_in_flight_is_refused_31005_and_a_cancel_frees_its_slot() {
     let third = peer.send_request("tools/call", hang);
     let full = peer.call_tool("echo", json!({"text": "full again"}));
     assert_eq!(error_code(&full), Some(TOO_MANY_IN_FLIGHT), "{full}");
+    // The refusal needs no round trip to the server, so it can overtake
+    // the recorder's write of the third hang: wait for the record.
     assert!(
-        upstream_saw_id(&log, &third),
+        wait_until(Duration::from_secs(5), || upstream_saw_id(&log, &third)),
         "the third hang was not forwarded"
     );
     assert!(!upstream_saw_id(&log, &full["id"]));
