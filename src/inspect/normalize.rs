@@ -158,10 +158,10 @@ impl<'a> ViewSet<'a> {
 /// one. A phrase wrapped inside a blockquote ("ignore all previous\n>
 /// instructions") is whole again: its words are separated by white space
 /// only, as the patterns expect.
-pub fn unquote_lines(s: &str) -> Option<String> {
+fn unquote_lines(s: &str) -> Option<String> {
+    // Whether the line starting `line` opens with a marker.
     let quoted = |line: &str| line.trim_start_matches([' ', '\t']).starts_with('>');
-    let first = s.split('\n').next().is_some_and(quoted);
-    if !first && !memchr::memchr_iter(b'\n', s.as_bytes()).any(|i| quoted(&s[i + 1..])) {
+    if !quoted(s) && !memchr::memchr_iter(b'\n', s.as_bytes()).any(|i| quoted(&s[i + 1..])) {
         return None;
     }
     let mut out = String::with_capacity(s.len());
