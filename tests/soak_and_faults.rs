@@ -980,9 +980,12 @@ fn demo_gateway_without_rate_limits(dir: &Path) -> Peer {
     peer
 }
 
-/// After a burst of calls of mixed sizes the gateway's heap holds megabytes
-/// of freed memory; once the session has been quiet for a second the
-/// gateway hands it back to the kernel (the session goes on afterwards).
+/// A burst of calls of mixed sizes grows the gateway's heap by megabytes of
+/// memory freed again; once the session has been quiet for a second the
+/// gateway has handed it back to the kernel (the session goes on
+/// afterwards). A burst longer than a second is trimmed while it runs too
+/// (`BUSY_TRIM`), so what the burst added is measured at its peak, not
+/// after its last call.
 #[test]
 fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
     let scratch = scratch_dir();
@@ -1021,7 +1024,7 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
     // Handed back within a few quiet seconds: at least half of what the
     // burst added above the start-up heap.
     let handed_back = wait_until(Duration::from_secs(8), || {
-        status_kib(pid, "RssAnon") <= at_start + (after_burst.saturating_sub(at_start)) / 2
+        status_kib(pid, "RssAnon") <= at_start + (peak.saturating_sub(at_start)) / 2
     });
     let idle = status_kib(pid, "RssAnon");
     eprintln!(
@@ -1032,8 +1035,8 @@ fn a_quiet_gateway_hands_freed_heap_back_to_the_kernel() {
         mib(idle)
     );
     assert!(
-        after_burst >= at_start + 1024,
-        "the burst should leave freed heap behind ({at_start} -> {after_burst} KiB)"
+        peak >= at_start + 1024,
+        "the burst should grow the heap ({at_start} -> {peak} KiB at its peak)"
     );
     assert!(
         handed_back,
