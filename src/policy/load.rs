@@ -335,6 +335,9 @@ pub(super) fn parse_file(
     // `${home}` and the other variables in rule patterns, as literals.
     for r in file.rules.iter_mut().flatten() {
         for (j, p) in r.patterns.iter_mut().enumerate() {
+            if !p.get_ref().contains("${") {
+                continue;
+            }
             let at = p.span().start;
             let expanded = vars.expand_regex(p.get_ref()).map_err(|m| {
                 err(
