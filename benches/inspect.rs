@@ -286,10 +286,30 @@ fn results() -> Vec<(&'static str, Value)> {
                  and the cache was reused for 118 of 120 crates. ";
     let text = |n: usize| prose.repeat(n / prose.len() + 1)[..n].to_string();
     let result = |t: String| json!({"content": [{"type": "text", "text": t}], "isError": false});
+    // The same prose wrapped at 76 columns, as a Markdown file or a man
+    // page is: phrase patterns read its soft breaks as spaces, which costs
+    // a copy of the text (compare with `result_64k`).
+    let wrapped = |t: String| {
+        let mut out = String::with_capacity(t.len());
+        let mut col = 0;
+        for word in t.split(' ') {
+            if col > 0 && col + word.len() >= 76 {
+                out.push('\n');
+                col = 0;
+            } else if col > 0 {
+                out.push(' ');
+                col += 1;
+            }
+            out.push_str(word);
+            col += word.len();
+        }
+        out
+    };
     vec![
         ("result_echo", result("Echo: hello 123".into())),
         ("result_4k", result(text(4096))),
         ("result_64k", result(text(65536))),
+        ("result_64k_wrapped", result(wrapped(text(65536)))),
     ]
 }
 
