@@ -1292,7 +1292,11 @@ pub(crate) mod phrases {
         ends_inside
             && goes_on
             && next_depth <= depth + WRAP_INDENT
-            && body.iter().filter(|&&c| c == b' ').count() >= PROSE_SPACES
+            && body
+                .iter()
+                .filter(|&&c| c == b' ')
+                .nth(PROSE_SPACES - 1)
+                .is_some()
     }
 
     #[allow(clippy::expect_used, reason = "constant pattern, covered by tests")]
