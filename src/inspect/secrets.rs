@@ -1372,16 +1372,7 @@ fn steered(words: &[String]) -> bool {
 /// A negation just before `start`: "never send your API key to anyone"
 /// warns rather than asks.
 fn denied(view: &str, start: usize) -> bool {
-    let before = &view[ceil_boundary(view, start.saturating_sub(24))..start];
-    let words: Vec<String> = before
-        .split_whitespace()
-        .rev()
-        .take(2)
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
-                .to_ascii_lowercase()
-        })
-        .collect();
+    let words = words_before(view, start, 24, 2);
     if never_asked(view, start) {
         return true;
     }
@@ -1402,19 +1393,25 @@ fn denied(view: &str, start: usize) -> bool {
     })
 }
 
-/// "We will never ask you to send your password": the request is denied
-/// by whoever would make it (`never|not|won't … ask|tell|request (you) to`).
-fn never_asked(view: &str, start: usize) -> bool {
-    let before = &view[ceil_boundary(view, start.saturating_sub(48))..start];
-    let words: Vec<String> = before
+/// The last `n` words within `reach` bytes before `start`, nearest first,
+/// lower-cased, their punctuation trimmed (apostrophes kept: `don't`).
+fn words_before(view: &str, start: usize, reach: usize, n: usize) -> Vec<String> {
+    let before = &view[ceil_boundary(view, start.saturating_sub(reach))..start];
+    before
         .split_whitespace()
         .rev()
-        .take(5)
+        .take(n)
         .map(|w| {
             w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
                 .to_ascii_lowercase()
         })
-        .collect();
+        .collect()
+}
+
+/// "We will never ask you to send your password": the request is denied
+/// by whoever would make it (`never|not|won't … ask|tell|request (you) to`).
+fn never_asked(view: &str, start: usize) -> bool {
+    let words = words_before(view, start, 48, 5);
     if words.first().map(String::as_str) != Some("to") {
         return false;
     }
