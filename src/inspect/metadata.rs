@@ -1182,7 +1182,11 @@ pub(crate) mod phrases {
     /// are those of `text` (a break and a space are one byte each).
     pub(crate) fn hits(text: &str) -> Vec<Hit> {
         let unwrapped = unwrapped(text);
-        let text = unwrapped.as_deref().unwrap_or(text);
+        hits_in(unwrapped.as_deref().unwrap_or(text))
+    }
+
+    /// [`hits`] of a text already [`unwrapped`] (or with nothing to unwrap).
+    pub(crate) fn hits_in(text: &str) -> Vec<Hit> {
         let c = compiled();
         let mut out = secret_file_hits(text);
         // `is_match` stops at the first match and needs no overlapping

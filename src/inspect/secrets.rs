@@ -523,10 +523,15 @@ fn examine_injection(
     }
 
     for view in &views {
-        let mut hits = phrases::hits(view);
+        // Unwrapped once: the phrases and the clauses around them are read
+        // across soft line breaks; offsets are the view's own.
+        let flat = phrases::unwrapped(view);
+        let flat = flat.as_deref().unwrap_or(view);
+        let mut hits = phrases::hits_in(flat);
         if let Some(is_tool) = ctx.is_tool {
             hits.retain(|h| !advice_about_a_function(view, h, is_tool));
         }
+        hits.retain(|h| !negated(view, flat, h));
         let comment = phrases::html_comment(view);
         let strong = hits.iter().any(|h| {
             matches!(
@@ -536,12 +541,9 @@ fn examine_injection(
                     | Intent::Redirect
                     | Intent::Address
                     | Intent::Exfiltrate
-            ) && !negated(view, h)
+            )
         });
         for hit in &hits {
-            if negated(view, hit) {
-                continue;
-            }
             if matches!(hit.tool, Some(ToolRef::NotATool)) {
                 continue;
             }
@@ -718,10 +720,10 @@ fn advice_about_a_function(view: &str, hit: &phrases::Hit, is_tool: &dyn Fn(&str
 /// ("a server that forwards mail without telling the user"), or an API's
 /// documentation of its own credential ("send the API key in the
 /// Authorization header").
-fn negated(view: &str, hit: &phrases::Hit) -> bool {
+fn negated(view: &str, flat: &str, hit: &phrases::Hit) -> bool {
     denied(view, hit.start)
         || described(view, hit.start)
-        || narrated(view, hit)
+        || narrated(flat, hit)
         || credential_in_http(view, hit)
         || asks_for_a_secret(view, hit)
         || names_a_model_api(view, hit)
@@ -942,16 +944,15 @@ const NARRATION_REACH: usize = 160;
 /// `agent`, `AI`…), carries an order word (`must`, `always`, `please`…)
 /// or ends in an infinitive (`the next step is to send…`) is an order.
 /// Results only: metadata speaks to the model by design.
-fn narrated(view: &str, hit: &phrases::Hit) -> bool {
+fn narrated(text: &str, hit: &phrases::Hit) -> bool {
     if !matches!(
         hit.intent,
         Intent::Conceal | Intent::Exfiltrate | Intent::Redirect | Intent::Override
     ) {
         return false;
     }
-    // Soft-wrapped lines read as one, hard breaks end the clause.
-    let flat = phrases::unwrapped(view);
-    let text = flat.as_deref().unwrap_or(view);
+    // `text` is the unwrapped view: soft-wrapped lines read as one, hard
+    // breaks end the clause.
     let phrase = text.get(hit.start..hit.end).unwrap_or("");
     let before = &text[ceil_boundary(text, hit.start.saturating_sub(NARRATION_REACH))..hit.start];
     let clause = &before[clause_start(before)..];
