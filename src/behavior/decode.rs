@@ -136,16 +136,32 @@ impl Views {
 /// but not yet decoded: most tokens are only tested, and a decoded one
 /// goes straight into its run.
 fn hex_token(tok: &str) -> Option<HexToken<'_>> {
-    let tok = tok.trim_matches(|c| {
+    // The quotes and brackets around a token are ASCII, and no byte of a
+    // multi-byte character is: trimming bytes trims the same characters.
+    let trim = |b: &u8| {
         matches!(
-            c,
-            '\'' | '"' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
+            b,
+            b'\'' | b'"' | b'`' | b',' | b';' | b'(' | b')' | b'[' | b']' | b'{' | b'}'
         )
-    });
+    };
+    let b = tok.as_bytes();
+    let start = b.iter().position(|c| !trim(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !trim(c)).map_or(start, |i| i + 1);
+    let tok = tok.get(start..end)?;
+    let b = tok.as_bytes();
+    // The first digit is the first byte unless the token opens with a
+    // `\x` marker or `0x` (whose `0` is a hex digit): a token that opens
+    // with anything else but a backslash is no hex, and that is most words
+    // of prose, rejected here without a search for markers.
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_hexdigit() || *c == b'\\')
+    {
+        return None;
+    }
     // (`memchr` to each backslash: a substring searcher per token cost
     // more than the rest of the check, a two-byte window over a long
     // token as much as the whole decode.)
-    let b = tok.as_bytes();
     let escaped = memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1) == Some(&b'x'));
     let body = if escaped {
         tok
@@ -233,6 +249,10 @@ fn hex_views(text: &str, out: &mut Views) {
         if !dump {
             out.push(&run);
             run.clear();
+            if !may_hold_hex_run(line.as_bytes()) {
+                // Every run this line could make is too short to keep.
+                continue;
+            }
         }
         for tok in toks {
             match hex_token(tok) {
@@ -254,6 +274,69 @@ fn hex_views(text: &str, out: &mut Views) {
     }
     out.push(&run);
 }
+
+/// Whether `line` has a stretch of bytes that a run of hex tokens can be
+/// made of (hex digits, separators, the quotes and brackets a token is
+/// trimmed of, the `x` and `\\` of its markers) holding the hex digits of
+/// [`MIN_BYTES`] bytes. A run is consecutive tokens of such bytes, so in a
+/// line without that stretch every run is shorter than a view; most lines
+/// of prose are, since a word with a letter past `f` breaks the stretch.
+fn may_hold_hex_run(line: &[u8]) -> bool {
+    let mut digits = 0usize;
+    for &b in line {
+        match HEX_RUN_BYTE.get(usize::from(b)).copied().unwrap_or(0) {
+            DIGIT => {
+                digits += 1;
+                if digits >= 2 * MIN_BYTES {
+                    return true;
+                }
+            }
+            KEEP => {}
+            _ => digits = 0,
+        }
+    }
+    false
+}
+
+const DIGIT: u8 = 1;
+const KEEP: u8 = 2;
+
+/// [`may_hold_hex_run`]'s byte classes, as a table (it looks at every byte
+/// of every result line): hex digits, the bytes a run may hold besides
+/// them, and 0 for every other byte.
+#[allow(clippy::indexing_slicing, reason = "b < 256 indexes a 256-entry table")]
+static HEX_RUN_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_hexdigit() {
+            DIGIT
+        } else if matches!(
+            c,
+            b' ' | b'\t'
+                | b','
+                | b'x'
+                | b'\\'
+                | b'\''
+                | b'"'
+                | b'`'
+                | b';'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+        ) {
+            KEEP
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// The non-empty pieces of `line` between spaces, tabs and commas
 /// (`memchr3` to each separator instead of a character search).
@@ -411,6 +494,178 @@ mod tests {
                     assert_eq!(views(&text), views_reference(&text), "{text}");
                 }
             }
+        }
+    }
+
+    /// `hex_views` as it was before it skipped lines without a long
+    /// enough stretch of hex.
+    fn hex_views_reference(text: &str, out: &mut Views) {
+        let mut run: Vec<u8> = Vec::new();
+        for line in text.lines() {
+            let mut toks = dump_tokens(line).peekable();
+            if let Some(first) = toks.peek() {
+                let offset = first.ends_with(':')
+                    || (first.len() >= 6
+                        && first.len() <= 8
+                        && first.bytes().all(|b| b.is_ascii_hexdigit())
+                        && line.split_whitespace().nth(1).is_some_and(|t| t.len() == 2));
+                if offset {
+                    toks.next();
+                }
+            }
+            let dump = toks.peek().is_some_and(|t| hex_token(t).is_some());
+            if !dump {
+                out.push(&run);
+                run.clear();
+            }
+            for tok in toks {
+                match hex_token(tok) {
+                    Some(t) => t.decode_into(&mut run),
+                    None if dump => break,
+                    None => {
+                        out.push(&run);
+                        run.clear();
+                    }
+                }
+            }
+            if !dump {
+                out.push(&run);
+                run.clear();
+            }
+            if out.full() {
+                return;
+            }
+        }
+        out.push(&run);
+    }
+
+    #[test]
+    fn skipped_lines_change_no_hex_view() {
+        let lines = [
+            "Build with cargo and copy the binary to the host; see the docs.",
+            "be a deaf bee fed",
+            "cafe babe dead beef fade face bead 1234",
+            "dead beef cafe babe 0xdeadbeef 0x41424344",
+            "printf '\\x44\\x42\\x5f\\x50\\x41\\x53\\x53\\x3d\\x68\\x75'",
+            "00000000: 4442 5f50 4153 5357 4f52 443d 6875 6e74  DB_PASSWORD=hunt",
+            "00000010: 6572 32                                  er2",
+            "0000000 44 42 5f 50 41 53 53 57",
+            "0000010 4f 52 44 3d",
+            "44425f50415353574f52443d68756e74657232",
+            "(\"4442\", \"5f50\", \"4153\", \"5357\", \"4f52\", \"443d\")",
+            "ab cd ef 01 23 45 67 89 ab cd ef",
+            "a1b2c3d4e5f6a7b8 is the commit",
+            "the commit a1b2c3d4e5f6a7b8c9d0 fixed it",
+            "x41 x42 x43 x44 x45 x46 x47 x48 x49",
+            "\\x41\\x42 \\x43\\x44 \\x45\\x46 \\x47\\x48",
+            "4142434445464748:4142434445464748",
+            "é4142434445464748494a",
+            "",
+            "   ",
+        ];
+        let mut texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        for (i, a) in lines.iter().enumerate() {
+            for b in lines.iter().skip(i) {
+                texts.push(format!("{a}\n{b}"));
+                texts.push(format!("{b}\n{a}\n{b}"));
+            }
+        }
+        for t in &texts {
+            let (mut got, mut want) = (Views::default(), Views::default());
+            hex_views(t, &mut got);
+            hex_views_reference(t, &mut want);
+            assert_eq!(got.list, want.list, "{t:?}");
+        }
+        // The test has texts with views on both sides of the skip.
+        let mut some = Views::default();
+        hex_views(&texts.join("\n"), &mut some);
+        assert!(some.list.iter().any(|v| v.contains("DB_PASSWORD=hunt")));
+    }
+
+    /// `hex_token` as it was before its byte trim and early reject.
+    fn hex_token_reference(tok: &str) -> Option<(&str, bool)> {
+        let tok = tok.trim_matches(|c| {
+            matches!(
+                c,
+                '\'' | '"' | '`' | ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'
+            )
+        });
+        let escaped = tok.contains("\\x");
+        let body = if escaped {
+            tok
+        } else {
+            tok.strip_prefix("0x").unwrap_or(tok)
+        };
+        let token = HexToken { body, escaped };
+        let mut count = 0usize;
+        for d in token.digits() {
+            crate::canon::percent::hex_value(d)?;
+            count += 1;
+        }
+        (count > 0 && count.is_multiple_of(2)).then_some((body, escaped))
+    }
+
+    #[test]
+    fn hex_token_early_reject_changes_no_decision() {
+        let mut toks: Vec<String> = [
+            "",
+            "'",
+            "()",
+            "41",
+            "4",
+            "0x",
+            "0x41",
+            "0x4",
+            "x41",
+            "g41",
+            "\\",
+            "\\x",
+            "\\x41",
+            "\\x4",
+            "\\x41\\x42",
+            "41\\x42",
+            "\\n41\\x42",
+            "\\\\x41",
+            "ab\\xcd",
+            "deadbeef",
+            "DEADBEEF;",
+            "\"\\x41\\x42\",",
+            "(0x4142)",
+            "[`41`]",
+            "'é'",
+            "é41",
+            "41é",
+            "é",
+            "€4142",
+            "4142€",
+            "{'0a0b'}",
+            "0X41",
+            "the",
+            "cafe",
+            "Café",
+            "fade-in",
+            "`41`;",
+            "((41))",
+            "41)",
+            "(41",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // Every token again behind and before each trimmed character.
+        let base = toks.clone();
+        for t in &base {
+            for c in ['\'', '"', '`', ',', ';', '(', ')', '[', ']', '{', '}'] {
+                toks.push(format!("{c}{t}"));
+                toks.push(format!("{t}{c}"));
+            }
+        }
+        for t in &toks {
+            assert_eq!(
+                hex_token(t).map(|h| (h.body, h.escaped)),
+                hex_token_reference(t),
+                "{t:?}"
+            );
         }
     }
 
