@@ -137,7 +137,7 @@ fn env_result(now_ms: u64) -> ResultObs {
             level: Sensitivity::Project,
             reason: "/work/app/.env".into(),
             fingerprints: fps.into_iter().collect(),
-            source: Some("/work/app/.env".into()),
+            sources: vec!["/work/app/.env".into()],
         }),
         risk_add: 0.0,
     }

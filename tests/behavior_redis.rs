@@ -69,12 +69,12 @@ fn result(now_ms: u64, bytes: u64, risk_add: f64, taint: Option<TaintAdd>) -> Re
     }
 }
 
-fn taint(level: Sensitivity, reason: &str, fps: Vec<u64>, source: Option<&str>) -> TaintAdd {
+fn taint(level: Sensitivity, reason: &str, fps: Vec<u64>, sources: &[&str]) -> TaintAdd {
     TaintAdd {
         level,
         reason: reason.into(),
         fingerprints: fps,
-        source: source.map(str::to_string),
+        sources: sources.iter().map(|s| s.to_string()).collect(),
     }
 }
 
@@ -159,7 +159,7 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
                 Sensitivity::Project,
                 "/w/.env",
                 vec![u64::MAX, 42, 1 << 60],
-                Some("/w/.env"),
+                &["/w/.env"],
             )),
         )),
     );
@@ -188,7 +188,7 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
                 Sensitivity::Project,
                 "SECRET-CREDENTIAL in a result of git_show",
                 vec![99],
-                Some("/w/repo"),
+                &["/w/repo"],
             )),
         )),
     );
@@ -263,7 +263,7 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
                 Sensitivity::Project,
                 "secret in result",
                 many.clone(),
-                None,
+                &[],
             )),
         )),
     );
@@ -318,7 +318,7 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
                 Sensitivity::Project,
                 "/w/b.env",
                 vec![5],
-                Some("/w/b.env"),
+                &["/w/b.env"],
             )),
         )),
     );
@@ -326,6 +326,32 @@ fn scripted() -> Vec<(String, &'static str, Op)> {
     c.paths = vec!["/w/.env".into()];
     c.fingerprints = vec![42, u64::MAX];
     push("old source and fingerprints gone", "s1", Op::Call(c));
+    // A multi-file read: each file it named is a source.
+    push(
+        "multi-file read",
+        "s5",
+        Op::Result(result(
+            t2 + 2,
+            5,
+            0.0,
+            Some(taint(
+                Sensitivity::Project,
+                "SECRET-CREDENTIAL in a result of read_multiple_files",
+                vec![77],
+                &["/w/a.ts", "/w/b.ts"],
+            )),
+        )),
+    );
+    for (label, path) in [
+        ("write back to the first file", "/w/a.ts"),
+        ("write back to the second file", "/w/b.ts"),
+        ("write to a third file", "/w/c.ts"),
+    ] {
+        let mut c = call(t2 + 3, "edit_file", &[Write]);
+        c.paths = vec![path.into()];
+        c.fingerprints = vec![77];
+        push(label, "s5", Op::Call(c));
+    }
     // Long idle: the risk decays below 0.01 and reads as 0.
     push(
         "risk after 100 half-lives",
@@ -398,7 +424,7 @@ fn shuffled(n: usize) -> Vec<(String, &'static str, Op)> {
                         Sensitivity::Project,
                         src,
                         fps,
-                        (next(2) == 0).then_some(src),
+                        (next(2) == 0).then_some(src).as_slice(),
                     )
                 });
                 Op::Result(result(t, next(100_000), [0.0, 10.0][next(2) as usize], add))
@@ -521,6 +547,15 @@ async fn scripted_states_are_the_ones_expected() {
         .taint
         .expect("tainted");
     assert!(t.matched && !t.same_target);
+    for l in [
+        "write back to the first file",
+        "write back to the second file",
+    ] {
+        let t = call(l).taint.expect("tainted");
+        assert!(t.matched && t.same_target, "{l}: {t:?}");
+    }
+    let t = call("write to a third file").taint.expect("tainted");
+    assert!(t.matched && !t.same_target, "{t:?}");
     let t = call("call after both").taint.expect("tainted");
     assert_eq!(
         (t.level, t.reason.as_str()),
@@ -587,7 +622,7 @@ async fn two_gateways_share_one_session() {
                     Sensitivity::Project,
                     "/w/.env",
                     vec![99],
-                    Some("/w/.env"),
+                    &["/w/.env"],
                 )),
             ),
         )
@@ -754,7 +789,7 @@ async fn every_key_expires_when_idle() {
                 T0,
                 10,
                 1.0,
-                Some(taint(Sensitivity::Project, "x", vec![1], None)),
+                Some(taint(Sensitivity::Project, "x", vec![1], &[])),
             ),
         )
         .await

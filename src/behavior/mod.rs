@@ -175,7 +175,9 @@ pub struct TaintAdd {
     pub level: Sensitivity,
     pub reason: String,
     pub fingerprints: Vec<u64>,
-    pub source: Option<String>,
+    /// The paths the data came from (every file of a multi-file read):
+    /// writing back to one of them is not a leak.
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -409,16 +411,25 @@ pub fn stays_with(p: &str, source: &str) -> bool {
 /// Path-like arguments of a call (at most four), as the inspector
 /// classifies them.
 pub fn call_paths(args: Option<&serde_json::Value>) -> Vec<String> {
+    call_paths_and_command(args).0
+}
+
+/// [`call_paths`], and whether an argument is a command line (the call
+/// runs a program, whose refusals come back in its output).
+pub fn call_paths_and_command(args: Option<&serde_json::Value>) -> (Vec<String>, bool) {
     use crate::inspect::arguments::{classify, walk, Kind};
     let mut out = Vec::new();
+    let mut command = false;
     if let Some(a) = args {
         walk(a, |s| {
-            if out.len() < 4 && classify(&s, false).contains(Kind::PATH) {
+            let kind = classify(&s, false);
+            command |= kind.contains(Kind::COMMAND);
+            if out.len() < 4 && kind.contains(Kind::PATH) {
                 out.push(s.value.to_string());
             }
         });
     }
-    out
+    (out, command)
 }
 
 /// Builds L3's view of a `tools/call` whose path arguments are `paths`

@@ -216,7 +216,8 @@ return risk
 
 /// KEYS: state, fp, src. ARGV: 1 now_ms, 2 idle_ms, 3 half_life_ms,
 /// 4 risk_add, 5 bytes, 6 taint level (0: none), 7 taint reason, 8 taint
-/// until_ms, 9 has a source (0/1), 10 source, then the fingerprints.
+/// until_ms, 9 the number of sources, then the sources, then the
+/// fingerprints.
 /// Returns {response bytes, risk}.
 const LUA_OBSERVE_RESULT: &str = r#"
 local now = tonumber(ARGV[1])
@@ -230,12 +231,13 @@ end
 
 if ARGV[6] ~= '0' then
   taint(now, ARGV[8], ARGV[6], ARGV[7])
+  local sources = tonumber(ARGV[9])
   local n = redis.call('SCARD', fps)
-  for i = 11, #ARGV do
+  for i = 10 + sources, #ARGV do
     if n >= MAX_FINGERPRINTS then break end
     n = n + redis.call('SADD', fps, ARGV[i])
   end
-  if ARGV[9] == '1' then add_source(ARGV[10]) end
+  for i = 10, 9 + sources do add_source(ARGV[i]) end
 end
 local risk = add_risk(ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]))
 touch(ARGV[2])
@@ -574,14 +576,16 @@ impl RedisStore {
                 inv.arg(level_arg(t.level))
                     .arg(t.reason.as_str())
                     .arg(self.taint_until(obs.now_ms))
-                    .arg(if t.source.is_some() { "1" } else { "0" })
-                    .arg(t.source.as_deref().unwrap_or(""));
+                    .arg(t.sources.len().to_string());
+                for src in &t.sources {
+                    inv.arg(src.as_str());
+                }
                 for h in &t.fingerprints {
                     inv.arg(h.to_string());
                 }
             }
             None => {
-                inv.arg("0").arg("").arg("0").arg("0").arg("");
+                inv.arg("0").arg("").arg("0").arg("0");
             }
         }
         let (bytes, risk, egress_cut): (String, String, Option<String>) =

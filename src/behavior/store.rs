@@ -372,7 +372,7 @@ impl MemoryStore {
                     }
                     t.fingerprints.insert(*h);
                 }
-                if let Some(src) = &add.source {
+                for src in &add.sources {
                     if t.sources.len() < MAX_SOURCES && !t.sources.contains(src) {
                         t.sources.push(src.clone());
                     }
@@ -471,7 +471,7 @@ mod tests {
                     level: Sensitivity::Project,
                     reason: "/w/.env".into(),
                     fingerprints: vec![42],
-                    source: Some("/w/.env".into()),
+                    sources: vec!["/w/.env".into()],
                 }),
                 risk_add: 0.0,
             },
@@ -493,6 +493,35 @@ mod tests {
         assert!(!t.matched && !t.same_target);
         w.now_ms = 20 + cfg.taint_ttl.as_millis() as u64;
         assert!(m.observe_call("k", &w).taint.is_none());
+    }
+
+    #[test]
+    fn every_file_of_a_multi_file_read_is_a_source() {
+        let m = MemoryStore::new(&BehaviorConfig::default());
+        m.observe_result(
+            "k",
+            &ResultObs {
+                now_ms: 10,
+                bytes: 100,
+                taint: Some(TaintAdd {
+                    level: Sensitivity::Project,
+                    reason: "SECRET-CREDENTIAL in a result of read_multiple_files".into(),
+                    fingerprints: vec![42],
+                    sources: vec!["/w/a.ts".into(), "/w/b.ts".into()],
+                }),
+                risk_add: 0.0,
+            },
+        );
+        let mut w = call(20, "edit_file", &[Capability::Write]);
+        w.fingerprints = vec![42];
+        for back in ["/w/a.ts", "/w/b.ts"] {
+            w.paths = vec![back.into()];
+            let t = m.observe_call("k", &w).taint.unwrap();
+            assert!(t.matched && t.same_target, "{back}");
+        }
+        w.paths = vec!["/w/c.ts".into()];
+        let t = m.observe_call("k", &w).taint.unwrap();
+        assert!(t.matched && !t.same_target);
     }
 
     #[test]

@@ -221,7 +221,7 @@ impl Inspector {
     ) {
         let s = arg.value;
         // L0 anomalies are findings of their own: they are how evasions look.
-        if normalize::has_invisible(s) {
+        if normalize::has_suspicious_invisible(s) {
             self.builtin_finding(
                 d,
                 "L0-INVISIBLE",

@@ -245,6 +245,71 @@ pub fn has_invisible(s: &str) -> bool {
     !s.is_ascii() && s.chars().any(is_invisible)
 }
 
+/// Whether `s` holds an invisible character that no writing system or
+/// emoji needs where it stands: [`has_invisible`] without the characters
+/// ordinary text carries. Kept out: a variation selector after a non-ASCII
+/// character (an emoji's U+FE0F), a zero-width joiner or non-joiner between two
+/// (family emoji, Persian words with U+200C), the tag characters of a subdivision flag
+/// (🏴 followed by tags up to the cancel tag), a soft hyphen inside a word
+/// (`Silben` U+00AD `trennung`), a left-to-right or right-to-left mark next to a
+/// non-ASCII character, and bidi isolates on a line with Arabic or Hebrew
+/// letters (a name wrapped in U+2068 and U+2069 inside Arabic text: how RTL interface strings
+/// embed a name). Bidi embeddings and overrides, isolates in text without
+/// right-to-left letters (Trojan Source), zero-width spaces, word joiners,
+/// tags that spell ASCII anywhere else and every other invisible still
+/// count.
+pub fn has_suspicious_invisible(s: &str) -> bool {
+    if !has_invisible(s) {
+        return false;
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut in_flag = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+        let next = chars.get(i + 1).copied();
+        let non_ascii = |x: Option<char>| x.is_some_and(|x| !x.is_ascii());
+        let letter = |x: Option<char>| x.is_some_and(char::is_alphabetic);
+        if c == '\u{1F3F4}' {
+            in_flag = true;
+            continue;
+        }
+        if ('\u{E0020}'..='\u{E007F}').contains(&c) && in_flag {
+            in_flag = c != '\u{E007F}';
+            continue;
+        }
+        in_flag = false;
+        if !is_invisible(c) {
+            continue;
+        }
+        let benign = match c {
+            '\u{FE0E}' | '\u{FE0F}' => non_ascii(prev),
+            '\u{200C}' | '\u{200D}' => non_ascii(prev) && non_ascii(next),
+            '\u{00AD}' => letter(prev) && letter(next),
+            '\u{200E}' | '\u{200F}' => non_ascii(prev) || non_ascii(next),
+            // Isolates around a name or number in right-to-left text.
+            '\u{2066}'..='\u{2069}' => line_has_rtl(&chars, i),
+            _ => false,
+        };
+        if !benign {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the line around `chars[i]` holds a right-to-left letter
+/// (Hebrew, Arabic, Syriac, Thaana, NKo and their presentation forms).
+fn line_has_rtl(chars: &[char], i: usize) -> bool {
+    let rtl = |c: &char| {
+        ('\u{0590}'..='\u{08FF}').contains(c)
+            || ('\u{FB1D}'..='\u{FDFF}').contains(c)
+            || ('\u{FE70}'..='\u{FEFF}').contains(c)
+    };
+    let (head, tail) = chars.split_at(i.min(chars.len()));
+    head.iter().rev().take_while(|c| **c != '\n').any(rtl)
+        || tail.iter().take_while(|c| **c != '\n').any(rtl)
+}
+
 /// Characters that render as nothing and are removed from views.
 fn is_invisible(c: char) -> bool {
     matches!(
@@ -407,6 +472,44 @@ fn script_of(c: char) -> Script {
     }
 }
 
+/// Letters of other scripts written as symbols beside Latin ones, none a
+/// look-alike of a Latin letter: Greek letters of units and formulas
+/// (`250 μs`, `10 kΩ`, `Δt`, `λx`), modifier letters (`Hawaiʻi`, the
+/// apostrophes of transliteration) and the Latin ligatures NFKC spells out
+/// (`ﬁ`). The Greek letters that do look Latin (`ο`, `α`, `ρ`, `Α`…) are
+/// not among them.
+fn is_symbol_letter(c: char) -> bool {
+    matches!(
+        c,
+        'β' | 'γ'
+            | 'δ'
+            | 'ζ'
+            | 'η'
+            | 'θ'
+            | 'λ'
+            | 'μ'
+            | 'ξ'
+            | 'π'
+            | 'σ'
+            | 'ς'
+            | 'φ'
+            | 'ψ'
+            | 'ω'
+            | 'Γ'
+            | 'Δ'
+            | 'Θ'
+            | 'Λ'
+            | 'Ξ'
+            | 'Π'
+            | 'Σ'
+            | 'Φ'
+            | 'Ψ'
+            | 'Ω'
+            | '\u{02B0}'..='\u{02FF}'
+            | '\u{FB00}'..='\u{FB06}'
+    )
+}
+
 /// Combining marks continue a word without adding a script (approximation of
 /// general category M for the blocks that matter here).
 fn is_combining_mark(c: char) -> bool {
@@ -447,8 +550,8 @@ pub fn is_mixed_script(s: &str) -> bool {
         }
         match script_of(c) {
             Script::Latin => latin = true,
-            Script::NonLatin => other = true,
-            Script::Neutral => {}
+            Script::NonLatin if !is_symbol_letter(c) => other = true,
+            Script::NonLatin | Script::Neutral => {}
         }
         if latin && other {
             return true;
@@ -967,6 +1070,53 @@ mod tests {
         assert!(is_mixed_script("login at pаypal.com")); // Cyrillic а
         assert!(is_mixed_script("p\u{200b}аypal")); // an invisible does not split the word
         assert!(is_mixed_script("gοοgle")); // Greek ο
+    }
+
+    #[test]
+    fn writing_needs_no_suspicious_invisible() {
+        for ok in [
+            "✏\u{FE0F} fix typo",
+            "👨\u{200D}👩\u{200D}👧 family",
+            "ذخیره\u{200C}شده",
+            "🏴\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F} Wales",
+            "Silben\u{00AD}trennung",
+            "\u{200F}رقم الطلب",
+            "مرحبًا بعودتك، \u{2068}Anna Müller\u{2069}!",
+            "plain",
+        ] {
+            assert!(!has_suspicious_invisible(ok), "{ok:?}");
+        }
+        for bad in [
+            "pay\u{200B}pal",
+            "a\u{200D}b",
+            "\u{202E}txt.exe",
+            "x\u{2066}y\u{2069}",
+            "/*\u{202E} } \u{2066}if (isAdmin)\u{2069} \u{2066} begin admins only */",
+            "\u{FE0F}start",
+            // Tags that spell ASCII outside a flag.
+            "hi\u{E0069}\u{E0067}\u{E006E}",
+            "\u{00AD}leading",
+            "a\u{200F}b",
+        ] {
+            assert!(has_suspicious_invisible(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn units_and_modifier_letters_are_not_mixed_scripts() {
+        for ok in [
+            "250 μs",
+            "10 kΩ",
+            "Δt",
+            "Hawaiʻi",
+            "con\u{FB01}guration",
+            "λx",
+        ] {
+            assert!(!is_mixed_script(ok), "{ok}");
+        }
+        // Greek letters that look Latin still mix.
+        assert!(is_mixed_script("gοοgle"));
+        assert!(is_mixed_script("Αpple"));
     }
 
     #[test]

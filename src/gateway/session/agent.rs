@@ -255,16 +255,21 @@ impl Shared {
                 .inspector
                 .inspect_request(&method, params.as_ref(), hints)
         };
-        let paths = if method == "tools/call" {
-            crate::behavior::call_paths(params.as_ref().and_then(|p| p.get("arguments")))
+        let (paths, command) = if method == "tools/call" {
+            let (paths, command) = crate::behavior::call_paths_and_command(
+                params.as_ref().and_then(|p| p.get("arguments")),
+            );
+            let paths = paths
                 .iter()
                 .map(|p| self.cfg.inspector.absolute_path(p))
-                .collect()
+                .collect();
+            (paths, command)
         } else {
-            Vec::new()
+            (Vec::new(), false)
         };
         let mut d = Deferred {
             paths,
+            command,
             id,
             method,
             params,
@@ -320,6 +325,7 @@ impl Shared {
             started,
             sensitive,
             paths,
+            command,
             mut detail,
             params,
             ..
@@ -371,6 +377,7 @@ impl Shared {
                         id,
                         Pending {
                             paths,
+                            command,
                             method,
                             tool: decision.tool,
                             since: started,
@@ -486,6 +493,7 @@ impl Shared {
                 since: Instant::now(),
                 internal: true,
                 paths: Vec::new(),
+                command: false,
                 sensitive: None,
             },
         );

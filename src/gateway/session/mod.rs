@@ -201,6 +201,9 @@ struct Pending {
     /// Path-like arguments of a `tools/call` (at most a few), so a kernel
     /// denial in the result can name what the call was about.
     paths: Vec<String>,
+    /// An argument of the call is a command line: a refusal of the program
+    /// it runs comes back in a successful result.
+    command: bool,
     /// The call read a sensitive path: its result taints the session.
     sensitive: Option<(Sensitivity, String)>,
 }
@@ -258,6 +261,8 @@ struct Deferred {
     /// Path-like arguments of a `tools/call` (for L3, and for naming what a
     /// kernel denial in the result was about).
     paths: Vec<String>,
+    /// An argument is a command line ([`Pending::command`]).
+    command: bool,
     /// L3 (already applied) found that the session's risk requires L2.
     require_l2: bool,
     /// L3 cut the egress for this reason: record it in the store.

@@ -702,7 +702,7 @@ impl Shared {
                     level: *level,
                     reason: path.clone(),
                     fingerprints: set.into_iter().collect(),
-                    source: Some(path.clone()),
+                    sources: vec![path.clone()],
                 })
             }
             (None, found) => {
@@ -750,8 +750,10 @@ impl Shared {
                         level,
                         reason: format!("{rule} in a result of {tool}{from}"),
                         fingerprints: set.into_iter().collect(),
-                        // Editing the file the secret came from is not a leak.
-                        source: p.paths.first().cloned(),
+                        // Editing a file the secret came from is not a leak;
+                        // which file of a multi-file read held it is not
+                        // known here, so each named one is a source.
+                        sources: p.paths.clone(),
                     })
                 }
             }
@@ -963,6 +965,22 @@ impl Shared {
     pub(super) fn kernel_denial(&self, id: &RequestId, p: &Pending, line: &str) -> bool {
         // Decode the result's text so JSON escapes don't hide the path.
         let text = match serde_json::from_str::<Value>(line) {
+            // A refusal comes back as a failed call. A successful one that
+            // mentions "Access denied" returned text that says so (a web
+            // server's log, a page about permissions); only a shell tool's
+            // output (a command line among the arguments, or a shell tool)
+            // carries its programs' refusals in a successful result.
+            Ok(v)
+                if v.get("error").is_none()
+                    && v.pointer("/result/isError").and_then(Value::as_bool) != Some(true)
+                    && !p.command
+                    && !p
+                        .tool
+                        .as_deref()
+                        .is_some_and(crate::inspect::arguments::is_shell_tool) =>
+            {
+                return false;
+            }
             Ok(v) => {
                 let mut all = String::new();
                 crate::inspect::arguments::walk(v.get("result").unwrap_or(&Value::Null), |a| {

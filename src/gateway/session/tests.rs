@@ -364,6 +364,44 @@ async fn a_kernel_denial_in_a_result_is_attributed_to_the_call() {
     );
 }
 
+/// A file that says "access denied" (a web server's error log) was read;
+/// nothing was refused: no KERNEL-DENIAL, no risk. The same text as a
+/// failed call is a refusal.
+#[tokio::test]
+async fn a_read_file_that_mentions_a_refusal_is_no_kernel_denial() {
+    for (failed, want) in [(false, false), (true, true)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "2026/10/07 03:12:44 [error] 812#812: *88123 access forbidden by rule, \
+                    client: 192.0.2.77, request: \"GET /server-status HTTP/1.1\"\n\
+                    ModSecurity: Access denied with code 400 (phase 2) at /var/www/html/index.php"
+            .to_string();
+        let (up, _server) = fake_server(Ending::OnEof, move |m, _| match m {
+            "tools/call" => {
+                json!({"content": [{"type": "text", "text": text}], "isError": failed})
+            }
+            _ => json!({}),
+        });
+        let (mut agent, _session) = start(config("balanced", dir.path()), up);
+        agent.handshake().await;
+        agent
+            .call(4, "read_file", json!({"path": "logs/error.log"}))
+            .await;
+        drop(agent);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let evs = events(dir.path());
+        assert!(
+            evs.iter().any(|e| e["request_id"] == 4),
+            "the call was audited: {evs:?}"
+        );
+        let denial = evs.iter().any(|e| {
+            e["rules"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "KERNEL-DENIAL"))
+        });
+        assert_eq!(denial, want, "isError {failed}: {evs:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_server_ignoring_eof_is_asked_to_stop_then_the_session_ends() {
     let dir = tempfile::tempdir().expect("tempdir");

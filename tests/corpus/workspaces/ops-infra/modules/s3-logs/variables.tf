@@ -1,0 +1,2 @@
+variable "account_id" { type = string }
+variable "kms_key" { type = string }
