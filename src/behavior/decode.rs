@@ -249,7 +249,9 @@ fn hex_views(text: &str, out: &mut Views) {
         if !dump {
             out.push(&run);
             run.clear();
-            if !may_hold_hex_run(line.as_bytes()) {
+            // Lines of prose are short; a long line (minified code, a
+            // blob) costs its tokeniser little more than this scan would.
+            if line.len() <= PREFILTERED_LINE && !may_hold_hex_run(line.as_bytes()) {
                 // Every run this line could make is too short to keep.
                 continue;
             }
@@ -297,6 +299,9 @@ fn may_hold_hex_run(line: &[u8]) -> bool {
     }
     false
 }
+
+/// Lines up to this long are scanned by [`may_hold_hex_run`] first.
+const PREFILTERED_LINE: usize = 512;
 
 const DIGIT: u8 = 1;
 const KEEP: u8 = 2;
