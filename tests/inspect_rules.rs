@@ -340,6 +340,18 @@ fn filesystem_rules() {
             "filesystem",
             "FS-007",
             "write_file",
+            json!({"path": "/etc/ssh/authorized_keys/deploy", "content": "ssh-ed25519 AAAA"}),
+        ),
+        block(
+            "filesystem",
+            "FS-007",
+            "read_file",
+            json!({"path": "/srv/app/.ssh/authorized_keys2"}),
+        ),
+        block(
+            "filesystem",
+            "FS-007",
+            "write_file",
             json!({"path": "/etc/ld.so.preload", "content": "/tmp/x.so"}),
         ),
         block(
@@ -388,6 +400,8 @@ fn filesystem_rules() {
         read_allow("dotfiles/.bashrc"),
         read_allow("dotfiles/fish/.config/fish/config.fish"),
         read_allow("src/authorized_keys_parser.rs"),
+        // a repository's keys that its deployment installs: public text
+        read_allow("deploy/ssh/authorized_keys"),
         read_allow(".npmrc"),
         read_allow("charts/api/templates/secret.yaml"),
         allow("filesystem", "list_directory", json!({"path": "."})),

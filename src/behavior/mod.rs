@@ -100,7 +100,7 @@ pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
     {
         return Some(Sensitivity::System);
     }
-    if name.ends_with(".pem")
+    if key_named_pem(name)
         || name.ends_with(".key")
         || name.ends_with(".p12")
         || name.ends_with(".pfx")
@@ -113,6 +113,20 @@ pub fn path_sensitivity(path: &str) -> Option<Sensitivity> {
     // `secret_manager.go`) are not sensitive by name: a read taints the
     // session when the secrets detector finds secrets in what it returned.
     None
+}
+
+/// A `.pem` file whose name says it holds a key (`key.pem`,
+/// `server-key.pem`, `privkey.pem`, `private_key.pem`), as rule FS-002
+/// reads it. Certificates and chains (`cert.pem`, `fullchain.pem`,
+/// `root-ca.pem`) are public; a `.pem` that holds a private key under
+/// another name taints the session when the secrets detector finds the
+/// key in what the read returned.
+fn key_named_pem(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".pem") else {
+        return false;
+    };
+    stem.split(['-', '_', '.'])
+        .any(|w| matches!(w, "key" | "privkey" | "privatekey"))
 }
 
 /// What the session knows of its taint when a call is judged.
@@ -591,6 +605,10 @@ mod tests {
             "/proc/1/environ",
             "/srv/tls/server.key",
             "file:///home/a/.netrc",
+            "/etc/letsencrypt/live/example.org/privkey.pem",
+            "/srv/tls/server-key.pem",
+            "/srv/tls/key.pem",
+            "/srv/tls/private_key.pem",
         ] {
             assert_eq!(path_sensitivity(p), Some(Sensitivity::System), "{p}");
         }
@@ -607,6 +625,12 @@ mod tests {
             "/etc/hosts",
             "/work/README.md",
             "/work/envoy.yaml",
+            // Certificates are public; a private key in a `.pem` named
+            // otherwise is found in the result.
+            "/work/deploy/tls/marlow-root-r2.pem",
+            "/etc/letsencrypt/live/example.org/fullchain.pem",
+            "/srv/tls/cert.pem",
+            "/srv/tls/keystone-ca.pem",
         ] {
             assert_eq!(path_sensitivity(p), None, "{p}");
         }

@@ -777,7 +777,7 @@ def fmt_line(r: dict) -> str:
 def _norm(text: str) -> str:
     """A message with paths, numbers and ids folded, for grouping."""
     text = re.sub(r"/tmp/vg-benign-[^\s/)\]]*/ws", "${workspace}", text or "")
-    return re.sub(r"\d+(\.\d+)?", "N", text)
+    return re.sub(r"(?<![A-Za-z])\d+(\.\d+)?", "N", text)
 
 
 def describe(r: dict, verbose: bool) -> list[str]:
