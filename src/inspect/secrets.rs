@@ -3006,14 +3006,7 @@ mod tests {
 
     #[test]
     fn a_model_teams_files_are_not_orders_or_secrets() {
-        let none = Rewrite {
-            secrets: false,
-            escapes: false,
-        };
-        let rules = |text: &str| -> Vec<String> {
-            let v = json!({"content": [{"type": "text", "text": text}]});
-            scan_ref(&v, none).0.into_iter().map(|f| f.rule).collect()
-        };
+        let rules = result_rules;
         let tokenizer = r#"{"added_tokens": [{"id": 128000, "content": "<|begin_of_text|>", "special": true}], "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "chat_template": "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}{%- endfor %}{%- if add_generation_prompt %}{{- \"<|start_header_id|>assistant<|end_header_id|>\n\n\" }}{%- endif %}"}"#;
         for text in [
             tokenizer,
@@ -3044,16 +3037,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn shop_and_warehouse_docs_are_not_orders_or_secrets() {
+    /// The rules the result scan (no rewriting) reports for one text block.
+    fn result_rules(text: &str) -> Vec<String> {
         let none = Rewrite {
             secrets: false,
             escapes: false,
         };
-        let rules = |text: &str| -> Vec<String> {
-            let v = json!({"content": [{"type": "text", "text": text}]});
-            scan_ref(&v, none).0.into_iter().map(|f| f.rule).collect()
-        };
+        let v = json!({"content": [{"type": "text", "text": text}]});
+        scan_ref(&v, none).0.into_iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn shop_and_warehouse_docs_are_not_orders_or_secrets() {
+        let rules = result_rules;
         for text in [
             "Never ask the customer for their full card number, CVC or password, not on the phone.",
             "Never log full card numbers, and never ask customers to send them to your support team.",
@@ -3081,14 +3077,7 @@ mod tests {
 
     #[test]
     fn advice_never_to_send_is_not_an_order() {
-        let none = Rewrite {
-            secrets: false,
-            escapes: false,
-        };
-        let rules = |text: &str| -> Vec<String> {
-            let v = json!({"content": [{"type": "text", "text": text}]});
-            scan_ref(&v, none).0.into_iter().map(|f| f.rule).collect()
-        };
+        let rules = result_rules;
         for text in [
             "We think an assistant that sends emails for you should never send one you have not seen.",
             "- Invoice fraud: you should never send money to a supplier whose bank details changed by e-mail.",
