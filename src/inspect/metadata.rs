@@ -988,7 +988,7 @@ pub(crate) mod phrases {
             ),
             (
                 Exfiltrate,
-                r"\b(?:include|pass|put|insert|embed|add|append|attach|provide|supply|fill|place|paste|copy|set|encode|inject)\s+{S}(?:{OBJ}|{SECRET_PATH}){S}\b(?:parameter|argument|field|param|arg|url|query|request|body|header|link|payload|notes?|metadata|context)s?\b",
+                r"\b(?:include|pass|put|insert|embed|add|append|attach|provide|supply|fill|place|paste|copy|set|encode|inject)\s+{S}(?:{OBJ}|{SECRET_PATH}){S}[\s\x22'`(*](?:parameter|argument|field|param|arg|url|query|request|body|header|link|payload|notes?|metadata|context)s?\b",
             ),
             (
                 Exfiltrate,
