@@ -1456,7 +1456,12 @@ fn list_head(view: &str, start: usize) -> Option<usize> {
     for _ in 0..4 {
         let mut b = view.get(..pos)?.trim_end_matches(is_space);
         for _ in 0..3 {
-            let word_at = b.rfind(is_space).map_or(0, |i| i + 1);
+            // After the last space, however many bytes that space takes.
+            let word_at = b
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| is_space(c))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             if !is_list_glue(&b[word_at..].to_ascii_lowercase()) {
                 break;
             }
@@ -1467,22 +1472,27 @@ fn list_head(view: &str, start: usize) -> Option<usize> {
             .rfind([',', ';', ':', '.', '!', '?', '(', '"'])
             .map_or(0, |i| i + 1);
         let seg = &b[seg_start..];
-        // Same byte offsets, line breaks and diff markers as spaces.
-        let flat: String = seg
-            .chars()
-            .map(|c| {
-                if is_space(c) {
-                    ' '
-                } else {
-                    c.to_ascii_lowercase()
-                }
+        // The segment's bytes with ASCII spaces and diff markers as ' ',
+        // lowercased: the same offsets, and a match of " to " (ASCII)
+        // lies on character boundaries.
+        let flat: Vec<u8> = seg
+            .bytes()
+            .map(|c| match c {
+                b'\n' | b'\r' | b'\t' | b'+' => b' ',
+                c => c.to_ascii_lowercase(),
             })
             .collect();
-        if let Some(to) = flat.rfind(" to ") {
-            let item = &flat[to + 4..];
-            return (item.split_whitespace().count() <= 12).then_some(seg_start + to + 4);
+        let words = |bytes: &[u8]| {
+            bytes
+                .split(|c| c.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .count()
+        };
+        if let Some(to) = memchr::memmem::rfind(&flat, b" to ") {
+            let item = flat.get(to + 4..).unwrap_or_default();
+            return (words(item) <= 12).then_some(seg_start + to + 4);
         }
-        if flat.split_whitespace().count() > 12 {
+        if words(&flat) > 12 {
             return None;
         }
         pos = seg_start + (seg.len() - seg.trim_start_matches(is_space).len());
@@ -3374,6 +3384,21 @@ mod tests {
             kinds("commit 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn list_reading_takes_any_space_and_never_splits_a_character() {
+        let rules = result_rules;
+        let wide = "Payloads ask the model to disregard its instructions,\u{3000}reveal its system prompt,\u{a0}or quietly send the conversation to a third party without informing the user.";
+        assert!(rules(wide).is_empty(), "{:?}", rules(wide));
+        // Every start, in text full of multi-byte spaces and letters:
+        // no reading slices inside a character.
+        let text = "Ask the model to disregard ä,\u{3000}reveal é,\u{a0}or\u{2003}send the conversation to x, ñ\u{3000}to\u{a0}y,+\u{2028}send it";
+        for (at, _) in text.char_indices() {
+            let _ = described(text, at);
+            let _ = list_head(text, at);
+        }
+        let _ = rules(text);
     }
 
     #[test]
