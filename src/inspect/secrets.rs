@@ -1189,17 +1189,23 @@ fn narrated(text: &str, hit: &phrases::Hit) -> bool {
 /// `words[i]` (an agent word, in text order) is the object of a verb told
 /// of someone else: "the injected text made the model send…".
 fn agent_as_object(words: &[String], i: usize) -> bool {
-    let mut j = i;
-    if j > 0
-        && words
-            .get(j - 1)
-            .is_some_and(|w| matches!(w.as_str(), "the" | "a" | "an" | "its" | "their"))
-    {
-        j -= 1;
+    told_cause_before(words.get(..i).unwrap_or_default().iter().rev())
+}
+
+/// Articles and possessives between a verb and its object.
+fn is_determiner(w: &str) -> bool {
+    matches!(w, "the" | "a" | "an" | "its" | "their")
+}
+
+/// The words before an agent word, nearest first, are a causative verb
+/// told of someone else (an article between them skipped) and a subject
+/// that is not the reader's own voice: "the text made [the] model".
+fn told_cause_before<'w>(mut before: impl Iterator<Item = &'w String>) -> bool {
+    let mut verb = before.next();
+    if verb.is_some_and(|w| is_determiner(w)) {
+        verb = before.next();
     }
-    j > 1
-        && words.get(j - 1).is_some_and(|w| is_causative_told(w))
-        && words.get(j - 2).is_some_and(|w| !is_own_voice(w))
+    verb.is_some_and(|w| is_causative_told(w)) && before.next().is_some_and(|w| !is_own_voice(w))
 }
 
 /// Where the last clause of `before` starts: after a clause's punctuation,
@@ -1551,18 +1557,8 @@ fn is_own_voice(w: &str) -> bool {
 /// `words` (backwards from the phrase) open with the agent as the object of
 /// a causative verb told of someone else: "… made the model [send]".
 fn caused(words: &[String]) -> bool {
-    if !words.first().is_some_and(|w| is_agent_word(w)) {
-        return false;
-    }
-    let mut i = 1;
-    if words
-        .get(i)
-        .is_some_and(|w| matches!(w.as_str(), "the" | "a" | "an" | "its" | "their"))
-    {
-        i += 1;
-    }
-    words.get(i).is_some_and(|w| is_causative_told(w))
-        && words.get(i + 1).is_some_and(|w| !is_own_voice(w))
+    words.first().is_some_and(|w| is_agent_word(w))
+        && told_cause_before(words.iter().skip(1))
         && !words.iter().any(|w| is_order_word(w))
 }
 
@@ -1655,10 +1651,7 @@ fn steered(words: &[String]) -> bool {
         return false;
     }
     let mut i = to + 2;
-    if words
-        .get(i)
-        .is_some_and(|w| matches!(w.as_str(), "the" | "a" | "an" | "its" | "their"))
-    {
+    if words.get(i).is_some_and(|w| is_determiner(w)) {
         i += 1;
     }
     words.get(i).is_some_and(|w| {
