@@ -754,16 +754,31 @@ fn prompt_files_named_by_the_profile_reach_the_agent() {
     assert_eq!(rule, "RESULT-INJ-OVERRIDE");
     drop(peer);
 
+    // The default profile withholds it, and the error says how the
+    // operator declares such a file; an override's error does not.
     let mut peer = Peer::gateway_in(Some(&ws), &fs_cmd, &["--workspace", &ws_s]);
     peer.initialize("2025-06-18");
     peer.request("tools/list", json!({}));
-    let rule = withheld(
-        &mut peer,
-        "read_text_file",
-        json!({"path": "prompts/support.txt"}),
-        "internal tools",
+    let id = peer.send_request(
+        "tools/call",
+        json!({"name": "read_text_file", "arguments": {"path": "prompts/support.txt"}}),
     );
-    assert_eq!(rule, "RESULT-INJ-CONCEAL");
+    let r = peer.expect_response(&id);
+    assert_eq!(error_code(&r), Some(-31001), "{r}");
+    assert_eq!(r["error"]["data"]["rule"], "RESULT-INJ-CONCEAL", "{r}");
+    assert!(!r.to_string().contains("internal tools"), "{r}");
+    let message = r["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("prompts/support.txt") && message.contains("[results] prompt_files"),
+        "{r}"
+    );
+    let id = peer.send_request(
+        "tools/call",
+        json!({"name": "read_text_file", "arguments": {"path": "prompts/evil.txt"}}),
+    );
+    let r = peer.expect_response(&id);
+    assert_eq!(r["error"]["data"]["rule"], "RESULT-INJ-OVERRIDE", "{r}");
+    assert!(!r.to_string().contains("prompt_files"), "{r}");
 }
 
 /// Through the gateway and the real filesystem server: translated

@@ -140,6 +140,9 @@ def load_session(path: Path) -> dict:
     unprotect = s.setdefault("unprotect", [])
     if not isinstance(unprotect, list) or not all(isinstance(n, str) and n for n in unprotect):
         raise CorpusError(f"{where}: unprotect must be a list of protected names")
+    prompt_files = s.setdefault("prompt_files", [])
+    if not isinstance(prompt_files, list) or not all(isinstance(n, str) and n for n in prompt_files):
+        raise CorpusError(f"{where}: prompt_files must be a list of file patterns")
     steps = list(s["steps"])
     if "generate" in s:
         steps += expand_generate(s["generate"], steps, where)
@@ -413,7 +416,15 @@ async def play(session: dict, profile: str, opts: argparse.Namespace, origin: Or
     audit = tmp / "audit.jsonl"
     server_cmd = subst(opts.server_cmds[session["server"]], mapping)
     needs_origin = session["server"] == "fetch" or session.get("origin")
-    args = ["start", *profile_args(session["server"], profile, opts.layering, tmp, resolve if needs_origin else None),
+    chosen = profile_args(session["server"], profile, opts.layering, tmp, resolve if needs_origin else None)
+    if session["prompt_files"]:
+        # The application's own prompts, declared as its user would
+        # (README, "Prompt files"), over whichever profile the run uses.
+        over = tmp / "prompt-files.toml"
+        patterns = ", ".join(json.dumps(p) for p in session["prompt_files"])
+        over.write_text(f"extends = {json.dumps(chosen[1])}\n[results]\nprompt_files = [{patterns}]\n")
+        chosen = ["--profile", str(over)]
+    args = ["start", *chosen,
             "--workspace", str(ws), "--audit-log", str(audit), "--pins", str(tmp / "pins.json"),
             "--server", server_cmd]
     for name in session["unprotect"]:

@@ -577,7 +577,9 @@ impl Shared {
                 }
                 "tools/call" => {
                     let file = view.file_kind(&p.paths);
-                    view.on_payload_from(&value, "/result", &what, file)
+                    let mut outcome = view.on_payload_from(&value, "/result", &what, file);
+                    prompt_file_hint(&mut outcome, file.is_none(), &p.paths);
+                    outcome
                 }
                 _ => view.on_payload(&value, "/result", &what),
             }
@@ -1118,4 +1120,31 @@ fn hidden_from_server(visible: &[std::path::PathBuf], path: &str) -> bool {
             .any(|c| matches!(c, std::path::Component::ParentDir))
         && p.symlink_metadata().is_ok()
         && !visible.iter().any(|v| p.starts_with(v))
+}
+
+/// A read withheld for what a prompt file holds by design (text addressed
+/// to a model, a persona, an order to keep something from the user, a
+/// request to call a tool) says how the operator declares such files:
+/// an application's own prompts are read as source code once listed in
+/// `[results] prompt_files` (README, "Prompt files"). Only when the call
+/// named paths and none of them is declared already.
+fn prompt_file_hint(
+    outcome: &mut crate::gateway::server_side::Outcome,
+    undeclared: bool,
+    paths: &[String],
+) {
+    let Some((message, rule)) = outcome.block.as_mut() else {
+        return;
+    };
+    if undeclared
+        && !paths.is_empty()
+        && crate::policy::instructions::FileKind::Prompt.expects(rule)
+    {
+        message.push_str(&format!(
+            " (if {} {} prompts your application sends its own model, the operator can list {} in [results] prompt_files)",
+            paths.join(", "),
+            if paths.len() == 1 { "holds" } else { "hold" },
+            if paths.len() == 1 { "it" } else { "them" },
+        ));
+    }
 }
