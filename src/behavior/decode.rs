@@ -71,11 +71,7 @@ fn encoded_tokens(text: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
         let rest = bytes.get(at..)?;
         let start = at + rest.iter().position(in_token)?;
-        let len = bytes
-            .get(start..)?
-            .iter()
-            .take_while(|b| in_token(b))
-            .count();
+        let len = crate::inspect::normalize::alphabet_run(bytes.get(start..)?, true);
         at = start + len;
         // Both ends are ASCII bytes: character boundaries.
         text.get(start..at)
