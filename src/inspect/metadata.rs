@@ -883,7 +883,7 @@ pub(crate) mod phrases {
             // --- overrides
             (
                 Override,
-                r"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|discard|neglect)\s+(?:(?:all|any|every|each|the|of|your|my|these|those)\s+)*(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|system|developer|safety|security|other|old)\s+){1,3}(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|polic(?:y|ies)|constraints|context|messages|commands|orders|restrictions|programming)\b",
+                r"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|discard|neglect)\s+(?:(?:all|any|every|each|the|of|your|my|these|those)\s+)*(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|system|developer|safety|security|other|old)\s+){1,3}(?:instructions?|directions|prompts?|rules|directives?|guidelines|guardrails|polic(?:y|ies)|constraints|context|messages|commands|orders|restrictions|programming)\b",
             ),
             (
                 Override,
