@@ -14,6 +14,9 @@ pub const MAX_VIEWS: usize = 64;
 pub const MAX_DECODED: usize = 1 << 20;
 /// Shorter runs are not worth decoding (nothing secret fits in fewer bytes).
 const MIN_BYTES: usize = 8;
+/// Shorter base64 or base32 tokens are not decoded (12 characters of
+/// base64 are 9 bytes).
+const MIN_TOKEN: usize = 12;
 
 /// The decoded views of `text` (not including `text` itself).
 pub fn views(text: &str) -> Vec<String> {
@@ -28,12 +31,12 @@ pub fn views(text: &str) -> Vec<String> {
         let decoded = crate::canon::percent::percent_decode_once(text.as_bytes());
         out.push(&decoded);
     }
-    for tok in encoded_tokens(text) {
+    for tok in encoded_tokens(text, MIN_TOKEN) {
         if out.full() {
             break;
         }
         let tok = tok.trim_end_matches('=');
-        if tok.len() < 12 {
+        if tok.len() < MIN_TOKEN {
             continue;
         }
         if let Some(b) = base32(tok) {
@@ -61,20 +64,44 @@ pub fn views(text: &str) -> Vec<String> {
     out.list
 }
 
-/// Runs of base64/base32 alphabet bytes (and `=`). Every other byte ends a
-/// run, so a multi-byte character does too: the runs are the tokens a
-/// split on characters gives, found a byte at a time.
-fn encoded_tokens(text: &str) -> impl Iterator<Item = &str> {
-    let in_token = |b: &u8| crate::inspect::normalize::is_base64_byte(*b) || *b == b'=';
+/// Runs of base64/base32 alphabet bytes (and `=`) at least `min_len`
+/// bytes long. Every other byte ends a run, so a multi-byte character does
+/// too: the runs are the tokens a split on characters gives, found a byte
+/// at a time, in one pass (prose is hundreds of short words, none worth
+/// handing out).
+fn encoded_tokens(text: &str, min_len: usize) -> impl Iterator<Item = &str> {
+    use crate::inspect::normalize::{alphabet_run, is_base64_byte};
+    let min_len = min_len.max(1);
+    let in_token = |b: u8| is_base64_byte(b) || b == b'=';
     let bytes = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
-        let rest = bytes.get(at..)?;
-        let start = at + rest.iter().position(in_token)?;
-        let len = crate::inspect::normalize::alphabet_run(bytes.get(start..)?, true);
-        at = start + len;
+        // One pass counting the current run, a byte at a time through
+        // words, eight at a time once a run is long.
+        let (mut i, mut run) = (at, 0);
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            if in_token(b) {
+                run += 1;
+                if run == 8 {
+                    let more = alphabet_run(bytes.get(i..).unwrap_or_default(), true);
+                    run += more;
+                    i += more;
+                }
+            } else if run >= min_len {
+                i -= 1;
+                break;
+            } else {
+                run = 0;
+            }
+        }
+        if run < min_len {
+            at = bytes.len();
+            return None;
+        }
+        at = i;
         // Both ends are ASCII bytes: character boundaries.
-        text.get(start..at)
+        text.get(i - run..i)
     })
 }
 
@@ -280,17 +307,15 @@ fn hex_views(text: &str, out: &mut Views) {
 /// line without that stretch every run is shorter than a view; most lines
 /// of prose are, since a word with a letter past `f` breaks the stretch.
 fn may_hold_hex_run(line: &[u8]) -> bool {
+    // Counted without a branch on the byte's class: in prose, letters
+    // that are hex digits, other letters and spaces alternate too often
+    // for one to be predicted.
     let mut digits = 0usize;
     for &b in line {
-        match HEX_RUN_BYTE.get(usize::from(b)).copied().unwrap_or(0) {
-            DIGIT => {
-                digits += 1;
-                if digits >= 2 * MIN_BYTES {
-                    return true;
-                }
-            }
-            KEEP => {}
-            _ => digits = 0,
+        let class = HEX_RUN_BYTE.get(usize::from(b)).copied().unwrap_or(0);
+        digits = (digits + usize::from(class == DIGIT)) * usize::from(class != 0);
+        if digits >= 2 * MIN_BYTES {
+            return true;
         }
     }
     false
@@ -444,17 +469,19 @@ mod tests {
                 .filter(|t| !t.is_empty())
                 .collect();
             assert_eq!(dump_tokens(text).collect::<Vec<_>>(), old_dump, "{text:?}");
-            let old_enc: Vec<&str> = text
-                .split(|c: char| {
-                    !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '='))
-                })
-                .filter(|t| !t.is_empty())
-                .collect();
-            assert_eq!(
-                encoded_tokens(text).collect::<Vec<_>>(),
-                old_enc,
-                "{text:?}"
-            );
+            for min_len in [1, 3, MIN_TOKEN] {
+                let old_enc: Vec<&str> = text
+                    .split(|c: char| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '='))
+                    })
+                    .filter(|t| t.len() >= min_len)
+                    .collect();
+                assert_eq!(
+                    encoded_tokens(text, min_len).collect::<Vec<_>>(),
+                    old_enc,
+                    "{text:?}"
+                );
+            }
         }
     }
 

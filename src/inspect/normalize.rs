@@ -214,25 +214,26 @@ fn prefix_at_char_boundary(s: &str, max: usize) -> &str {
 ///
 /// Returns `Cow::Borrowed` when nothing changed; ASCII input never allocates.
 pub fn clean_unicode(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() {
+    let Some(first) = first_non_ascii(s, 0) else {
+        return Cow::Borrowed(s);
+    };
+    // ASCII is left alone by every step, so only the segments holding
+    // non-ASCII characters are looked at (most text with a curly quote or
+    // a dash is ASCII around it): 4 KiB of such prose went through the
+    // pipeline character by character, 1.1 M instructions per view.
+    if !unicode_segments(s, first)
+        .any(|(start, end)| segment_needs_work(s.get(start..end).unwrap_or_default()))
+    {
         return Cow::Borrowed(s);
     }
-    let needs_work = s
-        .chars()
-        .any(|c| is_invisible(c) || fold_confusable(c).is_some())
-        || is_nfkc_quick(s.chars()) != IsNormalized::Yes;
-    if !needs_work {
-        return Cow::Borrowed(s);
+    let mut cleaned = String::with_capacity(s.len());
+    let mut copied = 0;
+    for (start, end) in unicode_segments(s, first) {
+        cleaned.push_str(s.get(copied..start).unwrap_or_default());
+        cleaned.extend(clean_segment(s.get(start..end).unwrap_or_default()));
+        copied = end;
     }
-    // Invisibles are removed before NFKC (so they cannot block composition)
-    // and again after it (in case a compatibility mapping produced one).
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !is_invisible(*c))
-        .nfkc()
-        .filter(|c| !is_invisible(*c))
-        .map(|c| fold_confusable(c).unwrap_or(c))
-        .collect();
+    cleaned.push_str(s.get(copied..).unwrap_or_default());
     if cleaned == s {
         Cow::Borrowed(s)
     } else {
@@ -240,9 +241,92 @@ pub fn clean_unicode(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Byte offset of the first non-ASCII byte of `s` at or after `from`.
+fn first_non_ascii(s: &str, from: usize) -> Option<usize> {
+    let rest = s.as_bytes().get(from..)?;
+    // Eight bytes per step while they are all ASCII.
+    let mut skipped = 0;
+    for chunk in rest.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        if u64::from_ne_bytes(word) & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        skipped += 8;
+    }
+    let tail = rest.get(skipped..)?;
+    tail.iter()
+        .position(|b| !b.is_ascii())
+        .map(|i| from + skipped + i)
+}
+
+/// The byte ranges of the pieces of `s` that [`clean_unicode`] transforms, in order: each run
+/// of non-ASCII characters with the ASCII character before it (a combining
+/// mark after `e` composes with it). Everything between two pieces is
+/// ASCII, and the cleaning of `s` is the cleaning of each piece with the
+/// ASCII between them copied: a boundary before an ASCII character is a
+/// normalization boundary (ASCII is NFKC-stable, of combining class 0 and
+/// never the second half of a composition), and the invisible filter and
+/// the confusable fold work character by character. `first` is the offset
+/// of the first non-ASCII byte.
+fn unicode_segments(s: &str, first: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut next = Some(first);
+    std::iter::from_fn(move || {
+        let at = next?;
+        // The byte before a run is ASCII (or the run starts the string),
+        // and an ASCII byte is always a character boundary.
+        let start = at.saturating_sub(1);
+        let end = s
+            .as_bytes()
+            .get(at..)
+            .and_then(|rest| rest.iter().position(u8::is_ascii))
+            .map_or(s.len(), |i| at + i);
+        next = first_non_ascii(s, end);
+        Some((start, end))
+    })
+}
+
+/// Whether a segment changes under [`clean_segment`] (a quick check: NFKC's
+/// `Maybe` counts as a change, and the caller compares the result anyway).
+fn segment_needs_work(seg: &str) -> bool {
+    seg.chars()
+        .any(|c| is_invisible(c) || fold_confusable(c).is_some())
+        || is_nfkc_quick(seg.chars()) != IsNormalized::Yes
+}
+
+/// Invisibles removed before NFKC (so they cannot block composition) and
+/// again after it (in case a compatibility mapping produced one), then the
+/// confusable fold.
+fn clean_segment(seg: &str) -> impl Iterator<Item = char> + '_ {
+    seg.chars()
+        .filter(|c| !is_invisible(*c))
+        .nfkc()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| fold_confusable(c).unwrap_or(c))
+}
+
 /// True if the string contains at least one character [`clean_unicode`] removes.
 pub fn has_invisible(s: &str) -> bool {
-    !s.is_ascii() && s.chars().any(is_invisible)
+    // Only the non-ASCII runs can hold one.
+    let mut from = 0;
+    while let Some(at) = first_non_ascii(s, from) {
+        let rest = s.get(at..).unwrap_or_default();
+        let run = rest
+            .bytes()
+            .position(|b| b.is_ascii())
+            .unwrap_or(rest.len());
+        if rest
+            .get(..run)
+            .unwrap_or_default()
+            .chars()
+            .any(is_invisible)
+        {
+            return true;
+        }
+        from = at + run;
+    }
+    false
 }
 
 /// Whether `s` holds an invisible character that no writing system or
@@ -312,6 +396,10 @@ fn line_has_rtl(chars: &[char], i: usize) -> bool {
 
 /// Characters that render as nothing and are removed from views.
 fn is_invisible(c: char) -> bool {
+    // Most characters looked at are ASCII or Latin-1 letters.
+    if c < '\u{00AD}' {
+        return false;
+    }
     matches!(
         c,
         // General category Cf.
@@ -351,6 +439,9 @@ fn is_invisible(c: char) -> bool {
 /// Latin look-alike of a non-Latin (or exotic Latin) letter. Fullwidth and
 /// mathematical letters are not listed: NFKC already maps them.
 fn fold_confusable(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None;
+    }
     let latin = match c {
         // Cyrillic, lower case.
         'а' => 'a',
@@ -535,11 +626,58 @@ fn is_combining_mark(c: char) -> bool {
 /// is not mixed, and neither is Latin next to CJK, Thai, Lao, Khmer or Myanmar,
 /// which are written without spaces and have no Latin look-alikes.
 pub fn is_mixed_script(s: &str) -> bool {
-    if s.is_ascii() {
-        return false;
+    // The scan forgets everything at an ASCII character that is not a
+    // letter, so only the words around non-ASCII characters are read:
+    // from the last such character before a non-ASCII run to the first
+    // after it. Text with a dash or a curly quote here and there is mostly
+    // skipped.
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(at) = first_non_ascii(s, from) {
+        let start = bytes
+            .get(from..at)
+            .and_then(|head| head.iter().rposition(|b| !b.is_ascii_alphabetic()))
+            .map_or(from, |i| from + i + 1);
+        match mixed_word_from(s.get(start..).unwrap_or_default()) {
+            WordScan::Mixed => return true,
+            WordScan::EndsAt(n) => from = start + n,
+            WordScan::Clean => return false,
+        }
     }
-    let (mut latin, mut other) = (false, false);
-    for c in s.chars() {
+    false
+}
+
+enum WordScan {
+    /// A word mixes scripts.
+    Mixed,
+    /// No word up to this offset does, and the scan's state is clear there.
+    EndsAt(usize),
+    /// No word to the end of the text does.
+    Clean,
+}
+
+/// [`is_mixed_script`]'s scan of `s` from a word start, up to the first
+/// ASCII non-letter after a non-ASCII character.
+fn mixed_word_from(s: &str) -> WordScan {
+    let (mut latin, mut other, mut wide) = (false, false, false);
+    for (i, c) in s.char_indices() {
+        // ASCII letters are Latin and every other ASCII character ends a
+        // word: the common case, without the Unicode tables.
+        if c.is_ascii() {
+            if c.is_ascii_alphabetic() {
+                latin = true;
+                if other {
+                    return WordScan::Mixed;
+                }
+            } else if wide {
+                return WordScan::EndsAt(i + 1);
+            } else {
+                latin = false;
+                other = false;
+            }
+            continue;
+        }
+        wide = true;
         if is_combining_mark(c) || is_invisible(c) {
             continue;
         }
@@ -554,10 +692,10 @@ pub fn is_mixed_script(s: &str) -> bool {
             Script::NonLatin | Script::Neutral => {}
         }
         if latin && other {
-            return true;
+            return WordScan::Mixed;
         }
     }
-    false
+    WordScan::Clean
 }
 
 // ---------------------------------------------------------------------------
@@ -728,7 +866,7 @@ static URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAF
 pub fn base64_peek(s: &str, limits: &Limits) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     let mut candidates = 0;
-    for token in base64_tokens(s.as_bytes()) {
+    for token in base64_tokens(s.as_bytes(), limits.min_base64_len) {
         if candidates >= limits.max_base64_tokens {
             break;
         }
@@ -793,17 +931,44 @@ pub(crate) fn alphabet_run(bytes: &[u8], pad: bool) -> usize {
         .count()
 }
 
-/// Runs of alphabet bytes, each with its trailing `=` padding.
-fn base64_tokens(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    let mut rest = bytes;
+/// Runs of alphabet bytes, each with its trailing `=` padding, whose body
+/// is at least `min_body` bytes long (shorter ones are never candidates,
+/// and prose is hundreds of short words: each was a token to judge).
+fn base64_tokens(bytes: &[u8], min_body: usize) -> impl Iterator<Item = &[u8]> + '_ {
+    let min_body = min_body.max(1);
+    let mut at = 0;
     std::iter::from_fn(move || {
-        let start = rest.iter().position(|b| is_base64_byte(*b))?;
-        let run = rest.get(start..)?;
-        let body = alphabet_run(run, false);
-        let padding = run.iter().skip(body).take_while(|b| **b == b'=').count();
-        let (token, after) = run.split_at_checked(body + padding)?;
-        rest = after;
-        Some(token)
+        // One pass counting the current run, a byte at a time through
+        // words, eight at a time (`alphabet_run`) once a run is long.
+        let (mut i, mut run) = (at, 0);
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            if is_base64_byte(b) {
+                run += 1;
+                if run == 8 {
+                    let more = alphabet_run(bytes.get(i..).unwrap_or_default(), false);
+                    run += more;
+                    i += more;
+                }
+            } else if run >= min_body {
+                i -= 1;
+                break;
+            } else {
+                run = 0;
+            }
+        }
+        if run < min_body {
+            at = bytes.len();
+            return None;
+        }
+        let padding = bytes
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| **b == b'=')
+            .count();
+        at = i + padding;
+        bytes.get(i - run..at)
     })
 }
 
@@ -1516,7 +1681,94 @@ mod tests {
         assert_eq!(found, ["first payloa", "second paylo"]);
     }
 
+    /// [`clean_unicode`] as it was before it worked segment by segment:
+    /// the whole string through the pipeline, character by character.
+    fn clean_unicode_whole(s: &str) -> Cow<'_, str> {
+        if s.is_ascii() {
+            return Cow::Borrowed(s);
+        }
+        let needs_work = s
+            .chars()
+            .any(|c| is_invisible(c) || fold_confusable(c).is_some())
+            || is_nfkc_quick(s.chars()) != IsNormalized::Yes;
+        if !needs_work {
+            return Cow::Borrowed(s);
+        }
+        let cleaned: String = s
+            .chars()
+            .filter(|c| !is_invisible(*c))
+            .nfkc()
+            .filter(|c| !is_invisible(*c))
+            .map(|c| fold_confusable(c).unwrap_or(c))
+            .collect();
+        if cleaned == s {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(cleaned)
+        }
+    }
+
+    /// [`is_mixed_script`] without the ASCII shortcut.
+    fn is_mixed_script_tables(s: &str) -> bool {
+        let (mut latin, mut other) = (false, false);
+        for c in s.chars() {
+            if is_combining_mark(c) || is_invisible(c) {
+                continue;
+            }
+            if !c.is_alphabetic() {
+                latin = false;
+                other = false;
+                continue;
+            }
+            match script_of(c) {
+                Script::Latin => latin = true,
+                Script::NonLatin if !is_symbol_letter(c) => other = true,
+                Script::NonLatin | Script::Neutral => {}
+            }
+            if latin && other {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn segments_cover_each_non_ascii_run_with_the_character_before() {
+        let s = "é a\u{301}b…c\u{200B}\u{200B}d";
+        let first = first_non_ascii(s, 0).expect("non-ASCII");
+        let pieces: Vec<&str> = unicode_segments(s, first).map(|(a, b)| &s[a..b]).collect();
+        assert_eq!(pieces, ["é", "a\u{301}", "b…", "c\u{200B}\u{200B}"]);
+        assert_eq!(clean_unicode(s), "é áb...cd");
+        assert_eq!(clean_unicode("plain"), Cow::Borrowed("plain"));
+        assert!(matches!(
+            clean_unicode("“quoted” — as is"),
+            Cow::Borrowed(_)
+        ));
+    }
+
     proptest! {
+        /// Segment by segment and whole, the cleaning is the same, on
+        /// strings dense in what composes across a boundary (combining
+        /// marks after ASCII letters, Hangul jamo, out-of-order marks),
+        /// what NFKC rewrites, invisibles and look-alikes.
+        #[test]
+        fn clean_unicode_by_segments_is_the_whole_pipeline(
+            s in "[a-eA-E .\u{300}\u{301}\u{323}\u{327}\u{345}\u{200B}\u{200D}\u{00AD}\u{FE0F}\u{E0041}аоΑ…ﬁＡ①éÅ\u{1100}\u{1161}\u{11A8}가\u{3099}か\u{2126}]{0,40}"
+        ) {
+            let fast = clean_unicode(&s);
+            let whole = clean_unicode_whole(&s);
+            prop_assert_eq!(&fast, &whole);
+            prop_assert_eq!(matches!(fast, Cow::Borrowed(_)), matches!(whole, Cow::Borrowed(_)));
+            prop_assert_eq!(has_invisible(&s), !s.is_ascii() && s.chars().any(is_invisible));
+            prop_assert_eq!(is_mixed_script(&s), is_mixed_script_tables(&s));
+        }
+
+        #[test]
+        fn clean_unicode_by_segments_on_any_string(s in any::<String>()) {
+            prop_assert_eq!(clean_unicode(&s), clean_unicode_whole(&s));
+            prop_assert_eq!(is_mixed_script(&s), is_mixed_script_tables(&s));
+        }
+
         #[test]
         fn text_views_keep_the_original_first(s in any::<String>()) {
             let views = text_views(&s, &Limits::default());
