@@ -66,43 +66,12 @@ pub fn views(text: &str) -> Vec<String> {
 
 /// Runs of base64/base32 alphabet bytes (and `=`) at least `min_len`
 /// bytes long. Every other byte ends a run, so a multi-byte character does
-/// too: the runs are the tokens a split on characters gives, found a byte
-/// at a time, in one pass (prose is hundreds of short words, none worth
-/// handing out).
+/// too: the runs are the tokens a split on characters gives (prose is
+/// hundreds of short words, none worth handing out).
 fn encoded_tokens(text: &str, min_len: usize) -> impl Iterator<Item = &str> {
-    use crate::inspect::normalize::{alphabet_run, is_base64_byte};
-    let min_len = min_len.max(1);
-    let in_token = |b: u8| is_base64_byte(b) || b == b'=';
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        // One pass counting the current run, a byte at a time through
-        // words, eight at a time once a run is long.
-        let (mut i, mut run) = (at, 0);
-        while let Some(&b) = bytes.get(i) {
-            i += 1;
-            if in_token(b) {
-                run += 1;
-                if run == 8 {
-                    let more = alphabet_run(bytes.get(i..).unwrap_or_default(), true);
-                    run += more;
-                    i += more;
-                }
-            } else if run >= min_len {
-                i -= 1;
-                break;
-            } else {
-                run = 0;
-            }
-        }
-        if run < min_len {
-            at = bytes.len();
-            return None;
-        }
-        at = i;
-        // Both ends are ASCII bytes: character boundaries.
-        text.get(i - run..i)
-    })
+    // Both ends of a run are ASCII bytes: character boundaries.
+    crate::inspect::normalize::alphabet_runs(text.as_bytes(), min_len, true)
+        .filter_map(|(start, end)| text.get(start..end))
 }
 
 /// Whether the first 64 characters of `tok` decode, with `e`, to bytes

@@ -897,7 +897,9 @@ static BASE64_BYTE: [bool; 256] = {
     t
 };
 
-pub(crate) fn is_base64_byte(b: u8) -> bool {
+/// A byte of either base64 alphabet (the tests' reference for the tables).
+#[cfg(test)]
+fn is_base64_byte(b: u8) -> bool {
     BASE64_BYTE.get(usize::from(b)).copied().unwrap_or(false)
 }
 
@@ -932,43 +934,60 @@ pub(crate) fn alphabet_run(bytes: &[u8], pad: bool) -> usize {
 }
 
 /// Runs of alphabet bytes, each with its trailing `=` padding, whose body
-/// is at least `min_body` bytes long (shorter ones are never candidates,
-/// and prose is hundreds of short words: each was a token to judge).
+/// is at least `min_body` bytes long (shorter ones are never candidates).
 fn base64_tokens(bytes: &[u8], min_body: usize) -> impl Iterator<Item = &[u8]> + '_ {
-    let min_body = min_body.max(1);
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        // One pass counting the current run, a byte at a time through
-        // words, eight at a time (`alphabet_run`) once a run is long.
-        let (mut i, mut run) = (at, 0);
-        while let Some(&b) = bytes.get(i) {
-            i += 1;
-            if is_base64_byte(b) {
-                run += 1;
-                if run == 8 {
-                    let more = alphabet_run(bytes.get(i..).unwrap_or_default(), false);
-                    run += more;
-                    i += more;
-                }
-            } else if run >= min_body {
-                i -= 1;
-                break;
-            } else {
-                run = 0;
-            }
-        }
-        if run < min_body {
-            at = bytes.len();
-            return None;
-        }
+    alphabet_runs(bytes, min_body, false).filter_map(move |(start, end)| {
         let padding = bytes
-            .get(i..)
+            .get(end..)
             .unwrap_or_default()
             .iter()
             .take_while(|b| **b == b'=')
             .count();
-        at = i + padding;
-        bytes.get(i - run..at)
+        bytes.get(start..end + padding)
+    })
+}
+
+/// The runs of at least `min` bytes of the base64 alphabets (with `pad`,
+/// `=` too), as byte ranges, in order.
+///
+/// Prose is hundreds of short words, and a byte-by-byte walk through it
+/// mispredicts a branch at every word. A run of `min` bytes or more that
+/// starts at or after `at` covers the byte at `at + min - 1`; so that byte
+/// is looked at first, and when it is not of the alphabet the walk jumps
+/// `min` bytes. When it is, its run is measured both ways. Each byte is
+/// looked at once or twice at most.
+pub(crate) fn alphabet_runs(
+    bytes: &[u8],
+    min: usize,
+    pad: bool,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let table = if pad { &BASE64_OR_PAD } else { &BASE64_BYTE };
+    let ok = move |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|b| table.get(usize::from(*b)).copied().unwrap_or(false))
+    };
+    let min = min.max(1);
+    // `at` is 0 or just after a byte outside the alphabet.
+    let mut at = 0usize;
+    std::iter::from_fn(move || loop {
+        let probe = at.checked_add(min - 1)?;
+        if probe >= bytes.len() {
+            return None;
+        }
+        if !ok(probe) {
+            at = probe + 1;
+            continue;
+        }
+        let mut start = probe;
+        while start > at && ok(start - 1) {
+            start -= 1;
+        }
+        let end = probe + 1 + alphabet_run(bytes.get(probe + 1..).unwrap_or_default(), pad);
+        at = end;
+        if end - start >= min {
+            return Some((start, end));
+        }
     })
 }
 
@@ -1761,6 +1780,34 @@ mod tests {
             prop_assert_eq!(matches!(fast, Cow::Borrowed(_)), matches!(whole, Cow::Borrowed(_)));
             prop_assert_eq!(has_invisible(&s), !s.is_ascii() && s.chars().any(is_invisible));
             prop_assert_eq!(is_mixed_script(&s), is_mixed_script_tables(&s));
+        }
+
+        /// The probing walk finds exactly the long runs a byte-by-byte
+        /// split finds.
+        #[test]
+        fn alphabet_runs_are_the_long_runs_of_a_split(
+            s in "[aB9+/=_ .é-]{0,90}",
+            min in 0usize..20,
+            pad in any::<bool>(),
+        ) {
+            let bytes = s.as_bytes();
+            let inside = |b: u8| is_base64_byte(b) || (pad && b == b'=');
+            let mut want = Vec::new();
+            let mut start = None;
+            for (i, &b) in bytes.iter().chain(std::iter::once(&b'!')).enumerate() {
+                match (inside(b) && i < bytes.len(), start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(st)) => {
+                        if i - st >= min.max(1) {
+                            want.push((st, i));
+                        }
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            let got: Vec<(usize, usize)> = alphabet_runs(bytes, min, pad).collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]
