@@ -678,24 +678,32 @@ fn mixed_word_from(s: &str) -> WordScan {
             continue;
         }
         wide = true;
-        if is_combining_mark(c) || is_invisible(c) {
-            continue;
-        }
-        if !c.is_alphabetic() {
-            latin = false;
-            other = false;
-            continue;
-        }
-        match script_of(c) {
-            Script::Latin => latin = true,
-            Script::NonLatin if !is_symbol_letter(c) => other = true,
-            Script::NonLatin | Script::Neutral => {}
-        }
-        if latin && other {
+        if mixed_step(c, &mut latin, &mut other) {
             return WordScan::Mixed;
         }
     }
     WordScan::Clean
+}
+
+/// One character of the mixed-script scan, through the Unicode tables:
+/// combining marks and invisibles keep the word going, any other
+/// non-letter ends it. True once the word holds a Latin letter and a
+/// letter of another script.
+fn mixed_step(c: char, latin: &mut bool, other: &mut bool) -> bool {
+    if is_combining_mark(c) || is_invisible(c) {
+        return false;
+    }
+    if !c.is_alphabetic() {
+        *latin = false;
+        *other = false;
+        return false;
+    }
+    match script_of(c) {
+        Script::Latin => *latin = true,
+        Script::NonLatin if !is_symbol_letter(c) => *other = true,
+        Script::NonLatin | Script::Neutral => {}
+    }
+    *latin && *other
 }
 
 // ---------------------------------------------------------------------------
@@ -1727,28 +1735,11 @@ mod tests {
         }
     }
 
-    /// [`is_mixed_script`] without the ASCII shortcut.
+    /// [`is_mixed_script`] without the ASCII shortcut and the skipping:
+    /// every character through the tables.
     fn is_mixed_script_tables(s: &str) -> bool {
         let (mut latin, mut other) = (false, false);
-        for c in s.chars() {
-            if is_combining_mark(c) || is_invisible(c) {
-                continue;
-            }
-            if !c.is_alphabetic() {
-                latin = false;
-                other = false;
-                continue;
-            }
-            match script_of(c) {
-                Script::Latin => latin = true,
-                Script::NonLatin if !is_symbol_letter(c) => other = true,
-                Script::NonLatin | Script::Neutral => {}
-            }
-            if latin && other {
-                return true;
-            }
-        }
-        false
+        s.chars().any(|c| mixed_step(c, &mut latin, &mut other))
     }
 
     #[test]
