@@ -225,7 +225,7 @@ impl Iterator for HexDigits<'_> {
 /// other line each run of hex tokens stands alone (`printf '\x41…'`).
 fn hex_views(text: &str, out: &mut Views) {
     let mut run: Vec<u8> = Vec::new();
-    for line in text.lines() {
+    for line in crate::inspect::normalize::text_lines(text) {
         let mut toks = dump_tokens(line).peekable();
         if let Some(first) = toks.peek() {
             let offset = first.ends_with(':')
@@ -241,8 +241,9 @@ fn hex_views(text: &str, out: &mut Views) {
         if !dump {
             out.push(&run);
             run.clear();
-            // Lines of prose are short; a long line (minified code, a
-            // blob) costs its tokeniser little more than this scan would.
+            // A long line (minified code, a blob) costs its tokeniser
+            // little more than this scan would: its first token is most
+            // often no hex, and then the line is done.
             if line.len() <= PREFILTERED_LINE && !may_hold_hex_run(line.as_bytes()) {
                 // Every run this line could make is too short to keep.
                 continue;
@@ -275,59 +276,53 @@ fn hex_views(text: &str, out: &mut Views) {
 /// [`MIN_BYTES`] bytes. A run is consecutive tokens of such bytes, so in a
 /// line without that stretch every run is shorter than a view; most lines
 /// of prose are, since a word with a letter past `f` breaks the stretch.
+///
+/// Such a stretch is at least `2 * MIN_BYTES` bytes long, so the stretches
+/// are found with the probing walk of the base64 tokens
+/// ([`table_runs`](crate::inspect::normalize::table_runs)): in prose most
+/// probes land on a letter past `f` and skip 16 bytes. A byte-by-byte count
+/// was 12 instructions a byte, the largest part of L3's look at a result.
 fn may_hold_hex_run(line: &[u8]) -> bool {
-    // Counted without a branch on the byte's class: in prose, letters
-    // that are hex digits, other letters and spaces alternate too often
-    // for one to be predicted.
-    let mut digits = 0usize;
-    for &b in line {
-        let class = HEX_RUN_BYTE.get(usize::from(b)).copied().unwrap_or(0);
-        digits = (digits + usize::from(class == DIGIT)) * usize::from(class != 0);
-        if digits >= 2 * MIN_BYTES {
-            return true;
-        }
-    }
-    false
+    crate::inspect::normalize::table_runs(line, 2 * MIN_BYTES, &HEX_RUN_BYTE).any(|(start, end)| {
+        line.get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| b.is_ascii_hexdigit())
+            .count()
+            >= 2 * MIN_BYTES
+    })
 }
 
-/// Lines up to this long are scanned by [`may_hold_hex_run`] first.
+/// Lines up to this long are scanned by [`may_hold_hex_run`] first (a
+/// 4 KiB line of one letter of the stretch would be scanned twice).
 const PREFILTERED_LINE: usize = 512;
 
-const DIGIT: u8 = 1;
-const KEEP: u8 = 2;
-
-/// [`may_hold_hex_run`]'s byte classes, as a table (it looks at every byte
-/// of every result line): hex digits, the bytes a run may hold besides
-/// them, and 0 for every other byte.
+/// [`may_hold_hex_run`]'s stretch bytes, as a table: hex digits and the
+/// bytes a run may hold besides them.
 #[allow(clippy::indexing_slicing, reason = "b < 256 indexes a 256-entry table")]
-static HEX_RUN_BYTE: [u8; 256] = {
-    let mut t = [0u8; 256];
+static HEX_RUN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        t[b] = if c.is_ascii_hexdigit() {
-            DIGIT
-        } else if matches!(
-            c,
-            b' ' | b'\t'
-                | b','
-                | b'x'
-                | b'\\'
-                | b'\''
-                | b'"'
-                | b'`'
-                | b';'
-                | b'('
-                | b')'
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-        ) {
-            KEEP
-        } else {
-            0
-        };
+        t[b] = c.is_ascii_hexdigit()
+            || matches!(
+                c,
+                b' ' | b'\t'
+                    | b','
+                    | b'x'
+                    | b'\\'
+                    | b'\''
+                    | b'"'
+                    | b'`'
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+            );
         b += 1;
     }
     t
@@ -561,6 +556,14 @@ mod tests {
             "   ",
         ];
         let mut texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        // Long lines, which go straight to the tokeniser, with and without
+        // a run, and `\r\n` breaks.
+        let long = "be a deaf bee fed, a cafe ".repeat(30);
+        texts.push(long.clone());
+        texts.push(format!("{long}4142434445464748494a {long}"));
+        texts.push(format!(
+            "{long}\r\n00000000: 4442 5f50 4153 5357 4f52 443d 6875 6e74\r\n"
+        ));
         for (i, a) in lines.iter().enumerate() {
             for b in lines.iter().skip(i) {
                 texts.push(format!("{a}\n{b}"));
@@ -577,6 +580,20 @@ mod tests {
         let mut some = Views::default();
         hex_views(&texts.join("\n"), &mut some);
         assert!(some.list.iter().any(|v| v.contains("DB_PASSWORD=hunt")));
+    }
+
+    proptest::proptest! {
+        /// On text dense in hex digits, separators, markers, breaks and
+        /// letters that end a stretch, skipping lines changes no view.
+        #[test]
+        fn skipped_lines_change_no_hex_view_anywhere(
+            s in "[0-9a-fA-Fx\\\\ ,;'\"(g\r\n:é]{0,300}"
+        ) {
+            let (mut got, mut want) = (Views::default(), Views::default());
+            hex_views(&s, &mut got);
+            hex_views_reference(&s, &mut want);
+            proptest::prop_assert_eq!(got.list, want.list);
+        }
     }
 
     /// `hex_token` as it was before its byte trim and early reject.

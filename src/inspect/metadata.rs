@@ -1441,7 +1441,7 @@ pub(crate) mod phrases {
     /// key or statement into the next. Same length and offsets as `text`.
     pub(crate) fn unwrapped(text: &str) -> Option<String> {
         memchr::memchr(b'\n', text.as_bytes())?;
-        let mut lines = text.split('\n').peekable();
+        let mut lines = crate::inspect::normalize::split_newlines(text).peekable();
         let mut out: Option<String> = None;
         // `text[copied..]` is not in `out` yet; `at` is where `line` starts.
         let (mut copied, mut at) = (0, 0);

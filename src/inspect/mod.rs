@@ -287,7 +287,7 @@ impl Inspector {
         let prose = arguments::is_prose_key(arg.key) && !shell_like;
         let url_phase = d.findings.len();
         for v in &views {
-            if !v.contains("://") {
+            if memchr::memmem::find(v.as_bytes(), b"://").is_none() {
                 continue;
             }
             let view_phase = d.findings.len();

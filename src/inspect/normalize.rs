@@ -160,8 +160,21 @@ impl<'a> ViewSet<'a> {
 /// only, as the patterns expect.
 fn unquote_lines(s: &str) -> Option<String> {
     // Whether the line starting `line` opens with a marker.
-    let quoted = |line: &str| line.trim_start_matches([' ', '\t']).starts_with('>');
-    if !quoted(s) && !memchr::memchr_iter(b'\n', s.as_bytes()).any(|i| quoted(&s[i + 1..])) {
+    let bytes = s.as_bytes();
+    // Whether the line starting at byte `at` opens with a marker (a byte
+    // walk: a `str` pattern per line cost more than the rest of the views
+    // of plain prose).
+    let quoted = |at: usize| {
+        bytes
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t'))
+            == Some(&b'>')
+    };
+    if memchr::memchr(b'>', bytes).is_none()
+        || (!quoted(0) && !memchr::memchr_iter(b'\n', bytes).any(|i| quoted(i + 1)))
+    {
         return None;
     }
     let mut out = String::with_capacity(s.len());
@@ -185,6 +198,53 @@ fn changed(view: Cow<'_, str>) -> Option<String> {
         Cow::Owned(s) => Some(s),
         Cow::Borrowed(_) => None,
     }
+}
+
+/// The pieces of `s` between `\n`s, as `s.split('\n')` gives them.
+///
+/// `memchr` finds the breaks: `split` and `lines` search with a char
+/// searcher set up anew for every line, ~200 instructions a line, and the
+/// result scans walk every line of every result (170 lines in 4 KiB of
+/// prose). The break is ASCII, so every piece starts and ends on a
+/// character boundary.
+pub(crate) fn split_newlines(s: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut breaks = memchr::memchr_iter(b'\n', s.as_bytes());
+    let mut start = Some(0usize);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match breaks.next() {
+            Some(nl) => {
+                start = Some(nl + 1);
+                s.get(from..nl)
+            }
+            None => {
+                start = None;
+                s.get(from..)
+            }
+        }
+    })
+}
+
+/// The lines of `s` as [`str::lines`] gives them (a `\r` before a `\n` is
+/// part of the break; no empty line after a final break), found as
+/// [`split_newlines`] finds them.
+pub(crate) fn text_lines(s: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut breaks = memchr::memchr_iter(b'\n', s.as_bytes());
+    let mut start = Some(0usize);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match breaks.next() {
+            Some(nl) => {
+                start = Some(nl + 1);
+                let line = s.get(from..nl)?;
+                Some(line.strip_suffix('\r').unwrap_or(line))
+            }
+            None => {
+                start = None;
+                s.get(from..).filter(|rest| !rest.is_empty())
+            }
+        }
+    })
 }
 
 /// The longest prefix of `s` at most `max` bytes long that ends on a char boundary.
@@ -308,25 +368,16 @@ fn clean_segment(seg: &str) -> impl Iterator<Item = char> + '_ {
 
 /// True if the string contains at least one character [`clean_unicode`] removes.
 pub fn has_invisible(s: &str) -> bool {
-    // Only the non-ASCII runs can hold one.
-    let mut from = 0;
-    while let Some(at) = first_non_ascii(s, from) {
-        let rest = s.get(at..).unwrap_or_default();
-        let run = rest
-            .bytes()
-            .position(|b| b.is_ascii())
-            .unwrap_or(rest.len());
-        if rest
-            .get(..run)
-            .unwrap_or_default()
-            .chars()
-            .any(is_invisible)
-        {
-            return true;
-        }
-        from = at + run;
-    }
-    false
+    // Only the non-ASCII runs can hold one (a segment's leading ASCII
+    // character is never invisible).
+    first_non_ascii(s, 0).is_some_and(|first| {
+        unicode_segments(s, first).any(|(start, end)| {
+            s.get(start..end)
+                .unwrap_or_default()
+                .chars()
+                .any(is_invisible)
+        })
+    })
 }
 
 /// Whether `s` holds an invisible character that no writing system or
@@ -744,7 +795,12 @@ pub fn extract_urls(s: &str) -> Vec<UrlParts> {
     // `a://x#a://x#…` linear).
     let mut run_end = 0;
     while urls.len() < MAX_URLS {
-        let Some(offset) = s[from..].find("://") else {
+        // `memmem` rather than `str::find`: the text is often a whole
+        // result or document, and `find` scans it a byte at a time.
+        let Some(offset) = bytes
+            .get(from..)
+            .and_then(|rest| memchr::memmem::find(rest, b"://"))
+        else {
             break;
         };
         let sep = from + offset;
@@ -919,12 +975,10 @@ static BASE64_OR_PAD: [bool; 256] = {
     t
 };
 
-/// How many bytes at the start of `bytes` are of the base64 alphabets
-/// (with `pad`, `=` too). Eight bytes are judged per step with one branch:
-/// the runs worth the time are long (a 4 KiB token in a message, scanned
-/// by L0 and L3 alike).
-pub(crate) fn alphabet_run(bytes: &[u8], pad: bool) -> usize {
-    let table = if pad { &BASE64_OR_PAD } else { &BASE64_BYTE };
+/// How many bytes at the start of `bytes` are marked in `table`. Eight
+/// bytes are judged per step with one branch: the runs worth the time are
+/// long (a 4 KiB base64 token in a message, scanned by L0 and L3 alike).
+fn table_run(bytes: &[u8], table: &[bool; 256]) -> usize {
     let ok = |b: &u8| table.get(usize::from(*b)).copied().unwrap_or(false);
     let mut n = 0;
     for chunk in bytes.chunks_exact(8) {
@@ -969,14 +1023,23 @@ pub(crate) fn alphabet_runs(
     min: usize,
     pad: bool,
 ) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let table = if pad { &BASE64_OR_PAD } else { &BASE64_BYTE };
+    table_runs(bytes, min, if pad { &BASE64_OR_PAD } else { &BASE64_BYTE })
+}
+
+/// The runs of at least `min` bytes marked in `table`, as byte ranges, in
+/// order (the walk of [`alphabet_runs`], for any byte class).
+pub(crate) fn table_runs<'b>(
+    bytes: &'b [u8],
+    min: usize,
+    table: &'static [bool; 256],
+) -> impl Iterator<Item = (usize, usize)> + 'b {
     let ok = move |i: usize| {
         bytes
             .get(i)
             .is_some_and(|b| table.get(usize::from(*b)).copied().unwrap_or(false))
     };
     let min = min.max(1);
-    // `at` is 0 or just after a byte outside the alphabet.
+    // `at` is 0 or just after a byte outside the class.
     let mut at = 0usize;
     std::iter::from_fn(move || loop {
         let probe = at.checked_add(min - 1)?;
@@ -991,7 +1054,7 @@ pub(crate) fn alphabet_runs(
         while start > at && ok(start - 1) {
             start -= 1;
         }
-        let end = probe + 1 + alphabet_run(bytes.get(probe + 1..).unwrap_or_default(), pad);
+        let end = probe + 1 + table_run(bytes.get(probe + 1..).unwrap_or_default(), table);
         at = end;
         if end - start >= min {
             return Some((start, end));
@@ -1246,7 +1309,7 @@ mod tests {
         ) {
             let ok = |b: &u8| is_base64_byte(*b) || (pad && *b == b'=');
             let want = bytes.iter().take_while(|b| ok(b)).count();
-            prop_assert_eq!(alphabet_run(&bytes, pad), want);
+            prop_assert_eq!(table_run(&bytes, if pad { &BASE64_OR_PAD } else { &BASE64_BYTE }), want);
         }
     }
 
@@ -1711,23 +1774,12 @@ mod tests {
     /// [`clean_unicode`] as it was before it worked segment by segment:
     /// the whole string through the pipeline, character by character.
     fn clean_unicode_whole(s: &str) -> Cow<'_, str> {
-        if s.is_ascii() {
+        // The segment's pipeline on the whole string: what is under test
+        // is the cutting into segments, not the pipeline.
+        if s.is_ascii() || !segment_needs_work(s) {
             return Cow::Borrowed(s);
         }
-        let needs_work = s
-            .chars()
-            .any(|c| is_invisible(c) || fold_confusable(c).is_some())
-            || is_nfkc_quick(s.chars()) != IsNormalized::Yes;
-        if !needs_work {
-            return Cow::Borrowed(s);
-        }
-        let cleaned: String = s
-            .chars()
-            .filter(|c| !is_invisible(*c))
-            .nfkc()
-            .filter(|c| !is_invisible(*c))
-            .map(|c| fold_confusable(c).unwrap_or(c))
-            .collect();
+        let cleaned: String = clean_segment(s).collect();
         if cleaned == s {
             Cow::Borrowed(s)
         } else {
@@ -1799,6 +1851,29 @@ mod tests {
             }
             let got: Vec<(usize, usize)> = alphabet_runs(bytes, min, pad).collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// The `memchr` line splitters give what `split('\n')` and
+        /// `lines()` give, on strings dense in breaks, `\r`s and
+        /// multi-byte characters.
+        #[test]
+        fn line_splitters_are_the_std_ones(s in "[a\r\n é…]{0,40}") {
+            prop_assert_eq!(
+                split_newlines(&s).collect::<Vec<_>>(),
+                s.split('\n').collect::<Vec<_>>()
+            );
+            prop_assert_eq!(
+                text_lines(&s).collect::<Vec<_>>(),
+                s.lines().collect::<Vec<_>>()
+            );
+        }
+
+        /// The byte walk finds the quoted lines the `str` walk found.
+        #[test]
+        fn unquote_lines_finds_what_the_str_walk_found(s in "[> \t\na]{0,30}") {
+            let quoted = |line: &str| line.trim_start_matches([' ', '\t']).starts_with('>');
+            let want = quoted(&s) || s.match_indices('\n').any(|(i, _)| quoted(&s[i + 1..]));
+            prop_assert_eq!(unquote_lines(&s).is_some(), want);
         }
 
         #[test]
