@@ -250,8 +250,21 @@ impl Inspector {
             );
         }
         let views = normalize::text_views(s, &self.limits);
-        for v in &views {
-            self.match_in(tool, Target::Text, v, base, arg, d);
+        // A view that names a URL meets the Text and the whole-view Url
+        // rules: one pass over both sets answers for the two when neither
+        // matches (prose with links, most of the time). Bit i: view i
+        // needs neither pass.
+        let mut quiet: u64 = 0;
+        for (i, v) in views.iter().enumerate().take(64) {
+            if has_scheme_separator(v) && !self.rules.text_or_url_may_match(v) {
+                quiet |= 1 << i;
+            }
+        }
+        let is_quiet = |i: usize| i < 64 && quiet & (1 << i) != 0;
+        for (i, v) in views.iter().enumerate() {
+            if !is_quiet(i) {
+                self.match_in(tool, Target::Text, v, base, arg, d);
+            }
         }
         let kind = arguments::classify(arg, shell_like);
         if kind.contains(Kind::COMMAND) {
@@ -286,12 +299,14 @@ impl Inspector {
         // warning or a block — READMEs mention localhost all the time.
         let prose = arguments::is_prose_key(arg.key) && !shell_like;
         let url_phase = d.findings.len();
-        for v in &views {
-            if memchr::memmem::find(v.as_bytes(), b"://").is_none() {
+        for (i, v) in views.iter().enumerate() {
+            if !has_scheme_separator(v) {
                 continue;
             }
             let view_phase = d.findings.len();
-            self.match_in(tool, Target::Url, v, base, arg, d);
+            if !is_quiet(i) {
+                self.match_in(tool, Target::Url, v, base, arg, d);
+            }
             let urls = normalize::extract_urls(v);
             for u in &urls {
                 let whole = format!("{}://{}{}", u.scheme, u.host, u.path_and_query);
@@ -613,6 +628,12 @@ fn listed(d: &mut Decision, phase: usize) {
             f.message = format!("{} (listed on the network allow-list)", f.message);
         }
     }
+}
+
+/// Whether `s` holds `://` (`memmem`: `str::contains` scans a byte at a
+/// time, and the text is often a whole document).
+fn has_scheme_separator(s: &str) -> bool {
+    memchr::memmem::find(s.as_bytes(), b"://").is_some()
 }
 
 fn host_string(h: &normalize::HostView) -> String {
