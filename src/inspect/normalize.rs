@@ -229,20 +229,15 @@ pub(crate) fn split_newlines(s: &str) -> impl Iterator<Item = &str> + '_ {
 /// part of the break; no empty line after a final break), found as
 /// [`split_newlines`] finds them.
 pub(crate) fn text_lines(s: &str) -> impl Iterator<Item = &str> + '_ {
-    let mut breaks = memchr::memchr_iter(b'\n', s.as_bytes());
-    let mut start = Some(0usize);
+    let mut pieces = split_newlines(s).peekable();
     std::iter::from_fn(move || {
-        let from = start?;
-        match breaks.next() {
-            Some(nl) => {
-                start = Some(nl + 1);
-                let line = s.get(from..nl)?;
-                Some(line.strip_suffix('\r').unwrap_or(line))
-            }
-            None => {
-                start = None;
-                s.get(from..).filter(|rest| !rest.is_empty())
-            }
+        let piece = pieces.next()?;
+        if pieces.peek().is_some() {
+            // A break follows: a `\r` before it belongs to the break.
+            Some(piece.strip_suffix('\r').unwrap_or(piece))
+        } else {
+            // After the last break (or the whole text): a line if not empty.
+            (!piece.is_empty()).then_some(piece)
         }
     })
 }

@@ -200,15 +200,19 @@ impl RuleSet {
 mod tests {
     use super::*;
 
-    /// The per-target matchers report exactly the patterns a
-    /// `regex::bytes::RegexSet` from [`builder`] reports, prefilter or not.
-    #[test]
-    fn matchers_agree_with_the_regex_set() {
+    fn balanced() -> crate::policy::Policy {
         let overrides = crate::policy::Overrides {
             workspace: Some("/tmp".into()),
             ..Default::default()
         };
-        let policy = crate::policy::load("balanced", &overrides).expect("balanced loads");
+        crate::policy::load("balanced", &overrides).expect("balanced loads")
+    }
+
+    /// The per-target matchers report exactly the patterns a
+    /// `regex::bytes::RegexSet` from [`builder`] reports, prefilter or not.
+    #[test]
+    fn matchers_agree_with_the_regex_set() {
+        let policy = balanced();
         let texts = [
             "",
             "hello 1",
@@ -276,11 +280,7 @@ mod tests {
     /// and "may match" is false only where neither target has a match.
     #[test]
     fn text_and_url_share_a_set_without_mixing_their_rules() {
-        let overrides = crate::policy::Overrides {
-            workspace: Some("/tmp".into()),
-            ..Default::default()
-        };
-        let policy = crate::policy::load("balanced", &overrides).expect("balanced loads");
+        let policy = balanced();
         let rules = RuleSet::compile(&policy.rules).expect("rules compile");
         let texts = [
             "see https://docs.example.com/deploy for the steps",
