@@ -105,30 +105,21 @@ impl RuleSet {
         for group in GROUPS {
             let mut patterns = Vec::new();
             let mut owner = Vec::new();
+            // The group's first target with patterns, named by an error.
+            let mut named = None;
             for &target in group {
                 for (i, r) in rules.iter().enumerate().filter(|(_, r)| r.target == target) {
                     for p in &r.patterns {
                         patterns.push(pattern_source(p, r.case_sensitive));
                         owner.push(i);
+                        named.get_or_insert(target);
                     }
                 }
             }
-            if patterns.is_empty() {
+            let Some(target) = named else {
                 continue;
-            }
-            let set = matcher(&patterns).map_err(|source| CompileError {
-                // The group's first target with rules.
-                target: group
-                    .iter()
-                    .copied()
-                    .find(|t| {
-                        rules
-                            .iter()
-                            .any(|r| r.target == *t && !r.patterns.is_empty())
-                    })
-                    .unwrap_or(Target::Text),
-                source,
-            })?;
+            };
+            let set = matcher(&patterns).map_err(|source| CompileError { target, source })?;
             sets.push((group, TargetSet { set, owner }));
         }
         Ok(RuleSet {
