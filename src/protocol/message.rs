@@ -1,9 +1,12 @@
 //! Classifying one line into a JSON-RPC message without copying it.
 //!
-//! Only the envelope is decoded (`jsonrpc`, `id`, `method`, and whether
-//! `result`/`error` are present); `params` stays raw until the inspector asks
-//! for it, so large results pass through without building a JSON tree.
-//! The line itself is what gets forwarded (Invariant 1).
+//! [`classify`] decodes only the envelope (`jsonrpc`, `id`, `method`, and
+//! whether `result`/`error` are present); `params` stays raw until the
+//! inspector asks for it. The gateway's two common lines, a request from
+//! the agent and a success response from the server, are inspected
+//! whole anyway: [`parse_call`] and [`parse_success`] decode them in one
+//! pass and hand anything else to [`classify`], whose answers stay the
+//! reference. The line itself is what gets forwarded (Invariant 1).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -250,6 +253,84 @@ pub fn recover_ids(head: &[u8], tail: &[u8]) -> Vec<RequestId> {
         }
     }
     out
+}
+
+/// The envelope of [`parse_call`] and [`parse_success`]: the same fields
+/// as [`Envelope`], with `params` and `result` decoded as they are read.
+/// Duplicate envelope fields are an error here as there (serde's derive
+/// refuses them), so the fast path cannot read a different message.
+#[derive(Deserialize)]
+struct ParsedEnvelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    /// `None` for `"params": null` and `"result": null`, as `Option<&RawValue>` reads them.
+    params: Option<Value>,
+    result: Option<Value>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// A request or notification with its `params` decoded.
+#[derive(Debug)]
+pub struct Call {
+    /// `None` for a notification.
+    pub id: Option<RequestId>,
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+/// One pass for the common line from an agent: a single, valid request or
+/// notification, its `params` decoded while the envelope is read
+/// ([`classify`] skips over `params` and the caller decodes it again: two
+/// passes over a 4 KiB argument). `None` for anything else (a batch, a
+/// response, any invalid or unusual line, `params` deeper than serde's
+/// limit): the caller then takes [`classify`], whose answers and errors
+/// stay the reference. Whatever this returns, [`classify`] reads the same
+/// way (a test holds the two together).
+pub fn parse_call(line: &[u8]) -> Option<Call> {
+    let env = parsed_envelope(line)?;
+    if env.result.is_some() || env.error.is_some() {
+        return None;
+    }
+    let method = env.method.filter(|m| !m.is_empty())?;
+    if !matches!(env.params, None | Some(Value::Object(_) | Value::Array(_))) {
+        return None;
+    }
+    let id = match env.id {
+        None => None,
+        Some(v) => Some(RequestId::from_value(&v)?),
+    };
+    Some(Call {
+        id,
+        method: method.into_owned(),
+        params: env.params,
+    })
+}
+
+/// One pass for the common line from a server: a success response, its
+/// `result` decoded while the envelope is read. `None` for anything else;
+/// the caller then takes [`classify`] (see [`parse_call`]).
+pub fn parse_success(line: &[u8]) -> Option<(RequestId, Value)> {
+    let env = parsed_envelope(line)?;
+    if env.method.is_some() || env.error.is_some() {
+        return None;
+    }
+    let id = RequestId::from_value(env.id.as_ref()?)?;
+    Some((id, env.result?))
+}
+
+/// The envelope of a line that is one JSON object with `"jsonrpc": "2.0"`.
+fn parsed_envelope(line: &[u8]) -> Option<ParsedEnvelope<'_>> {
+    let text = std::str::from_utf8(line).ok()?;
+    if text.trim_start().as_bytes().first() != Some(&b'{') {
+        return None;
+    }
+    let env: ParsedEnvelope<'_> = serde_json::from_str(text).ok()?;
+    (env.jsonrpc.as_deref() == Some("2.0")).then_some(env)
 }
 
 /// Classify one line (without its newline).
@@ -610,5 +691,145 @@ mod tests {
             classify_raw(items[1]),
             Ok(Message::Notification { .. })
         ));
+    }
+
+    /// What `parse_call` and `parse_success` make of `line`, as `classify`
+    /// followed by decoding `params` or `result` would (the two-pass path
+    /// they short-cut): the same message, or `None` where `classify` says
+    /// anything else.
+    fn agree_with_classify(line: &[u8]) {
+        let reference = classify(line);
+        let decode = |r: Option<&RawValue>| r.map(|r| serde_json::from_str::<Value>(r.get()));
+        let show = String::from_utf8_lossy(line);
+        match parse_call(line) {
+            Some(call) => {
+                let (id, method, params) = match reference {
+                    Ok(Message::Request { id, method, params }) => (Some(id), method, params),
+                    Ok(Message::Notification { method, params }) => (None, method, params),
+                    other => panic!("parse_call took {show}, classify: {other:?}"),
+                };
+                assert_eq!(
+                    call.id.map(|i| i.as_json().to_string()),
+                    id.map(|i| i.as_json().to_string()),
+                    "{show}"
+                );
+                assert_eq!(call.method, method, "{show}");
+                let params = decode(params).transpose().expect("params decode");
+                assert_eq!(call.params, params, "{show}");
+            }
+            None => {
+                if let Ok(Message::Request { params, .. } | Message::Notification { params, .. }) =
+                    &reference
+                {
+                    // Only params too deep to decode may fall back.
+                    assert!(decode(*params).is_some_and(|r| r.is_err()), "{show}");
+                }
+            }
+        }
+        let reference = classify(line);
+        match parse_success(line) {
+            Some((id, result)) => match reference {
+                Ok(Message::Response {
+                    id: rid,
+                    is_error: false,
+                    result: Some(r),
+                    error: None,
+                }) => {
+                    assert_eq!(id.as_json(), rid.as_json(), "{show}");
+                    assert_eq!(Some(result), decode(Some(r)).transpose().expect("result"));
+                }
+                other => panic!("parse_success took {show}, classify: {other:?}"),
+            },
+            None => {
+                if let Ok(Message::Response {
+                    is_error: false,
+                    result: Some(r),
+                    ..
+                }) = &reference
+                {
+                    assert!(decode(Some(r)).is_some_and(|r| r.is_err()), "{show}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_paths_read_what_classify_reads() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let lines: Vec<String> = vec![
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":"b\n\u00e9"}}}"#.into(),
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into(),
+            r#" {"jsonrpc":"2.0","id":"a","method":"m","params":[1,2]} "#.into(),
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1e3,"method":"m","params":null}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":3}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":"s"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":true,"method":"m"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":""}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#.into(),
+            r#"{"jsonrpc":"1.0","id":1,"method":"m"}"#.into(),
+            r#"{"id":1,"method":"m"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{},"params":{"x":1}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"result":{}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","result":{}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/c\u0061ll","params":{}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","extra":[1,{"a":2}]}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m"} x"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"m""#.into(),
+            r#"[{"jsonrpc":"2.0","id":1,"method":"m"}]"#.into(),
+            r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":"7","result":null}"#.into(),
+            r#"{"jsonrpc":"2.0","id":7,"result":3}"#.into(),
+            r#"{"jsonrpc":"2.0","id":null,"result":{}}"#.into(),
+            r#"{"jsonrpc":"2.0","result":{}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":7,"result":{},"error":{"code":1,"message":"m"}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":7,"result":{},"result":{"x":1}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":-0,"result":{"a":1.0e400}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":9007199254740993,"result":{}}"#.into(),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{{"a":{deep}}}}}"#),
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"a":{deep}}}}}"#),
+            "42".into(),
+            "".into(),
+        ];
+        for line in &lines {
+            agree_with_classify(line.as_bytes());
+        }
+        agree_with_classify(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\xff\"}");
+        // The common lines do take the one-pass path.
+        assert!(parse_call(lines[0].as_bytes()).is_some());
+        assert!(parse_call(lines[1].as_bytes()).is_some_and(|c| c.id.is_none()));
+        assert!(parse_success(lines[22].as_bytes()).is_some());
+        // Duplicate envelope fields are refused by both paths.
+        assert!(
+            parse_call(lines[13].as_bytes()).is_none() && classify(lines[13].as_bytes()).is_err()
+        );
+        assert!(
+            parse_success(lines[29].as_bytes()).is_none()
+                && classify(lines[29].as_bytes()).is_err()
+        );
+    }
+
+    proptest::proptest! {
+        /// Envelopes put together from valid and invalid parts.
+        #[test]
+        fn one_pass_paths_agree_on_assembled_envelopes(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    r#""jsonrpc":"2.0""#, r#""jsonrpc":"2""#, r#""jsonrpc":null"#,
+                    r#""id":1"#, r#""id":"x""#, r#""id":null"#, r#""id":[1]"#, r#""id":2.50"#,
+                    r#""method":"m""#, r#""method":"""#, r#""method":1"#,
+                    r#""params":{"a":[1,"é"]}"#, r#""params":[]"#, r#""params":null"#, r#""params":0"#,
+                    r#""result":{"t":"x"}"#, r#""result":null"#, r#""result":[]"#,
+                    r#""error":{"code":1,"message":"e"}"#, r#""error":null"#, r#""other":{}"#,
+                ]),
+                0..6,
+            )
+        ) {
+            let line = format!("{{{}}}", parts.join(","));
+            agree_with_classify(line.as_bytes());
+        }
     }
 }

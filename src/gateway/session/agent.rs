@@ -53,9 +53,41 @@ pub(super) fn batch_of<S: AsRef<str>>(parts: &[S]) -> Vec<u8> {
     b
 }
 
+/// What becomes of a line that held one message.
+fn single(handled: Handled) -> AgentOutput {
+    let mut deferred = Vec::new();
+    let (forward, replies, hold) = match handled {
+        Handled::Forward => (Forward::Original, vec![], false),
+        Handled::Reply(r) => (Forward::Nothing, vec![r], false),
+        Handled::Drop => (Forward::Nothing, vec![], false),
+        Handled::Hold => (Forward::Nothing, vec![], true),
+        Handled::Defer(d) => {
+            deferred.push((None, d));
+            (Forward::Nothing, vec![], false)
+        }
+    };
+    AgentOutput {
+        forward,
+        replies,
+        hold,
+        deferred,
+    }
+}
+
+/// The params of a message from the agent: still raw (from [`classify`]),
+/// or decoded with the envelope ([`parse_call`]).
+enum Params<'a> {
+    Raw(Option<&'a serde_json::value::RawValue>),
+    Decoded(Option<Value>),
+}
+
 impl Shared {
     pub(super) fn agent_line(&self, line: &[u8]) -> AgentOutput {
         crate::gateway::note_activity();
+        // The common line in one pass; every other goes through `classify`.
+        if let Some(call) = parse_call(line) {
+            return single(self.agent_call(call.id, call.method, Params::Decoded(call.params)));
+        }
         match classify(line) {
             Err(inv) => AgentOutput {
                 forward: Forward::Nothing,
@@ -117,71 +149,13 @@ impl Shared {
                     deferred: Vec::new(),
                 }
             }
-            Ok(m) => {
-                let mut deferred = Vec::new();
-                let (forward, replies, hold) = match self.agent_message(m) {
-                    Handled::Forward => (Forward::Original, vec![], false),
-                    Handled::Reply(r) => (Forward::Nothing, vec![r], false),
-                    Handled::Drop => (Forward::Nothing, vec![], false),
-                    Handled::Hold => (Forward::Nothing, vec![], true),
-                    Handled::Defer(d) => {
-                        deferred.push((None, d));
-                        (Forward::Nothing, vec![], false)
-                    }
-                };
-                AgentOutput {
-                    forward,
-                    replies,
-                    hold,
-                    deferred,
-                }
-            }
+            Ok(m) => single(self.agent_message(m)),
         }
     }
 
     pub(super) fn agent_message(&self, m: Message<'_>) -> Handled {
         let (id, method, params) = match m {
-            Message::Request { id, method, params } => {
-                fault_point(&method);
-                let (taken, waiting) = {
-                    let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                    (pending.contains_key(&id), pending.len())
-                };
-                if taken {
-                    // Its answer could not be told from the other's.
-                    let msg = format!(
-                        "Invalid Request: id {} is already used by a request in flight",
-                        id.as_json()
-                    );
-                    self.input_error(Direction::AgentToServer, &msg);
-                    return Handled::Reply(error_line(
-                        Some(&id),
-                        errors::INVALID_REQUEST,
-                        &msg,
-                        None,
-                    ));
-                }
-                if waiting >= self.cfg.max_in_flight {
-                    // The table of requests waiting for the server is what
-                    // a peer could otherwise grow without bound.
-                    let limit = self.cfg.max_in_flight;
-                    let msg = format!(
-                        "Too many requests in flight: {waiting} already wait for the server's answer \
-                         (limits.max_in_flight = {limit}); this one was not forwarded"
-                    );
-                    self.input_error(Direction::AgentToServer, &msg);
-                    return Handled::Reply(error_line(
-                        Some(&id),
-                        errors::TOO_MANY_IN_FLIGHT,
-                        &msg,
-                        Some(serde_json::json!({
-                            "reason": "too_many_in_flight",
-                            "limit": limit,
-                        })),
-                    ));
-                }
-                (Some(id), method, params)
-            }
+            Message::Request { id, method, params } => (Some(id), method, params),
             Message::Notification { method, params } => (None, method, params),
             // The agent answering a server→client request.
             Message::Response { .. } => return Handled::Forward,
@@ -194,6 +168,46 @@ impl Shared {
                 ))
             }
         };
+        self.agent_call(id, method, Params::Raw(params))
+    }
+
+    /// A request (`id`) or notification from the agent, decided.
+    fn agent_call(&self, id: Option<RequestId>, method: String, params: Params<'_>) -> Handled {
+        if let Some(id) = &id {
+            fault_point(&method);
+            let (taken, waiting) = {
+                let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                (pending.contains_key(id), pending.len())
+            };
+            if taken {
+                // Its answer could not be told from the other's.
+                let msg = format!(
+                    "Invalid Request: id {} is already used by a request in flight",
+                    id.as_json()
+                );
+                self.input_error(Direction::AgentToServer, &msg);
+                return Handled::Reply(error_line(Some(id), errors::INVALID_REQUEST, &msg, None));
+            }
+            if waiting >= self.cfg.max_in_flight {
+                // The table of requests waiting for the server is what
+                // a peer could otherwise grow without bound.
+                let limit = self.cfg.max_in_flight;
+                let msg = format!(
+                    "Too many requests in flight: {waiting} already wait for the server's answer \
+                     (limits.max_in_flight = {limit}); this one was not forwarded"
+                );
+                self.input_error(Direction::AgentToServer, &msg);
+                return Handled::Reply(error_line(
+                    Some(id),
+                    errors::TOO_MANY_IN_FLIGHT,
+                    &msg,
+                    Some(serde_json::json!({
+                        "reason": "too_many_in_flight",
+                        "limit": limit,
+                    })),
+                ));
+            }
+        }
         if method == "notifications/initialized"
             || (id.is_some() && method != "initialize" && method != "ping")
         {
@@ -201,16 +215,24 @@ impl Shared {
                 .store(true, std::sync::atomic::Ordering::Release);
         }
         let started = Instant::now();
-        let params: Option<Value> = match params.map(|p| serde_json::from_str(p.get())) {
-            Some(Ok(v)) => Some(v),
-            Some(Err(e)) => {
-                // Syntax was checked by classify; what fails here is the depth
-                // limit (128 levels). Nothing this deep is inspected or forwarded.
-                let msg = format!("Parse error: params could not be decoded: {e}");
-                self.input_error(Direction::AgentToServer, &msg);
-                return Handled::Reply(error_line(id.as_ref(), errors::PARSE_ERROR, &msg, None));
-            }
-            None => None,
+        let params: Option<Value> = match params {
+            Params::Decoded(v) => v,
+            Params::Raw(None) => None,
+            Params::Raw(Some(p)) => match serde_json::from_str(p.get()) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    // Syntax was checked by classify; what fails here is the depth
+                    // limit (128 levels). Nothing this deep is inspected or forwarded.
+                    let msg = format!("Parse error: params could not be decoded: {e}");
+                    self.input_error(Direction::AgentToServer, &msg);
+                    return Handled::Reply(error_line(
+                        id.as_ref(),
+                        errors::PARSE_ERROR,
+                        &msg,
+                        None,
+                    ));
+                }
+            },
         };
         if method == "initialize" {
             // Servers list different tools to clients with different

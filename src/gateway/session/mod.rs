@@ -28,7 +28,9 @@ use crate::inspect::{Decision, Inspector, Layer, ToolHints, Verdict};
 use crate::policy::Mode;
 use crate::protocol::errors::{self, error_line};
 use crate::protocol::framing::{Frame, LineReader};
-use crate::protocol::message::{classify, classify_raw, Invalid, Message, RequestId};
+use crate::protocol::message::{
+    classify, classify_raw, parse_call, parse_success, Invalid, Message, RequestId,
+};
 use foldhash::{HashMap, HashMapExt};
 use serde_json::{json, Value};
 use std::process::ExitStatus;

@@ -84,6 +84,23 @@ fn respell(raw: &[u8], id: &RequestId) -> Relay {
     }
 }
 
+/// A response's `result`: still raw (from `classify`), or decoded with the
+/// envelope (`parse_success`).
+enum Body<'a> {
+    Raw(Option<&'a serde_json::value::RawValue>),
+    Decoded(Value),
+}
+
+impl Body<'_> {
+    /// The decoded result, `None` when the response has none.
+    fn decoded(self) -> Option<Result<Value, serde_json::Error>> {
+        match self {
+            Body::Raw(r) => r.map(|r| serde_json::from_str::<Value>(r.get())),
+            Body::Decoded(v) => Some(Ok(v)),
+        }
+    }
+}
+
 impl Shared {
     /// Decides one line from the server. Nothing reaches the agent unread:
     /// a line that cannot be read within vanguard's limits is replaced by an
@@ -91,52 +108,12 @@ impl Shared {
     pub(super) fn upstream_line(&self, mut line: Vec<u8>) -> UpstreamOutput {
         crate::gateway::note_activity();
         let mut out = UpstreamOutput::default();
-        let handled = match classify(&line) {
-            Err(e) => {
-                self.unreadable_line(&line, &line, &e.to_string(), e.id(), &mut out);
-                return out;
-            }
-            Ok(Message::Batch(items)) => {
-                // Rare (2025-03-26 only): each element is decided alone and
-                // the batch rebuilt only if one of them changed.
-                let mut changed = false;
-                let mut parts: Vec<Vec<u8>> = Vec::new();
-                for raw in &items {
-                    let bytes = raw.get().as_bytes();
-                    let relay = match classify_raw(raw) {
-                        Ok(m) => self.server_message(m, bytes, &mut out),
-                        Err(e) => {
-                            let mut one = UpstreamOutput::default();
-                            self.unreadable_line(bytes, bytes, &e.to_string(), e.id(), &mut one);
-                            out.also.append(&mut one.also);
-                            out.replay |= one.replay;
-                            Relay::Drop
-                        }
-                    };
-                    match relay {
-                        Relay::Original => parts.push(bytes.to_vec()),
-                        Relay::Replace(mut b) | Relay::Refuse(mut b) => {
-                            changed = true;
-                            while b.last() == Some(&b'\n') {
-                                b.pop();
-                            }
-                            parts.push(b);
-                        }
-                        Relay::Drop => changed = true,
-                    }
-                }
-                if !changed {
-                    Relay::Original
-                } else if parts.is_empty() {
-                    Relay::Drop
-                } else {
-                    let mut b = vec![b'['];
-                    b.extend(parts.join(&b',').iter());
-                    b.extend_from_slice(b"]");
-                    Relay::Replace(b)
-                }
-            }
-            Ok(m) => self.server_message(m, &line, &mut out),
+        // The common line (a success response) in one pass; every other
+        // goes through `classify`.
+        let handled = if let Some((id, result)) = parse_success(&line) {
+            self.server_response(id, false, Body::Decoded(result), None, &line, &mut out)
+        } else {
+            self.classified_line(&line, &mut out)
         };
         out.forward = match handled {
             Relay::Original => {
@@ -254,6 +231,57 @@ impl Shared {
         ))
     }
 
+    /// A line from the server that is not a plain success response.
+    fn classified_line(&self, line: &[u8], out: &mut UpstreamOutput) -> Relay {
+        match classify(line) {
+            Err(e) => {
+                self.unreadable_line(line, line, &e.to_string(), e.id(), out);
+                Relay::Drop
+            }
+            Ok(Message::Batch(items)) => {
+                // Rare (2025-03-26 only): each element is decided alone and
+                // the batch rebuilt only if one of them changed.
+                let mut changed = false;
+                let mut parts: Vec<Vec<u8>> = Vec::new();
+                for raw in &items {
+                    let bytes = raw.get().as_bytes();
+                    let relay = match classify_raw(raw) {
+                        Ok(m) => self.server_message(m, bytes, out),
+                        Err(e) => {
+                            let mut one = UpstreamOutput::default();
+                            self.unreadable_line(bytes, bytes, &e.to_string(), e.id(), &mut one);
+                            out.also.append(&mut one.also);
+                            out.replay |= one.replay;
+                            Relay::Drop
+                        }
+                    };
+                    match relay {
+                        Relay::Original => parts.push(bytes.to_vec()),
+                        Relay::Replace(mut b) | Relay::Refuse(mut b) => {
+                            changed = true;
+                            while b.last() == Some(&b'\n') {
+                                b.pop();
+                            }
+                            parts.push(b);
+                        }
+                        Relay::Drop => changed = true,
+                    }
+                }
+                if !changed {
+                    Relay::Original
+                } else if parts.is_empty() {
+                    Relay::Drop
+                } else {
+                    let mut b = vec![b'['];
+                    b.extend(parts.join(&b',').iter());
+                    b.extend_from_slice(b"]");
+                    Relay::Replace(b)
+                }
+            }
+            Ok(m) => self.server_message(m, line, out),
+        }
+    }
+
     pub(super) fn server_message(
         &self,
         m: Message<'_>,
@@ -266,82 +294,7 @@ impl Shared {
                 is_error,
                 result,
                 error,
-            } => {
-                // Matched by value, as the SDKs do (`5.0` answers `5`); the
-                // agent's own spelling of the id is kept.
-                let entry = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove_entry(&id);
-                let respelled = entry
-                    .as_ref()
-                    .is_some_and(|(ours, _)| ours.as_json() != id.as_json());
-                let Some((id, p)) = entry else {
-                    if self.was_cancelled(&id) {
-                        tracing::debug!(
-                            id = %id.as_json(),
-                            "dropped the server's answer to a request the agent cancelled"
-                        );
-                        return Relay::Drop;
-                    }
-                    self.noise(&format!(
-                        "a reply to id {} that no request in flight has; not relayed",
-                        id.as_json()
-                    ));
-                    return Relay::Drop;
-                };
-                self.cfg.egress_in_flight.remove(&id.to_value());
-                if p.internal {
-                    self.internal_listing(result.map(|r| r.get()), is_error);
-                    out.replay = true;
-                    return Relay::Drop;
-                }
-                let relay = match (is_error, result) {
-                    (true, _) | (false, None) => {
-                        let what = format!("the server's error for {}", p.method);
-                        let part = Part {
-                            key: "error",
-                            what: &what,
-                        };
-                        let text = error.map(|e| e.get()).unwrap_or("null");
-                        self.inspect_payload(
-                            Some(&id),
-                            &p.method,
-                            p.tool.as_deref(),
-                            text,
-                            raw,
-                            &part,
-                            out,
-                            Some(&p),
-                        )
-                    }
-                    (false, Some(result)) => {
-                        if p.method == "tools/list"
-                            && self.cfg.semantic_policy.metadata
-                            && self.cfg.semantic.is_some()
-                        {
-                            out.tools_list = Some(id.clone());
-                        }
-                        let mut denied = false;
-                        if p.method == "tools/call" {
-                            let text = std::str::from_utf8(raw).unwrap_or("");
-                            if crate::inspect::denial::may_contain_denial(text)
-                                || (self.visible.is_some()
-                                    && crate::inspect::denial::may_contain_missing(text))
-                            {
-                                denied = self.kernel_denial(&id, &p, text);
-                            }
-                        }
-                        self.inspect_result(&id, &p, result.get(), raw, denied, out)
-                    }
-                };
-                match relay {
-                    // The agent gets its id back as it spelled it.
-                    Relay::Original if respelled => respell(raw, &id),
-                    relay => relay,
-                }
-            }
+            } => self.server_response(id, is_error, Body::Raw(result), error, raw, out),
             Message::Notification { method, params } => {
                 if method == "notifications/tools/list_changed" {
                     // Re-inspect: calls wait for a fresh listing, which vanguard
@@ -397,6 +350,93 @@ impl Shared {
                 self.noise("a nested batch; not relayed");
                 Relay::Drop
             }
+        }
+    }
+
+    /// A response from the server to a request of the agent's (or of
+    /// vanguard's own `tools/list`).
+    fn server_response(
+        &self,
+        id: RequestId,
+        is_error: bool,
+        result: Body<'_>,
+        error: Option<&serde_json::value::RawValue>,
+        raw: &[u8],
+        out: &mut UpstreamOutput,
+    ) -> Relay {
+        // Matched by value, as the SDKs do (`5.0` answers `5`); the
+        // agent's own spelling of the id is kept.
+        let entry = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove_entry(&id);
+        let respelled = entry
+            .as_ref()
+            .is_some_and(|(ours, _)| ours.as_json() != id.as_json());
+        let Some((id, p)) = entry else {
+            if self.was_cancelled(&id) {
+                tracing::debug!(
+                    id = %id.as_json(),
+                    "dropped the server's answer to a request the agent cancelled"
+                );
+                return Relay::Drop;
+            }
+            self.noise(&format!(
+                "a reply to id {} that no request in flight has; not relayed",
+                id.as_json()
+            ));
+            return Relay::Drop;
+        };
+        self.cfg.egress_in_flight.remove(&id.to_value());
+        if p.internal {
+            self.internal_listing(result.decoded().and_then(Result::ok), is_error);
+            out.replay = true;
+            return Relay::Drop;
+        }
+        let relay = match (is_error, result.decoded()) {
+            (true, _) | (false, None) => {
+                let what = format!("the server's error for {}", p.method);
+                let part = Part {
+                    key: "error",
+                    what: &what,
+                };
+                let text = error.map(|e| e.get()).unwrap_or("null");
+                self.inspect_payload(
+                    Some(&id),
+                    &p.method,
+                    p.tool.as_deref(),
+                    text,
+                    raw,
+                    &part,
+                    out,
+                    Some(&p),
+                )
+            }
+            (false, Some(result)) => {
+                if p.method == "tools/list"
+                    && self.cfg.semantic_policy.metadata
+                    && self.cfg.semantic.is_some()
+                {
+                    out.tools_list = Some(id.clone());
+                }
+                let mut denied = false;
+                if p.method == "tools/call" {
+                    let text = std::str::from_utf8(raw).unwrap_or("");
+                    if crate::inspect::denial::may_contain_denial(text)
+                        || (self.visible.is_some()
+                            && crate::inspect::denial::may_contain_missing(text))
+                    {
+                        denied = self.kernel_denial(&id, &p, text);
+                    }
+                }
+                self.inspect_result(&id, &p, result, raw, denied, out)
+            }
+        };
+        match relay {
+            // The agent gets its id back as it spelled it.
+            Relay::Original if respelled => respell(raw, &id),
+            relay => relay,
         }
     }
 
@@ -541,13 +581,13 @@ impl Shared {
         &self,
         id: &RequestId,
         p: &Pending,
-        result: &str,
+        result: Result<Value, serde_json::Error>,
         raw: &[u8],
         denied: bool,
         out: &mut UpstreamOutput,
     ) -> Relay {
         let started = Instant::now();
-        let value = match serde_json::from_str::<Value>(result) {
+        let value = match result {
             Ok(v) => v,
             Err(e) => {
                 let reason = format!("its result could not be decoded ({e})");
@@ -605,10 +645,9 @@ impl Shared {
     }
 
     /// The answer to vanguard's own `tools/list`.
-    pub(super) fn internal_listing(&self, result: Option<&str>, is_error: bool) {
+    pub(super) fn internal_listing(&self, value: Option<Value>, is_error: bool) {
         self.listing_in_flight
             .store(false, std::sync::atomic::Ordering::Release);
-        let value = result.and_then(|r| serde_json::from_str::<Value>(r).ok());
         let mut view = self.server.lock().unwrap_or_else(|p| p.into_inner());
         match value {
             Some(v) if !is_error => {
