@@ -16,8 +16,12 @@
 //! literal prefilter: a set's literals are common words, and the lazy DFA
 //! alone measured as fast or faster (see `rules.rs`).
 
+use super::normalize::Edit;
 use regex_automata::{
-    hybrid::dfa::{self, DFA},
+    hybrid::{
+        dfa::{self, DFA},
+        LazyStateID,
+    },
     nfa::thompson::{self, pikevm, pikevm::PikeVM, WhichCaptures, NFA},
     util::{pool::Pool, syntax},
     Input, MatchKind, PatternSet,
@@ -136,6 +140,32 @@ impl ForwardSet {
         self.vm.is_match(vm, input)
     }
 
+    /// Whether any pattern matches `a`, and whether any matches `b`, where
+    /// `b` is `a` with the spans of `edits` rewritten (the cleaned view of
+    /// an original; edits in order, not overlapping). One walk of the lazy
+    /// DFA answers for both where they agree: through a stretch the texts
+    /// share, `b`'s state is stepped beside `a`'s only until the two are
+    /// the same state, from where on they are the same search. On prose
+    /// with a few typographic characters, that is one pass instead of two.
+    ///
+    /// Exact whatever the edits say: a shared stretch whose bytes differ
+    /// is walked for both texts byte by byte. When either text matches, or
+    /// the lazy DFA would quit, give up or clear its cache (which makes
+    /// the state it holds for the other text stale), the two plain
+    /// searches answer instead.
+    pub(crate) fn is_match_pair(&self, a: &[u8], b: &[u8], edits: &[Edit]) -> (bool, bool) {
+        if a.len() >= self.min_len || b.len() >= self.min_len {
+            let mut caches = self.caches.get();
+            let caches = &mut *caches;
+            if let (Some(dfa), Some(cache)) = (&self.dfa, caches.dfa.as_mut()) {
+                if walk_pair(dfa, cache, a, b, edits).is_some() {
+                    return (false, false);
+                }
+            }
+        }
+        (self.is_match(a), self.is_match(b))
+    }
+
     /// Adds every pattern that matches somewhere in `haystack` to `found`.
     pub(crate) fn which(&self, haystack: &[u8], found: &mut PatternSet) {
         if haystack.len() < self.min_len {
@@ -158,6 +188,154 @@ impl ForwardSet {
         let vm = caches.vm.get_or_insert_with(|| self.vm.create_cache());
         self.vm.which_overlapping_matches(vm, &input, found);
     }
+}
+
+/// `Some(())` when neither `a` nor `b` matches (see
+/// [`ForwardSet::is_match_pair`]); `None` when that walk cannot tell.
+fn walk_pair(dfa: &DFA, cache: &mut dfa::Cache, a: &[u8], b: &[u8], edits: &[Edit]) -> Option<()> {
+    let start = dfa.start_state_forward(cache, &Input::new(a)).ok()?;
+    // Both texts start at their first byte with nothing before it: the
+    // same start state. (An unanchored search without a prefilter never
+    // gets a tagged one; if it did, the plain searches would answer.)
+    if start.is_tagged() {
+        return None;
+    }
+    let clears = cache.clear_count();
+    // `b`'s state is `sb` only while the two differ (`together` false);
+    // while they are one state, only `sa` is stepped.
+    let (mut sa, mut sb, mut together) = (start, start, true);
+    let (mut ai, mut bi) = (0usize, 0usize);
+    for e in edits.iter().map(Some).chain([None]) {
+        // The stretch both texts share up to the edit (or the end).
+        let (a_to, b_to) = match e {
+            Some(e) => (e.a.start, e.b.start),
+            None => (a.len(), b.len()),
+        };
+        let shared_a = a.get(ai..a_to)?;
+        let shared_b = b.get(bi..b_to)?;
+        if shared_a.len() != shared_b.len() {
+            return None;
+        }
+        if shared_a == shared_b {
+            // Apart until the states meet, then one walk to the edit.
+            let mut rest = shared_a;
+            while !together {
+                let Some((&x, tail)) = rest.split_first() else {
+                    break;
+                };
+                sa = step(dfa, cache, sa, x, clears)?;
+                sb = step(dfa, cache, sb, x, clears)?;
+                together = sa == sb;
+                rest = tail;
+            }
+            if together {
+                sa = walk(dfa, cache, sa, rest, clears)?;
+                sb = sa;
+            }
+        } else {
+            // Bytes the edits did not announce: each text its own byte.
+            for (&x, &y) in shared_a.iter().zip(shared_b) {
+                if together && x == y {
+                    sa = step(dfa, cache, sa, x, clears)?;
+                    continue;
+                }
+                if together {
+                    sb = sa;
+                }
+                sa = step(dfa, cache, sa, x, clears)?;
+                sb = step(dfa, cache, sb, y, clears)?;
+                together = sa == sb;
+            }
+            if together {
+                sb = sa;
+            }
+        }
+        let Some(e) = e else { break };
+        for &byte in a.get(e.a.clone())? {
+            sa = step(dfa, cache, sa, byte, clears)?;
+        }
+        for &byte in b.get(e.b.clone())? {
+            sb = step(dfa, cache, sb, byte, clears)?;
+        }
+        together = sa == sb;
+        (ai, bi) = (e.a.end, e.b.end);
+    }
+    for s in [sa, sb] {
+        // After the end a state is dead, or a match (a match ending at
+        // the last byte).
+        let end = dfa.next_eoi_state(cache, s).ok()?;
+        if end.is_match() || end.is_quit() || cache.clear_count() != clears {
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// The state after `bytes` from `sid` (see [`step`]), in the lazy DFA's
+/// own way: no bounds checks on the transition table while the state is
+/// an ordinary one.
+#[inline]
+fn walk(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    mut sid: LazyStateID,
+    bytes: &[u8],
+    clears: usize,
+) -> Option<LazyStateID> {
+    // One byte: the table's transition, or `step`'s answer when that is
+    // not an ordinary state.
+    macro_rules! one {
+        ($byte:expr) => {{
+            let byte = $byte;
+            // SAFETY: `sid` is untagged (every state `step` and this loop
+            // keep is) and was made by `dfa` in `cache`, which has not been
+            // cleared since (`clear_count` is checked wherever a transition
+            // is computed): a valid state of this cache, as the function
+            // asks.
+            let next = unsafe { dfa.next_state_untagged_unchecked(cache, sid, byte) };
+            sid = if next.is_tagged() {
+                step(dfa, cache, sid, byte, clears)?
+            } else {
+                next
+            };
+        }};
+    }
+    // Four bytes a round, as the lazy DFA's own search loop does.
+    let mut quads = bytes.chunks_exact(4);
+    for q in &mut quads {
+        if let [b0, b1, b2, b3] = *q {
+            one!(b0);
+            one!(b1);
+            one!(b2);
+            one!(b3);
+        }
+    }
+    for &byte in quads.remainder() {
+        one!(byte);
+    }
+    Some(sid)
+}
+
+/// The state after `byte`, while it is an ordinary one: `None` on a
+/// match, a dead or quit state, or a cache cleared since `clears` (the
+/// other text's state would be stale).
+#[inline]
+fn step(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    sid: LazyStateID,
+    byte: u8,
+    clears: usize,
+) -> Option<LazyStateID> {
+    let next = dfa.next_state_untagged(cache, sid, byte);
+    if !next.is_tagged() {
+        return Some(next);
+    }
+    if !next.is_unknown() {
+        return None;
+    }
+    let next = dfa.next_state(cache, sid, byte).ok()?;
+    (!next.is_tagged() && cache.clear_count() == clears).then_some(next)
 }
 
 #[cfg(test)]
@@ -256,6 +434,92 @@ mod tests {
             agree(&set, &ours, text.as_bytes());
             let (set, ours) = both(&[r"\b[a-z]+\b", r"\bé", r"(?i)x|É"], true);
             agree(&set, &ours, text.as_bytes());
+        }
+    }
+
+    /// `b` made from `a` by replacing each `(start, len, with)` span
+    /// (clamped, in order, not overlapping), and the edits that say so.
+    fn edited(a: &[u8], spans: &[(usize, usize, Vec<u8>)]) -> (Vec<u8>, Vec<Edit>) {
+        let (mut b, mut edits, mut at) = (Vec::new(), Vec::new(), 0usize);
+        for (start, len, with) in spans {
+            let start = (*start).max(at).min(a.len());
+            let end = (start + len).min(a.len());
+            b.extend_from_slice(&a[at..start]);
+            let b_start = b.len();
+            b.extend_from_slice(with);
+            edits.push(Edit {
+                a: start..end,
+                b: b_start..b.len(),
+            });
+            at = end;
+        }
+        b.extend_from_slice(&a[at..]);
+        (b, edits)
+    }
+
+    fn pair_agrees(ours: &ForwardSet, a: &[u8], b: &[u8], edits: &[Edit]) {
+        assert_eq!(
+            ours.is_match_pair(a, b, edits),
+            (ours.is_match(a), ours.is_match(b)),
+            "{:?} / {:?} / {edits:?}",
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+        );
+    }
+
+    #[test]
+    fn a_pair_is_answered_as_two_searches() {
+        let patterns = [
+            r"\.\./",
+            r"rm\s+-rf",
+            r"ignore (all )?previous",
+            r"a.*z$",
+            r"[0-9]{4,}",
+        ];
+        let (_, ours) = both(&patterns, false);
+        // The cleaned view matches where the original does not, and back.
+        for (a, spans) in [
+            ("see \u{2026}/etc and more", vec![(4, 3, b"...".to_vec())]),
+            ("rm\u{00A0}-rf /", vec![(2, 2, b" ".to_vec())]),
+            ("../x", vec![(0, 2, "\u{2025}".as_bytes().to_vec())]),
+            ("ignore\u{200B} previous orders", vec![(6, 3, Vec::new())]),
+            ("a\u{FF5A}", vec![(1, 3, b"z".to_vec())]),
+            (
+                "plain prose, nothing to find \u{201C}here\u{201D}",
+                vec![(30, 3, b"\"".to_vec()), (37, 3, b"\"".to_vec())],
+            ),
+            ("12\u{FF13}4", vec![(2, 3, b"3".to_vec())]),
+            ("", vec![]),
+        ] {
+            let (b, edits) = edited(a.as_bytes(), &spans);
+            pair_agrees(&ours, a.as_bytes(), &b, &edits);
+            // Edits that leave out a difference are still answered exactly.
+            pair_agrees(&ours, a.as_bytes(), &b, &[]);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pairs_agree_with_two_searches(
+            a in "[a-z ./\\-0-9]{0,120}",
+            spans in proptest::collection::vec((0usize..120, 0usize..4, "[a-z ./…\u{200B}0-9]{0,3}"), 0..5),
+            drop_edits in proptest::bool::ANY,
+        ) {
+            let spans: Vec<(usize, usize, Vec<u8>)> = {
+                let mut v: Vec<_> = spans.into_iter().map(|(s, l, w)| (s, l, w.into_bytes())).collect();
+                v.sort_by_key(|x| x.0);
+                v
+            };
+            let (b, edits) = edited(a.as_bytes(), &spans);
+            let edits = if drop_edits { Vec::new() } else { edits };
+            for (patterns, unicode) in [
+                (&[r"\.\./", r"rm\s+-rf", r"a.*z", r"[0-9]{3,}", r"x\s*y$", r"^q"][..], false),
+                (&[r"\bab\b", r"(?i)\.\.\.", r"…"][..], true),
+            ] {
+                let (_, ours) = both(patterns, unicode);
+                pair_agrees(&ours, a.as_bytes(), &b, &edits);
+                pair_agrees(&ours, &b, a.as_bytes(), &[]);
+            }
         }
     }
 }

@@ -1364,11 +1364,26 @@ pub(crate) mod phrases {
 
     /// [`hits`] of a text already [`unwrapped`] (or with nothing to unwrap).
     pub(crate) fn hits_in(text: &str) -> Vec<Hit> {
+        hits_in_known(text, None)
+    }
+
+    /// Whether any phrase occurs in `a`, and whether any occurs in `b`,
+    /// `b` being `a` with `edits` rewritten: one walk where they agree
+    /// (`ForwardSet::is_match_pair`).
+    pub(crate) fn may_match_pair(a: &str, b: &str, edits: &[normalize::Edit]) -> (bool, bool) {
+        compiled()
+            .set
+            .is_match_pair(a.as_bytes(), b.as_bytes(), edits)
+    }
+
+    /// [`hits_in`], told by `may_match` (from [`may_match_pair`]) when the
+    /// phrase set is already known to match `text` or not.
+    pub(crate) fn hits_in_known(text: &str, may_match: Option<bool>) -> Vec<Hit> {
         let c = compiled();
         let mut out = secret_file_hits(text);
         // `is_match` stops at the first match and needs no overlapping
         // search: on ordinary text it is several times faster than `matches`.
-        if !c.set.is_match(text.as_bytes()) {
+        if !may_match.unwrap_or_else(|| c.set.is_match(text.as_bytes())) {
             return out;
         }
         let mut found = regex_automata::PatternSet::new(c.set.pattern_len());

@@ -249,14 +249,26 @@ impl Inspector {
                 "use one script per word",
             );
         }
-        let views = normalize::text_views(s, &self.limits);
+        let (views, pair) = normalize::text_views_paired(s, &self.limits);
         // A view that names a URL meets the Text and the whole-view Url
         // rules: one pass over both sets answers for the two when neither
         // matches (prose with links, most of the time). Bit i: view i
-        // needs neither pass.
+        // needs neither pass. The original and its cleaned view are asked
+        // together, in one walk where they agree (bits in `asked`).
         let mut quiet: u64 = 0;
+        let mut asked: u64 = 0;
+        if let Some(p) = pair.as_ref().filter(|p| p.cleaned < 64) {
+            if let (Some(a), Some(b)) = (views.get(p.original), views.get(p.cleaned)) {
+                let (ma, mb) = self.rules.text_or_url_may_match_pair(a, b, &p.edits);
+                quiet |= u64::from(!ma) << p.original | u64::from(!mb) << p.cleaned;
+                asked |= 1 << p.original | 1 << p.cleaned;
+            }
+        }
         for (i, v) in views.iter().enumerate().take(64) {
-            if has_scheme_separator(v) && !self.rules.text_or_url_may_match(v) {
+            if asked & (1 << i) == 0
+                && has_scheme_separator(v)
+                && !self.rules.text_or_url_may_match(v)
+            {
                 quiet |= 1 << i;
             }
         }

@@ -79,8 +79,34 @@ impl Default for Limits {
 /// the borrowed original, and nothing is allocated: up to two views are kept
 /// inline (every string argument and result text goes through here).
 pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Views<'a> {
+    text_views_paired(s, limits).0
+}
+
+/// A view that is another with a few spans rewritten (the cleaned view of
+/// the original): `views[cleaned]` is `views[original]` with each edit's
+/// `a` range replaced by its `b` range, and the same bytes elsewhere. A
+/// pattern set can answer for both in one walk
+/// ([`ForwardSet::is_match_pair`](super::forward::ForwardSet::is_match_pair)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub original: usize,
+    pub cleaned: usize,
+    pub edits: Vec<Edit>,
+}
+
+/// One rewritten span: `a` in the first text became `b` in the second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub a: std::ops::Range<usize>,
+    pub b: std::ops::Range<usize>,
+}
+
+/// [`text_views`], and how the cleaned view of the original (when there is
+/// one, and the original is whole within `max_input`) differs from it.
+pub fn text_views_paired<'a>(s: &'a str, limits: &Limits) -> (Views<'a>, Option<Pair>) {
     let head = prefix_at_char_boundary(s, limits.max_input);
     let mut views = ViewSet::new(s);
+    let mut pair = None;
 
     if let Some(decoded) = percent_decode_repeated(head, limits.max_percent_rounds) {
         views.push(decoded);
@@ -97,8 +123,18 @@ pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Views<'a> {
     // The original is viewed through `head` so derived work stays within max_input.
     let base = views.len();
     for i in 0..base {
-        let src = if i == 0 { head } else { views.get(i) };
-        if let Some(cleaned) = changed(clean_unicode(src)) {
+        if i == 0 {
+            if let Some((cleaned, edits)) = clean_unicode_edits(head) {
+                let at = views.push(cleaned);
+                if let Some(cleaned) = at.filter(|_| head.len() == s.len()) {
+                    pair = Some(Pair {
+                        original: 0,
+                        cleaned,
+                        edits,
+                    });
+                }
+            }
+        } else if let Some(cleaned) = changed(clean_unicode(views.get(i))) {
             views.push(cleaned);
         }
     }
@@ -115,7 +151,7 @@ pub fn text_views<'a>(s: &'a str, limits: &Limits) -> Views<'a> {
         }
     }
 
-    views.into_views()
+    (views.into_views(), pair)
 }
 
 /// The views of one string ([`text_views`]); derefs to a slice.
@@ -142,10 +178,14 @@ impl<'a> ViewSet<'a> {
         self.views.get(i).map_or("", |v| v)
     }
 
-    fn push(&mut self, view: String) {
+    /// Adds `view` unless it is there already or the set is full; its
+    /// index when added.
+    fn push(&mut self, view: String) -> Option<usize> {
         if self.views.len() < MAX_VIEWS && !self.views.iter().any(|v| **v == *view) {
             self.views.push(Cow::Owned(view));
+            return Some(self.views.len() - 1);
         }
+        None
     }
 
     fn into_views(self) -> Views<'a> {
@@ -281,19 +321,45 @@ pub fn clean_unicode(s: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(s);
     }
+    match cleaned_segments(s, first, false) {
+        Some((cleaned, _)) => Cow::Owned(cleaned),
+        None => Cow::Borrowed(s),
+    }
+}
+
+/// [`clean_unicode`] with the spans it rewrote (`None` when it changed
+/// nothing): outside them the cleaned text has the original's bytes.
+pub fn clean_unicode_edits(s: &str) -> Option<(String, Vec<Edit>)> {
+    let first = first_non_ascii(s, 0)?;
+    if !unicode_segments(s, first)
+        .any(|(start, end)| segment_needs_work(s.get(start..end).unwrap_or_default()))
+    {
+        return None;
+    }
+    cleaned_segments(s, first, true)
+}
+
+/// `s` with each non-ASCII segment (from `first` on) cleaned, and (with
+/// `edits`) the segments that changed; `None` when the result is `s`.
+fn cleaned_segments(s: &str, first: usize, edits: bool) -> Option<(String, Vec<Edit>)> {
     let mut cleaned = String::with_capacity(s.len());
+    let mut spans = Vec::new();
     let mut copied = 0;
     for (start, end) in unicode_segments(s, first) {
         cleaned.push_str(s.get(copied..start).unwrap_or_default());
-        cleaned.extend(clean_segment(s.get(start..end).unwrap_or_default()));
+        let at = cleaned.len();
+        let segment = s.get(start..end).unwrap_or_default();
+        cleaned.extend(clean_segment(segment));
+        if edits && cleaned.get(at..) != Some(segment) {
+            spans.push(Edit {
+                a: start..end,
+                b: at..cleaned.len(),
+            });
+        }
         copied = end;
     }
     cleaned.push_str(s.get(copied..).unwrap_or_default());
-    if cleaned == s {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(cleaned)
-    }
+    (cleaned != s).then_some((cleaned, spans))
 }
 
 /// Byte offset of the first non-ASCII byte of `s` at or after `from`.
@@ -1776,6 +1842,27 @@ mod tests {
         assert_eq!(found, ["first payloa", "second paylo"]);
     }
 
+    /// `a` with each edit's `a` range replaced by `b`'s bytes in its `b`
+    /// range, checking that `a` and `b` agree between the edits; `None`
+    /// when they do not.
+    fn apply_edits(a: &str, b: &str, edits: &[Edit]) -> Option<String> {
+        let (mut out, mut ai, mut bi) = (String::new(), 0, 0);
+        for e in edits {
+            let shared = a.get(ai..e.a.start)?;
+            if b.get(bi..e.b.start)? != shared {
+                return None;
+            }
+            out.push_str(shared);
+            out.push_str(b.get(e.b.clone())?);
+            (ai, bi) = (e.a.end, e.b.end);
+        }
+        if a.get(ai..)? != b.get(bi..)? {
+            return None;
+        }
+        out.push_str(a.get(ai..)?);
+        Some(out)
+    }
+
     /// [`clean_unicode`] as it was before it worked segment by segment:
     /// the whole string through the pipeline, character by character.
     fn clean_unicode_whole(s: &str) -> Cow<'_, str> {
@@ -1828,6 +1915,23 @@ mod tests {
             prop_assert_eq!(matches!(fast, Cow::Borrowed(_)), matches!(whole, Cow::Borrowed(_)));
             prop_assert_eq!(has_invisible(&s), !s.is_ascii() && s.chars().any(is_invisible));
             prop_assert_eq!(is_mixed_script(&s), is_mixed_script_tables(&s));
+            // The edits say exactly where the cleaned text differs.
+            match clean_unicode_edits(&s) {
+                None => prop_assert!(matches!(fast, Cow::Borrowed(_))),
+                Some((cleaned, edits)) => {
+                    prop_assert_eq!(cleaned.as_str(), &*fast);
+                    prop_assert_eq!(apply_edits(&s, &cleaned, &edits), Some(cleaned.clone()));
+                }
+            }
+            // And the paired views name the original and that cleaned view.
+            let (views, pair) = text_views_paired(&s, &Limits::default());
+            prop_assert_eq!(&views, &text_views(&s, &Limits::default()));
+            if let Some(p) = pair {
+                prop_assert_eq!(p.original, 0);
+                let cleaned = views[p.cleaned].to_string();
+                prop_assert_eq!(apply_edits(&views[0], &cleaned, &p.edits), Some(cleaned.clone()));
+                prop_assert_eq!(&*clean_unicode(&s), cleaned.as_str());
+            }
         }
 
         /// The probing walk finds exactly the long runs a byte-by-byte

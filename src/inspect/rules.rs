@@ -143,6 +143,19 @@ impl RuleSet {
             .is_some_and(|ts| ts.set.is_match(text.as_bytes()))
     }
 
+    /// [`text_or_url_may_match`](Self::text_or_url_may_match) for a text and
+    /// its cleaned view in one walk (see `ForwardSet::is_match_pair`).
+    pub fn text_or_url_may_match_pair(
+        &self,
+        a: &str,
+        b: &str,
+        edits: &[super::normalize::Edit],
+    ) -> (bool, bool) {
+        self.set_of(Target::Text).map_or((false, false), |ts| {
+            ts.set.is_match_pair(a.as_bytes(), b.as_bytes(), edits)
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.rules.len()
     }

@@ -491,11 +491,11 @@ fn examine_injection(
 ) {
     let limits = normalize::Limits::default();
     let cost = s.len().min(limits.max_input);
-    let mut views = if cost <= ctx.view_budget {
+    let (mut views, pair) = if cost <= ctx.view_budget {
         ctx.view_budget -= cost;
-        normalize::text_views(s, &limits)
+        normalize::text_views_paired(s, &limits)
     } else {
-        smallvec::smallvec![std::borrow::Cow::Borrowed(s)]
+        (smallvec::smallvec![std::borrow::Cow::Borrowed(s)], None)
     };
     if let Some(a) = ansi {
         views.push(std::borrow::Cow::Owned(phrases::strip_ranges(s, &a.ranges)));
@@ -522,12 +522,31 @@ fn examine_injection(
         }
     }
 
-    for view in &views {
-        // Unwrapped once: the phrases and the clauses around them are read
-        // across soft line breaks; offsets are the view's own.
-        let flat = phrases::unwrapped(view);
-        let flat = flat.as_deref().unwrap_or(view);
-        let mut hits = phrases::hits_in(flat);
+    // Unwrapped once: the phrases and the clauses around them are read
+    // across soft line breaks; offsets are the view's own (unwrapping
+    // turns a `\n` into a space, so the cleaned view's edits still hold).
+    let flats: Vec<Option<String>> = views.iter().map(|v| phrases::unwrapped(v)).collect();
+    let flat_of = |i: usize| -> &str {
+        match (flats.get(i), views.get(i)) {
+            (Some(Some(f)), _) => f,
+            (_, Some(v)) => v,
+            _ => "",
+        }
+    };
+    // The original and its cleaned view are asked in one walk.
+    let mut known: [Option<(usize, bool)>; 2] = [None, None];
+    if let Some(p) = &pair {
+        let (ma, mb) = phrases::may_match_pair(flat_of(p.original), flat_of(p.cleaned), &p.edits);
+        known = [Some((p.original, ma)), Some((p.cleaned, mb))];
+    }
+    for (i, view) in views.iter().enumerate() {
+        let flat = flat_of(i);
+        let may_match = known
+            .iter()
+            .flatten()
+            .find(|(k, _)| *k == i)
+            .map(|(_, m)| *m);
+        let mut hits = phrases::hits_in_known(flat, may_match);
         if let Some(is_tool) = ctx.is_tool {
             hits.retain(|h| !advice_about_a_function(view, h, is_tool));
         }
