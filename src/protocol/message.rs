@@ -151,8 +151,15 @@ fn number_key(n: &serde_json::Number) -> String {
     }
 }
 
+/// A JSON-RPC envelope as serde reads it. `P` and `R` say how `params`
+/// and `result` are read: borrowed and skimmed (`&RawValue`) or decoded
+/// (`Value`). [`classify`] skims both; [`parse_call`] decodes `params`,
+/// [`parse_success`] `result`. One struct for the three, so they refuse
+/// the same duplicate fields (serde's derive refuses a repeated key) and
+/// cannot come to read different messages.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+#[serde(bound(deserialize = "P: Deserialize<'de>, R: Deserialize<'de>"))]
+struct Envelope<'a, P, R> {
     #[serde(borrow)]
     jsonrpc: Option<Cow<'a, str>>,
     /// `Some(Value::Null)` for `"id": null`, `None` when absent.
@@ -160,13 +167,15 @@ struct Envelope<'a> {
     id: Option<Value>,
     #[serde(borrow)]
     method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    params: Option<&'a RawValue>,
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
+    /// `None` for `"params": null` as for no `params`, whichever `P`.
+    params: Option<P>,
+    result: Option<R>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
 }
+
+/// The envelope [`classify`] reads: both bodies skimmed.
+type Skimmed<'a> = Envelope<'a, &'a RawValue, &'a RawValue>;
 
 /// Keeps an explicit `null` as `Some(Value::Null)` (plain `Option` would make it `None`).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -255,46 +264,6 @@ pub fn recover_ids(head: &[u8], tail: &[u8]) -> Vec<RequestId> {
     out
 }
 
-/// The envelope of [`parse_call`]: the fields of [`Envelope`], with
-/// `params` decoded as it is read (`result` only skimmed: a line with one
-/// goes to `classify`). Duplicate envelope fields are an error here as
-/// there (serde's derive refuses them), so the fast path cannot read a
-/// different message. `None` for `"params": null`, as `Option<&RawValue>`
-/// reads it.
-#[derive(Deserialize)]
-struct CallEnvelope<'a> {
-    #[serde(borrow)]
-    jsonrpc: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
-    #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
-    params: Option<Value>,
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
-/// The envelope of [`parse_success`]: as [`CallEnvelope`], with `result`
-/// decoded and `params` skimmed.
-#[derive(Deserialize)]
-struct SuccessEnvelope<'a> {
-    #[serde(borrow)]
-    jsonrpc: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
-    #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
-    /// Read only so that a second `params` is refused as `classify` refuses it.
-    #[serde(borrow)]
-    #[allow(dead_code, reason = "present for serde's duplicate-field check")]
-    params: Option<&'a RawValue>,
-    result: Option<Value>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
 /// A request or notification with its `params` decoded.
 #[derive(Debug)]
 pub struct Call {
@@ -316,7 +285,7 @@ pub fn parse_call(line: &[u8]) -> Option<Call> {
     // An answer of the agent's (it has no `method`) is left to `classify`
     // before its result is read.
     memchr::memmem::find(line, b"\"method\"")?;
-    let env: CallEnvelope<'_> = parsed_envelope(line)?;
+    let env: Envelope<'_, Value, &RawValue> = parsed_envelope(line)?;
     if env.jsonrpc.as_deref() != Some("2.0") || env.result.is_some() || env.error.is_some() {
         return None;
     }
@@ -345,7 +314,7 @@ pub fn parse_success(line: &[u8]) -> Option<(RequestId, Value)> {
     if memchr::memmem::find(line, b"\"method\"").is_some() {
         return None;
     }
-    let env: SuccessEnvelope<'_> = parsed_envelope(line)?;
+    let env: Envelope<'_, &RawValue, Value> = parsed_envelope(line)?;
     if env.jsonrpc.as_deref() != Some("2.0") || env.method.is_some() || env.error.is_some() {
         return None;
     }
@@ -387,7 +356,7 @@ pub fn classify(line: &[u8]) -> Result<Message<'_>, Invalid> {
             id: None,
         });
     }
-    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| with_id(json_err(e), text))?;
+    let env: Skimmed<'_> = serde_json::from_str(text).map_err(|e| with_id(json_err(e), text))?;
     classify_envelope(env)
 }
 
@@ -412,7 +381,7 @@ pub fn classify_raw(raw: &RawValue) -> Result<Message<'_>, Invalid> {
             id: None,
         });
     }
-    let env: Envelope<'_> =
+    let env: Skimmed<'_> =
         serde_json::from_str(raw.get()).map_err(|e| with_id(json_err(e), raw.get()))?;
     classify_envelope(env)
 }
@@ -430,7 +399,7 @@ fn json_err(e: serde_json::Error) -> Invalid {
     Invalid::Json { reason }
 }
 
-fn classify_envelope(env: Envelope<'_>) -> Result<Message<'_>, Invalid> {
+fn classify_envelope(env: Skimmed<'_>) -> Result<Message<'_>, Invalid> {
     let id_value = env.id;
     let id = id_value.as_ref().and_then(RequestId::from_value);
     // Every error return hands over the id (an `Ok` arm moves it instead),
