@@ -158,21 +158,37 @@ pub fn infer_args(args: Option<&Value>) -> Caps {
     };
     let mut has_path = false;
     let mut has_content = false;
+    // Every key named below fits in 16 bytes: the key is lowercased on
+    // the stack (an allocation per argument before), and a longer key
+    // names none of them.
+    let mut buf = [0u8; 16];
     for (k, v) in map {
-        let key = k.to_ascii_lowercase();
+        let key: &[u8] = match buf.get_mut(..k.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(k.as_bytes());
+                lower.make_ascii_lowercase();
+                lower
+            }
+            None => &[],
+        };
         let s = v.as_str().unwrap_or("");
         if (s.starts_with("http://") || s.starts_with("https://") || s.starts_with("ftp://"))
-            && !key.contains("path")
+            && !k
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"path"))
         {
             caps.add(Capability::Network);
         }
-        match key.as_str() {
-            "command" | "cmd" | "script" | "shell" | "code" | "argv" => caps.add(Capability::Exec),
-            "content" | "contents" | "data" | "body" | "text" | "edits" | "patch" => {
+        match key {
+            b"command" | b"cmd" | b"script" | b"shell" | b"code" | b"argv" => {
+                caps.add(Capability::Exec)
+            }
+            b"content" | b"contents" | b"data" | b"body" | b"text" | b"edits" | b"patch" => {
                 has_content = true
             }
-            "path" | "file" | "filename" | "file_path" | "filepath" | "source" | "destination"
-            | "target" => has_path = true,
+            b"path" | b"file" | b"filename" | b"file_path" | b"filepath" | b"source"
+            | b"destination" | b"target" => has_path = true,
             _ => {}
         }
     }
@@ -231,5 +247,31 @@ mod tests {
             ["write"]
         );
         assert_eq!(names(infer_args(Some(&json!({"path": "/a"})))), ["read"]);
+        // Keys are compared without case; a key longer than any listed
+        // one names none, and `path` anywhere in a key (any case) keeps
+        // a URL value from counting as network access.
+        assert_eq!(
+            names(infer_args(Some(
+                &json!({"File_Path": "/a", "CONTENT": "x"})
+            ))),
+            ["write"]
+        );
+        assert_eq!(names(infer_args(Some(&json!({"Cmd": "ls"})))), ["exec"]);
+        assert_eq!(
+            names(infer_args(Some(&json!({"a_much_longer_key_name": "/a"})))),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            names(infer_args(Some(
+                &json!({"a_much_longer_key_name": "ftp://x.test/a"})
+            ))),
+            ["network"]
+        );
+        assert_eq!(
+            names(infer_args(Some(
+                &json!({"DownloadPATHForTheResultFile": "https://x.test/a"})
+            ))),
+            Vec::<&str>::new()
+        );
     }
 }

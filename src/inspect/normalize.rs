@@ -860,7 +860,7 @@ pub fn extract_urls(s: &str) -> Vec<UrlParts> {
         // result or document, and `find` scans it a byte at a time.
         let Some(offset) = bytes
             .get(from..)
-            .and_then(|rest| memchr::memmem::find(rest, b"://"))
+            .and_then(|rest| super::SCHEME_SEPARATOR.find(rest))
         else {
             break;
         };

@@ -173,8 +173,11 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
         }
     } else {
         let lower = s.to_ascii_lowercase();
-        for (bit, word) in d.words_each.iter().enumerate() {
-            word_secrets(s, d, bit, word.find_iter(lower.as_bytes()), found);
+        let places = word_places_leftmost(&d.words_leftmost, lower.as_bytes());
+        for group in places.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(&(bit, _)) = group.first() {
+                word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
+            }
         }
     }
 }
@@ -248,6 +251,28 @@ fn word_places_one_pass(words: &aho_corasick::AhoCorasick, lower: &[u8]) -> Vec<
         .find_overlapping_iter(lower)
         .map(|m| (m.pattern().as_usize(), m.start()))
         .collect();
+    places.sort_unstable();
+    places
+}
+
+/// [`word_places_one_pass`] for long texts: one packed (SIMD) search
+/// for all the words, each search started one byte after the last match
+/// began. At most one word can begin at a place (none is a prefix of
+/// another, a test checks), so this finds every occurrence of every word,
+/// overlapping ones too. The overlapping iterator cannot use the packed
+/// searcher, and twelve single-word passes read a long text twelve times.
+fn word_places_leftmost(words: &aho_corasick::AhoCorasick, lower: &[u8]) -> Vec<(usize, usize)> {
+    let mut places = Vec::new();
+    let mut from = 0;
+    // `from` stays within `lower` (a word is longer than one byte), which
+    // `Input::range` requires.
+    while from < lower.len() {
+        let Some(m) = words.find(aho_corasick::Input::new(lower).range(from..)) else {
+            break;
+        };
+        places.push((m.pattern().as_usize(), m.start()));
+        from = m.start() + 1;
+    }
     places.sort_unstable();
     places
 }
@@ -502,7 +527,9 @@ fn examine_injection(
     }
     // Tag characters (U+E0000–E007F) all start with the bytes F3 A0; a
     // full invisible-character scan costs more than the rest of the scan.
-    let tags = if memchr::memmem::find(s.as_bytes(), &[0xF3, 0xA0]).is_some() {
+    static TAG_LEAD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&[0xF3, 0xA0]));
+    let tags = if TAG_LEAD.find(s.as_bytes()).is_some() {
         phrases::decode_tag_chars(s)
     } else {
         None
@@ -2310,9 +2337,10 @@ struct Detectors {
     shapes: Regex,
     shape_kinds: Vec<ShapeKind>,
     /// [`CONTEXT_WORDS`] as one automaton (pattern id = bit), for short
-    /// strings, and one searcher per word for long ones ([`SHORT_TEXT`]).
+    /// strings, and as a leftmost-first one (which can use the packed
+    /// searcher) for long ones ([`SHORT_TEXT`]).
     words_all: aho_corasick::AhoCorasick,
-    words_each: Vec<memchr::memmem::Finder<'static>>,
+    words_leftmost: aho_corasick::AhoCorasick,
     context: Vec<ContextDetector>,
 }
 
@@ -2436,10 +2464,10 @@ fn detectors() -> &'static Detectors {
             shapes: Regex::new(&alternation.replace(r"\b", r"(?-u:\b)")).expect("secret shapes compile"),
             shape_kinds,
             words_all: aho_corasick::AhoCorasick::new(CONTEXT_WORDS).expect("context words compile"),
-            words_each: CONTEXT_WORDS
-                .iter()
-                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
-                .collect(),
+            words_leftmost: aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(CONTEXT_WORDS)
+                .expect("context words compile"),
             context: context
                 .iter()
                 .map(|(name, words, word_start, p, check)| ContextDetector {
@@ -4703,9 +4731,19 @@ mod tests {
         }
         assert!(CONTEXT_WORDS.len() <= 16, "word bits are a u16");
         let d = detectors();
+        // The leftmost searches find every place only if no word begins
+        // another.
+        for (i, w) in CONTEXT_WORDS.iter().enumerate() {
+            for (j, other) in CONTEXT_WORDS.iter().enumerate() {
+                assert!(i == j || !other.starts_with(w), "{w} begins {other}");
+            }
+        }
+        let each: Vec<memchr::memmem::Finder<'static>> = CONTEXT_WORDS
+            .iter()
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+            .collect();
         let per_word = |lower: &[u8]| -> Vec<(usize, usize)> {
-            let mut v: Vec<(usize, usize)> = d
-                .words_each
+            let mut v: Vec<(usize, usize)> = each
                 .iter()
                 .enumerate()
                 .flat_map(|(bit, w)| w.find_iter(lower).map(move |at| (bit, at)))
@@ -4748,9 +4786,15 @@ mod tests {
                 text.push_str(pieces[pick]);
             }
             let lower = text.to_ascii_lowercase();
+            let reference = per_word(lower.as_bytes());
             assert_eq!(
                 word_places_one_pass(&d.words_all, lower.as_bytes()),
-                per_word(lower.as_bytes()),
+                reference,
+                "{text:?}"
+            );
+            assert_eq!(
+                word_places_leftmost(&d.words_leftmost, lower.as_bytes()),
+                reference,
                 "{text:?}"
             );
         }

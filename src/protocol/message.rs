@@ -284,7 +284,9 @@ pub struct Call {
 pub fn parse_call(line: &[u8]) -> Option<Call> {
     // An answer of the agent's (it has no `method`) is left to `classify`
     // before its result is read.
-    memchr::memmem::find(line, b"\"method\"")?;
+    if !names_method(line) {
+        return None;
+    }
     let env: Envelope<'_, Value, &RawValue> = parsed_envelope(line)?;
     if env.jsonrpc.as_deref() != Some("2.0") || env.result.is_some() || env.error.is_some() {
         return None;
@@ -311,7 +313,7 @@ pub fn parse_success(line: &[u8]) -> Option<(RequestId, Value)> {
     // A notification or request of the server's is left to `classify`
     // before its params are read (a result naming a `"method"` key goes
     // there too, as every line did before).
-    if memchr::memmem::find(line, b"\"method\"").is_some() {
+    if names_method(line) {
         return None;
     }
     let env: Envelope<'_, &RawValue, Value> = parsed_envelope(line)?;
@@ -320,6 +322,15 @@ pub fn parse_success(line: &[u8]) -> Option<(RequestId, Value)> {
     }
     let id = RequestId::from_value(env.id.as_ref()?)?;
     Some((id, env.result?))
+}
+
+/// Whether the bytes `"method"` occur in `line`. The searcher is built
+/// once: `memmem::find` builds one per call, which cost a small line
+/// more than the search.
+fn names_method(line: &[u8]) -> bool {
+    static METHOD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"method\""));
+    METHOD.find(line).is_some()
 }
 
 /// The envelope of a line that is one JSON object.
@@ -691,7 +702,7 @@ mod tests {
         ));
     }
 
-    fn names_method(line: &[u8]) -> bool {
+    fn names_method_slowly(line: &[u8]) -> bool {
         line.windows(8).any(|w| w == b"\"method\"")
     }
 
@@ -726,7 +737,7 @@ mod tests {
                     // Only params too deep to decode, or a `method` key
                     // spelled with escapes, may fall back.
                     assert!(
-                        decode(*params).is_some_and(|r| r.is_err()) || !names_method(line),
+                        decode(*params).is_some_and(|r| r.is_err()) || !names_method_slowly(line),
                         "{show}"
                     );
                 }
@@ -756,7 +767,7 @@ mod tests {
                     // Only a result too deep to decode, or a line naming a
                     // `"method"` anywhere, may fall back.
                     assert!(
-                        decode(Some(r)).is_some_and(|r| r.is_err()) || names_method(line),
+                        decode(Some(r)).is_some_and(|r| r.is_err()) || names_method_slowly(line),
                         "{show}"
                     );
                 }
