@@ -187,11 +187,25 @@ macro_rules! strings_walker {
                 }
                 Value::Object(map) => {
                     // Decided before the members are borrowed (mutably, for
-                    // one of the walkers).
-                    let skipped: Vec<String> =
-                        map.keys().filter(|k| skip(map, k)).cloned().collect();
-                    for (k, item) in map {
-                        if skipped.contains(k) {
+                    // one of the walkers), by position: a bit for each of
+                    // the first 64 members (a copy of each skipped name was
+                    // two allocations per tool result), names past them.
+                    let mut skipped_bits: u64 = 0;
+                    let mut skipped_names: Vec<String> = Vec::new();
+                    for (i, k) in map.keys().enumerate() {
+                        if skip(map, k) {
+                            match u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)) {
+                                Some(bit) => skipped_bits |= bit,
+                                None => skipped_names.push(k.clone()),
+                            }
+                        }
+                    }
+                    for (i, (k, item)) in map.into_iter().enumerate() {
+                        let skipped = match u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)) {
+                            Some(bit) => skipped_bits & bit != 0,
+                            None => skipped_names.contains(k),
+                        };
+                        if skipped {
                             continue;
                         }
                         segs.push(Seg::Key(k));
@@ -304,5 +318,32 @@ mod tests {
         assert_eq!(v["content"][1]["text"], "HI");
         assert_eq!(v["content"][1]["type"], "TEXT");
         assert_eq!(v["blob"], "BBBB");
+    }
+
+    /// Skipped members are remembered by position for the first 64 of an
+    /// object and by name past them: both kinds are skipped, by both
+    /// walkers, and every other member is visited once.
+    #[test]
+    fn members_are_skipped_before_and_past_the_64th() {
+        let mut map = Map::new();
+        for i in 0..150 {
+            map.insert(format!("k{i:03}"), Value::String(format!("v{i:03}")));
+        }
+        let mut v = Value::Object(map);
+        let skip = |_: &Map<String, Value>, k: &str| {
+            k.strip_prefix('k')
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n % 7 == 3)
+        };
+        let expected: Vec<String> = (0..150)
+            .filter(|n| n % 7 != 3)
+            .map(|n| format!("v{n:03}"))
+            .collect();
+        let mut seen = Vec::new();
+        visit_strings(&v, &skip, &mut |_, s| seen.push(s.to_string()));
+        assert_eq!(seen, expected);
+        let mut seen = Vec::new();
+        visit_strings_mut(&mut v, &skip, &mut |_, s| seen.push(s.clone()));
+        assert_eq!(seen, expected);
     }
 }
