@@ -171,7 +171,7 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
                 word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
             }
         }
-    } else {
+    } else if s.len() <= LEFTMOST_TEXT {
         let lower = s.to_ascii_lowercase();
         let places = word_places_leftmost(&d.words_leftmost, lower.as_bytes());
         for group in places.chunk_by(|a, b| a.0 == b.0) {
@@ -179,8 +179,20 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
                 word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
             }
         }
+    } else {
+        // A list of every place of a multi-megabyte `keykeykey…` would be
+        // several times the text; one searcher per word holds none.
+        let lower = s.to_ascii_lowercase();
+        for (bit, word) in d.words_each.iter().enumerate() {
+            word_secrets(s, d, bit, word.find_iter(lower.as_bytes()), found);
+        }
     }
 }
+
+/// The longest text whose context-word places are listed in one search
+/// ([`word_places_leftmost`]): the list holds at most a third as many
+/// places as the text has bytes, 16 bytes each.
+const LEFTMOST_TEXT: usize = 64 * 1024;
 
 /// The detectors of context word `bit`, each anchored at `places` (where
 /// the word occurs, in text order).
@@ -2337,10 +2349,12 @@ struct Detectors {
     shapes: Regex,
     shape_kinds: Vec<ShapeKind>,
     /// [`CONTEXT_WORDS`] as one automaton (pattern id = bit), for short
-    /// strings, and as a leftmost-first one (which can use the packed
-    /// searcher) for long ones ([`SHORT_TEXT`]).
+    /// strings ([`SHORT_TEXT`]); as a leftmost-first one (which can use
+    /// the packed searcher) for long ones; and one searcher per word for
+    /// texts past [`LEFTMOST_TEXT`].
     words_all: aho_corasick::AhoCorasick,
     words_leftmost: aho_corasick::AhoCorasick,
+    words_each: Vec<memchr::memmem::Finder<'static>>,
     context: Vec<ContextDetector>,
 }
 
@@ -2468,6 +2482,10 @@ fn detectors() -> &'static Detectors {
                 .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(CONTEXT_WORDS)
                 .expect("context words compile"),
+            words_each: CONTEXT_WORDS
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
             context: context
                 .iter()
                 .map(|(name, words, word_start, p, check)| ContextDetector {
@@ -4738,12 +4756,9 @@ mod tests {
                 assert!(i == j || !other.starts_with(w), "{w} begins {other}");
             }
         }
-        let each: Vec<memchr::memmem::Finder<'static>> = CONTEXT_WORDS
-            .iter()
-            .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
-            .collect();
         let per_word = |lower: &[u8]| -> Vec<(usize, usize)> {
-            let mut v: Vec<(usize, usize)> = each
+            let mut v: Vec<(usize, usize)> = d
+                .words_each
                 .iter()
                 .enumerate()
                 .flat_map(|(bit, w)| w.find_iter(lower).map(move |at| (bit, at)))
@@ -4799,10 +4814,12 @@ mod tests {
             );
         }
         // Words that overlap each other ("passecret") and repeat: both
-        // words' detectors run at their own places, on both paths.
-        for pad in ["", &" filler".repeat(20)] {
+        // words' detectors run at their own places, on all three paths
+        // (short, one leftmost search, one searcher per word).
+        for pad in ["", &" filler".repeat(20), &" filler".repeat(10_000)] {
             let text = format!("passecret=Zq8vLw3nRt5yUi2oPa7s{pad} api_key=Hj4kL9mN2bV6cX1z");
             assert_eq!(text.len() < SHORT_TEXT, pad.is_empty());
+            assert_eq!(text.len() > LEFTMOST_TEXT, pad.len() > 1_000);
             let found = scan_text(&text);
             for value in ["Zq8v", "Hj4k"] {
                 let at = text.find(value).unwrap();
