@@ -132,10 +132,11 @@ impl ForwardSet {
         let mut caches = self.caches.get();
         let caches = &mut *caches;
         if let (Some(dfa), Some(cache)) = (&self.dfa, caches.dfa.as_mut()) {
-            // The common answer, no match, from the walk (half the lazy
-            // DFA's own search loop per byte); a match, or a walk that
-            // cannot tell, is searched again the lazy DFA's way.
-            if walk_one(dfa, cache, haystack).is_some() {
+            // The common answer, no match, from the paired walk with
+            // nothing to pair (the lazy DFA's own search pays a set-up on
+            // every short string); a match, or a walk that cannot tell, is
+            // searched again the lazy DFA's way.
+            if walk_pair(dfa, cache, haystack, haystack, &[]).is_some() {
                 return false;
             }
             if let Ok(found) = dfa.try_search_fwd(cache, &input) {
@@ -194,19 +195,6 @@ impl ForwardSet {
         let vm = caches.vm.get_or_insert_with(|| self.vm.create_cache());
         self.vm.which_overlapping_matches(vm, &input, found);
     }
-}
-
-/// `Some(())` when `text` does not match; `None` when it does, or when
-/// the walk cannot tell (see [`step`]).
-fn walk_one(dfa: &DFA, cache: &mut dfa::Cache, text: &[u8]) -> Option<()> {
-    let start = dfa.start_state_forward(cache, &Input::new(text)).ok()?;
-    if start.is_tagged() {
-        return None;
-    }
-    let clears = cache.clear_count();
-    let last = walk(dfa, cache, start, text, clears)?;
-    let end = dfa.next_eoi_state(cache, last).ok()?;
-    (!end.is_match() && !end.is_quit() && cache.clear_count() == clears).then_some(())
 }
 
 /// `Some(())` when neither `a` nor `b` matches (see
