@@ -162,29 +162,24 @@ pub fn scan_text(s: &str) -> Vec<SecretMatch> {
 fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>) {
     // Lowercased on the stack: most texts are short (below SHORT_TEXT).
     let mut buf = [0u8; SHORT_TEXT - 1];
-    if let Some(lower) = buf.get_mut(..s.len()) {
+    let places = if let Some(lower) = buf.get_mut(..s.len()) {
         lower.copy_from_slice(s.as_bytes());
         lower.make_ascii_lowercase();
-        let places = word_places_one_pass(&d.words_all, lower);
-        for group in places.chunk_by(|a, b| a.0 == b.0) {
-            if let Some(&(bit, _)) = group.first() {
-                word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
-            }
-        }
+        word_places_one_pass(&d.words_all, lower)
     } else if s.len() <= LEFTMOST_TEXT {
-        let lower = s.to_ascii_lowercase();
-        let places = word_places_leftmost(&d.words_leftmost, lower.as_bytes());
-        for group in places.chunk_by(|a, b| a.0 == b.0) {
-            if let Some(&(bit, _)) = group.first() {
-                word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
-            }
-        }
+        word_places_leftmost(&d.words_leftmost, s.to_ascii_lowercase().as_bytes())
     } else {
         // A list of every place of a multi-megabyte `keykeykey…` would be
         // several times the text; one searcher per word holds none.
         let lower = s.to_ascii_lowercase();
         for (bit, word) in d.words_each.iter().enumerate() {
             word_secrets(s, d, bit, word.find_iter(lower.as_bytes()), found);
+        }
+        return;
+    };
+    for group in places.chunk_by(|a, b| a.0 == b.0) {
+        if let Some(&(bit, _)) = group.first() {
+            word_secrets(s, d, bit, group.iter().map(|&(_, at)| at), found);
         }
     }
 }
