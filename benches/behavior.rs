@@ -108,7 +108,7 @@ fn observe(now_ms: u64, c: &ToolCall) -> CallObs {
     });
     CallObs {
         now_ms,
-        tool: c.tool.clone(),
+        tool: c.tool.as_str().into(),
         caps: c.tool_caps.union(capability::infer_args(Some(&c.args))),
         call_hash: fingerprint::call_hash(&c.tool, Some(&c.args)),
         fingerprints,

@@ -24,21 +24,59 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub seq: u64,
-    pub hash: String,
+    pub hash: LineHash,
+}
+
+/// A line's SHA-256 as 64 lowercase hex digits, kept inline: one is made
+/// for every event, on the audit writer's thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LineHash([u8; 64]);
+
+impl LineHash {
+    pub fn as_str(&self) -> &str {
+        // Only `hash` makes one, of ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for LineHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for LineHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for LineHash {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl serde::Serialize for LineHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// SHA-256 of a line, lowercase hex (a table, not `format!` per byte:
 /// this runs for every event).
-pub fn hash(line: &[u8]) -> String {
+pub fn hash(line: &[u8]) -> LineHash {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(line);
-    let mut out = String::with_capacity(64);
-    let digit = |n: u8| char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0'));
-    for b in digest {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 0x0f));
+    let mut out = [b'0'; 64];
+    let digit = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        if let [hi, lo] = pair {
+            *hi = digit(b >> 4);
+            *lo = digit(b & 0x0f);
+        }
     }
-    out
+    LineHash(out)
 }
 
 /// Appends `"seq"` and `"prev"` to a serialised JSON object (`{…}`) and
@@ -186,7 +224,7 @@ pub fn write_head(
     let v = match key {
         Some(k) => {
             use base64::Engine;
-            let sig = k.sign(head_message(link.seq, &link.hash).as_bytes());
+            let sig = k.sign(head_message(link.seq, link.hash.as_str()).as_bytes());
             serde_json::json!({"seq": link.seq, "hash": link.hash, "key_id": "vanguard-audit",
                 "signature": base64::engine::general_purpose::STANDARD.encode(sig)})
         }
@@ -277,7 +315,7 @@ pub fn verify_signed(
                         r.problem = Some(format!("{at}: seq {seq} follows seq {} ({what})", l.seq));
                         break 'files;
                     }
-                    if prev != l.hash {
+                    if prev != l.hash.as_str() {
                         r.problem = Some(format!(
                             "{at} (seq {seq}): the hash of the line before does not match: that line was edited, or this one inserted"
                         ));
@@ -377,7 +415,7 @@ fn check_head(
         (None, _) => {}
     }
     match last {
-        Some(l) if l.seq == seq && l.hash == hash => {}
+        Some(l) if l.seq == seq && l.hash.as_str() == hash => {}
         Some(l) if l.seq < seq => {
             r.problem = Some(format!(
                 "the log ends at seq {} but {} records seq {seq}: the tail was cut",

@@ -6,19 +6,19 @@
 //! and freed by the other, so neither thread's allocator cache ever got its
 //! blocks back and took the allocator's slow path (malloc and free were
 //! about a third of the session thread's CPU under load, part of it this
-//! traffic; see docs/ARCHITECTURE.md). A label up to
-//! [`INLINE`] bytes lives in the event itself; a longer one (a method or
-//! tool name from a hostile peer can be anything) goes to the heap as before.
+//! traffic; see docs/ARCHITECTURE.md). A label up to 38 bytes
+//! ([`crate::protocol::inline::LABEL_BYTES`]) lives in the event itself; a
+//! longer one (a method or tool name from a hostile peer can be anything)
+//! goes to the heap as before.
 
-/// Bytes kept inline: an event id (12 + 1 + up to 20 digits), every MCP
-/// method name and ordinary tool names fit.
-pub const INLINE: usize = 38;
-
-pub type Label = crate::protocol::inline::InlineStr<INLINE>;
+/// The same type as the tool names of decisions and L3 observations, so a
+/// label is copied, never converted.
+pub type Label = crate::protocol::inline::Label;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::inline::LABEL_BYTES as INLINE;
 
     #[test]
     fn short_labels_stay_inline_and_long_ones_are_kept_whole() {

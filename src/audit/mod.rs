@@ -98,14 +98,13 @@ impl EventIds {
             next: AtomicU64::new(1),
         }
     }
-    pub fn next(&self) -> String {
+    /// `{prefix}-{n:06}`, inline (no allocation: one id per event).
+    pub fn next(&self) -> Label {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        // `{prefix}-{n:06}`.
-        let mut id = String::with_capacity(self.prefix.len() + 8);
-        id.push_str(&self.prefix);
-        id.push('-');
-        crate::protocol::digits::push_decimal(&mut id, n, 6);
-        id
+        let digits = crate::protocol::digits::Decimal::new(n);
+        let digits = digits.as_str();
+        let pad = "000000".get(digits.len().min(6)..).unwrap_or_default();
+        Label::concat(&[&self.prefix, "-", pad, digits])
     }
 }
 
@@ -124,7 +123,7 @@ impl Event {
     pub fn egress(
         rec: &crate::sandbox::egress::EgressRecord,
         labels: &EgressLabels,
-        event_id: String,
+        event_id: Label,
     ) -> Event {
         let mut rules: Vec<String> = rec.rule.iter().map(|r| r.to_string()).collect();
         if let Some(which) = rec.budget {
@@ -132,7 +131,7 @@ impl Event {
         }
         Event {
             ts: Stamp::now(),
-            event_id: event_id.into(),
+            event_id,
             session_id: labels.session_id.clone(),
             server_id: labels.server_id.clone(),
             direction: Direction::Gateway,
@@ -198,4 +197,26 @@ pub fn random_id() -> String {
         b = (t ^ ((std::process::id() as u128) << 64)).to_le_bytes();
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventIds;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn event_ids_are_the_prefix_and_a_zero_padded_counter_kept_inline() {
+        let ids = EventIds::new("0123456789abcdef");
+        assert_eq!(ids.next().as_str(), "0123456789ab-000001");
+        assert_eq!(ids.next().as_str(), "0123456789ab-000002");
+        ids.next.store(1_234_567, Ordering::Relaxed);
+        assert_eq!(ids.next().as_str(), "0123456789ab-1234567");
+        ids.next.store(u64::MAX, Ordering::Relaxed);
+        let last = ids.next();
+        assert_eq!(last.as_str(), format!("0123456789ab-{}", u64::MAX));
+        assert!(last.is_inline(), "the longest id fits a label");
+        // A multi-byte session id keeps whole characters.
+        let ids = EventIds::new("ünïcødé-séssïøn");
+        assert_eq!(ids.next().as_str(), "ünïcødé-séss-000001");
+    }
 }

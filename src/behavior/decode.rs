@@ -185,7 +185,7 @@ impl HexToken<'_> {
     }
 
     /// Appends the token's bytes to `out`.
-    fn decode_into(&self, out: &mut Vec<u8>) {
+    fn decode_into(&self, out: &mut Run) {
         let mut high: Option<u8> = None;
         for v in self.digits().filter_map(crate::canon::percent::hex_value) {
             match high.take() {
@@ -223,8 +223,12 @@ impl Iterator for HexDigits<'_> {
 /// part of a dump: its hex tokens up to the first other one (an `xxd` or
 /// `hexdump -C` text column) continue the run of the lines before. In any
 /// other line each run of hex tokens stands alone (`printf '\x41…'`).
+/// The bytes of a run of hex tokens being decoded: inline up to 64 bytes
+/// (most runs are a token or two and are dropped as too short).
+type Run = smallvec::SmallVec<[u8; 64]>;
+
 fn hex_views(text: &str, out: &mut Views) {
-    let mut run: Vec<u8> = Vec::new();
+    let mut run = Run::new();
     for line in crate::inspect::normalize::text_lines(text) {
         let mut toks = dump_tokens(line).peekable();
         if let Some(first) = toks.peek() {
@@ -492,7 +496,7 @@ mod tests {
     /// `hex_views` as it was before it skipped lines without a long
     /// enough stretch of hex.
     fn hex_views_reference(text: &str, out: &mut Views) {
-        let mut run: Vec<u8> = Vec::new();
+        let mut run = Run::new();
         for line in text.lines() {
             let mut toks = dump_tokens(line).peekable();
             if let Some(first) = toks.peek() {

@@ -145,7 +145,7 @@ pub struct TaintView {
 #[derive(Debug, Clone, Default)]
 pub struct CallObs {
     pub now_ms: u64,
-    pub tool: String,
+    pub tool: crate::protocol::inline::Label,
     pub caps: Caps,
     /// Hash of the tool name and its canonical arguments.
     pub call_hash: u64,
@@ -485,7 +485,7 @@ pub fn call_obs(
     CallObs {
         now_ms,
         call_hash: fingerprint::call_hash(tool, args),
-        tool: tool.to_string(),
+        tool: tool.into(),
         caps,
         fingerprints,
         paths,

@@ -182,6 +182,9 @@ pub fn run(a: SseArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    // Compiled before serving, like the rules: the first session's first
+    // tool result would otherwise wait for them (~5 ms).
+    crate::inspect::secrets::warm();
     let metrics_listener = match a.gateway.metrics_listener() {
         Ok(l) => l,
         Err(code) => return code,

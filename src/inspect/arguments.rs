@@ -347,7 +347,7 @@ pub fn classify(arg: &StringArg<'_>, shell_tool: bool) -> Kind {
     let lists = key_lists(key);
     let on = |list: u8| lists & list != 0;
     let is_file_uri = is_file_uri(s);
-    let has_scheme = has_scheme_separator(s);
+    let has_scheme = super::has_scheme_separator(s);
     if !s.is_empty() && s.len() <= MAX_PATH_LEN && !s.contains('\n') && !has_scheme || is_file_uri {
         let by_key = on(ON_PATH_KEYS) || (key_suffix_path && !on(ON_CONTENT_KEYS));
         let by_shape = (on(ON_MAYBE_PATH_KEYS) || !on(ON_CONTENT_KEYS)) && looks_like_path(s);
@@ -370,13 +370,6 @@ fn ends_with_ignore_case(key: &str, suffix: &str) -> bool {
         .checked_sub(suffix.len())
         .and_then(|at| key.as_bytes().get(at..))
         .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
-}
-
-/// `s` contains `://` (a byte scan: cheaper than a substring searcher
-/// for the short strings arguments mostly are).
-fn has_scheme_separator(s: &str) -> bool {
-    let b = s.as_bytes();
-    memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//".as_slice()))
 }
 
 fn command_words(cmd: &str) -> impl Iterator<Item = &str> {

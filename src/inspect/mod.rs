@@ -141,7 +141,7 @@ impl Inspector {
                     .and_then(|p| p.get("name"))
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                d.tool = Some(tool.to_string());
+                d.tool = Some(tool.into());
                 self.match_tool(tool, &mut d);
                 if let Some(args) = params.and_then(|p| p.get("arguments")) {
                     let call_hints = hints.map(|h| h.for_call(args));
@@ -648,10 +648,20 @@ fn listed(d: &mut Decision, phase: usize) {
 pub(crate) static SCHEME_SEPARATOR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
 
-/// Whether `s` holds `://`.
-fn has_scheme_separator(s: &str) -> bool {
-    SCHEME_SEPARATOR.find(s.as_bytes()).is_some()
+/// Whether `s` holds `://`. Short strings (most argument values) are
+/// scanned for `:` and checked in place, which costs less than setting up
+/// the searcher; longer texts go through the prebuilt searcher.
+pub(crate) fn has_scheme_separator(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() <= SHORT_SCHEME_SCAN {
+        return memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//".as_slice()));
+    }
+    SCHEME_SEPARATOR.find(b).is_some()
 }
+
+/// Up to this length `has_scheme_separator` scans for `:` instead of
+/// running the searcher.
+const SHORT_SCHEME_SCAN: usize = 256;
 
 fn host_string(h: &normalize::HostView) -> String {
     match h {

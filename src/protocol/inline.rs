@@ -91,9 +91,54 @@ impl<const N: usize> From<&str> for InlineStr<N> {
 
 impl<const N: usize> From<String> for InlineStr<N> {
     fn from(s: String) -> Self {
+        if s.len() > N {
+            // Kept in the string's own allocation.
+            return Self::heap(s.into_boxed_str());
+        }
         InlineStr::new(&s)
     }
 }
+
+impl<const N: usize> Default for InlineStr<N> {
+    fn default() -> Self {
+        InlineStr::new("")
+    }
+}
+
+impl<const N: usize> std::fmt::Display for InlineStr<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> PartialEq for InlineStr<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<const N: usize> Eq for InlineStr<N> {}
+
+impl<const N: usize> PartialEq<str> for InlineStr<N> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl<const N: usize> PartialEq<&str> for InlineStr<N> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A short name made on every call (an audit event's id, method and tool,
+/// the tool a call names): inline up to 38 bytes, which an event id
+/// (12 + 1 + up to 20 digits), every MCP method name and ordinary tool
+/// names fit.
+pub type Label = InlineStr<LABEL_BYTES>;
+
+/// Bytes a [`Label`] keeps inline.
+pub const LABEL_BYTES: usize = 38;
 
 impl<const N: usize> Serialize for InlineStr<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -269,7 +269,8 @@ pub fn recover_ids(head: &[u8], tail: &[u8]) -> Vec<RequestId> {
 pub struct Call {
     /// `None` for a notification.
     pub id: Option<RequestId>,
-    pub method: String,
+    /// Inline: no allocation for any MCP method name.
+    pub method: super::inline::Label,
     pub params: Option<Value>,
 }
 
@@ -301,7 +302,7 @@ pub fn parse_call(line: &[u8]) -> Option<Call> {
     };
     Some(Call {
         id,
-        method: method.into_owned(),
+        method: super::inline::Label::new(&method),
         params: env.params,
     })
 }
@@ -726,7 +727,7 @@ mod tests {
                     id.map(|i| i.as_json().to_string()),
                     "{show}"
                 );
-                assert_eq!(call.method, method, "{show}");
+                assert_eq!(call.method.as_str(), method, "{show}");
                 let params = decode(params).transpose().expect("params decode");
                 assert_eq!(call.params, params, "{show}");
             }

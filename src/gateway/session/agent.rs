@@ -3,6 +3,7 @@
 //! or held for the tool list.
 
 use super::*;
+use crate::protocol::inline::Label;
 
 pub(super) struct AgentOutput {
     pub(super) forward: Forward,
@@ -168,11 +169,11 @@ impl Shared {
                 ))
             }
         };
-        self.agent_call(id, method, Params::Raw(params))
+        self.agent_call(id, method.into(), Params::Raw(params))
     }
 
     /// A request (`id`) or notification from the agent, decided.
-    fn agent_call(&self, id: Option<RequestId>, method: String, params: Params<'_>) -> Handled {
+    fn agent_call(&self, id: Option<RequestId>, method: Label, params: Params<'_>) -> Handled {
         if let Some(id) = &id {
             fault_point(&method);
             let (taken, waiting) = {
@@ -379,13 +380,13 @@ impl Shared {
             Verdict::Block => match id {
                 Some(id) => Handled::Reply(self.block_response(&id, &decision, &event_id)),
                 None => {
-                    tracing::warn!(method, rules = ?decision.rule_ids(), "blocked a notification");
+                    tracing::warn!(method = method.as_str(), rules = ?decision.rule_ids(), "blocked a notification");
                     Handled::Drop
                 }
             },
             _ => {
                 if verdict != Verdict::Allow {
-                    tracing::warn!(method, tool = ?decision.tool, verdict = verdict.as_str(), rules = ?decision.rule_ids(), event_id, "forwarding despite findings");
+                    tracing::warn!(method = method.as_str(), tool = ?decision.tool, verdict = verdict.as_str(), rules = ?decision.rule_ids(), event_id = event_id.as_str(), "forwarding despite findings");
                 }
                 if let Some(id) = id {
                     if matches!(
@@ -455,7 +456,7 @@ impl Shared {
     ) -> Handled {
         let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
-        d.tool = Some(tool.to_string());
+        d.tool = Some(tool.into());
         d.push(crate::inspect::Finding {
             rule: h.rule.clone(),
             layer: Layer::L1,

@@ -32,7 +32,7 @@ impl Shared {
     }
 
     pub(super) fn base_event(&self, kind: EventKind, direction: Direction) -> Event {
-        self.event_with_id(kind, direction, self.cfg.ids.next().into())
+        self.event_with_id(kind, direction, self.cfg.ids.next())
     }
 
     /// An event under an id the caller already drew from the session's

@@ -194,8 +194,8 @@ impl Outcome {
 }
 
 struct Pending {
-    method: String,
-    tool: Option<String>,
+    method: crate::protocol::inline::Label,
+    tool: Option<crate::protocol::inline::Label>,
     since: Instant,
     /// Sent by vanguard itself (a `tools/list` to learn the tools): the
     /// answer is consumed, not relayed.
@@ -254,7 +254,7 @@ struct Held {
 /// scorer): finished off the agent pump so other requests go on.
 struct Deferred {
     id: Option<RequestId>,
-    method: String,
+    method: crate::protocol::inline::Label,
     params: Option<Value>,
     decision: Decision,
     started: Instant,

@@ -24,7 +24,11 @@ pub(super) struct UpstreamOutput {
     /// Held agent lines can be decided now.
     pub(super) replay: bool,
     /// A result for L3 to observe before it is relayed.
-    pub(super) l3: Option<(RequestId, Option<String>, crate::behavior::ResultObs)>,
+    pub(super) l3: Option<(
+        RequestId,
+        Option<crate::protocol::inline::Label>,
+        crate::behavior::ResultObs,
+    )>,
     /// An agent's `tools/list` answer, for L2 to score before it is relayed.
     pub(super) tools_list: Option<RequestId>,
 }
@@ -218,7 +222,11 @@ impl Shared {
             p.since.elapsed(),
             None,
         );
-        tracing::warn!(request_id = id.as_json(), method = p.method, "{message}");
+        tracing::warn!(
+            request_id = id.as_json(),
+            method = p.method.as_str(),
+            "{message}"
+        );
         if shadow {
             return None;
         }
@@ -514,7 +522,7 @@ impl Shared {
         let verdict = outcome.verdict(shadow);
         let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
-        d.tool = tool.map(String::from);
+        d.tool = tool.map(Into::into);
         d.findings = outcome.findings;
         d.finish();
         let mut ev = self.event_with_id(
@@ -533,7 +541,7 @@ impl Shared {
         ev.detail = (part.key != "result").then(|| json!({ "part": part.key }));
         self.cfg.audit.record(ev);
         if verdict != Verdict::Allow {
-            tracing::warn!(method, tool = ?tool, verdict = verdict.as_str(), rules = ?d.rule_ids(), event_id, "{}", part.what);
+            tracing::warn!(method, tool = ?tool, verdict = verdict.as_str(), rules = ?d.rule_ids(), event_id = event_id.as_str(), "{}", part.what);
         }
         if shadow {
             return Relay::Original;
@@ -815,7 +823,11 @@ impl Shared {
     /// response-volume verdict.
     pub(super) async fn observe_result(
         &self,
-        (id, tool, obs): (RequestId, Option<String>, crate::behavior::ResultObs),
+        (id, tool, obs): (
+            RequestId,
+            Option<crate::protocol::inline::Label>,
+            crate::behavior::ResultObs,
+        ),
         out: &mut UpstreamOutput,
     ) {
         let Some(engine) = self.cfg.behavior.clone() else {
