@@ -172,7 +172,7 @@ fn context_secrets(s: &str, d: &Detectors, found: &mut Vec<(usize, SecretMatch)>
     let places = if let Some(lower) = buf.get_mut(..s.len()) {
         lower.copy_from_slice(s.as_bytes());
         lower.make_ascii_lowercase();
-        word_places_one_pass(&d.words_all, lower)
+        word_places_leftmost(&d.words_leftmost, lower)
     } else if s.len() <= LEFTMOST_TEXT {
         word_places_leftmost(&d.words_leftmost, s.to_ascii_lowercase().as_bytes())
     } else {
@@ -249,32 +249,20 @@ fn word_secrets(
     }
 }
 
-/// Below this many bytes a string's key words are found in one
-/// Aho-Corasick pass; from it on, one SIMD `memmem` pass per word. A dozen
-/// searcher set-ups cost more than the search on a short string (an echo
-/// result scans 30 % faster), and a dozen SIMD passes beat one automaton
-/// pass over a long one (4 KiB: 10.5 against 16 µs).
+/// Below this many bytes a string is lowercased on the stack.
 const SHORT_TEXT: usize = 64;
 
 /// Every occurrence of every context word in `lower`, as (word, position),
-/// sorted: words in bit order, each word's places in text order. No word
-/// overlaps itself, so all occurrences are also the non-overlapping ones
-/// (a test checks): the same places the per-word searchers find.
-fn word_places_one_pass(words: &aho_corasick::AhoCorasick, lower: &[u8]) -> Vec<(usize, usize)> {
-    let mut places: Vec<(usize, usize)> = words
-        .find_overlapping_iter(lower)
-        .map(|m| (m.pattern().as_usize(), m.start()))
-        .collect();
-    places.sort_unstable();
-    places
-}
-
-/// [`word_places_one_pass`] for long texts: one packed (SIMD) search
-/// for all the words, each search started one byte after the last match
-/// began. At most one word can begin at a place (none is a prefix of
-/// another, a test checks), so this finds every occurrence of every word,
-/// overlapping ones too. The overlapping iterator cannot use the packed
-/// searcher, and twelve single-word passes read a long text twelve times.
+/// sorted: words in bit order, each word's places in text order. One
+/// packed (SIMD) search for all the words, each search started one byte
+/// after the last match began. At most one word can begin at a place (none
+/// is a prefix of another, a test checks), so this finds every occurrence
+/// of every word, overlapping ones too: the places the per-word searchers
+/// find. Twelve single-word passes read a long text twelve times; the
+/// overlapping iterator cannot use the packed searcher and, on short
+/// strings without a word (most of them), took 39–85 ns against 25–42
+/// (it is faster only where several words occur: 105–160 ns against
+/// 170–195).
 fn word_places_leftmost(words: &aho_corasick::AhoCorasick, lower: &[u8]) -> Vec<(usize, usize)> {
     let mut places = Vec::new();
     let mut from = 0;
@@ -2351,11 +2339,9 @@ struct Detectors {
     /// provider prefixes give it a literal prefilter.
     shapes: Regex,
     shape_kinds: Vec<ShapeKind>,
-    /// [`CONTEXT_WORDS`] as one automaton (pattern id = bit), for short
-    /// strings ([`SHORT_TEXT`]); as a leftmost-first one (which can use
-    /// the packed searcher) for long ones; and one searcher per word for
+    /// [`CONTEXT_WORDS`] as one leftmost-first automaton (pattern id =
+    /// bit; it can use the packed searcher), and one searcher per word for
     /// texts past [`LEFTMOST_TEXT`].
-    words_all: aho_corasick::AhoCorasick,
     words_leftmost: aho_corasick::AhoCorasick,
     words_each: Vec<memchr::memmem::Finder<'static>>,
     context: Vec<ContextDetector>,
@@ -2480,7 +2466,6 @@ fn detectors() -> &'static Detectors {
         Detectors {
             shapes: Regex::new(&alternation.replace(r"\b", r"(?-u:\b)")).expect("secret shapes compile"),
             shape_kinds,
-            words_all: aho_corasick::AhoCorasick::new(CONTEXT_WORDS).expect("context words compile"),
             words_leftmost: aho_corasick::AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(CONTEXT_WORDS)
@@ -4742,9 +4727,10 @@ mod tests {
 
     #[test]
     fn no_context_word_overlaps_itself_and_every_place_is_tried() {
-        // The one-pass search returns every occurrence, the per-word
-        // searchers the non-overlapping ones: the same places only if no
-        // word overlaps itself.
+        // The leftmost search, restarted one byte after each match
+        // begins, returns every occurrence, the per-word searchers the
+        // non-overlapping ones: the same places only if no word overlaps
+        // itself.
         for w in CONTEXT_WORDS {
             for k in 1..w.len() {
                 assert_ne!(w[..k], w[w.len() - k..], "{w} overlaps itself");
@@ -4806,11 +4792,6 @@ mod tests {
             let lower = text.to_ascii_lowercase();
             let reference = per_word(lower.as_bytes());
             assert_eq!(
-                word_places_one_pass(&d.words_all, lower.as_bytes()),
-                reference,
-                "{text:?}"
-            );
-            assert_eq!(
                 word_places_leftmost(&d.words_leftmost, lower.as_bytes()),
                 reference,
                 "{text:?}"
@@ -4818,7 +4799,8 @@ mod tests {
         }
         // Words that overlap each other ("passecret") and repeat: both
         // words' detectors run at their own places, on all three paths
-        // (short, one leftmost search, one searcher per word).
+        // (lowercased on the stack, one leftmost search; lowercased on the
+        // heap, one leftmost search; one searcher per word).
         for pad in ["", &" filler".repeat(20), &" filler".repeat(10_000)] {
             let text = format!("passecret=Zq8vLw3nRt5yUi2oPa7s{pad} api_key=Hj4kL9mN2bV6cX1z");
             assert_eq!(text.len() < SHORT_TEXT, pad.is_empty());
