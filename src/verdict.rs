@@ -99,8 +99,8 @@ pub struct Finding {
 pub struct Decision {
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
-    /// The tool a `tools/call` names (inline: no allocation per call).
-    pub tool: Option<crate::protocol::inline::Label>,
+    /// The tool a `tools/call` names.
+    pub tool: Option<String>,
 }
 
 impl Default for Decision {

@@ -228,6 +228,9 @@ fn a_baseline_without_a_trusted_signature_is_refused_or_warned_about() {
             ])
             .arg(&baseline)
             .args(extra)
+            // The workspace: the sandboxed server can write its record
+            // there (outside it, `record.exists()` could never be true).
+            .current_dir(dir.path())
             .stdin(std::process::Stdio::null())
             .output()
             .expect("start")
@@ -269,4 +272,5 @@ fn a_baseline_without_a_trusted_signature_is_refused_or_warned_about() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARN"));
+    assert!(record.exists(), "warn mode started the server");
 }

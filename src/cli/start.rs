@@ -538,11 +538,6 @@ pub fn run(a: StartArgs) -> u8 {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),
     };
-    // While the server starts: the result scan's detectors, which the
-    // first tool call's answer waited for (~5 ms). On this thread, not a
-    // helper one: a second thread's malloc arena and cached stack kept
-    // 0.7 MiB more resident.
-    crate::inspect::secrets::warm();
     if let Some(e) = &upstream.enforcement {
         if e.fully_enforced() {
             tracing::info!("sandbox: {}", e.summary());

@@ -141,7 +141,7 @@ impl Inspector {
                     .and_then(|p| p.get("name"))
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                d.tool = Some(tool.into());
+                d.tool = Some(tool.to_string());
                 self.match_tool(tool, &mut d);
                 if let Some(args) = params.and_then(|p| p.get("arguments")) {
                     let call_hints = hints.map(|h| h.for_call(args));

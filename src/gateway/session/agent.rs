@@ -402,7 +402,7 @@ impl Shared {
                             paths,
                             command,
                             method,
-                            tool: decision.tool,
+                            tool: decision.tool.map(Into::into),
                             since: started,
                             internal: false,
                             sensitive,
@@ -456,7 +456,7 @@ impl Shared {
     ) -> Handled {
         let event_id = self.cfg.ids.next();
         let mut d = Decision::new();
-        d.tool = Some(tool.into());
+        d.tool = Some(tool.to_string());
         d.push(crate::inspect::Finding {
             rule: h.rule.clone(),
             layer: Layer::L1,

@@ -203,7 +203,7 @@ impl Shared {
             hint: Some("vanguard relays only what it can inspect; check the server's output (its stderr) for the cause".into()),
         };
         let mut d = Decision::new();
-        d.tool = p.tool.clone();
+        d.tool = p.tool.as_deref().map(String::from);
         d.push(f);
         d.finish();
         let event_id = self.cfg.ids.next();
@@ -857,7 +857,7 @@ impl Shared {
             _ => Verdict::Warn,
         };
         let mut d = Decision::new();
-        d.tool = tool;
+        d.tool = tool.map(|t| t.to_string());
         d.push(f);
         d.finish();
         let event_id = self.cfg.ids.next();
