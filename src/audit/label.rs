@@ -11,8 +11,9 @@
 //! longer one (a method or tool name from a hostile peer can be anything)
 //! goes to the heap as before.
 
-/// The same type as the tool names of decisions and L3 observations, so a
-/// label is copied, never converted.
+/// The same type as the method and tool names a session keeps for a
+/// request in flight and L3's tool names, so a label is copied, never
+/// converted.
 pub type Label = crate::protocol::inline::Label;
 
 #[cfg(test)]

@@ -102,9 +102,7 @@ impl EventIds {
     pub fn next(&self) -> Label {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let digits = crate::protocol::digits::Decimal::new(n);
-        let digits = digits.as_str();
-        let pad = "000000".get(digits.len().min(6)..).unwrap_or_default();
-        Label::concat(&[&self.prefix, "-", pad, digits])
+        Label::concat(&[&self.prefix, "-", digits.padding(6), digits.as_str()])
     }
 }
 

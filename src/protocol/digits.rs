@@ -30,16 +30,15 @@ impl Decimal {
     }
 }
 
-/// Appends `v` in decimal, zero-padded to at least `width` digits: what
-/// `format!("{v:0width$}")` writes, without the formatting machinery, for
-/// ids built on every message.
-pub fn push_decimal(out: &mut String, v: u64, width: usize) {
-    let digits = Decimal::new(v);
-    let digits = digits.as_str();
-    for _ in digits.len()..width {
-        out.push('0');
+impl Decimal {
+    /// The zeros that pad it to `width` digits (up to 32): `padding(w)`
+    /// then `as_str()` is what `format!("{v:0w$}")` writes, without the
+    /// formatting machinery, for ids built on every message.
+    pub fn padding(&self, width: usize) -> &'static str {
+        const ZEROS: &str = "00000000000000000000000000000000";
+        let n = width.saturating_sub(self.as_str().len()).min(ZEROS.len());
+        ZEROS.get(..n).unwrap_or_default()
     }
-    out.push_str(digits);
 }
 
 #[cfg(test)]
@@ -62,9 +61,11 @@ mod tests {
         values.extend((0..64).map(|b| (1u64 << b) - 1));
         for v in values {
             for width in [0, 1, 6, 25] {
-                let mut out = String::from("x");
-                super::push_decimal(&mut out, v, width);
-                assert_eq!(out, format!("x{v:0width$}"));
+                let d = super::Decimal::new(v);
+                assert_eq!(
+                    format!("{}{}", d.padding(width), d.as_str()),
+                    format!("{v:0width$}")
+                );
             }
         }
         for v in [0u64, 7, 42, u64::MAX] {
