@@ -11,9 +11,8 @@
 //! longer one (a method or tool name from a hostile peer can be anything)
 //! goes to the heap as before.
 
-/// The same type as the method and tool names a session keeps for a
-/// request in flight and L3's tool names, so a label is copied, never
-/// converted.
+/// The same type as the method name a session keeps for a request in
+/// flight and L3's tool names, so a label is copied, never converted.
 pub type Label = crate::protocol::inline::Label;
 
 #[cfg(test)]

@@ -402,7 +402,7 @@ impl Shared {
                             paths,
                             command,
                             method,
-                            tool: decision.tool.map(Into::into),
+                            tool: decision.tool,
                             since: started,
                             internal: false,
                             sensitive,

@@ -195,7 +195,7 @@ impl Outcome {
 
 struct Pending {
     method: crate::protocol::inline::Label,
-    tool: Option<crate::protocol::inline::Label>,
+    tool: Option<String>,
     since: Instant,
     /// Sent by vanguard itself (a `tools/list` to learn the tools): the
     /// answer is consumed, not relayed.

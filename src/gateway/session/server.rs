@@ -24,11 +24,7 @@ pub(super) struct UpstreamOutput {
     /// Held agent lines can be decided now.
     pub(super) replay: bool,
     /// A result for L3 to observe before it is relayed.
-    pub(super) l3: Option<(
-        RequestId,
-        Option<crate::protocol::inline::Label>,
-        crate::behavior::ResultObs,
-    )>,
+    pub(super) l3: Option<(RequestId, Option<String>, crate::behavior::ResultObs)>,
     /// An agent's `tools/list` answer, for L2 to score before it is relayed.
     pub(super) tools_list: Option<RequestId>,
 }
@@ -203,7 +199,7 @@ impl Shared {
             hint: Some("vanguard relays only what it can inspect; check the server's output (its stderr) for the cause".into()),
         };
         let mut d = Decision::new();
-        d.tool = p.tool.as_deref().map(String::from);
+        d.tool = p.tool.clone();
         d.push(f);
         d.finish();
         let event_id = self.cfg.ids.next();
@@ -823,11 +819,7 @@ impl Shared {
     /// response-volume verdict.
     pub(super) async fn observe_result(
         &self,
-        (id, tool, obs): (
-            RequestId,
-            Option<crate::protocol::inline::Label>,
-            crate::behavior::ResultObs,
-        ),
+        (id, tool, obs): (RequestId, Option<String>, crate::behavior::ResultObs),
         out: &mut UpstreamOutput,
     ) {
         let Some(engine) = self.cfg.behavior.clone() else {
@@ -857,7 +849,7 @@ impl Shared {
             _ => Verdict::Warn,
         };
         let mut d = Decision::new();
-        d.tool = tool.map(|t| t.to_string());
+        d.tool = tool;
         d.push(f);
         d.finish();
         let event_id = self.cfg.ids.next();
