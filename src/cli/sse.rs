@@ -183,8 +183,9 @@ pub fn run(a: SseArgs) -> u8 {
         Err(code) => return code,
     };
     // Compiled before serving, like the rules: the first session's first
-    // tool result would otherwise wait for them (~5 ms).
-    crate::inspect::secrets::warm();
+    // tool result would otherwise wait for the secret detectors and the
+    // scan's other tables (~5 ms).
+    crate::inspect::warm();
     let metrics_listener = match a.gateway.metrics_listener() {
         Ok(l) => l,
         Err(code) => return code,

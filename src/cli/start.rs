@@ -535,11 +535,12 @@ pub fn run(a: StartArgs) -> u8 {
     };
     layers.baseline = baseline;
     // Before the spawn, like the rules: the first tool call's answer would
-    // otherwise wait for the secret detectors (~5 ms). Not after it: that
+    // otherwise wait for the secret detectors and the scan's other tables
+    // (~5 ms). Not after it: that
     // delayed the session loop and raced a dying server against the
     // agent's EOF. Not on a helper thread: its malloc arena and cached
     // stack kept 0.7 MiB more resident.
-    crate::inspect::secrets::warm();
+    crate::inspect::warm();
     let mut upstream = match ServerProcess::spawn(&plan) {
         Ok(u) => u,
         Err(e) => return fail(EXIT_SPAWN, e),

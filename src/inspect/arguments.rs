@@ -224,6 +224,11 @@ const HOST_KEYS: &[&str] = &[
     "host", "hostname", "ip", "address", "addr", "server", "domain", "endpoint",
 ];
 
+/// Builds the key-list table (see [`crate::inspect::warm`]).
+pub fn warm() {
+    key_lists("");
+}
+
 /// Which key lists `key` is on, ASCII case ignored, as bits over
 /// [`KEY_LISTS`]. Called for every string argument of every call: the key
 /// is hashed once, lowercased on the fly, and looked up among the listed

@@ -26,6 +26,13 @@ fn path_near() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r#"(/[^\s'"`,;:()<>\[\]{}]+)"#).expect("path regex"))
 }
 
+/// Compiles the pre-checks every result goes through (see
+/// [`crate::inspect::warm`]).
+pub fn warm() {
+    may_contain_denial("");
+    may_contain_missing("");
+}
+
 /// Cheap pre-check on the raw result text, before any JSON is decoded:
 /// one pass of a literal alternation (an Aho-Corasick search inside the
 /// regex engine), nothing built per call.

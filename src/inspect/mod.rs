@@ -663,6 +663,16 @@ pub(crate) fn has_scheme_separator(s: &str) -> bool {
 /// running the searcher.
 const SHORT_SCHEME_SCAN: usize = 256;
 
+/// Builds now what the first tool call would otherwise build inside its
+/// answer: the secret detectors (~15 M instructions), the result scan's
+/// denial pre-checks and the argument key-list table (~0.6 M together).
+/// Called before a gateway serves; idempotent.
+pub fn warm() {
+    secrets::warm();
+    denial::warm();
+    arguments::warm();
+}
+
 fn host_string(h: &normalize::HostView) -> String {
     match h {
         normalize::HostView::Ip(ip) => ip.to_string(),
