@@ -229,6 +229,24 @@ fn run_skips_rule_patterns_but_start_refuses_them_and_run_refuses_bad_toml() {
         "{}",
         r.show()
     );
+    // The hosted gateway alike, before it listens or starts a server (the
+    // gateways compile the patterns without a separate check first and
+    // load again with it only when one fails: the error is the same).
+    let mut sse = Command::new(vanguard_bin());
+    sse.args(["sse", "--audit-log", "off", "--profile", s(&broken_rule)])
+        .args(["--port", "0", "--server", "true"])
+        .current_dir(&t.ws)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let r = finish(sse.spawn().expect("spawn vanguard"), "vanguard sse".into());
+    assert_eq!(r.code(), Some(2), "{}", r.show());
+    assert!(
+        r.stderr.contains("broken-rule.toml:9") && r.stderr.contains("invalid regular expression"),
+        "{}",
+        r.show()
+    );
+    assert!(!r.stderr.contains("listening"), "{}", r.show());
 
     let bad_toml = t.profile("bad.toml", &format!("name = \"b\"\n[zones\n{rule}"));
     let r = t.run(&["--profile", s(&bad_toml), "--", "true"]);

@@ -2,7 +2,7 @@
 //! legacy HTTP+SSE on `/sse`, and starts one sandboxed upstream per MCP
 //! session under the same policy as `vanguard start`.
 
-use super::start::{inspector_and_audit, server_id, GatewayArgs};
+use super::start::{server_id, GatewayArgs};
 use super::*;
 use crate::audit::AuditSink;
 use crate::auth::config::AuthConfig;
@@ -178,7 +178,7 @@ pub fn run(a: SseArgs) -> u8 {
             "[[tool_auth]] without authentication: the tools it names are hidden from everyone"
         );
     }
-    let (inspector, audit) = match inspector_and_audit(&policy) {
+    let (inspector, audit) = match a.gateway.inspector_and_audit(&policy) {
         Ok(x) => x,
         Err(code) => return code,
     };

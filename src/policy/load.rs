@@ -52,7 +52,10 @@ pub enum RuleCheck {
     ///
     /// # Warning
     /// A policy loaded this way must not reach `Inspector::new` unchecked
-    /// by its caller: the compile error there names no file or line.
+    /// by its caller: the compile error there names no file or line. The
+    /// gateways (`start`, `sse`) load this way and, when the inspector
+    /// does not compile, load again with `Full` for that error
+    /// (`GatewayArgs::inspector_and_audit`).
     SkipPatterns,
 }
 

@@ -4,6 +4,8 @@
 /// Checks a pattern's syntax as the inspector's regex builder reads it, without building
 /// automata: loading a profile stays cheap (`vanguard run` never compiles
 /// the rules at all), and `Inspector::new` reports any size-limit error.
+/// The gateways skip it at load and compile at once (see
+/// `policy::RuleCheck::SkipPatterns`).
 pub fn check_syntax(src: &str) -> Result<(), String> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
