@@ -112,7 +112,9 @@ pub fn link_from(buf: &mut Vec<u8>, start: usize, after: Option<&Link>) -> Optio
 /// The link of the last complete line of `file`, if it has one.
 pub fn last_link(file: &mut File) -> std::io::Result<Option<Link>> {
     let size = file.metadata()?.len();
-    let mut window: u64 = 64 * 1024;
+    // Most lines are well under 1 KiB; the window grows when the last
+    // complete line does not fit.
+    let mut window: u64 = 4 * 1024;
     loop {
         let start = size.saturating_sub(window);
         file.seek(SeekFrom::Start(start))?;
@@ -624,5 +626,24 @@ mod tests {
         std::fs::write(&p, text).expect("write");
         let mut f = File::open(&p).expect("open");
         assert_eq!(last_link(&mut f).expect("read").expect("link").seq, 3);
+    }
+
+    /// A last line longer than the first window read (4 KiB) is found
+    /// whole: the window grows until a complete line fits.
+    #[test]
+    fn a_long_last_line_is_read_whole() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut lines = Vec::new();
+        let mut last = None;
+        for len in [10, 20_000, 30, 70_000] {
+            let mut l = format!(r#"{{"detail":"{}"}}"#, "y".repeat(len)).into_bytes();
+            last = link(&mut l, last.as_ref());
+            lines.push(l);
+        }
+        let p = write(d.path(), &lines);
+        let mut f = File::open(&p).expect("open");
+        let l = last_link(&mut f).expect("read").expect("link");
+        assert_eq!(l, last.expect("linked"));
+        assert_eq!(l.seq, 4);
     }
 }

@@ -206,6 +206,11 @@ struct Log {
     failed: bool,
     /// The last batch's bytes: their room is reused by the next.
     out: Vec<u8>,
+    /// The log's length and last link as this writer left them. While
+    /// the file (same inode) still has that length, no other process
+    /// appended since, and the next batch links to it without reading
+    /// the log's tail again (a read and a parse per drain under load).
+    end: Option<(u64, chain::Link)>,
 }
 
 impl Log {
@@ -222,6 +227,7 @@ impl Log {
         let ours = self.file.metadata()?.ino();
         let now = std::fs::metadata(&self.path).map(|m| m.ino()).ok();
         if now != Some(ours) {
+            self.end = None;
             self.file = open_append(&self.path)?;
         }
         Ok(())
@@ -249,8 +255,15 @@ impl Log {
         if let Err(e) = self.reopen_if_rotated() {
             self.error("cannot reopen the audit log", &e);
         }
-        let mut last = self.last_link();
-        let mut size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = self.file.metadata().map(|m| m.len()).ok();
+        let mut last = match (&self.end, len) {
+            (Some((at, link)), Some(len)) if *at == len => Some(link.clone()),
+            _ => self.last_link(),
+        };
+        self.end = None;
+        let mut size = len.unwrap_or(0);
+        // Whether `size` is the file's length: not after a failed write.
+        let mut known = len.is_some();
         // Each line is serialised straight into the batch's bytes, kept
         // from one batch to the next (a fresh multi-megabyte buffer per
         // drain under load was a page fault per 4 KiB written).
@@ -259,13 +272,16 @@ impl Log {
         for ev in batch.drain(..) {
             let start = out.len();
             super::line::write(&ev, &mut out);
-            if let Some(l) = chain::link_from(&mut out, start, last.as_ref()) {
-                last = Some(l);
+            match chain::link_from(&mut out, start, last.as_ref()) {
+                Some(l) => last = Some(l),
+                // The file's last line may now be this unlinked one: let
+                // the next batch read what is there, as before.
+                None => known = false,
             }
             out.push(b'\n');
             size += (out.len() - start) as u64;
             if size >= self.max {
-                self.append(&out);
+                known &= self.append(&out);
                 out.clear();
                 match rotate(&self.path, self.keep).and_then(|_| open_append(&self.path)) {
                     Ok(f) => {
@@ -276,7 +292,10 @@ impl Log {
                 }
             }
         }
-        self.append(&out);
+        known &= self.append(&out);
+        if known {
+            self.end = last.clone().map(|l| (size, l));
+        }
         let written = out.len();
         fit(&mut out, written);
         self.out = out;
@@ -289,13 +308,16 @@ impl Log {
         self.lock = lock_file;
     }
 
-    fn append(&mut self, bytes: &[u8]) {
+    /// Whether all of `bytes` reached the file.
+    fn append(&mut self, bytes: &[u8]) -> bool {
         if bytes.is_empty() {
-            return;
+            return true;
         }
         if let Err(e) = self.file.write_all(bytes) {
             self.error("cannot write the audit log", &e);
+            return false;
         }
+        true
     }
 }
 
@@ -323,6 +345,7 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         keep,
         failed: false,
         out: Vec::new(),
+        end: None,
     };
     let mut batch: Vec<Event> = Vec::with_capacity(IDLE_CAPACITY);
     loop {
@@ -425,5 +448,49 @@ mod tests {
             assert_eq!(v["kind"], "decision");
         }
         assert!(current.contains("\"e-39\"") || rotated.contains("\"e-39\""));
+    }
+
+    /// Two writers on one log (two processes' sinks: separate files and
+    /// locks) take turns; each links to what the other wrote, though a
+    /// writer keeps its own last link between batches, and a line
+    /// appended behind both writers' backs (here by hand) is linked to
+    /// as well.
+    #[test]
+    fn writers_taking_turns_keep_one_chain() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("audit.jsonl");
+        let a = AuditSink::open(&p, 1 << 20, 2).expect("open a");
+        let b = AuditSink::open(&p, 1 << 20, 2).expect("open b");
+        let mut n: u64 = 0;
+        for round in 0..4 {
+            for sink in [&a, &a, &b, &a, &b, &b] {
+                sink.record(ev(n));
+                n += 1;
+                sink.flush();
+            }
+            if round == 2 {
+                // A linked line another writer left, with a seq of its own.
+                let text = std::fs::read(&p).expect("read");
+                let mut f = std::fs::File::open(&p).expect("open");
+                let last = crate::audit::chain::last_link(&mut f).expect("tail");
+                let mut line = br#"{"kind":"manual"}"#.to_vec();
+                let link = crate::audit::chain::link(&mut line, last.as_ref()).expect("link");
+                assert_eq!(link.seq, n + 1);
+                line.push(b'\n');
+                std::fs::write(&p, [text, line].concat()).expect("append");
+            }
+        }
+        let r = crate::audit::chain::verify(std::slice::from_ref(&p), None);
+        assert!(r.problem.is_none(), "{r:?}");
+        assert_eq!(r.lines, n + 1);
+        let text = std::fs::read_to_string(&p).expect("read");
+        let seqs: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                v["seq"].as_u64().expect("seq")
+            })
+            .collect();
+        assert_eq!(seqs, (1..=n + 1).collect::<Vec<_>>());
     }
 }
