@@ -278,3 +278,101 @@ fn tail_follows_two_sessions_across_rotation_and_loses_nothing() {
     let _ = tail.wait();
     assert_eq!(seen, written, "tail showed every event once, in order");
 }
+
+/// Context switches of the gateway's audit writer thread so far.
+fn writer_switches(pid: u32) -> u64 {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
+        let dir = task.expect("task").path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() != "vanguard-audit" {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).expect("status");
+        return status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum();
+    }
+    panic!("no audit writer thread in process {pid}");
+}
+
+/// An idle gateway's audit writer sleeps (it polled every 20 ms before:
+/// fifty wake-ups a second with nothing to write), and the next event
+/// wakes it: that call's decision reaches the log, linked.
+#[test]
+fn an_idle_audit_writer_sleeps_until_the_next_event() {
+    use std::io::{BufRead, BufReader, Write};
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = d.path().join("audit.jsonl");
+    let prof = profile(d.path(), &log, 1 << 20);
+    let ws = d.path().join("ws");
+    std::fs::create_dir_all(&ws).expect("ws");
+    let server = format!("{} demo-server", vanguard_bin().display());
+    let mut child = Command::new(vanguard_bin())
+        .args(["start", "--server", &server, "--profile"])
+        .arg(&prof)
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--pins")
+        .arg(d.path().join("pins.json"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut ask = |v: Value| -> Value {
+        writeln!(stdin, "{v}").expect("send");
+        let mut line = String::new();
+        out.read_line(&mut line).expect("answer");
+        serde_json::from_str(&line).expect("json answer")
+    };
+    ask(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"}}}),
+    );
+    let call = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"message": format!("call {id}")}}})
+    };
+    let first = ask(call(2));
+    assert!(first.get("result").is_some(), "{first}");
+
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let before = writer_switches(child.id());
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let after = writer_switches(child.id());
+    assert!(
+        after - before <= 2,
+        "the idle audit writer woke {} times in a second",
+        after - before
+    );
+
+    let second = ask(call(3));
+    assert!(second.get("result").is_some(), "{second}");
+    // Written within a drain of the wake-up, while the session goes on.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let written = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let found = text.lines().any(|l| {
+            serde_json::from_str::<Value>(l)
+                .is_ok_and(|v| v["kind"] == "decision" && v["request_id"] == 3 && v["seq"].is_u64())
+        });
+        if found || std::time::Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        written,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    drop(stdin);
+    assert!(child.wait().expect("wait").success());
+    let (ok, v) = verify(&[&log]);
+    assert!(ok, "{v}");
+}

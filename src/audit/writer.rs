@@ -5,7 +5,7 @@ use super::{chain, Event};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -18,11 +18,13 @@ pub struct AuditWriterError {
 }
 
 /// Where events go. Cloning is cheap. Events are appended to a shared
-/// buffer that the writer thread drains every [`DRAIN_EVERY`]: the hot path
-/// never wakes another thread (a futex wake per message costs more than the
-/// inspection itself on a busy 2-core machine). [`AuditSink::flush`] forces a
-/// drain and waits for it, and is called when a session ends.
-#[derive(Clone)]
+/// buffer that the writer thread drains every [`DRAIN_EVERY`] while events
+/// come: the hot path does not wake another thread per event (a futex wake
+/// per message costs more than the inspection itself on a busy 2-core
+/// machine). A drain that finds nothing puts the writer to sleep until the
+/// next event, so an idle gateway has no timer: the first event after a
+/// quiet spell wakes it once. [`AuditSink::flush`] forces a drain and waits
+/// for it, and is called when a session ends.
 pub struct AuditSink {
     shared: Option<Arc<Shared>>,
     /// Counts every event (also with the log switched off).
@@ -36,6 +38,47 @@ struct Shared {
     drained: Mutex<u64>,
     drained_cv: Condvar,
     writer: std::thread::Thread,
+    /// Set by the writer before it sleeps without a timeout; whoever then
+    /// queues an event or drops the last sink wakes it.
+    asleep: AtomicBool,
+    /// Live `AuditSink`s for this log; the writer stops at zero, after a
+    /// last drain.
+    sinks: AtomicUsize,
+}
+
+impl Shared {
+    /// Wakes the writer if it sleeps without a timeout. Called after the
+    /// caller's own change (an event queued, a sink gone) is made: with the
+    /// fence here and the one in the writer between its `asleep` and its
+    /// last look, either the writer sees the change or this sees it asleep.
+    fn nudge(&self) {
+        fence(Ordering::SeqCst);
+        if self.asleep.load(Ordering::Relaxed) {
+            self.writer.unpark();
+        }
+    }
+}
+
+impl Clone for AuditSink {
+    fn clone(&self) -> AuditSink {
+        if let Some(sh) = &self.shared {
+            sh.sinks.fetch_add(1, Ordering::Relaxed);
+        }
+        AuditSink {
+            shared: self.shared.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+impl Drop for AuditSink {
+    fn drop(&mut self) {
+        if let Some(sh) = &self.shared {
+            if sh.sinks.fetch_sub(1, Ordering::AcqRel) == 1 {
+                sh.nudge();
+            }
+        }
+    }
 }
 
 /// Events held before the hot path starts dropping (and counting) them.
@@ -89,6 +132,8 @@ impl AuditSink {
             drained: Mutex::new(0),
             drained_cv: Condvar::new(),
             writer: handle.thread().clone(),
+            asleep: AtomicBool::new(false),
+            sinks: AtomicUsize::new(1),
         });
         let _ = tx.send(shared.clone());
         Ok(AuditSink {
@@ -111,7 +156,14 @@ impl AuditSink {
         let Some(sh) = &self.shared else { return };
         let mut q = sh.queue.lock().unwrap_or_else(|p| p.into_inner());
         if q.len() < QUEUE {
+            let first = q.is_empty();
             q.push(ev);
+            drop(q);
+            // Only the event that found the queue empty can find the
+            // writer asleep (it sleeps only after a drain found nothing).
+            if first {
+                sh.nudge();
+            }
             return;
         }
         drop(q);
@@ -348,13 +400,30 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         end: None,
     };
     let mut batch: Vec<Event> = Vec::with_capacity(IDLE_CAPACITY);
+    // Whether the last drain found nothing: then sleep until woken.
+    let mut quiet = false;
     loop {
-        std::thread::park_timeout(DRAIN_EVERY);
+        if quiet {
+            shared.asleep.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            let pending = !shared
+                .queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty();
+            if !pending && shared.sinks.load(Ordering::Relaxed) > 0 {
+                std::thread::park();
+            }
+            shared.asleep.store(false, Ordering::Relaxed);
+        } else {
+            std::thread::park_timeout(DRAIN_EVERY);
+        }
         std::mem::swap(
             &mut batch,
             &mut *shared.queue.lock().unwrap_or_else(|p| p.into_inner()),
         );
         let drained = batch.len();
+        quiet = drained == 0;
         if drained > 0 {
             log.write(&mut batch);
         } else if log.out.capacity() > 0 {
@@ -368,8 +437,8 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
         *n += 1;
         shared.drained_cv.notify_all();
         drop(n);
-        // The last sink is gone (only this thread holds the state): stop.
-        if Arc::strong_count(&shared) == 1 {
+        // The last sink is gone and its events are written: stop.
+        if shared.sinks.load(Ordering::Acquire) == 0 && drained == 0 {
             return;
         }
     }
