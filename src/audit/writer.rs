@@ -415,6 +415,11 @@ fn write_loop(shared: Arc<Shared>, path: PathBuf, file: File, max: u64, keep: u3
                 std::thread::park();
             }
             shared.asleep.store(false, Ordering::Relaxed);
+            // Woken by the first event after a quiet spell: it is drained
+            // a period later with those that follow, as under load. A
+            // drain at once ran beside the call it logs and delayed its
+            // answer (the first call of a session 0.55 → 0.83 ms).
+            std::thread::park_timeout(DRAIN_EVERY);
         } else {
             std::thread::park_timeout(DRAIN_EVERY);
         }
