@@ -273,8 +273,7 @@ impl GatewayArgs {
 
 impl GatewayArgs {
     /// Loads the policy with these settings and resolves the server argv.
-    /// The profile and the server's command line. The rules' patterns are
-    /// not parsed here: [`GatewayArgs::inspector_and_audit`] compiles them
+    /// The rules' patterns are not parsed here: [`GatewayArgs::inspector_and_audit`] compiles them
     /// next, and parsing each twice was a fifth of a gateway's start-up
     /// (36 of 200 M instructions for `balanced`'s 237 patterns). Should
     /// one not compile, that function loads the profile again with the
@@ -306,9 +305,7 @@ impl GatewayArgs {
         };
         Ok((policy, argv))
     }
-}
 
-impl GatewayArgs {
     fn overrides(&self, rules: policy::RuleCheck) -> Overrides {
         let mut ov = self.policy.overrides();
         ov.mode = self.mode;
