@@ -278,49 +278,193 @@ fn walk_pair(dfa: &DFA, cache: &mut dfa::Cache, a: &[u8], b: &[u8], edits: &[Edi
     Some(())
 }
 
-/// The state after `bytes` from `sid` (see [`step`]), in the lazy DFA's
+/// Texts at least this long are walked as four parts at once (see
+/// [`walk_parts`]); shorter ones in one chain.
+const SPLIT_MIN: usize = 256;
+
+/// How many bytes into a part the walk of the text before it may take to
+/// meet the part's own walk before it walks the rest of the part alone.
+const MEET_WITHIN: usize = 64;
+
+/// The state after `bytes` from `sid` (see [`step`]).
+#[inline]
+fn walk(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    sid: LazyStateID,
+    bytes: &[u8],
+    clears: usize,
+) -> Option<LazyStateID> {
+    walk_split_at(dfa, cache, sid, bytes, clears, SPLIT_MIN)
+}
+
+/// [`walk`] with the length from which a text is split as a parameter
+/// (the tests split short texts too).
+fn walk_split_at(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    sid: LazyStateID,
+    bytes: &[u8],
+    clears: usize,
+    split_min: usize,
+) -> Option<LazyStateID> {
+    if bytes.len() >= split_min.max(4) {
+        if let Some(end) = walk_parts(dfa, cache, sid, bytes, clears)? {
+            return Some(end);
+        }
+    }
+    walk_one(dfa, cache, sid, bytes, clears)
+}
+
+/// One transition from `sid` on `byte`: the table's, or [`step`]'s answer
+/// when that is not an ordinary state.
+#[inline(always)]
+fn next(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    sid: LazyStateID,
+    byte: u8,
+    clears: usize,
+) -> Option<LazyStateID> {
+    // SAFETY: `sid` is untagged (every state `step` and the walks keep is)
+    // and was made by `dfa` in `cache`, which has not been cleared since
+    // (`clear_count` is checked wherever a transition or a start state is
+    // computed): a valid state of this cache, as the function asks.
+    let next = unsafe { dfa.next_state_untagged_unchecked(cache, sid, byte) };
+    if next.is_tagged() {
+        step(dfa, cache, sid, byte, clears)
+    } else {
+        Some(next)
+    }
+}
+
+/// The state after `bytes` from `sid`, in one chain, in the lazy DFA's
 /// own way: no bounds checks on the transition table while the state is
 /// an ordinary one.
 #[inline]
-fn walk(
+fn walk_one(
     dfa: &DFA,
     cache: &mut dfa::Cache,
     mut sid: LazyStateID,
     bytes: &[u8],
     clears: usize,
 ) -> Option<LazyStateID> {
-    // One byte: the table's transition, or `step`'s answer when that is
-    // not an ordinary state.
-    macro_rules! one {
-        ($byte:expr) => {{
-            let byte = $byte;
-            // SAFETY: `sid` is untagged (every state `step` and this loop
-            // keep is) and was made by `dfa` in `cache`, which has not been
-            // cleared since (`clear_count` is checked wherever a transition
-            // is computed): a valid state of this cache, as the function
-            // asks.
-            let next = unsafe { dfa.next_state_untagged_unchecked(cache, sid, byte) };
-            sid = if next.is_tagged() {
-                step(dfa, cache, sid, byte, clears)?
-            } else {
-                next
-            };
-        }};
-    }
     // Four bytes a round, as the lazy DFA's own search loop does.
     let mut quads = bytes.chunks_exact(4);
     for q in &mut quads {
         if let [b0, b1, b2, b3] = *q {
-            one!(b0);
-            one!(b1);
-            one!(b2);
-            one!(b3);
+            sid = next(dfa, cache, sid, b0, clears)?;
+            sid = next(dfa, cache, sid, b1, clears)?;
+            sid = next(dfa, cache, sid, b2, clears)?;
+            sid = next(dfa, cache, sid, b3, clears)?;
         }
     }
     for &byte in quads.remainder() {
-        one!(byte);
+        sid = next(dfa, cache, sid, byte, clears)?;
     }
     Some(sid)
+}
+
+/// [`walk_one`] over `bytes` as four chains at once: each transition
+/// waits for the one before it (a load that depends on the last, about
+/// five cycles a byte), so independent walks side by side take little
+/// longer than one.
+///
+/// The text is cut in four parts. The first is walked from `sid`; each
+/// other from the state a search starting there begins in (its
+/// look-behind byte taken into account). A part's walk answers for the
+/// whole text from where the true walk, continued into that part, is in
+/// the same state at the same byte: the lazy DFA is deterministic, so
+/// from there on the two are one walk. An unanchored search's states meet
+/// as soon as no partial match begun in an earlier part is still open,
+/// mostly within a few bytes; each part keeps its first [`MEET_WITHIN`]
+/// states to find the meeting, and where there is none the true walk
+/// carries on through that part alone (no worse than one chain). The
+/// answer rests on the meetings alone: where a part's walk starts only
+/// decides how soon they come. A match in any part gives the walk up, as
+/// in [`step`] (the plain searches then answer).
+///
+/// `Some(Some(end))`: the state after `bytes`; `Some(None)`: no start state
+/// for a cut (a quit byte before it), walk in one chain; `None`: give up,
+/// as [`step`] does.
+fn walk_parts(
+    dfa: &DFA,
+    cache: &mut dfa::Cache,
+    sid: LazyStateID,
+    bytes: &[u8],
+    clears: usize,
+) -> Option<Option<LazyStateID>> {
+    const PARTS: usize = 4;
+    let len = bytes.len() / PARTS;
+    if len == 0 {
+        return Some(None);
+    }
+    // Parts 0..3 of `len` bytes; the last also takes the remainder.
+    let (p0, rest) = bytes.split_at(len);
+    let (p1, rest) = rest.split_at(len);
+    let (p2, p3) = rest.split_at(len);
+    let parts = [p0, p1, p2, p3];
+    let mut states = [sid; PARTS];
+    for (j, state) in states.iter_mut().enumerate().skip(1) {
+        let at = j * len;
+        let Ok(start) = dfa.start_state_forward(cache, &Input::new(bytes).range(at..)) else {
+            return Some(None);
+        };
+        if cache.clear_count() != clears {
+            // Making a start state cleared the cache: `sid` is stale.
+            return None;
+        }
+        if start.is_tagged() {
+            return Some(None);
+        }
+        *state = start;
+    }
+    // `kept[j][k]`: part `j`'s state after its first `k` bytes.
+    let mut kept = [[sid; MEET_WITHIN]; PARTS];
+    for (row, &start) in kept.iter_mut().zip(&states) {
+        row[0] = start;
+    }
+    let [mut s0, mut s1, mut s2, mut s3] = states;
+    for (i, (((&b0, &b1), &b2), &b3)) in p0.iter().zip(p1).zip(p2).zip(p3).enumerate() {
+        s0 = next(dfa, cache, s0, b0, clears)?;
+        s1 = next(dfa, cache, s1, b1, clears)?;
+        s2 = next(dfa, cache, s2, b2, clears)?;
+        s3 = next(dfa, cache, s3, b3, clears)?;
+        if i + 1 < MEET_WITHIN {
+            for (row, s) in kept.iter_mut().zip([s0, s1, s2, s3]) {
+                if let Some(slot) = row.get_mut(i + 1) {
+                    *slot = s;
+                }
+            }
+        }
+    }
+    for &b in p3.get(len..).unwrap_or_default() {
+        s3 = next(dfa, cache, s3, b, clears)?;
+    }
+    let ends = [s0, s1, s2, s3];
+    // The true state at the start of each part, from the end of part 0.
+    let recorded = (len + 1).min(MEET_WITHIN);
+    let mut truth = s0;
+    for ((part, row), &end) in parts.iter().zip(&kept).zip(&ends).skip(1) {
+        let mut met = false;
+        let mut k = 0;
+        for &then in row.iter().take(recorded) {
+            if truth == then {
+                met = true;
+                break;
+            }
+            let Some(&x) = part.get(k) else { break };
+            truth = next(dfa, cache, truth, x, clears)?;
+            k += 1;
+        }
+        truth = if met {
+            end
+        } else {
+            // Not met: the true walk carries on through the part.
+            walk_one(dfa, cache, truth, part.get(k..).unwrap_or_default(), clears)?
+        };
+    }
+    Some(Some(truth))
 }
 
 /// The state after `byte`, while it is an ordinary one: `None` on a
@@ -440,6 +584,75 @@ mod tests {
             );
             agree(&set, &ours, text.as_bytes());
             let (set, ours) = both(&[r"\b[a-z]+\b", r"\bé", r"(?i)x|É"], true);
+            agree(&set, &ours, text.as_bytes());
+        }
+    }
+
+    /// The walk of a text cut in parts ends in the state the walk in one
+    /// chain ends in (or both give up), wherever the parts meet or not.
+    fn parts_agree(ours: &ForwardSet, text: &[u8]) {
+        let mut caches = ours.caches.get();
+        let (Some(dfa), Some(cache)) = (&ours.dfa, caches.dfa.as_mut()) else {
+            panic!("the lazy DFA builds for these patterns");
+        };
+        let Ok(start) = dfa.start_state_forward(cache, &Input::new(text)) else {
+            return;
+        };
+        let clears = cache.clear_count();
+        let one = walk_one(dfa, cache, start, text, clears);
+        let split = walk_split_at(dfa, cache, start, text, clears, 2);
+        assert_eq!(split, one, "{:?}", String::from_utf8_lossy(text));
+    }
+
+    #[test]
+    fn a_text_walked_in_parts_ends_where_one_walk_does() {
+        let (set, ours) = both(
+            &[
+                r"ignore (all )?previous",
+                r"a[^z]*z",
+                r"[0-9]{30,}",
+                r"\bkey\b",
+                r"x{100}y",
+            ],
+            false,
+        );
+        let prose = "the key is under the mat, ignore what they said before. ".repeat(12);
+        let digits = format!("{}{}", "1".repeat(300), " end");
+        let open_run = format!("a{}", "b".repeat(700));
+        let xs = format!("{}y", "x".repeat(600));
+        let split_match = format!("{}ignore previous{}", "-".repeat(300), "-".repeat(300));
+        for text in [&prose, &digits, &open_run, &xs, &split_match] {
+            parts_agree(&ours, text.as_bytes());
+            // And through the set's own questions (texts past SPLIT_MIN).
+            agree(&set, &ours, text.as_bytes());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parts_agree_with_one_walk(text in "[a-z ./\\-0-9;|]{0,300}") {
+            let (_, ours) = both(
+                &[r"rm\s+-rf", r"/etc/(passwd|shadow)", r"\|\s*sh\b", r"[0-9]{3,}", r"a.b.c", r"q[^;]*;"],
+                false,
+            );
+            parts_agree(&ours, text.as_bytes());
+            let (_, ours) = both(&[r"\b[a-z]{12}\b", r"(?i)x.{0,40}y"], true);
+            parts_agree(&ours, text.as_bytes());
+        }
+
+        #[test]
+        fn long_texts_agree_with_the_regex_set(
+            unit in "[a-z ./\\-0-9é|;:]{1,40}",
+            times in 1usize..40,
+            tail in "[a-z ./\\-0-9é|;:]{0,40}",
+        ) {
+            let text = format!("{}{tail}", unit.repeat(times));
+            let (set, ours) = both(
+                &[r"rm\s+-rf", r"/etc/(passwd|shadow)", r"\|\s*sh\b", r"[0-9]{3,}", r"é+", r"(?i)curl|wget", r"a.b.c"],
+                false,
+            );
+            agree(&set, &ours, text.as_bytes());
+            let (set, ours) = both(&[r"\b[a-z]+ [a-z]+\b;", r"\bé", r"(?i)x|É"], true);
             agree(&set, &ours, text.as_bytes());
         }
     }
